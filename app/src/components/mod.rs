@@ -1,0 +1,3 @@
+//! Components shared by pages.
+
+pub mod connection;

@@ -1,0 +1,58 @@
+//! The Leptos application: the HTML shell, the router and every page. Compiled twice: with
+//! `ssr` into the server, which renders each page to HTML, and with `hydrate` into the browser's
+//! wasm, which takes over the rendered page.
+
+pub mod components;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    StaticSegment,
+    components::{Route, Router, Routes},
+};
+
+use crate::pages::{app_shell::AppShell, landing::LandingPage, not_found::NotFound};
+
+/// The name cargo-leptos gives the wasm, JS and CSS bundles under `/pkg`.
+pub const OUTPUT_NAME: &str = "jarvis";
+
+/// The document around every page, rendered only on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en" class="h-full">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.ico" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body class="h-full bg-slate-50 text-slate-900 antialiased">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The root component: stylesheet, title and the routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="leptos" href=format!("/pkg/{OUTPUT_NAME}.css") />
+        <Title formatter=|title: String| {
+            if title.is_empty() { "Jarvis".to_owned() } else { format!("{title} · Jarvis") }
+        } />
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=StaticSegment("") view=LandingPage />
+                <Route path=StaticSegment("app") view=AppShell />
+            </Routes>
+        </Router>
+    }
+}

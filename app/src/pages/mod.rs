@@ -1,0 +1,5 @@
+//! One module per page.
+
+pub mod app_shell;
+pub mod landing;
+pub mod not_found;

@@ -1,0 +1,35 @@
+import { expect, test } from "@playwright/test";
+import { JarvisServer } from "./server";
+
+let server: JarvisServer;
+
+test.beforeAll(async () => {
+  server = await JarvisServer.launch();
+});
+
+test.afterAll(async () => {
+  await server?.dispose();
+});
+
+test("the app hydrates and shows Connected once its ping is answered", async ({ page }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+
+  await page.goto(`${server.baseUrl}/app`);
+
+  await expect(page.getByRole("status")).toHaveText("Connected");
+  await expect(page.getByRole("status")).toHaveAttribute("data-state", "connected");
+  expect(errors).toEqual([]);
+});
+
+test("after the server restarts, the page reconnects by itself", async ({ page }) => {
+  await page.goto(`${server.baseUrl}/app`);
+  await expect(page.getByRole("status")).toHaveText("Connected");
+
+  const exitCode = await server.stop();
+  expect(exitCode, "the server stops gracefully on SIGTERM").toBe(0);
+  await expect(page.getByRole("status")).toHaveText("Reconnecting…");
+
+  await server.start();
+  await expect(page.getByRole("status")).toHaveText("Connected");
+});

@@ -1,0 +1,108 @@
+// Starts and stops a real Jarvis server for the browser tests: the binary built by the test
+// script, on a free port, against a fresh database of its own.
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { createServer } from "node:net";
+
+const serverBin = process.env.JARVIS_SERVER_BIN ?? "../target/debug/jarvis-server";
+const siteRoot = process.env.JARVIS_SITE_ROOT ?? "../target/site";
+const adminUrl = process.env.DATABASE_URL ?? "postgres://jarvis:jarvis@127.0.0.1:5432/jarvis";
+
+function databaseUrl(name: string): string {
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+function psql(sql: string) {
+  execFileSync("psql", [adminUrl, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], { stdio: "pipe" });
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export class JarvisServer {
+  readonly baseUrl: string;
+  private child: ChildProcess | null = null;
+  private logs: string[] = [];
+
+  private constructor(
+    readonly port: number,
+    readonly database: string,
+  ) {
+    this.baseUrl = `http://127.0.0.1:${port}`;
+  }
+
+  /** Creates a database and starts a server on a free port. */
+  static async launch(): Promise<JarvisServer> {
+    const database = `jarvis_e2e_${randomUUID().replaceAll("-", "")}`;
+    psql(`CREATE DATABASE "${database}"`);
+    const server = new JarvisServer(await freePort(), database);
+    await server.start();
+    return server;
+  }
+
+  /** Starts (or restarts) the server process on the same port and waits until it is ready. */
+  async start(): Promise<void> {
+    if (this.child) throw new Error("already running");
+    const child = spawn(serverBin, [], {
+      env: {
+        ...process.env,
+        DATABASE_URL: databaseUrl(this.database),
+        JARVIS_ADDR: `127.0.0.1:${this.port}`,
+        JARVIS_PUBLIC_URL: this.baseUrl,
+        JARVIS_SITE_ROOT: siteRoot,
+        JARVIS_SHUTDOWN_GRACE_SECS: "3",
+        RUST_LOG: process.env.RUST_LOG ?? "info",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout?.on("data", (chunk) => this.logs.push(String(chunk)));
+    child.stderr?.on("data", (chunk) => this.logs.push(String(chunk)));
+    this.child = child;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) {
+        throw new Error(`jarvis-server exited with ${child.exitCode}:\n${this.logs.join("")}`);
+      }
+      try {
+        const response = await fetch(`${this.baseUrl}/readyz`);
+        if (response.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`jarvis-server did not become ready:\n${this.logs.join("")}`);
+  }
+
+  /** Sends SIGTERM and waits for the process to exit; returns its exit code. */
+  async stop(): Promise<number | null> {
+    const child = this.child;
+    if (!child) return null;
+    this.child = null;
+    if (child.exitCode !== null) return child.exitCode;
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    child.kill("SIGTERM");
+    return exited;
+  }
+
+  /** Stops the server and drops its database. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    psql(`DROP DATABASE IF EXISTS "${this.database}" WITH (FORCE)`);
+  }
+
+  output(): string {
+    return this.logs.join("");
+  }
+}

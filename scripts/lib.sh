@@ -1,0 +1,142 @@
+# Shared by scripts/run and scripts/test: install whatever is missing, at pinned versions, and
+# provision a local PostgreSQL when no DATABASE_URL is given. Sourced, not executed.
+# Everything here is idempotent: a second run installs nothing and takes seconds.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+CARGO_LEPTOS_VERSION="0.3.10"
+export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
+# Playwright must never download a browser: we use Debian's Chromium.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# Runs a command as root: directly when we are root, through sudo otherwise.
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        die "'$*' needs root; install it by hand or run as root"
+    fi
+}
+
+APT_UPDATED=""
+apt_install() {
+    command -v apt-get >/dev/null || die "apt-get not found; install these packages by hand: $*"
+    if [ -z "$APT_UPDATED" ]; then
+        log "apt-get update"
+        as_root apt-get update -qq
+        APT_UPDATED=1
+    fi
+    log "apt-get install $*"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_rust() {
+    command -v cargo >/dev/null || die "Rust is missing: install it with rustup (https://rustup.rs)"
+    if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+        log "adding the wasm32-unknown-unknown target"
+        rustup target add wasm32-unknown-unknown
+    fi
+}
+
+ensure_cargo_leptos() {
+    if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$"; then
+        log "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 15 minutes, once)"
+        cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+    fi
+}
+
+# The wasm-bindgen CLI must be exactly the version of the crate in Cargo.lock.
+ensure_wasm_bindgen() {
+    local version
+    version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+    [ -n "$version" ] || die "wasm-bindgen not found in Cargo.lock"
+    if ! wasm-bindgen --version 2>/dev/null | grep -q " $version\$"; then
+        log "installing wasm-bindgen-cli $version (about 3 minutes, once)"
+        cargo install wasm-bindgen-cli --version "$version" --locked
+    fi
+}
+
+ensure_node() {
+    if ! command -v npm >/dev/null; then
+        apt_install nodejs npm
+    fi
+}
+
+# npm ci when node_modules is missing or older than the lockfile.
+ensure_npm_packages() {
+    local dir="$1"
+    if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+        log "npm ci in ${dir#"$ROOT"/}"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}
+
+# Tailwind CLI and wasm-opt (binaryen 132) for cargo-leptos, from npm.
+ensure_build_tools() {
+    ensure_rust
+    ensure_cargo_leptos
+    ensure_wasm_bindgen
+    ensure_node
+    ensure_npm_packages "$ROOT"
+}
+
+ensure_chromium() {
+    if [ ! -x /usr/bin/chromium ]; then
+        apt_install chromium
+    fi
+}
+
+PG_HOST="127.0.0.1"
+PG_PORT="5432"
+
+# psql as the PostgreSQL superuser: over the socket as the postgres OS user (peer auth, the
+# Debian default), or over TCP as role postgres where that is how the server is set up.
+psql_admin() {
+    if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1; then
+        runuser -u postgres -- psql -v ON_ERROR_STOP=1 -qtA "$@"
+    elif command -v sudo >/dev/null && id postgres >/dev/null 2>&1; then
+        sudo -u postgres psql -v ON_ERROR_STOP=1 -qtA "$@"
+    else
+        psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qtA "$@"
+    fi
+}
+
+# Uses DATABASE_URL when set. Otherwise makes sure a PostgreSQL runs on 127.0.0.1:5432
+# (installing and starting it if needed), creates role and database `jarvis` (the role may create
+# databases, which the tests need), and exports DATABASE_URL for them.
+provision_database() {
+    if [ -n "${DATABASE_URL:-}" ]; then
+        log "using the DATABASE_URL from the environment"
+        return
+    fi
+    if ! command -v pg_ctlcluster >/dev/null && ! command -v pg_ctl >/dev/null; then
+        apt_install postgresql
+    fi
+    if ! pg_isready -q -h "$PG_HOST" -p "$PG_PORT"; then
+        command -v pg_ctlcluster >/dev/null || die "PostgreSQL is installed but not running on $PG_HOST:$PG_PORT; start it"
+        local version
+        version="$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n1)"
+        if [ -z "$version" ]; then
+            version="$(ls /usr/lib/postgresql | sort -V | tail -n1)"
+            log "creating PostgreSQL $version cluster main"
+            as_root pg_createcluster "$version" main
+        fi
+        log "starting PostgreSQL $version"
+        as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
+        for _ in $(seq 1 30); do pg_isready -q -h "$PG_HOST" -p "$PG_PORT" && break; sleep 1; done
+        pg_isready -q -h "$PG_HOST" -p "$PG_PORT" || die "PostgreSQL did not start on $PG_HOST:$PG_PORT"
+    fi
+    if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = 'jarvis'")" != 1 ]; then
+        log "creating PostgreSQL role jarvis"
+        psql_admin -c "CREATE ROLE jarvis LOGIN PASSWORD 'jarvis' CREATEDB"
+    fi
+    if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = 'jarvis'")" != 1 ]; then
+        log "creating PostgreSQL database jarvis"
+        psql_admin -c "CREATE DATABASE jarvis OWNER jarvis"
+    fi
+    export DATABASE_URL="postgres://jarvis:jarvis@$PG_HOST:$PG_PORT/jarvis"
+}

@@ -1,0 +1,9 @@
+//! The HTTP face of Jarvis: configuration, telemetry, the axum router with the Leptos pages,
+//! the WebSocket endpoint and the health probes. Business logic lives in `jarvis_backend`.
+
+pub mod config;
+pub mod routes;
+pub mod shutdown;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
