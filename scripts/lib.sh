@@ -105,13 +105,19 @@ psql_admin() {
     fi
 }
 
-# Uses DATABASE_URL when set. Otherwise makes sure a PostgreSQL runs on 127.0.0.1:5432
-# (installing and starting it if needed), creates role and database `jarvis` (the role may create
-# databases, which the tests need), and exports DATABASE_URL for them.
+# Uses DATABASE_URL and DATABASE_APP_URL when both are set. Otherwise makes sure a PostgreSQL
+# runs on 127.0.0.1:5432 (installing and starting it if needed) and creates:
+#   - role and database `jarvis`: owns the schema and runs migrations (it may create databases,
+#     which the tests need);
+#   - role `jarvis_app`: what Jarvis runs as; owns nothing, cannot bypass row-level security;
+# then exports DATABASE_URL (owner) and DATABASE_APP_URL (application) for them.
 provision_database() {
-    if [ -n "${DATABASE_URL:-}" ]; then
-        log "using the DATABASE_URL from the environment"
+    if [ -n "${DATABASE_URL:-}" ] && [ -n "${DATABASE_APP_URL:-}" ]; then
+        log "using DATABASE_URL and DATABASE_APP_URL from the environment"
         return
+    fi
+    if [ -n "${DATABASE_URL:-}" ]; then
+        die "DATABASE_URL is set but DATABASE_APP_URL is not: set both (see the README), or neither to use a local PostgreSQL"
     fi
     if ! command -v pg_ctlcluster >/dev/null && ! command -v pg_ctl >/dev/null; then
         apt_install postgresql
@@ -134,9 +140,36 @@ provision_database() {
         log "creating PostgreSQL role jarvis"
         psql_admin -c "CREATE ROLE jarvis LOGIN PASSWORD 'jarvis' CREATEDB"
     fi
+    if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = 'jarvis_app'")" != 1 ]; then
+        log "creating PostgreSQL role jarvis_app"
+        psql_admin -c "CREATE ROLE jarvis_app LOGIN PASSWORD 'jarvis_app' NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS"
+    fi
+    # The tests drop their databases WITH (FORCE), which ends jarvis_app's connections too.
+    psql_admin -c "GRANT pg_signal_backend TO jarvis" >/dev/null
     if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = 'jarvis'")" != 1 ]; then
         log "creating PostgreSQL database jarvis"
         psql_admin -c "CREATE DATABASE jarvis OWNER jarvis"
     fi
     export DATABASE_URL="postgres://jarvis:jarvis@$PG_HOST:$PG_PORT/jarvis"
+    export DATABASE_APP_URL="postgres://jarvis_app:jarvis_app@$PG_HOST:$PG_PORT/jarvis"
+}
+
+# A Python virtualenv under target/ with the test peers from PyPI (pinned).
+ensure_python_test_tools() {
+    local venv="$ROOT/target/pyenv"
+    if [ ! -x "$venv/bin/python" ]; then
+        command -v python3 >/dev/null || apt_install python3 python3-venv
+        log "creating the test virtualenv in target/pyenv"
+        python3 -m venv "$venv" || { apt_install python3-venv; python3 -m venv "$venv"; }
+    fi
+    if ! "$venv/bin/python" -c "import aiosmtpd" 2>/dev/null; then
+        log "installing aiosmtpd (the SMTP peer of the tests)"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==1.4.6"
+    fi
+    PYTHON_TEST="$venv/bin/python"
+}
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }

@@ -2,17 +2,24 @@
 //! `ssr` into the server, which renders each page to HTML, and with `hydrate` into the browser's
 //! wasm, which takes over the rendered page.
 
+pub mod account;
 pub mod components;
 pub mod pages;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
+    SsrMode, StaticSegment,
     components::{Route, Router, Routes},
 };
 
-use crate::pages::{app_shell::AppShell, landing::LandingPage, not_found::NotFound};
+use crate::pages::{
+    app_shell::AppShell,
+    auth::{ForgotPasswordPage, LoginPage, RegisterPage, ResetPasswordPage},
+    landing::LandingPage,
+    not_found::NotFound,
+    settings::SettingsPage,
+};
 
 /// The name cargo-leptos gives the wasm, JS and CSS bundles under `/pkg`.
 pub const OUTPUT_NAME: &str = "jarvis";
@@ -51,7 +58,14 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=NotFound>
                 <Route path=StaticSegment("") view=LandingPage />
-                <Route path=StaticSegment("app") view=AppShell />
+                <Route path=StaticSegment("register") view=RegisterPage />
+                <Route path=StaticSegment("login") view=LoginPage />
+                <Route path=StaticSegment("forgot-password") view=ForgotPasswordPage />
+                <Route path=StaticSegment("reset-password") view=ResetPasswordPage />
+                // Pages with account data render only once it is loaded, so they are complete
+                // without JavaScript.
+                <Route path=StaticSegment("app") view=AppShell ssr=SsrMode::Async />
+                <Route path=StaticSegment("settings") view=SettingsPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -4,28 +4,42 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, PgPool};
+use sqlx::{ConnectOptions, PgPool, Postgres, Transaction};
+use uuid::Uuid;
 
 use crate::Error;
 
 /// How to reach the database. Built by the server's configuration.
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
-    /// A `postgres://` URL; secret because it may carry a password.
-    pub url: SecretString,
+    /// `postgres://` URL of the role that owns the schema: used only to run migrations.
+    pub owner_url: SecretString,
+    /// `postgres://` URL of the role the application runs as (`jarvis_app`): owns nothing and
+    /// is bound by row-level security.
+    pub app_url: SecretString,
     pub max_connections: u32,
     /// How long a request waits for a pooled connection before failing.
     pub acquire_timeout: Duration,
 }
 
 impl DatabaseSettings {
-    /// Parses the URL into connect options, logging statements only when they are slow.
-    pub fn connect_options(&self) -> Result<PgConnectOptions, Error> {
-        let options: PgConnectOptions = self.url.expose_secret().parse()?;
-        Ok(options
-            .log_statements(log::LevelFilter::Trace)
-            .log_slow_statements(log::LevelFilter::Warn, Duration::from_millis(500)))
+    /// Connect options for the application role.
+    pub fn app_options(&self) -> Result<PgConnectOptions, Error> {
+        connect_options(&self.app_url)
     }
+
+    /// Connect options for the schema owner.
+    pub fn owner_options(&self) -> Result<PgConnectOptions, Error> {
+        connect_options(&self.owner_url)
+    }
+}
+
+/// Parses a URL into connect options, logging statements only when they are slow.
+fn connect_options(url: &SecretString) -> Result<PgConnectOptions, Error> {
+    let options: PgConnectOptions = url.expose_secret().parse()?;
+    Ok(options
+        .log_statements(log::LevelFilter::Trace)
+        .log_slow_statements(log::LevelFilter::Warn, Duration::from_millis(500)))
 }
 
 /// A pool that connects on first use, so that the process starts (and `/healthz` answers) even
@@ -34,13 +48,21 @@ pub fn pool(settings: &DatabaseSettings) -> Result<PgPool, Error> {
     Ok(PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
-        .connect_lazy_with(settings.connect_options()?))
+        .connect_lazy_with(settings.app_options()?))
 }
 
-/// Applies the migrations under `migrations/` that this database has not seen yet.
+/// Applies the migrations under `migrations/` that this database has not seen yet, connected
+/// as the schema owner. Safe when several instances start at once (sqlx takes an advisory lock).
 #[tracing::instrument(name = "db.migrate", skip_all)]
-pub async fn migrate(pool: &PgPool) -> Result<(), Error> {
-    sqlx::migrate!("../migrations").run(pool).await?;
+pub async fn migrate(settings: &DatabaseSettings) -> Result<(), Error> {
+    let owner = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_with(settings.owner_options()?)
+        .await?;
+    let result = sqlx::migrate!("../migrations").run(&owner).await;
+    owner.close().await;
+    result?;
     Ok(())
 }
 
@@ -51,4 +73,40 @@ pub async fn ping(pool: &PgPool, timeout: Duration) -> Result<(), Error> {
         Ok(result) => result.map(|_| ()).map_err(Error::from),
         Err(_) => Err(Error::DatabaseTimeout(timeout)),
     }
+}
+
+/// Opens a transaction on behalf of `user_id`: Postgres row-level security then shows and
+/// accepts only that user's rows, whatever the queries inside forget. Every query on a user's
+/// data runs inside one of these (and still names the user in its `WHERE`: isolation is enforced
+/// twice).
+pub async fn user_transaction(pool: &PgPool, user_id: Uuid) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    act_for_user(&mut tx, user_id).await?;
+    Ok(tx)
+}
+
+/// Makes the rest of an open transaction act on behalf of `user_id` (see [`user_transaction`]).
+pub async fn act_for_user(tx: &mut Transaction<'static, Postgres>, user_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT set_config('app.user_id', $1, true)")
+        .bind(user_id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Refuses to run with a database role that row-level security does not bind: a superuser, a
+/// role with BYPASSRLS, or the owner of our tables.
+#[tracing::instrument(name = "db.check_runtime_role", skip_all)]
+pub async fn check_runtime_role(pool: &PgPool) -> Result<(), Error> {
+    let (role, superuser, bypass, owns): (String, bool, bool, bool) = sqlx::query_as(
+        "SELECT current_user::text, r.rolsuper, r.rolbypassrls,
+                EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user)
+           FROM pg_roles r WHERE r.rolname = current_user",
+    )
+    .fetch_one(pool)
+    .await?;
+    if superuser || bypass || owns {
+        return Err(Error::RoleBypassesRowSecurity { role });
+    }
+    Ok(())
 }

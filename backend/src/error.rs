@@ -7,6 +7,10 @@ pub enum Error {
     Database(#[from] sqlx::Error),
     #[error("database migration failed")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "the application's database role `{role}` is not bound by row-level security (it is a superuser, has BYPASSRLS or owns the tables); connect DATABASE_APP_URL as the jarvis_app role"
+    )]
+    RoleBypassesRowSecurity { role: String },
     #[error("database did not answer within {0:?}")]
     DatabaseTimeout(std::time::Duration),
 }

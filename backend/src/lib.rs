@@ -1,7 +1,9 @@
-//! Everything the server knows, with no HTTP framework and no UI framework: so far the database.
-//! Accounts, billing, the agent loop, documents and voice join here as they are built.
+//! Everything the server knows, with no HTTP framework and no UI framework: the database,
+//! accounts and sessions, and outgoing mail. The agent, documents, voice and billing join here.
 
+pub mod accounts;
 pub mod db;
 pub mod error;
+pub mod mail;
 
 pub use error::Error;

@@ -1,4 +1,5 @@
 import { expect, test } from "@playwright/test";
+import { signUp } from "./accounts";
 import { JarvisServer } from "./server";
 
 let server: JarvisServer;
@@ -14,6 +15,7 @@ test.afterAll(async () => {
 test("the app hydrates and shows Connected once its ping is answered", async ({ page }) => {
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(error.message));
+  await signUp(page.request, server.baseUrl);
 
   await page.goto(`${server.baseUrl}/app`);
 
@@ -23,6 +25,7 @@ test("the app hydrates and shows Connected once its ping is answered", async ({ 
 });
 
 test("after the server restarts, the page reconnects by itself", async ({ page }) => {
+  await signUp(page.request, server.baseUrl);
   await page.goto(`${server.baseUrl}/app`);
   await expect(page.getByRole("status")).toHaveText("Connected");
 

@@ -7,9 +7,10 @@ import { createServer } from "node:net";
 const serverBin = process.env.JARVIS_SERVER_BIN ?? "../target/debug/jarvis-server";
 const siteRoot = process.env.JARVIS_SITE_ROOT ?? "../target/site";
 const adminUrl = process.env.DATABASE_URL ?? "postgres://jarvis:jarvis@127.0.0.1:5432/jarvis";
+const appUrl = process.env.DATABASE_APP_URL ?? "postgres://jarvis_app:jarvis_app@127.0.0.1:5432/jarvis";
 
-function databaseUrl(name: string): string {
-  const url = new URL(adminUrl);
+function databaseUrl(base: string, name: string): string {
+  const url = new URL(base);
   url.pathname = `/${name}`;
   return url.toString();
 }
@@ -57,7 +58,11 @@ export class JarvisServer {
     const child = spawn(serverBin, [], {
       env: {
         ...process.env,
-        DATABASE_URL: databaseUrl(this.database),
+        DATABASE_URL: databaseUrl(adminUrl, this.database),
+        DATABASE_APP_URL: databaseUrl(appUrl, this.database),
+        JARVIS_JWT_SECRET: "end-to-end-test-secret-end-to-end-test-secret",
+        JARVIS_SMTP_URL: process.env.JARVIS_TEST_SMTP_URL ?? "",
+        JARVIS_OUTBOX_DIR: process.env.JARVIS_TEST_MAILDIR ?? "../target/test-mail",
         JARVIS_ADDR: `127.0.0.1:${this.port}`,
         JARVIS_PUBLIC_URL: this.baseUrl,
         JARVIS_SITE_ROOT: siteRoot,

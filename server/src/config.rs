@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use jarvis_backend::db::DatabaseSettings;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 /// Everything the server is told from outside.
@@ -15,9 +15,10 @@ use url::Url;
 pub struct Config {
     /// `JARVIS_ADDR`: where to listen. Port 0 picks a free port (tests).
     pub listen_addr: SocketAddr,
-    /// `JARVIS_PUBLIC_URL`: the address users reach Jarvis at; browser requests (WebSocket
-    /// upgrades included) must come from this origin.
-    pub public_url: Url,
+    /// `JARVIS_PUBLIC_URL`: the address users reach Jarvis at. Browser requests that change
+    /// state (and WebSocket upgrades) must come from this origin; links in mails point here.
+    /// Unset: `http://localhost:<bound port>`.
+    pub public_url: Option<Url>,
     pub database: DatabaseSettings,
     /// `JARVIS_LOG_FORMAT`: `pretty` (default) or `json`.
     pub log_format: LogFormat,
@@ -27,6 +28,35 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// `LEPTOS_RELOAD_PORT`: the live-reload port, used only under `cargo leptos watch`.
     pub reload_port: u32,
+    pub auth: AuthConfig,
+    pub mail: MailConfig,
+    /// `JARVIS_TRUST_FORWARDED_FOR`: take the client address from the last `X-Forwarded-For`
+    /// entry (only behind a proxy that sets it). Default `false`.
+    pub trust_forwarded_for: bool,
+}
+
+/// Sessions and tokens.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// `JARVIS_JWT_SECRET`: signs access tokens; at least 32 bytes, the same on every instance.
+    /// Unset: a random one per process, allowed only when the public URL is on localhost.
+    pub jwt_secret: Option<SecretString>,
+    /// `JARVIS_ACCESS_TOKEN_TTL_SECS`: access token lifetime (default 900, 15 minutes).
+    pub access_token_ttl: Duration,
+    /// `JARVIS_SESSION_TTL_DAYS`: absolute session (refresh token family) lifetime (default 30).
+    pub session_ttl: Duration,
+}
+
+/// Outgoing mail.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// `JARVIS_SMTP_URL`: `smtp://user:pass@host:587?tls=required`, `smtps://…:465`, or
+    /// `smtp://127.0.0.1:1025` (no TLS). Unset: mail goes to the outbox folder and the log.
+    pub smtp_url: Option<SecretString>,
+    /// `JARVIS_MAIL_FROM`: the sender (default `Jarvis <jarvis@localhost>`).
+    pub from: String,
+    /// `JARVIS_OUTBOX_DIR`: where mail goes without SMTP (default `outbox`).
+    pub outbox_dir: std::path::PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,27 +101,48 @@ impl Config {
             get("JARVIS_ADDR").or_else(|| get("LEPTOS_SITE_ADDR")),
             SocketAddr::from(([127, 0, 0, 1], 3000)),
         )?;
-        let default_public = format!("http://localhost:{}", listen_addr.port());
-        let public_url = parse_public_url(get("JARVIS_PUBLIC_URL").unwrap_or(default_public))?;
+        let public_url = get("JARVIS_PUBLIC_URL").map(parse_public_url).transpose()?;
 
-        let database_url = get("DATABASE_URL").ok_or(ConfigError::Missing {
-            name: "DATABASE_URL",
-            hint: "set it to a postgres:// URL, or start Jarvis with ./scripts/run, which provisions a local PostgreSQL",
-        })?;
-        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(ConfigError::Invalid {
-                name: "DATABASE_URL",
-                reason: "expected a postgres:// or postgresql:// URL".into(),
-            });
-        }
         let database = DatabaseSettings {
-            url: SecretString::from(database_url),
+            owner_url: postgres_url(
+                "DATABASE_URL",
+                get("DATABASE_URL"),
+                "set it to a postgres:// URL of the role that owns the schema, or start Jarvis with ./scripts/run, which provisions a local PostgreSQL",
+            )?,
+            app_url: postgres_url(
+                "DATABASE_APP_URL",
+                get("DATABASE_APP_URL"),
+                "set it to a postgres:// URL that logs in as the jarvis_app role (it owns nothing and is bound by row-level security), or start Jarvis with ./scripts/run",
+            )?,
             max_connections: parse_or("JARVIS_DB_MAX_CONNECTIONS", get("JARVIS_DB_MAX_CONNECTIONS"), 10)?,
             acquire_timeout: Duration::from_millis(parse_or(
                 "JARVIS_DB_ACQUIRE_TIMEOUT_MS",
                 get("JARVIS_DB_ACQUIRE_TIMEOUT_MS"),
                 3_000,
             )?),
+        };
+
+        let jwt_secret = get("JARVIS_JWT_SECRET").map(SecretString::from);
+        if let Some(secret) = &jwt_secret {
+            if secret.expose_secret().len() < 32 {
+                return Err(ConfigError::Invalid { name: "JARVIS_JWT_SECRET", reason: "use at least 32 bytes".into() });
+            }
+        }
+        let auth = AuthConfig {
+            jwt_secret,
+            access_token_ttl: Duration::from_secs(parse_or(
+                "JARVIS_ACCESS_TOKEN_TTL_SECS",
+                get("JARVIS_ACCESS_TOKEN_TTL_SECS"),
+                900,
+            )?),
+            session_ttl: Duration::from_secs(
+                parse_or::<u64>("JARVIS_SESSION_TTL_DAYS", get("JARVIS_SESSION_TTL_DAYS"), 30)? * 24 * 60 * 60,
+            ),
+        };
+        let mail = MailConfig {
+            smtp_url: get("JARVIS_SMTP_URL").map(SecretString::from),
+            from: get("JARVIS_MAIL_FROM").unwrap_or_else(|| "Jarvis <jarvis@localhost>".to_owned()),
+            outbox_dir: get("JARVIS_OUTBOX_DIR").unwrap_or_else(|| "outbox".to_owned()).into(),
         };
 
         Ok(Self {
@@ -108,8 +159,32 @@ impl Config {
                 10,
             )?),
             reload_port: parse_or("LEPTOS_RELOAD_PORT", get("LEPTOS_RELOAD_PORT"), 3001)?,
+            auth,
+            mail,
+            trust_forwarded_for: parse_or("JARVIS_TRUST_FORWARDED_FOR", get("JARVIS_TRUST_FORWARDED_FOR"), false)?,
         })
     }
+
+    /// The public URL, or `http://localhost:<port>` for the port actually bound.
+    pub fn public_url_for_port(&self, port: u16) -> Url {
+        self.public_url.clone().unwrap_or_else(|| {
+            Url::parse(&format!("http://localhost:{port}")).expect("a localhost URL parses")
+        })
+    }
+}
+
+/// Whether a URL points at this machine (then plain-http cookies and a random JWT secret are
+/// acceptable).
+pub fn is_loopback(url: &Url) -> bool {
+    matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+}
+
+fn postgres_url(name: &'static str, value: Option<String>, hint: &'static str) -> Result<SecretString, ConfigError> {
+    let value = value.ok_or(ConfigError::Missing { name, hint })?;
+    if !(value.starts_with("postgres://") || value.starts_with("postgresql://")) {
+        return Err(ConfigError::Invalid { name, reason: "expected a postgres:// or postgresql:// URL".into() });
+    }
+    Ok(SecretString::from(value))
 }
 
 fn parse_or<T>(name: &'static str, value: Option<String>, default: T) -> Result<T, ConfigError>
@@ -139,8 +214,6 @@ fn parse_public_url(raw: String) -> Result<Url, ConfigError> {
 mod tests {
     use std::collections::HashMap;
 
-    use secrecy::ExposeSecret;
-
     use super::*;
 
     fn config_from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -150,22 +223,37 @@ mod tests {
     }
 
     const DB: (&str, &str) = ("DATABASE_URL", "postgres://jarvis:hunter2@127.0.0.1:5432/jarvis");
+    const APP_DB: (&str, &str) = ("DATABASE_APP_URL", "postgres://jarvis_app:sesame@127.0.0.1:5432/jarvis");
 
     #[test]
     fn defaults_listen_on_localhost_3000_with_a_matching_public_url() {
-        let config = config_from(&[DB]).unwrap();
+        let config = config_from(&[DB, APP_DB]).unwrap();
         assert_eq!(config.listen_addr, "127.0.0.1:3000".parse().unwrap());
-        assert_eq!(config.public_url.as_str(), "http://localhost:3000/");
+        assert_eq!(config.public_url, None);
+        assert_eq!(config.public_url_for_port(3000).as_str(), "http://localhost:3000/");
+        assert_eq!(config.auth.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(config.auth.session_ttl, Duration::from_secs(30 * 24 * 3600));
+        assert!(config.mail.smtp_url.is_none());
         assert_eq!(config.log_format, LogFormat::Pretty);
         assert_eq!(config.site_root, "target/site");
     }
 
     #[test]
     fn the_database_password_never_shows_in_debug_output() {
-        let config = config_from(&[DB]).unwrap();
+        let config = config_from(&[DB, APP_DB]).unwrap();
         let debug = format!("{config:?}");
-        assert!(!debug.contains("hunter2"), "{debug}");
-        assert_eq!(config.database.url.expose_secret(), DB.1);
+        assert!(!debug.contains("hunter2") && !debug.contains("sesame"), "{debug}");
+        assert_eq!(config.database.owner_url.expose_secret(), DB.1);
+        assert_eq!(config.database.app_url.expose_secret(), APP_DB.1);
+
+        let config = config_from(&[
+            DB, APP_DB,
+            ("JARVIS_JWT_SECRET", "a-very-secret-signing-key-of-40-bytes-xx"),
+            ("JARVIS_SMTP_URL", "smtp://mailer:open-sesame@mail.example:587"),
+        ])
+        .unwrap();
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("a-very-secret") && !debug.contains("open-sesame"), "{debug}");
     }
 
     #[test]
@@ -176,20 +264,26 @@ mod tests {
 
     #[test]
     fn an_invalid_value_names_its_variable_but_not_its_value() {
-        let error = config_from(&[DB, ("JARVIS_ADDR", "not-an-address")]).unwrap_err().to_string();
+        let error = config_from(&[DB, APP_DB, ("JARVIS_ADDR", "not-an-address")]).unwrap_err().to_string();
         assert!(error.starts_with("JARVIS_ADDR is invalid"), "{error}");
 
-        let error = config_from(&[("DATABASE_URL", "mysql://secret@x/y")]).unwrap_err().to_string();
+        let error = config_from(&[("DATABASE_URL", "mysql://secret@x/y"), APP_DB]).unwrap_err().to_string();
         assert!(error.starts_with("DATABASE_URL is invalid") && !error.contains("secret"), "{error}");
 
-        let error = config_from(&[DB, ("JARVIS_PUBLIC_URL", "ftp://example.com")]).unwrap_err().to_string();
+        let error = config_from(&[DB, APP_DB, ("JARVIS_PUBLIC_URL", "ftp://example.com")]).unwrap_err().to_string();
         assert!(error.starts_with("JARVIS_PUBLIC_URL is invalid"), "{error}");
+
+        let error = config_from(&[DB]).unwrap_err().to_string();
+        assert!(error.starts_with("DATABASE_APP_URL is not set"), "{error}");
+
+        let error = config_from(&[DB, APP_DB, ("JARVIS_JWT_SECRET", "short")]).unwrap_err().to_string();
+        assert!(error.starts_with("JARVIS_JWT_SECRET is invalid") && !error.contains("short"), "{error}");
     }
 
     #[test]
     fn json_logs_are_switched_on_by_an_environment_variable() {
-        let config = config_from(&[DB, ("JARVIS_LOG_FORMAT", "JSON")]).unwrap();
+        let config = config_from(&[DB, APP_DB, ("JARVIS_LOG_FORMAT", "JSON")]).unwrap();
         assert_eq!(config.log_format, LogFormat::Json);
-        assert!(config_from(&[DB, ("JARVIS_LOG_FORMAT", "xml")]).is_err());
+        assert!(config_from(&[DB, APP_DB, ("JARVIS_LOG_FORMAT", "xml")]).is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP face of Jarvis: configuration, telemetry, the axum router with the Leptos pages,
 //! the WebSocket endpoint and the health probes. Business logic lives in `jarvis_backend`.
 
+pub mod auth;
 pub mod config;
 pub mod routes;
 pub mod shutdown;

@@ -3,7 +3,17 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::{Router, http::Request, routing::get};
+use axum::{
+    Router,
+    http::Request,
+    middleware,
+    routing::{get, post},
+};
+use jarvis_backend::{
+    accounts::{AccountSettings, Accounts, jwt::AccessTokens},
+    mail::{MailSettings, Mailer},
+};
+use secrecy::SecretString;
 use jarvis_app::{App, OUTPUT_NAME, shell};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -16,8 +26,9 @@ use tower_http::{
 use tracing::Level;
 
 use crate::{
-    config::Config,
-    routes::{health, ws},
+    auth,
+    config::{Config, is_loopback},
+    routes::{self, health, ws},
     state::AppState,
 };
 
@@ -26,6 +37,10 @@ use crate::{
 pub enum StartupError {
     #[error("could not reach or migrate the database")]
     Database(#[from] jarvis_backend::Error),
+    #[error("mail is misconfigured")]
+    Mail(#[from] jarvis_backend::mail::MailError),
+    #[error("JARVIS_JWT_SECRET is not set; it is required when the public URL ({0}) is not on localhost")]
+    MissingJwtSecret(url::Url),
     #[error("could not listen on {addr}")]
     Bind { addr: std::net::SocketAddr, source: std::io::Error },
     #[error("the server failed")]
@@ -42,14 +57,40 @@ pub struct Application {
 impl Application {
     #[tracing::instrument(name = "startup.build", skip_all, fields(addr = %config.listen_addr))]
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let pool = jarvis_backend::db::pool(&config.database)?;
-        jarvis_backend::db::migrate(&pool).await?;
+        jarvis_backend::db::migrate(&config.database).await?;
         tracing::info!("startup.migrations_applied");
+        let pool = jarvis_backend::db::pool(&config.database)?;
+        jarvis_backend::db::check_runtime_role(&pool).await?;
 
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .map_err(|source| StartupError::Bind { addr: config.listen_addr, source })?;
         let local_addr = listener.local_addr().map_err(StartupError::Serve)?;
+        let public_url = config.public_url_for_port(local_addr.port());
+        let loopback = is_loopback(&public_url);
+
+        let jwt_secret = match &config.auth.jwt_secret {
+            Some(secret) => secret.clone(),
+            None if loopback => {
+                tracing::warn!("startup.random_jwt_secret: JARVIS_JWT_SECRET is unset; sessions survive restarts through their refresh tokens only");
+                SecretString::from(jarvis_backend::accounts::tokens::OpaqueToken::generate().expose().to_owned())
+            }
+            None => return Err(StartupError::MissingJwtSecret(public_url)),
+        };
+        let mail_settings = match &config.mail.smtp_url {
+            Some(url) => MailSettings::Smtp { url: url.clone() },
+            None => MailSettings::Outbox { dir: config.mail.outbox_dir.clone() },
+        };
+        let mailer = Mailer::new(&mail_settings, &config.mail.from)?;
+        let mut account_settings = AccountSettings::new(public_url.clone());
+        account_settings.sessions.lifetime = config.auth.session_ttl;
+        let accounts = Accounts::new(
+            pool.clone(),
+            mailer,
+            AccessTokens::new(&jwt_secret, config.auth.access_token_ttl),
+            account_settings,
+        )
+        .await;
 
         let leptos_options = LeptosOptions::builder()
             .output_name(OUTPUT_NAME)
@@ -60,12 +101,15 @@ impl Application {
             .build();
         let state = AppState {
             config: Arc::new(config),
+            secure_cookies: !(loopback && public_url.scheme() == "http"),
+            public_url,
             pool,
+            accounts,
             leptos_options,
             shutdown: CancellationToken::new(),
         };
         let router = router(state.clone());
-        tracing::info!(addr = %local_addr, public_url = %state.config.public_url, "startup.listening");
+        tracing::info!(addr = %local_addr, public_url = %state.public_url, "startup.listening");
         Ok(Self { listener, router, state })
     }
 
@@ -107,13 +151,36 @@ impl Application {
 fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
+    let page_context = {
+        let accounts = state.accounts.clone();
+        move || provide_context(accounts.clone())
+    };
+    let server_fn_context = page_context.clone();
 
     Router::new()
         .route("/healthz", get(health::liveness))
         .route("/readyz", get(health::readiness))
         .route(jarvis_types::protocol::WS_PATH, get(ws::upgrade))
-        .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
+        .route("/register", post(routes::auth::register))
+        .route("/login", post(routes::auth::login))
+        .route("/logout", post(routes::auth::logout))
+        .route("/logout-everywhere", post(routes::auth::logout_everywhere))
+        .route("/verify-email", get(routes::auth::verify_email))
+        .route("/resend-verification", post(routes::auth::resend_verification))
+        .route("/forgot-password", post(routes::auth::forgot_password))
+        .route("/reset-password", post(routes::auth::reset_password))
+        .route("/settings/sessions/{id}/revoke", post(routes::auth::revoke_session))
+        .route("/settings/delete-account", post(routes::auth::delete_account))
+        .route(
+            "/api/{*fn_name}",
+            post(move |request: axum::extract::Request| {
+                leptos_axum::handle_server_fns_with_context(server_fn_context.clone(), request)
+            }),
+        )
+        .leptos_routes_with_context(&state, routes, page_context, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::session_layer))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::same_origin_layer))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<_>| {
@@ -127,6 +194,7 @@ fn router(state: AppState) -> Router {
                         http.method = %request.method(),
                         http.path = %request.uri().path(),
                         request_id = %request_id,
+                        user.id = tracing::field::Empty,
                     )
                 })
                 .on_request(())

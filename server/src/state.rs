@@ -1,18 +1,26 @@
-//! What every handler can reach: the database, the configuration and the stop signal.
+//! What every handler can reach: the database, the services, the configuration and the stop
+//! signal.
 
 use std::sync::Arc;
 
 use axum::extract::FromRef;
+use jarvis_backend::accounts::Accounts;
 use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
+use url::Url;
 
 use crate::config::Config;
 
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
+    /// The resolved public URL (configured, or `http://localhost:<bound port>`).
+    pub public_url: Url,
+    /// Whether cookies carry `Secure`: always, except on plain http://localhost.
+    pub secure_cookies: bool,
     pub pool: PgPool,
+    pub accounts: Accounts,
     pub leptos_options: LeptosOptions,
     /// Cancelled when the process starts to stop; long-lived connections close on it.
     pub shutdown: CancellationToken,

@@ -1,3 +1,4 @@
 //! Components shared by pages.
 
 pub mod connection;
+pub mod forms;

@@ -1,5 +1,7 @@
 //! One module per page.
 
 pub mod app_shell;
+pub mod auth;
 pub mod landing;
 pub mod not_found;
+pub mod settings;

@@ -1,5 +1,6 @@
 //! The HTTP endpoints that are not Leptos pages.
 
+pub mod auth;
 pub mod health;
 pub mod origin;
 pub mod ws;

@@ -17,6 +17,7 @@ use jarvis_types::protocol::{ClientMessage, ErrorCode, PROTOCOL_VERSION, ServerM
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    auth::RequireUser,
     routes::origin::{self, OriginCheck},
     state::AppState,
 };
@@ -26,16 +27,22 @@ const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 /// A socket that sends nothing (not even the client's heartbeat ping) for this long is closed.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
-#[tracing::instrument(name = "ws.upgrade", skip_all)]
+#[tracing::instrument(name = "ws.upgrade", skip_all, fields(user.id = tracing::field::Empty))]
 pub async fn upgrade(
     State(state): State<AppState>,
     headers: HeaderMap,
+    user: Result<RequireUser, Response>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if origin::check(&headers, &state.config.public_url) == OriginCheck::Denied {
+    if origin::check(&headers, &state.public_url) == OriginCheck::Denied {
         tracing::warn!(origin = ?headers.get(axum::http::header::ORIGIN), "ws.origin_denied");
         return (StatusCode::FORBIDDEN, "This origin may not open a socket here.").into_response();
     }
+    let RequireUser(user) = match user {
+        Ok(user) => user,
+        Err(rejection) => return rejection,
+    };
+    tracing::Span::current().record("user.id", tracing::field::display(user.user_id));
     let shutdown = state.shutdown.clone();
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES)

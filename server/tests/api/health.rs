@@ -1,7 +1,7 @@
 use jarvis_server::startup::Application;
 use serde_json::Value;
 
-use crate::helpers::{create_database, drop_database, spawn_app, test_config};
+use crate::helpers::{create_database, drop_database, owner_database_url, spawn_app, test_config, with_database};
 
 #[tokio::test]
 async fn healthz_answers_200_with_json_while_the_process_lives() {
@@ -47,10 +47,7 @@ async fn readyz_answers_503_once_the_database_is_gone_while_healthz_stays_200() 
 #[tokio::test]
 async fn migrations_run_at_start_up() {
     let app = spawn_app().await;
-    let url = crate::helpers::admin_database_url();
-    let mut url = url::Url::parse(&url).unwrap();
-    url.set_path(&app.database_name);
-    let pool = sqlx::PgPool::connect(url.as_str()).await.unwrap();
+    let pool = sqlx::PgPool::connect(&with_database(&owner_database_url(), &app.database_name)).await.unwrap();
 
     let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
         .fetch_one(&pool)
@@ -68,7 +65,10 @@ async fn migrations_run_at_start_up() {
 #[tokio::test]
 async fn start_up_fails_with_a_clear_error_when_the_database_is_unreachable() {
     // Port 1 on loopback refuses connections.
-    let config = test_config("postgres://jarvis@127.0.0.1:1/nowhere");
+    let (config, _) = test_config("nowhere", &[
+        ("DATABASE_URL", "postgres://jarvis@127.0.0.1:1/nowhere"),
+        ("DATABASE_APP_URL", "postgres://jarvis_app@127.0.0.1:1/nowhere"),
+    ]);
 
     let error = Application::build(config).await.err().expect("start-up must fail");
 
@@ -76,12 +76,29 @@ async fn start_up_fails_with_a_clear_error_when_the_database_is_unreachable() {
 }
 
 #[tokio::test]
-async fn a_second_instance_on_the_same_database_starts_and_serves() {
-    let (name, url) = create_database().await;
-    let first = Application::build(test_config(&url)).await.expect("first instance");
-    let second = Application::build(test_config(&url)).await.expect("second instance");
+async fn two_instances_starting_at_once_on_one_database_both_start() {
+    let name = create_database().await;
+    let (first, second) = tokio::join!(
+        Application::build(test_config(&name, &[]).0),
+        Application::build(test_config(&name, &[]).0),
+    );
+    let (first, second) = (first.expect("first instance"), second.expect("second instance"));
     assert_ne!(first.port(), second.port());
     drop(first);
     drop(second);
+    drop_database(&name).await;
+}
+
+#[tokio::test]
+async fn start_up_refuses_a_runtime_role_that_row_level_security_does_not_bind() {
+    let name = create_database().await;
+    // The schema owner is not bound by RLS: the application must not run as it.
+    let owner_url = with_database(&owner_database_url(), &name);
+    let (config, _) = test_config(&name, &[("DATABASE_APP_URL", owner_url.as_str())]);
+
+    let error = Application::build(config).await.err().expect("start-up must fail");
+
+    let cause = std::error::Error::source(&error).map(ToString::to_string).unwrap_or_default();
+    assert!(cause.contains("not bound by row-level security"), "{error}: {cause}");
     drop_database(&name).await;
 }

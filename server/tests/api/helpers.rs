@@ -1,18 +1,32 @@
-//! Spawns the application for one test: a uniquely named database created for it (dropped by
-//! the test script's clean-up, never shared), the server bound to port 0, and a clean stop.
+//! Spawns the application for one test: a uniquely named database created for it (dropped when
+//! the test stops the app), the server bound to port 0, mail going to the SMTP peer the test
+//! script runs (or, when run by hand, to an outbox folder of the test's own), and HTTP clients
+//! with cookie jars that do not follow redirects, so tests see every 303.
 
-use std::sync::LazyLock;
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
+use jarvis_backend::accounts::jwt::AccessTokens;
 use jarvis_server::{config::Config, startup::Application, telemetry};
-use sqlx::{Connection, Executor, PgConnection};
+use reqwest::cookie::{CookieStore, Jar};
+use secrecy::SecretString;
+use sqlx::{Connection, Executor, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
+
+pub const JWT_SECRET: &str = "integration-test-secret-integration-test-secret";
+pub const PASSWORD: &str = "correct horse battery staple";
 
 /// The server the test talks to.
 pub struct TestApp {
     pub address: String,
     pub port: u16,
     pub database_name: String,
-    pub public_url: String,
+    /// A pool connected as the schema owner, for checking and arranging rows directly.
+    pub owner_pool: PgPool,
+    /// A pool connected as the application role, bound by row-level security.
+    pub app_pool: PgPool,
+    mail_dir: PathBuf,
     stop: CancellationToken,
     server: tokio::task::JoinHandle<Result<(), jarvis_server::startup::StartupError>>,
 }
@@ -25,86 +39,306 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
 });
 
 /// Where the tests create their databases: `DATABASE_URL`, as exported by the test script.
-pub fn admin_database_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://jarvis:jarvis@127.0.0.1:5432/jarvis".to_owned())
+pub fn owner_database_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://jarvis:jarvis@127.0.0.1:5432/jarvis".to_owned())
 }
 
-fn with_database(url: &str, database: &str) -> String {
-    let mut url = url::Url::parse(url).expect("DATABASE_URL is a URL");
+/// How the application role logs in: `DATABASE_APP_URL`, as exported by the test script.
+pub fn app_database_url() -> String {
+    std::env::var("DATABASE_APP_URL")
+        .unwrap_or_else(|_| "postgres://jarvis_app:jarvis_app@127.0.0.1:5432/jarvis".to_owned())
+}
+
+pub fn with_database(url: &str, database: &str) -> String {
+    let mut url = url::Url::parse(url).expect("a database URL");
     url.set_path(database);
     url.to_string()
 }
 
-pub async fn create_database() -> (String, String) {
+pub async fn create_database() -> String {
     let name = format!("jarvis_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&admin_database_url()).await.expect("connect to Postgres");
-    admin
-        .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
-        .await
-        .expect("create the test database");
-    let url = with_database(&admin_database_url(), &name);
-    (name, url)
+    let mut admin = PgConnection::connect(&owner_database_url()).await.expect("connect to Postgres");
+    admin.execute(format!(r#"CREATE DATABASE "{name}""#).as_str()).await.expect("create the test database");
+    name
 }
 
 /// Drops a database even while the server still holds connections to it.
 pub async fn drop_database(name: &str) {
-    let mut admin = PgConnection::connect(&admin_database_url()).await.expect("connect to Postgres");
+    let mut admin = PgConnection::connect(&owner_database_url()).await.expect("connect to Postgres");
     admin
         .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
         .await
         .expect("drop the test database");
 }
 
-pub fn test_config(database_url: &str) -> Config {
-    let public_url = "http://localhost:3000";
-    Config::from_lookup(|name| match name {
-        "DATABASE_URL" => Some(database_url.to_owned()),
-        "JARVIS_ADDR" => Some("127.0.0.1:0".to_owned()),
-        "JARVIS_PUBLIC_URL" => Some(public_url.to_owned()),
-        "JARVIS_DB_ACQUIRE_TIMEOUT_MS" => Some("1000".to_owned()),
-        "JARVIS_SHUTDOWN_GRACE_SECS" => Some("2".to_owned()),
-        _ => None,
+/// Where this test's mail lands: the SMTP peer's maildir, or an outbox folder of its own.
+fn mail_settings() -> (Option<String>, PathBuf) {
+    match (std::env::var("JARVIS_TEST_SMTP_URL"), std::env::var("JARVIS_TEST_MAILDIR")) {
+        (Ok(url), Ok(dir)) => (Some(url), PathBuf::from(dir)),
+        _ => (None, std::env::temp_dir().join(format!("jarvis-outbox-{}", uuid::Uuid::new_v4().simple()))),
+    }
+}
+
+pub fn test_config(database_name: &str, extra: &[(&str, &str)]) -> (Config, PathBuf) {
+    let owner_url = with_database(&owner_database_url(), database_name);
+    let app_url = with_database(&app_database_url(), database_name);
+    let (smtp_url, mail_dir) = mail_settings();
+    let outbox = mail_dir.display().to_string();
+    let extra: Vec<(String, String)> = extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let config = Config::from_lookup(|name| {
+        if let Some((_, value)) = extra.iter().find(|(key, _)| key == name) {
+            return Some(value.clone());
+        }
+        match name {
+            "DATABASE_URL" => Some(owner_url.clone()),
+            "DATABASE_APP_URL" => Some(app_url.clone()),
+            "JARVIS_ADDR" => Some("127.0.0.1:0".to_owned()),
+            "JARVIS_DB_ACQUIRE_TIMEOUT_MS" => Some("1000".to_owned()),
+            "JARVIS_SHUTDOWN_GRACE_SECS" => Some("2".to_owned()),
+            "JARVIS_JWT_SECRET" => Some(JWT_SECRET.to_owned()),
+            "JARVIS_SMTP_URL" => smtp_url.clone(),
+            "JARVIS_OUTBOX_DIR" => Some(outbox.clone()),
+            "JARVIS_MAIL_FROM" => Some("Jarvis <jarvis@jarvis.test>".to_owned()),
+            _ => None,
+        }
     })
-    .expect("the test configuration is valid")
+    .expect("the test configuration is valid");
+    (config, mail_dir)
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     LazyLock::force(&TRACING);
-    let (database_name, database_url) = create_database().await;
-    let config = test_config(&database_url);
-    let public_url = config.public_url.to_string();
+    let database_name = create_database().await;
+    let (config, mail_dir) = test_config(&database_name, extra);
     let application = Application::build(config).await.expect("the application builds");
     let port = application.port();
     let stop = CancellationToken::new();
     let server = tokio::spawn(application.run_until(stop.clone().cancelled_owned()));
+    let owner_pool = PgPool::connect(&with_database(&owner_database_url(), &database_name)).await.unwrap();
+    let app_pool = PgPool::connect(&with_database(&app_database_url(), &database_name)).await.unwrap();
     TestApp {
-        address: format!("http://127.0.0.1:{port}"),
+        address: format!("http://localhost:{port}"),
         port,
         database_name,
-        public_url,
+        owner_pool,
+        app_pool,
+        mail_dir,
         stop,
         server,
     }
 }
 
-impl TestApp {
-    pub fn ws_url(&self) -> String {
-        format!("ws://127.0.0.1:{}/ws", self.port)
+/// A browser-like client: a cookie jar, our Origin on every request, redirects not followed.
+pub struct Client {
+    pub http: reqwest::Client,
+    pub jar: Arc<Jar>,
+    base: String,
+}
+
+impl Client {
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let url = self.base.parse().unwrap();
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .ok()?
+            .split("; ")
+            .find_map(|pair| pair.strip_prefix(&format!("{name}=")).map(str::to_owned))
+    }
+
+    /// Replaces a cookie (or removes it with an empty value).
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        let url = self.base.parse().unwrap();
+        let cookie = if value.is_empty() {
+            format!("{name}=; Max-Age=0; Path=/")
+        } else {
+            format!("{name}={value}; Path=/")
+        };
+        self.jar.add_cookie_str(&cookie, &url);
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        reqwest::Client::new()
-            .get(format!("{}{path}", self.address))
+        self.http.get(format!("{}{path}", self.base)).send().await.expect("the server answers")
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("origin", &self.base)
+            .form(form)
             .send()
             .await
             .expect("the server answers")
+    }
+}
+
+/// Where a redirect points.
+pub fn location(response: &reqwest::Response) -> String {
+    response.headers().get("location").map(|value| value.to_str().unwrap().to_owned()).unwrap_or_default()
+}
+
+/// The `Set-Cookie` header that sets `name`, if any.
+pub fn set_cookie_header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .find(|value| value.starts_with(&format!("{name}=")))
+}
+
+pub fn unique_email() -> String {
+    format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+impl TestApp {
+    pub fn ws_url(&self) -> String {
+        format!("ws://localhost:{}/ws", self.port)
+    }
+
+    pub fn client(&self) -> Client {
+        let jar = Arc::new(Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(Arc::clone(&jar))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0 Safari/537.36")
+            .build()
+            .unwrap();
+        Client { http, jar, base: self.address.clone() }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client().get(path).await
+    }
+
+    pub fn access_tokens(&self) -> AccessTokens {
+        AccessTokens::new(&SecretString::from(JWT_SECRET), Duration::from_secs(900))
+    }
+
+    /// Registers an account (unverified) and returns its address.
+    pub async fn register(&self, email: &str) {
+        let response = self.client().post_form("/register", &[("email", email), ("password", PASSWORD)]).await;
+        assert_eq!(response.status(), 303);
+        assert!(location(&response).starts_with("/login?notice=check_inbox"), "{}", location(&response));
+    }
+
+    /// Registers from a page served at `origin` (when the public URL is not this server's).
+    pub async fn register_from(&self, origin: &str, email: &str) {
+        let response = self
+            .client()
+            .http
+            .post(format!("{}/register", self.address))
+            .header("origin", origin)
+            .form(&[("email", email), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303);
+    }
+
+    /// Registers, verifies through the mailed link, and logs in; returns the signed-in client.
+    pub async fn signed_in_client(&self) -> (Client, String) {
+        let email = unique_email();
+        self.register(&email).await;
+        let link = self.link_in_mail(&email, "/verify-email").await;
+        let client = self.client();
+        assert_eq!(client.get(&link).await.status(), 303);
+        self.log_in(&client, &email, PASSWORD).await;
+        (client, email)
+    }
+
+    pub async fn log_in(&self, client: &Client, email: &str, password: &str) {
+        let response = client.post_form("/login", &[("email", email), ("password", password)]).await;
+        assert_eq!(location(&response), "/app", "log-in of {email} must succeed");
+    }
+
+    /// The body of the newest mail to `to`, waiting up to 10 s for it.
+    pub async fn mail_to(&self, to: &str) -> String {
+        self.mails_to(to, 1).await.pop().unwrap()
+    }
+
+    /// Waits until at least `count` mails to `to` arrived; returns them oldest first.
+    pub async fn mails_to(&self, to: &str, count: usize) -> Vec<String> {
+        for _ in 0..100 {
+            let found = self.read_mails_to(to);
+            if found.len() >= count {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no mail to {to} in {}", self.mail_dir.display());
+    }
+
+    /// Mails to `to` that arrived so far.
+    pub fn read_mails_to(&self, to: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut stack = vec![self.mail_dir.clone()];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if let Ok(text) = std::fs::read_to_string(&path) {
+                    let addressed = text.lines().any(|line| {
+                        line.to_ascii_lowercase().starts_with("to:") && line.to_ascii_lowercase().contains(to)
+                    });
+                    if addressed {
+                        let modified = entry.metadata().and_then(|m| m.modified()).ok();
+                        found.push((modified, decode_quoted_printable(&text)));
+                    }
+                }
+            }
+        }
+        found.sort_by_key(|(modified, _)| *modified);
+        found.into_iter().map(|(_, text)| text).collect()
+    }
+
+    /// The first link in the newest mail to `to` whose path is `path`, as a path and query.
+    pub async fn link_in_mail(&self, to: &str, path: &str) -> String {
+        let mail = self.mail_to(to).await;
+        link_in(&mail, path).unwrap_or_else(|| panic!("no {path} link in:\n{mail}"))
     }
 
     /// Stops the server as SIGTERM would and waits for it to finish.
     pub async fn stop(self) {
         self.stop.cancel();
         self.server.await.expect("the server task completes").expect("the server stops cleanly");
+        self.owner_pool.close().await;
+        self.app_pool.close().await;
         drop_database(&self.database_name).await;
     }
+}
+
+/// Finds `http…{path}?…` in a text and returns its path and query.
+pub fn link_in(text: &str, path: &str) -> Option<String> {
+    text.split_whitespace().filter(|word| word.starts_with("http")).find_map(|word| {
+        let url = url::Url::parse(word).ok()?;
+        (url.path() == path).then(|| format!("{}?{}", url.path(), url.query().unwrap_or_default()))
+    })
+}
+
+/// Undoes quoted-printable transfer encoding (soft line breaks and `=XX` escapes), which mail
+/// uses for bodies with long lines such as links.
+pub fn decode_quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() && joined.is_char_boundary(i + 3) {
+            if let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -1,6 +1,8 @@
 //! Integration tests: the real server on port 0 against a fresh database of its own.
 
+mod accounts;
 mod health;
+mod isolation;
 mod helpers;
 mod pages;
 mod ws;

@@ -2,14 +2,18 @@ use futures::{SinkExt, StreamExt};
 use jarvis_types::protocol::{ErrorCode, PROTOCOL_VERSION, ServerMessage};
 use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest, http::HeaderValue};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{Client, TestApp, spawn_app};
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(app: &TestApp, origin: Option<&str>) -> Result<Socket, tungstenite::Error> {
+async fn connect(app: &TestApp, client: Option<&Client>, origin: Option<&str>) -> Result<Socket, tungstenite::Error> {
     let mut request = app.ws_url().into_client_request().unwrap();
     if let Some(origin) = origin {
         request.headers_mut().insert("origin", HeaderValue::from_str(origin).unwrap());
+    }
+    if let Some(client) = client {
+        let access = client.cookie("jarvis_access").expect("the client is signed in");
+        request.headers_mut().insert("cookie", HeaderValue::from_str(&format!("jarvis_access={access}")).unwrap());
     }
     tokio_tungstenite::connect_async(request).await.map(|(socket, _)| socket)
 }
@@ -32,7 +36,8 @@ async fn next_message(socket: &mut Socket) -> ServerMessage {
 #[tokio::test]
 async fn a_ping_over_a_real_socket_gets_its_pong() {
     let app = spawn_app().await;
-    let mut socket = connect(&app, Some(&app.public_url.trim_end_matches('/').to_owned())).await.unwrap();
+    let (client, _) = app.signed_in_client().await;
+    let mut socket = connect(&app, Some(&client), Some(&app.address)).await.unwrap();
 
     assert_eq!(next_message(&mut socket).await, ServerMessage::Hello { protocol_version: PROTOCOL_VERSION });
     socket.send(Message::text(r#"{"type":"ping","nonce":7}"#)).await.unwrap();
@@ -47,7 +52,8 @@ async fn a_ping_over_a_real_socket_gets_its_pong() {
 #[tokio::test]
 async fn a_bad_frame_gets_an_error_and_the_socket_stays_usable() {
     let app = spawn_app().await;
-    let mut socket = connect(&app, None).await.unwrap();
+    let (client, _) = app.signed_in_client().await;
+    let mut socket = connect(&app, Some(&client), None).await.unwrap();
     next_message(&mut socket).await;
 
     socket.send(Message::text("hello?")).await.unwrap();
@@ -66,8 +72,9 @@ async fn a_bad_frame_gets_an_error_and_the_socket_stays_usable() {
 #[tokio::test]
 async fn an_upgrade_from_a_foreign_origin_is_refused_with_403() {
     let app = spawn_app().await;
+    let (client, _) = app.signed_in_client().await;
 
-    let error = connect(&app, Some("https://evil.example")).await.err().expect("refused");
+    let error = connect(&app, Some(&client), Some("https://evil.example")).await.err().expect("refused");
 
     match error {
         tungstenite::Error::Http(response) => assert_eq!(response.status(), 403),
@@ -79,7 +86,8 @@ async fn an_upgrade_from_a_foreign_origin_is_refused_with_403() {
 #[tokio::test]
 async fn open_sockets_are_closed_with_service_restart_when_the_server_stops() {
     let app = spawn_app().await;
-    let mut socket = connect(&app, None).await.unwrap();
+    let (client, _) = app.signed_in_client().await;
+    let mut socket = connect(&app, Some(&client), None).await.unwrap();
     next_message(&mut socket).await;
 
     let stopping = tokio::spawn(app.stop());
@@ -97,4 +105,17 @@ async fn open_sockets_are_closed_with_service_restart_when_the_server_stops() {
     }
     drop(socket);
     stopping.await.unwrap();
+}
+
+#[tokio::test]
+async fn an_upgrade_without_a_session_is_refused_with_401() {
+    let app = spawn_app().await;
+
+    let error = connect(&app, None, Some(&app.address)).await.err().expect("refused");
+
+    match error {
+        tungstenite::Error::Http(response) => assert_eq!(response.status(), 401),
+        other => panic!("expected an HTTP 401, got {other:?}"),
+    }
+    app.stop().await;
 }

@@ -1,0 +1,160 @@
+//! Form building blocks for pages that must work without JavaScript: plain `<form method=post>`
+//! elements, labelled fields, and flash messages read from the query string (the form endpoints
+//! redirect back with `?error=…` or `?notice=…`). With JavaScript on, a form shows that it is
+//! being sent and cannot be sent twice.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+#[derive(Clone, Copy)]
+struct Pending(RwSignal<bool>);
+
+/// A form that posts to `action` and marks itself pending while the browser sends it.
+#[component]
+pub fn PostForm(
+    action: String,
+    children: Children,
+    #[prop(optional, into)] class: String,
+    #[prop(optional, into)] label: Option<String>,
+) -> impl IntoView {
+    let pending = RwSignal::new(false);
+    provide_context(Pending(pending));
+    view! {
+        <form method="post" action=action class=class aria-label=label on:submit=move |_| pending.set(true)>
+            {children()}
+        </form>
+    }
+}
+
+/// The submit button of a [`PostForm`]: `label` normally, `pending_label` while sending.
+#[component]
+pub fn Submit(
+    label: &'static str,
+    pending_label: &'static str,
+    #[prop(optional)] danger: bool,
+    #[prop(optional)] quiet: bool,
+) -> impl IntoView {
+    let pending = use_context::<Pending>().map(|Pending(signal)| signal).unwrap_or_else(|| RwSignal::new(false));
+    let class = if quiet {
+        "rounded-md px-3 py-1.5 text-sm font-medium text-slate-700 ring-1 ring-slate-300 hover:bg-slate-100 disabled:opacity-60"
+    } else if danger {
+        "w-full rounded-lg bg-rose-600 px-4 py-2.5 font-semibold text-white hover:bg-rose-500 disabled:opacity-60"
+    } else {
+        "w-full rounded-lg bg-indigo-600 px-4 py-2.5 font-semibold text-white hover:bg-indigo-500 disabled:opacity-60"
+    };
+    view! {
+        <button type="submit" class=class disabled=move || pending.get() aria-busy=move || pending.get().to_string()>
+            {move || if pending.get() { pending_label } else { label }}
+        </button>
+    }
+}
+
+/// A labelled input.
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional)] autocomplete: &'static str,
+    #[prop(optional, into)] value: Signal<String>,
+    #[prop(optional)] required: bool,
+    #[prop(optional)] minlength: Option<u32>,
+    #[prop(optional)] hint: &'static str,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let hint_id = format!("{id}-hint");
+    let has_hint = !hint.is_empty();
+    view! {
+        <div class="space-y-1">
+            <label for=id.clone() class="block text-sm font-medium text-slate-700">{label}</label>
+            <input
+                id=id
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                required=required
+                minlength=minlength
+                prop:value=move || value.get()
+                value=move || value.get()
+                aria-describedby=has_hint.then(|| hint_id.clone())
+                class="block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200"
+            />
+            {has_hint.then(|| view! { <p id=hint_id class="text-xs text-slate-500">{hint}</p> })}
+        </div>
+    }
+}
+
+/// The message for an error code sent back by a form endpoint.
+pub fn error_message(code: &str, retry: Option<&str>) -> String {
+    match code {
+        "invalid_email" => "Enter a valid email address, like name@example.com.".into(),
+        "password_too_short" => "Use at least 10 characters for your password.".into(),
+        "password_too_long" => "Use at most 256 characters for your password.".into(),
+        "password_common" => "That password is one of the most common; choose one that is harder to guess.".into(),
+        "password_contains_email" => "Your password must not contain your email address.".into(),
+        "password_repetitive" => "Use more than one distinct character in your password.".into(),
+        "invalid_credentials" => "Email or password is incorrect.".into(),
+        "locked" => format!("Too many attempts. Try again in {} seconds.", retry.unwrap_or("a few")),
+        "invalid_link" => "This link is invalid, expired or was already used.".into(),
+        "wrong_password" => "That password is not correct.".into(),
+        "not_found" => "That no longer exists.".into(),
+        _ => "Something went wrong on our side. Please try again.".into(),
+    }
+}
+
+/// The message for a notice code sent back by a form endpoint.
+pub fn notice_message(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "check_inbox" => "Check your inbox: we sent you a link to confirm your email address.",
+        "verified" => "Your email address is verified.",
+        "logged_out" => "You are logged out.",
+        "logged_out_everywhere" => "You are logged out on every device.",
+        "reset_sent" => "If an account uses that address, we sent it a link to reset the password.",
+        "password_reset" => "Your password was changed. Log in with the new one.",
+        "account_deleted" => "Your account and everything in it were deleted.",
+        "verification_sent" => "We sent you a new confirmation link.",
+        "session_revoked" => "That device was logged out.",
+        _ => return None,
+    })
+}
+
+/// Shows `?error=` as an alert and `?notice=` as a status message.
+#[component]
+pub fn Flash() -> impl IntoView {
+    let query = use_query_map();
+    let error = move || {
+        let query = query.read();
+        query.get("error").map(|code| error_message(&code, query.get("retry").as_deref()))
+    };
+    let notice = move || query.read().get("notice").and_then(|code| notice_message(&code));
+    view! {
+        {move || error().map(|message| view! {
+            <p role="alert" class="rounded-lg bg-rose-50 px-4 py-3 text-sm text-rose-800 ring-1 ring-rose-200">{message}</p>
+        })}
+        {move || notice().map(|message| view! {
+            <p role="status" class="rounded-lg bg-emerald-50 px-4 py-3 text-sm text-emerald-800 ring-1 ring-emerald-200">{message}</p>
+        })}
+    }
+}
+
+/// A query parameter as a signal (empty when absent).
+pub fn query_param(name: &'static str) -> Signal<String> {
+    let query = use_query_map();
+    Signal::derive(move || query.read().get(name).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_message_names_the_wait() {
+        assert_eq!(error_message("locked", Some("120")), "Too many attempts. Try again in 120 seconds.");
+    }
+
+    #[test]
+    fn unknown_codes_fall_back_to_a_generic_message_and_no_notice() {
+        assert_eq!(error_message("<script>", None), "Something went wrong on our side. Please try again.");
+        assert_eq!(notice_message("<script>"), None);
+    }
+}

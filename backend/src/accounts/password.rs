@@ -1,0 +1,140 @@
+//! Passwords: the policy a new password must meet, and argon2id hashing with OWASP's
+//! parameters (19 MiB memory, 2 iterations, 1 lane). Hashing runs on the blocking pool.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::email::EmailAddress;
+
+pub const MIN_LENGTH: usize = 10;
+/// Long enough for any passphrase, short enough that hashing cannot be used to burn CPU.
+pub const MAX_LENGTH: usize = 256;
+
+/// The most common passwords of at least [`MIN_LENGTH`] characters, from the 30,000 most common
+/// passwords in the frequency lists of zxcvbn (MIT licence), lower-cased.
+const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WeakPassword {
+    #[error("Use at least {MIN_LENGTH} characters.")]
+    TooShort,
+    #[error("Use at most {MAX_LENGTH} characters.")]
+    TooLong,
+    #[error("That password is one of the most common; choose one that is harder to guess.")]
+    Common,
+    #[error("Your password must not contain your email address.")]
+    ContainsEmail,
+    #[error("Use more than one distinct character.")]
+    Repetitive,
+}
+
+/// Checks a new password against the policy. Length counts characters, not bytes.
+pub fn check_policy(password: &SecretString, email: &EmailAddress) -> Result<(), WeakPassword> {
+    let password = password.expose_secret();
+    let length = password.chars().count();
+    if length < MIN_LENGTH {
+        return Err(WeakPassword::TooShort);
+    }
+    if length > MAX_LENGTH {
+        return Err(WeakPassword::TooLong);
+    }
+    let lower = password.to_lowercase();
+    if COMMON_PASSWORDS.lines().any(|common| common == lower) {
+        return Err(WeakPassword::Common);
+    }
+    let local = email.local_part();
+    if local.len() >= 4 && lower.contains(local) {
+        return Err(WeakPassword::ContainsEmail);
+    }
+    let mut chars = password.chars();
+    let first = chars.next();
+    if chars.all(|c| Some(c) == first) {
+        return Err(WeakPassword::Repetitive);
+    }
+    Ok(())
+}
+
+fn argon2() -> Argon2<'static> {
+    // OWASP Password Storage Cheat Sheet: argon2id, m=19456 KiB, t=2, p=1.
+    let params = Params::new(19_456, 2, 1, None).expect("OWASP argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed: {0}")]
+pub struct HashingError(String);
+
+/// Hashes a password into a PHC string (algorithm, parameters and salt included).
+pub async fn hash(password: SecretString) -> Result<String, HashingError> {
+    tokio::task::spawn_blocking(move || {
+        let mut salt_bytes = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut salt_bytes);
+        let salt = SaltString::encode_b64(&salt_bytes).map_err(|error| HashingError(error.to_string()))?;
+        argon2()
+            .hash_password(password.expose_secret().as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|error| HashingError(error.to_string()))
+    })
+    .await
+    .map_err(|error| HashingError(error.to_string()))?
+}
+
+/// Whether `password` matches `phc`. A malformed stored hash counts as a mismatch (and is logged).
+pub async fn verify(password: SecretString, phc: String) -> bool {
+    tokio::task::spawn_blocking(move || match PasswordHash::new(&phc) {
+        Ok(parsed) => argon2().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok(),
+        Err(error) => {
+            tracing::error!(%error, "accounts.stored_hash_malformed");
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A hash of a random password, verified against when no account matches an e-mail address, so
+/// that "no such account" takes as long as "wrong password".
+pub async fn decoy_hash() -> String {
+    let random = super::tokens::OpaqueToken::generate();
+    hash(SecretString::from(random.expose().to_owned())).await.expect("hashing a random password succeeds")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(password: &str) -> Result<(), WeakPassword> {
+        check_policy(&SecretString::from(password), &EmailAddress::parse("margaret@example.com").unwrap())
+    }
+
+    #[test]
+    fn a_long_unusual_password_is_accepted() {
+        assert_eq!(check("correct horse battery staple"), Ok(()));
+        assert_eq!(check("ünïcødé-pässwörd"), Ok(()));
+    }
+
+    #[test]
+    fn short_long_common_repetitive_and_email_passwords_are_refused() {
+        assert_eq!(check("short"), Err(WeakPassword::TooShort));
+        assert_eq!(check("ääääääääü"), Err(WeakPassword::TooShort), "nine characters, though 18 bytes");
+        assert_eq!(check(&"x".repeat(MAX_LENGTH + 1)), Err(WeakPassword::TooLong));
+        assert_eq!(check("Password123"), Err(WeakPassword::Common));
+        assert_eq!(check("qwertyuiop"), Err(WeakPassword::Common));
+        assert_eq!(check("Margaret-rules-2026"), Err(WeakPassword::ContainsEmail));
+        assert_eq!(check("zzzzzzzzzzzzzz"), Err(WeakPassword::Repetitive));
+    }
+
+    #[tokio::test]
+    async fn a_hash_is_argon2id_with_owasp_parameters_and_verifies_only_its_password() {
+        let phc = hash(SecretString::from("correct horse battery staple")).await.unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(verify(SecretString::from("correct horse battery staple"), phc.clone()).await);
+        assert!(!verify(SecretString::from("correct horse battery stapler"), phc).await);
+    }
+
+    #[tokio::test]
+    async fn a_malformed_stored_hash_never_verifies() {
+        assert!(!verify(SecretString::from("anything"), "not a phc string".into()).await);
+    }
+}

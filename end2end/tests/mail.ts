@@ -1,0 +1,43 @@
+// Reads the mail Jarvis sent during a test from the SMTP peer's maildir (or the outbox folder).
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+const mailDir = process.env.JARVIS_TEST_MAILDIR ?? "../target/test-mail";
+
+function files(dir: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return entries.flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? files(path) : [path];
+  });
+}
+
+/** The newest mail to `to`, waiting up to 10 s for it. */
+export async function mailTo(to: string): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const mails = files(mailDir)
+      .map((path) => ({ path, text: readFileSync(path, "utf8"), at: statSync(path).mtimeMs }))
+      .filter(({ text }) => text.split(/\r?\n/).some((line) => /^to:/i.test(line) && line.toLowerCase().includes(to)))
+      .sort((a, b) => a.at - b.at);
+    if (mails.length > 0) return mails[mails.length - 1].text;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no mail to ${to} in ${mailDir}`);
+}
+
+/** The first link with the given path in the newest mail to `to`. */
+export async function linkInMail(to: string, path: string): Promise<string> {
+  const mail = await mailTo(to);
+  for (const word of mail.split(/\s+/)) {
+    if (!word.startsWith("http")) continue;
+    const url = new URL(word);
+    if (url.pathname === path) return url.toString();
+  }
+  throw new Error(`no ${path} link in:\n${mail}`);
+}

@@ -1,0 +1,238 @@
+//! The account forms' endpoints. Each takes a plain HTML form post (so every page works with
+//! JavaScript off) and answers with a 303 redirect: onwards on success, back to the form with an
+//! error code on failure. The pages turn codes into messages; nothing the user typed but the
+//! email address travels back in the URL.
+
+use axum::{
+    Form,
+    extract::{ConnectInfo, Path, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+};
+use jarvis_backend::accounts::{AccountError, CurrentUser};
+use std::net::SocketAddr;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use url::form_urlencoded;
+use uuid::Uuid;
+
+use crate::{
+    auth::{RequireUser, cleared_cookies, client_info, session_cookies, set_cookies},
+    state::AppState,
+};
+
+#[derive(Deserialize)]
+pub struct RegisterForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    display_name: String,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    email: String,
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    token: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    password: String,
+}
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// `path?key=value&…`, properly encoded.
+fn to(path: &str, pairs: &[(&str, &str)]) -> Redirect {
+    if pairs.is_empty() {
+        return Redirect::to(path);
+    }
+    let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    Redirect::to(&format!("{path}?{query}"))
+}
+
+/// Sends the user back to a form with the error's code. Internal errors are logged here, once,
+/// and shown only as "something went wrong".
+fn back_with_error(path: &str, error: &AccountError, email: Option<&str>) -> Response {
+    if let AccountError::Internal(detail) = error {
+        tracing::error!(error = %detail, "auth.internal_error");
+    }
+    let retry;
+    let mut pairs = vec![("error", error.code())];
+    if let AccountError::Locked { retry_after } = error {
+        retry = retry_after.as_secs().max(1).to_string();
+        pairs.push(("retry", retry.as_str()));
+    }
+    if let Some(email) = email {
+        pairs.push(("email", email));
+    }
+    to(path, &pairs).into_response()
+}
+
+/// Only local paths may be redirected to after log-in (no open redirect).
+fn safe_next(next: &str) -> &str {
+    let local = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\");
+    if local { next } else { "/app" }
+}
+
+pub async fn register(State(state): State<AppState>, Form(form): Form<RegisterForm>) -> Response {
+    match state.accounts.register(&form.email, SecretString::from(form.password), &form.display_name).await {
+        Ok(()) => to("/login", &[("notice", "check_inbox"), ("email", form.email.trim())]).into_response(),
+        Err(error) => back_with_error("/register", &error, Some(form.email.trim())),
+    }
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let client = client_info(&state, &headers, Some(peer));
+    login_with(state, client, form).await
+}
+
+async fn login_with(state: AppState, client: jarvis_backend::accounts::ClientInfo, form: LoginForm) -> Response {
+    match state.accounts.login(&form.email, SecretString::from(form.password), &client).await {
+        Ok(signed_in) => {
+            let cookies = session_cookies(&state, &signed_in);
+            set_cookies(Redirect::to(safe_next(&form.next)).into_response(), cookies)
+        }
+        Err(error) => {
+            let mut response = back_with_error("/login", &error, Some(form.email.trim()));
+            if !form.next.is_empty() {
+                // Keep where the user was going.
+                let location = response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("/login");
+                let with_next = format!(
+                    "{location}&{}",
+                    form_urlencoded::Serializer::new(String::new()).append_pair("next", safe_next(&form.next)).finish()
+                );
+                response = Redirect::to(&with_next).into_response();
+            }
+            response
+        }
+    }
+}
+
+pub async fn logout(State(state): State<AppState>, user: Option<axum::Extension<CurrentUser>>) -> Response {
+    if let Some(axum::Extension(user)) = user {
+        if let Err(error) = state.accounts.revoke_session(user.user_id, user.session_id).await {
+            if !matches!(error, AccountError::NotFound) {
+                return back_with_error("/app", &error, None);
+            }
+        }
+        tracing::info!(user.id = %user.user_id, session.id = %user.session_id, "auth.logged_out");
+    }
+    set_cookies(to("/login", &[("notice", "logged_out")]).into_response(), cleared_cookies(&state))
+}
+
+pub async fn logout_everywhere(State(state): State<AppState>, RequireUser(user): RequireUser) -> Response {
+    match state.accounts.revoke_all_sessions(user.user_id).await {
+        Ok(count) => {
+            tracing::info!(user.id = %user.user_id, sessions = count, "auth.logged_out_everywhere");
+            set_cookies(to("/login", &[("notice", "logged_out_everywhere")]).into_response(), cleared_cookies(&state))
+        }
+        Err(error) => back_with_error("/settings", &error, None),
+    }
+}
+
+pub async fn verify_email(
+    State(state): State<AppState>,
+    user: Option<axum::Extension<CurrentUser>>,
+    Query(query): Query<TokenQuery>,
+) -> Response {
+    match state.accounts.verify_email(&query.token).await {
+        Ok(_) if user.is_some() => to("/app", &[("notice", "verified")]).into_response(),
+        Ok(_) => to("/login", &[("notice", "verified")]).into_response(),
+        Err(error) => back_with_error("/login", &error, None),
+    }
+}
+
+pub async fn resend_verification(State(state): State<AppState>, RequireUser(user): RequireUser) -> Response {
+    match state.accounts.resend_verification(user.user_id).await {
+        Ok(()) => to("/app", &[("notice", "verification_sent")]).into_response(),
+        Err(error) => back_with_error("/app", &error, None),
+    }
+}
+
+pub async fn forgot_password(State(state): State<AppState>, Form(form): Form<EmailForm>) -> Response {
+    match state.accounts.request_password_reset(&form.email).await {
+        Ok(()) => to("/forgot-password", &[("notice", "reset_sent"), ("email", form.email.trim())]).into_response(),
+        Err(error) => back_with_error("/forgot-password", &error, Some(form.email.trim())),
+    }
+}
+
+pub async fn reset_password(State(state): State<AppState>, Form(form): Form<ResetForm>) -> Response {
+    match state.accounts.reset_password(&form.token, SecretString::from(form.password)).await {
+        Ok(()) => set_cookies(to("/login", &[("notice", "password_reset")]).into_response(), cleared_cookies(&state)),
+        Err(error @ AccountError::WeakPassword(_)) => {
+            let mut response = back_with_error("/reset-password", &error, None);
+            let location = response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+            let token = form_urlencoded::Serializer::new(String::new()).append_pair("token", &form.token).finish();
+            response = Redirect::to(&format!("{location}&{token}")).into_response();
+            response
+        }
+        Err(error) => back_with_error("/forgot-password", &error, None),
+    }
+}
+
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    Path(session_id): Path<String>,
+) -> Response {
+    let Ok(session_id) = Uuid::parse_str(&session_id) else {
+        return (StatusCode::NOT_FOUND, "No such session.").into_response();
+    };
+    match state.accounts.revoke_session(user.user_id, session_id).await {
+        Ok(()) if session_id == user.session_id => {
+            set_cookies(to("/login", &[("notice", "logged_out")]).into_response(), cleared_cookies(&state))
+        }
+        Ok(()) => to("/settings", &[("notice", "session_revoked")]).into_response(),
+        Err(AccountError::NotFound) => (StatusCode::NOT_FOUND, "No such session.").into_response(),
+        Err(error) => back_with_error("/settings", &error, None),
+    }
+}
+
+pub async fn delete_account(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    match state.accounts.delete_account(user.user_id, SecretString::from(form.password)).await {
+        Ok(()) => set_cookies(to("/login", &[("notice", "account_deleted")]).into_response(), cleared_cookies(&state)),
+        Err(error) => back_with_error("/settings", &error, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_log_in() {
+        assert_eq!(safe_next("/settings"), "/settings");
+        assert_eq!(safe_next("https://evil.example"), "/app");
+        assert_eq!(safe_next("//evil.example"), "/app");
+        assert_eq!(safe_next("/\\evil.example"), "/app");
+        assert_eq!(safe_next(""), "/app");
+    }
+}

@@ -1,0 +1,26 @@
+//! What the app shows of the signed-in user's account.
+
+use serde::{Deserialize, Serialize};
+
+/// The signed-in user's own account, for the app header and the settings page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub email: String,
+    pub display_name: String,
+    pub email_verified: bool,
+    pub sessions: Vec<SessionView>,
+}
+
+/// One live session (a device that is logged in).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub id: String,
+    /// A short description of the browser, from its user agent.
+    pub device: String,
+    pub ip: Option<String>,
+    /// RFC 3339 timestamps.
+    pub created_at: String,
+    pub last_seen_at: String,
+    /// The session this page was loaded with.
+    pub current: bool,
+}
