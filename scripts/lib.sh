@@ -145,7 +145,7 @@ provision_database() {
         psql_admin -c "CREATE ROLE jarvis_app LOGIN PASSWORD 'jarvis_app' NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS"
     fi
     # The tests drop their databases WITH (FORCE), which ends jarvis_app's connections too.
-    psql_admin -c "GRANT pg_signal_backend TO jarvis" >/dev/null
+    psql_admin -c "SET client_min_messages = warning; GRANT pg_signal_backend TO jarvis" >/dev/null
     if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = 'jarvis'")" != 1 ]; then
         log "creating PostgreSQL database jarvis"
         psql_admin -c "CREATE DATABASE jarvis OWNER jarvis"

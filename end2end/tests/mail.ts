@@ -17,6 +17,22 @@ function files(dir: string): string[] {
   });
 }
 
+/** Undoes quoted-printable transfer encoding (soft line breaks, `=XX` escapes). */
+export function decodeQuotedPrintable(text: string): string {
+  const joined = text.replace(/=\r?\n/g, "");
+  const bytes: number[] = [];
+  for (let i = 0; i < joined.length; i++) {
+    const hex = joined.slice(i + 1, i + 3);
+    if (joined[i] === "=" && /^[0-9A-Fa-f]{2}$/.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else {
+      bytes.push(...Buffer.from(joined[i], "utf8"));
+    }
+  }
+  return Buffer.from(bytes).toString("utf8");
+}
+
 /** The newest mail to `to`, waiting up to 10 s for it. */
 export async function mailTo(to: string): Promise<string> {
   const deadline = Date.now() + 10_000;
@@ -25,7 +41,7 @@ export async function mailTo(to: string): Promise<string> {
       .map((path) => ({ path, text: readFileSync(path, "utf8"), at: statSync(path).mtimeMs }))
       .filter(({ text }) => text.split(/\r?\n/).some((line) => /^to:/i.test(line) && line.toLowerCase().includes(to)))
       .sort((a, b) => a.at - b.at);
-    if (mails.length > 0) return mails[mails.length - 1].text;
+    if (mails.length > 0) return decodeQuotedPrintable(mails[mails.length - 1].text);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`no mail to ${to} in ${mailDir}`);

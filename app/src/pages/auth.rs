@@ -20,6 +20,22 @@ fn AuthCard(heading: &'static str, children: Children) -> impl IntoView {
     }
 }
 
+/// A field for choosing a password, with the policy stated and checked by the browser too.
+#[component]
+fn NewPasswordField(label: &'static str) -> impl IntoView {
+    view! {
+        <Field
+            label=label
+            name="password"
+            kind="password"
+            autocomplete="new-password"
+            required=true
+            minlength=10
+            hint="At least 10 characters, not a common password."
+        />
+    }
+}
+
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     view! {
@@ -28,15 +44,7 @@ pub fn RegisterPage() -> impl IntoView {
             <Flash />
             <PostForm action="/register".into() class="space-y-4" label="Create account">
                 <Field label="Email" name="email" kind="email" autocomplete="email" value=query_param("email") required=true />
-                <Field
-                    label="Password"
-                    name="password"
-                    kind="password"
-                    autocomplete="new-password"
-                    required=true
-                    minlength=10
-                    hint="At least 10 characters, not a common password."
-                />
+                <NewPasswordField label="Password" />
                 <Field label="Your name (optional)" name="display_name" autocomplete="name" />
                 <Submit label="Create account" pending_label="Creating account…" />
             </PostForm>
@@ -93,15 +101,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
             <Flash />
             <PostForm action="/reset-password".into() class="space-y-4" label="Set new password">
                 <input type="hidden" name="token" prop:value=move || token.get() value=move || token.get() />
-                <Field
-                    label="New password"
-                    name="password"
-                    kind="password"
-                    autocomplete="new-password"
-                    required=true
-                    minlength=10
-                    hint="At least 10 characters, not a common password."
-                />
+                <NewPasswordField label="New password" />
                 <Submit label="Set new password" pending_label="Saving…" />
             </PostForm>
         </AuthCard>

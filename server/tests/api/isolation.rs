@@ -9,13 +9,17 @@ async fn user_id(app: &crate::helpers::TestApp, email: &str) -> Uuid {
     sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(email).fetch_one(&app.owner_pool).await.unwrap()
 }
 
+/// Two signed-in users, Alice and Bob: their ids.
+async fn alice_and_bob(app: &crate::helpers::TestApp) -> (Uuid, Uuid) {
+    let (_, alice_email) = app.signed_in_client().await;
+    let (_, bob_email) = app.signed_in_client().await;
+    (user_id(app, &alice_email).await, user_id(app, &bob_email).await)
+}
+
 #[tokio::test]
 async fn a_query_that_forgets_its_where_user_id_still_sees_only_the_current_users_rows() {
     let app = spawn_app().await;
-    let (_alice, alice_email) = app.signed_in_client().await;
-    let (_bob, bob_email) = app.signed_in_client().await;
-    let alice = user_id(&app, &alice_email).await;
-    let bob = user_id(&app, &bob_email).await;
+    let (alice, bob) = alice_and_bob(&app).await;
 
     let mut tx = user_transaction(&app.app_pool, alice).await.unwrap();
     // Deliberately unscoped queries: no WHERE user_id.
@@ -53,10 +57,7 @@ async fn without_a_user_the_application_role_sees_no_ones_rows() {
 #[tokio::test]
 async fn a_user_cannot_write_a_row_that_belongs_to_someone_else() {
     let app = spawn_app().await;
-    let (_alice, alice_email) = app.signed_in_client().await;
-    let (_bob, bob_email) = app.signed_in_client().await;
-    let alice = user_id(&app, &alice_email).await;
-    let bob = user_id(&app, &bob_email).await;
+    let (alice, bob) = alice_and_bob(&app).await;
 
     let mut tx = user_transaction(&app.app_pool, alice).await.unwrap();
     let result = sqlx::query(
