@@ -1,7 +1,8 @@
 //! Everything the server knows, with no HTTP framework and no UI framework: the database,
-//! accounts and sessions, and outgoing mail. The agent, documents, voice and billing join here.
+//! accounts and sessions, the agent, and outgoing mail. Documents, voice and billing join here.
 
 pub mod accounts;
+pub mod agent;
 pub mod db;
 pub mod error;
 pub mod mail;

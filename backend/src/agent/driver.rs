@@ -1,0 +1,144 @@
+//! Runs one turn: performs the state machine's effects against a model provider and the tool
+//! registry, reports what happens to an observer (the socket, the store), and honours
+//! cancellation at every await. Text streamed by an attempt that does not complete is handed
+//! back so that a stopped or failed run keeps what the user already saw.
+
+use std::collections::VecDeque;
+
+use futures::future::BoxFuture;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::history;
+use super::messages::{Message, Usage};
+use super::provider::{ModelDelta, ModelProvider, ModelRequest, ProviderError};
+use super::tools::{ToolContext, ToolRegistry};
+use super::turn::{Effect, Event, Outcome, Turn, TurnLimits};
+
+/// Everything one run needs besides its collaborators.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub context: ToolContext,
+    pub system: String,
+    /// The conversation so far, ending with the user's new message.
+    pub history: Vec<Message>,
+    pub limits: TurnLimits,
+    /// Tokens of history sent to the model at most; older exchanges are left out.
+    pub context_budget_tokens: usize,
+}
+
+/// What the user sees happen, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunEvent {
+    Text(String),
+    /// The model call failed and is being retried: text since the last completed model message
+    /// is void.
+    Retrying { attempt: u32, wait_ms: u64 },
+    ToolCall { id: String, name: String, input: Value },
+    ToolResult { id: String, name: String, output: String, is_error: bool },
+    Usage(Usage),
+}
+
+/// Where a run reports to.
+pub trait RunObserver: Send {
+    fn on_event(&mut self, event: RunEvent);
+    /// Stores a message that became part of the conversation.
+    fn persist<'a>(&'a mut self, message: &'a Message) -> BoxFuture<'a, Result<(), String>>;
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSummary {
+    pub outcome: Outcome,
+    pub usage: Usage,
+    /// The provider's error when the outcome is `Failed`.
+    pub error: Option<ProviderError>,
+    /// Text streamed by the model call that did not complete (stopped or failed), if any.
+    pub unfinished_text: String,
+}
+
+#[tracing::instrument(name = "agent.run", skip_all, fields(user.id = %request.context.user_id, run.id = %request.context.run_id))]
+pub async fn run(
+    provider: &dyn ModelProvider,
+    tools: &ToolRegistry,
+    request: RunRequest,
+    cancel: CancellationToken,
+    observer: &mut dyn RunObserver,
+) -> RunSummary {
+    let RunRequest { context, system, history: messages, limits, context_budget_tokens } = request;
+    let mut turn = Turn::new(messages, limits);
+    let mut effects: VecDeque<Effect> = turn.handle(Event::Started).into();
+    let mut unfinished = String::new();
+    let mut provider_error = None;
+    let mut outcome = Outcome::Failed { message: "the run ended without an outcome".into() };
+
+    while let Some(effect) = effects.pop_front() {
+        match effect {
+            Effect::CallModel { messages } => {
+                let model_request = ModelRequest {
+                    system: system.clone(),
+                    messages: history::fit(&messages, context_budget_tokens).to_vec(),
+                    tools: tools.specs(),
+                };
+                unfinished.clear();
+                let event = {
+                    let mut on_delta = |delta: ModelDelta| match delta {
+                        ModelDelta::Text(text) => {
+                            unfinished.push_str(&text);
+                            observer.on_event(RunEvent::Text(text));
+                        }
+                        ModelDelta::Retrying { attempt, wait_ms, .. } => {
+                            unfinished.clear();
+                            observer.on_event(RunEvent::Retrying { attempt, wait_ms });
+                        }
+                        ModelDelta::ToolUseStarted { .. } => {}
+                    };
+                    tokio::select! {
+                        biased;
+                        () = cancel.cancelled() => Event::Cancelled,
+                        result = provider.complete(&model_request, &mut on_delta) => match result {
+                            Ok(reply) => Event::ModelReplied(reply),
+                            Err(error) => {
+                                let message = error.to_string();
+                                provider_error = Some(error);
+                                Event::ModelFailed { message }
+                            }
+                        },
+                    }
+                };
+                if let Event::ModelReplied(reply) = &event {
+                    unfinished.clear();
+                    observer.on_event(RunEvent::Usage(reply.usage));
+                }
+                effects.extend(turn.handle(event));
+            }
+            Effect::RunTool { tool_use_id, name, input } => {
+                observer.on_event(RunEvent::ToolCall { id: tool_use_id.clone(), name: name.clone(), input: input.clone() });
+                let output = tokio::select! {
+                    biased;
+                    () = cancel.cancelled() => {
+                        effects.extend(turn.handle(Event::Cancelled));
+                        continue;
+                    }
+                    output = tools.call(context, &name, input) => output.map_err(|error| error.0),
+                };
+                let (text, is_error) = match &output {
+                    Ok(text) => (text.clone(), false),
+                    Err(text) => (text.clone(), true),
+                };
+                observer.on_event(RunEvent::ToolResult { id: tool_use_id.clone(), name, output: text, is_error });
+                effects.extend(turn.handle(Event::ToolFinished { tool_use_id, output }));
+            }
+            Effect::Persist(message) => {
+                if let Err(error) = observer.persist(&message).await {
+                    tracing::error!(%error, "agent.persist_failed");
+                    effects.clear();
+                    outcome = Outcome::Failed { message: "The conversation could not be saved.".into() };
+                    break;
+                }
+            }
+            Effect::Finish(finished) => outcome = finished,
+        }
+    }
+    tracing::info!(outcome = ?outcome, tokens = turn.usage().total(), "agent.run_finished");
+    RunSummary { outcome, usage: turn.usage(), error: provider_error, unfinished_text: unfinished }
+}

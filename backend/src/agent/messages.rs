@@ -1,0 +1,169 @@
+//! The conversation as the model sees it: messages of content blocks, in the shape of the
+//! Anthropic Messages API (which Claude, Ollama and llama.cpp's server all accept). Stored as
+//! JSON in Postgres and sent back unchanged, thinking blocks and their signatures included.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Assistant,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: Vec<ContentBlock>,
+}
+
+impl Message {
+    pub fn user_text(text: impl Into<String>) -> Self {
+        Self { role: Role::User, content: vec![ContentBlock::Text { text: text.into() }] }
+    }
+
+    /// The `tool_use` blocks of this message, in order.
+    pub fn tool_uses(&self) -> impl Iterator<Item = (&str, &str, &Value)> {
+        self.content.iter().filter_map(|block| match block {
+            ContentBlock::ToolUse { id, name, input } => Some((id.as_str(), name.as_str(), input)),
+            _ => None,
+        })
+    }
+
+    /// The text of this message's text blocks, joined.
+    pub fn text(&self) -> String {
+        self.content
+            .iter()
+            .filter_map(|block| match block {
+                ContentBlock::Text { text } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ContentBlock {
+    Text {
+        text: String,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
+    ToolResult {
+        tool_use_id: String,
+        content: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        is_error: bool,
+    },
+    /// Kept and sent back unchanged: the API checks the signature.
+    Thinking {
+        thinking: String,
+        signature: String,
+    },
+    RedactedThinking {
+        data: String,
+    },
+}
+
+/// Why the model stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    EndTurn,
+    ToolUse,
+    MaxTokens,
+    StopSequence,
+    PauseTurn,
+    Refusal,
+    ModelContextWindowExceeded,
+    #[serde(other)]
+    Other,
+}
+
+/// Token usage of one model call (the last `message_delta` carries cumulative counts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    #[serde(default)]
+    pub input_tokens: u64,
+    #[serde(default)]
+    pub output_tokens: u64,
+    #[serde(default)]
+    pub cache_creation_input_tokens: u64,
+    #[serde(default)]
+    pub cache_read_input_tokens: u64,
+}
+
+impl Usage {
+    pub fn total(&self) -> u64 {
+        self.input_tokens + self.output_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
+    }
+
+    pub fn add(&mut self, other: &Usage) {
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.cache_creation_input_tokens += other.cache_creation_input_tokens;
+        self.cache_read_input_tokens += other.cache_read_input_tokens;
+    }
+}
+
+/// One complete reply of the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelReply {
+    pub message: Message,
+    pub stop_reason: StopReason,
+    pub usage: Usage,
+}
+
+/// A tool as the model is told about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    pub input_schema: Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_use_the_wire_names_of_the_messages_api() {
+        let message = Message {
+            role: Role::Assistant,
+            content: vec![
+                ContentBlock::Thinking { thinking: "hmm".into(), signature: "sig".into() },
+                ContentBlock::Text { text: "Hi".into() },
+                ContentBlock::ToolUse { id: "toolu_1".into(), name: "get_current_time".into(), input: serde_json::json!({}) },
+            ],
+        };
+        let json = serde_json::to_value(&message).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"role": "assistant", "content": [
+                {"type": "thinking", "thinking": "hmm", "signature": "sig"},
+                {"type": "text", "text": "Hi"},
+                {"type": "tool_use", "id": "toolu_1", "name": "get_current_time", "input": {}},
+            ]})
+        );
+        assert_eq!(serde_json::from_value::<Message>(json).unwrap(), message);
+    }
+
+    #[test]
+    fn a_successful_tool_result_omits_is_error() {
+        let ok = ContentBlock::ToolResult { tool_use_id: "t".into(), content: "4".into(), is_error: false };
+        let failed = ContentBlock::ToolResult { tool_use_id: "t".into(), content: "no".into(), is_error: true };
+        assert_eq!(serde_json::to_value(ok).unwrap(), serde_json::json!({"type": "tool_result", "tool_use_id": "t", "content": "4"}));
+        assert_eq!(serde_json::to_value(failed).unwrap()["is_error"], true);
+    }
+
+    #[test]
+    fn an_unknown_stop_reason_does_not_fail_parsing() {
+        assert_eq!(serde_json::from_str::<StopReason>("\"something_new\"").unwrap(), StopReason::Other);
+        assert_eq!(serde_json::from_str::<StopReason>("\"pause_turn\"").unwrap(), StopReason::PauseTurn);
+    }
+}

@@ -1,0 +1,14 @@
+//! The agent: a provider trait over streaming completions with tools, the Anthropic Messages
+//! API provider, the turn logic as a pure state machine, the tools, and the driver that runs
+//! one turn against them.
+
+pub mod anthropic;
+pub mod driver;
+pub mod history;
+pub mod messages;
+pub mod provider;
+pub mod retry;
+pub mod sse;
+pub mod stream;
+pub mod tools;
+pub mod turn;

@@ -1,0 +1,342 @@
+//! The Messages API's streaming events, and the assembler that turns them into one
+//! [`ModelReply`]. Unknown event, block and delta types are ignored (the API adds them over
+//! time); `tool_use` input arrives as JSON fragments and is parsed when its block stops;
+//! thinking blocks keep their signature so they can be sent back unchanged.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::messages::{ContentBlock, Message, ModelReply, Role, StopReason, Usage};
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StreamEvent {
+    MessageStart { message: MessageStart },
+    ContentBlockStart { index: usize, content_block: BlockStart },
+    ContentBlockDelta { index: usize, delta: Delta },
+    ContentBlockStop { index: usize },
+    MessageDelta { delta: MessageDeltaBody, #[serde(default)] usage: Usage },
+    MessageStop,
+    Ping,
+    Error { error: ApiError },
+    #[serde(other)]
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct MessageStart {
+    #[serde(default)]
+    pub usage: Usage,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum BlockStart {
+    Text { #[serde(default)] text: String },
+    ToolUse { id: String, name: String },
+    Thinking { #[serde(default)] thinking: String, #[serde(default)] signature: String },
+    RedactedThinking { data: String },
+    #[serde(other)]
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Delta {
+    TextDelta { text: String },
+    InputJsonDelta { partial_json: String },
+    ThinkingDelta { thinking: String },
+    SignatureDelta { signature: String },
+    #[serde(other)]
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct MessageDeltaBody {
+    pub stop_reason: Option<StopReason>,
+}
+
+/// The `error` object of the API, in an `error` event or an error response body.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ApiError {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StreamError {
+    #[error("the model service reported {}: {}", .0.kind, .0.message)]
+    Api(ApiError),
+    #[error("the model sent malformed {what}: {detail}")]
+    Malformed { what: &'static str, detail: String },
+    #[error("the stream ended before the message did")]
+    Incomplete,
+}
+
+/// What one event means for the listener.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Assembled {
+    /// Text to show now.
+    Text(String),
+    /// The model started calling a tool.
+    ToolUseStarted { id: String, name: String },
+    /// The message is complete.
+    Done(ModelReply),
+}
+
+#[derive(Debug)]
+enum Block {
+    Text(String),
+    ToolUse { id: String, name: String, json: String },
+    Thinking { thinking: String, signature: String },
+    RedactedThinking(String),
+    Ignored,
+}
+
+/// Builds a reply from stream events, one event at a time.
+#[derive(Debug, Default)]
+pub struct Assembler {
+    blocks: Vec<(usize, Block)>,
+    usage: Usage,
+    stop_reason: Option<StopReason>,
+    done: bool,
+}
+
+impl Assembler {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parses one SSE `data` payload and applies it.
+    pub fn apply_json(&mut self, data: &str) -> Result<Option<Assembled>, StreamError> {
+        let event: StreamEvent = serde_json::from_str(data)
+            .map_err(|error| StreamError::Malformed { what: "event", detail: error.to_string() })?;
+        self.apply(event)
+    }
+
+    pub fn apply(&mut self, event: StreamEvent) -> Result<Option<Assembled>, StreamError> {
+        match event {
+            StreamEvent::MessageStart { message } => {
+                self.usage = message.usage;
+                Ok(None)
+            }
+            StreamEvent::ContentBlockStart { index, content_block } => {
+                let (block, announce) = match content_block {
+                    BlockStart::Text { text } => (Block::Text(text), None),
+                    BlockStart::ToolUse { id, name } => (
+                        Block::ToolUse { id: id.clone(), name: name.clone(), json: String::new() },
+                        Some(Assembled::ToolUseStarted { id, name }),
+                    ),
+                    BlockStart::Thinking { thinking, signature } => (Block::Thinking { thinking, signature }, None),
+                    BlockStart::RedactedThinking { data } => (Block::RedactedThinking(data), None),
+                    BlockStart::Unknown => (Block::Ignored, None),
+                };
+                self.blocks.push((index, block));
+                Ok(announce)
+            }
+            StreamEvent::ContentBlockDelta { index, delta } => {
+                let block = self.block(index)?;
+                match (block, delta) {
+                    (Block::Text(text), Delta::TextDelta { text: more }) => {
+                        text.push_str(&more);
+                        Ok(Some(Assembled::Text(more)))
+                    }
+                    (Block::ToolUse { json, .. }, Delta::InputJsonDelta { partial_json }) => {
+                        json.push_str(&partial_json);
+                        Ok(None)
+                    }
+                    (Block::Thinking { thinking, .. }, Delta::ThinkingDelta { thinking: more }) => {
+                        thinking.push_str(&more);
+                        Ok(None)
+                    }
+                    (Block::Thinking { signature, .. }, Delta::SignatureDelta { signature: more }) => {
+                        signature.push_str(&more);
+                        Ok(None)
+                    }
+                    // New delta kinds, and deltas for blocks we ignore, change nothing.
+                    _ => Ok(None),
+                }
+            }
+            StreamEvent::ContentBlockStop { index } => {
+                if let Block::ToolUse { json, .. } = self.block(index)? {
+                    let parsed: Value = if json.trim().is_empty() {
+                        Value::Object(Default::default())
+                    } else {
+                        serde_json::from_str(json)
+                            .map_err(|error| StreamError::Malformed { what: "tool input", detail: error.to_string() })?
+                    };
+                    *json = parsed.to_string();
+                }
+                Ok(None)
+            }
+            StreamEvent::MessageDelta { delta, usage } => {
+                if delta.stop_reason.is_some() {
+                    self.stop_reason = delta.stop_reason;
+                }
+                // Counts in message_delta are cumulative: the latest wins, field by field.
+                self.usage.output_tokens = usage.output_tokens.max(self.usage.output_tokens);
+                if usage.input_tokens > 0 {
+                    self.usage.input_tokens = usage.input_tokens;
+                }
+                if usage.cache_creation_input_tokens > 0 {
+                    self.usage.cache_creation_input_tokens = usage.cache_creation_input_tokens;
+                }
+                if usage.cache_read_input_tokens > 0 {
+                    self.usage.cache_read_input_tokens = usage.cache_read_input_tokens;
+                }
+                Ok(None)
+            }
+            StreamEvent::MessageStop => {
+                self.done = true;
+                Ok(Some(Assembled::Done(self.reply()?)))
+            }
+            StreamEvent::Ping | StreamEvent::Unknown => Ok(None),
+            StreamEvent::Error { error } => Err(StreamError::Api(error)),
+        }
+    }
+
+    /// Call when the byte stream ends: an unfinished message is an error.
+    pub fn finish(&self) -> Result<(), StreamError> {
+        if self.done { Ok(()) } else { Err(StreamError::Incomplete) }
+    }
+
+    /// The text received so far (kept when a run fails or is stopped).
+    pub fn partial_text(&self) -> String {
+        self.blocks
+            .iter()
+            .filter_map(|(_, block)| match block {
+                Block::Text(text) => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn block(&mut self, index: usize) -> Result<&mut Block, StreamError> {
+        self.blocks
+            .iter_mut()
+            .find(|(i, _)| *i == index)
+            .map(|(_, block)| block)
+            .ok_or(StreamError::Malformed { what: "event", detail: format!("no content block {index}") })
+    }
+
+    fn reply(&self) -> Result<ModelReply, StreamError> {
+        let mut content = Vec::new();
+        for (_, block) in &self.blocks {
+            content.push(match block {
+                Block::Text(text) => ContentBlock::Text { text: text.clone() },
+                Block::ToolUse { id, name, json } => ContentBlock::ToolUse {
+                    id: id.clone(),
+                    name: name.clone(),
+                    input: serde_json::from_str(json).unwrap_or(Value::Object(Default::default())),
+                },
+                Block::Thinking { thinking, signature } => {
+                    ContentBlock::Thinking { thinking: thinking.clone(), signature: signature.clone() }
+                }
+                Block::RedactedThinking(data) => ContentBlock::RedactedThinking { data: data.clone() },
+                Block::Ignored => continue,
+            });
+        }
+        Ok(ModelReply {
+            message: Message { role: Role::Assistant, content },
+            stop_reason: self.stop_reason.clone().unwrap_or(StopReason::Other),
+            usage: self.usage,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(events: &[&str]) -> (Vec<Assembled>, Result<(), StreamError>) {
+        let mut assembler = Assembler::new();
+        let mut out = Vec::new();
+        for event in events {
+            match assembler.apply_json(event) {
+                Ok(Some(item)) => out.push(item),
+                Ok(None) => {}
+                Err(error) => return (out, Err(error)),
+            }
+        }
+        (out, assembler.finish())
+    }
+
+    const TOOL_STREAM: &[&str] = &[
+        r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"model":"claude","stop_reason":null,"usage":{"input_tokens":25,"output_tokens":1,"cache_read_input_tokens":10}}}"#,
+        r#"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"The user wants"}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQBCgIYAh"}}"#,
+        r#"{"type":"content_block_stop","index":0}"#,
+        r#"{"type":"ping"}"#,
+        r#"{"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}"#,
+        r#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Let me "}}"#,
+        r#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"check."}}"#,
+        r#"{"type":"content_block_delta","index":1,"delta":{"type":"citations_delta","citation":{}}}"#,
+        r#"{"type":"content_block_stop","index":1}"#,
+        r#"{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_current_time","input":{}}}"#,
+        r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":""}}"#,
+        r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"timezone\": "}}"#,
+        r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"\"UTC\"}"}}"#,
+        r#"{"type":"content_block_stop","index":2}"#,
+        r#"{"type":"content_block_start","index":3,"content_block":{"type":"tool_use","id":"toolu_2","name":"get_current_time","input":{}}}"#,
+        r#"{"type":"content_block_stop","index":3}"#,
+        r#"{"type":"brand_new_event","whatever":true}"#,
+        r#"{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":89}}"#,
+        r#"{"type":"message_stop"}"#,
+    ];
+
+    #[test]
+    fn a_stream_with_thinking_text_and_two_tool_calls_assembles_into_one_reply() {
+        let (out, end) = run(TOOL_STREAM);
+        end.unwrap();
+        assert_eq!(out[0], Assembled::Text("Let me ".into()));
+        assert_eq!(out[1], Assembled::Text("check.".into()));
+        assert_eq!(out[2], Assembled::ToolUseStarted { id: "toolu_1".into(), name: "get_current_time".into() });
+        let Assembled::Done(reply) = out.last().unwrap() else { panic!("no reply") };
+        assert_eq!(reply.stop_reason, StopReason::ToolUse);
+        assert_eq!(reply.usage, Usage { input_tokens: 25, output_tokens: 89, cache_read_input_tokens: 10, cache_creation_input_tokens: 0 });
+        assert_eq!(
+            reply.message.content,
+            vec![
+                ContentBlock::Thinking { thinking: "The user wants".into(), signature: "EqQBCgIYAh".into() },
+                ContentBlock::Text { text: "Let me check.".into() },
+                ContentBlock::ToolUse { id: "toolu_1".into(), name: "get_current_time".into(), input: serde_json::json!({"timezone": "UTC"}) },
+                ContentBlock::ToolUse { id: "toolu_2".into(), name: "get_current_time".into(), input: serde_json::json!({}) },
+            ]
+        );
+    }
+
+    #[test]
+    fn an_error_event_after_a_200_fails_the_attempt() {
+        let (out, end) = run(&[
+            TOOL_STREAM[0],
+            TOOL_STREAM[6],
+            TOOL_STREAM[7],
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        ]);
+        assert_eq!(out, vec![Assembled::Text("Let me ".into())]);
+        assert_eq!(end, Err(StreamError::Api(ApiError { kind: "overloaded_error".into(), message: "Overloaded".into() })));
+    }
+
+    #[test]
+    fn a_stream_that_stops_early_is_incomplete_and_keeps_its_partial_text() {
+        let mut assembler = Assembler::new();
+        for event in &TOOL_STREAM[..9] {
+            assembler.apply_json(event).unwrap();
+        }
+        assert_eq!(assembler.finish(), Err(StreamError::Incomplete));
+        assert_eq!(assembler.partial_text(), "Let me check.");
+    }
+
+    #[test]
+    fn malformed_tool_input_is_an_error_not_a_panic() {
+        let (_, end) = run(&[
+            TOOL_STREAM[0],
+            TOOL_STREAM[11],
+            r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"broken"}}"#,
+            TOOL_STREAM[15],
+        ]);
+        assert!(matches!(end, Err(StreamError::Malformed { what: "tool input", .. })), "{end:?}");
+    }
+}

@@ -1,0 +1,126 @@
+//! The tools the agent may call. Each receives the verified user from the run's context, never
+//! from the model: a tool's arguments can name what to do, not on whose behalf.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::messages::ToolSpec;
+
+/// On whose behalf a tool runs: set by the driver from the authenticated session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ToolContext {
+    pub user_id: Uuid,
+    pub run_id: Uuid,
+}
+
+/// A failed tool call, told to the model as an `is_error` result so it can recover.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ToolError(pub String);
+
+pub trait Tool: Send + Sync {
+    fn spec(&self) -> ToolSpec;
+    fn call<'a>(&'a self, context: ToolContext, input: Value) -> BoxFuture<'a, Result<String, ToolError>>;
+}
+
+/// The tools of a deployment, by name.
+#[derive(Clone, Default)]
+pub struct ToolRegistry {
+    tools: BTreeMap<String, Arc<dyn Tool>>,
+}
+
+impl std::fmt::Debug for ToolRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.tools.keys()).finish()
+    }
+}
+
+impl ToolRegistry {
+    /// Every tool Jarvis ships.
+    pub fn standard() -> Self {
+        let mut registry = Self::default();
+        registry.register(Arc::new(GetCurrentTime));
+        registry
+    }
+
+    pub fn register(&mut self, tool: Arc<dyn Tool>) {
+        self.tools.insert(tool.spec().name, tool);
+    }
+
+    pub fn specs(&self) -> Vec<ToolSpec> {
+        self.tools.values().map(|tool| tool.spec()).collect()
+    }
+
+    /// Runs a tool by name; an unknown name is an error for the model, not a crash.
+    pub async fn call(&self, context: ToolContext, name: &str, input: Value) -> Result<String, ToolError> {
+        match self.tools.get(name) {
+            Some(tool) => tool.call(context, input).await,
+            None => Err(ToolError(format!("There is no tool named `{name}`."))),
+        }
+    }
+}
+
+/// Tells the current date and time, in UTC or a fixed offset.
+pub struct GetCurrentTime;
+
+impl Tool for GetCurrentTime {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "get_current_time".into(),
+            description: "Returns the current date and time (ISO 8601). Optionally at a UTC offset such as +02:00.".into(),
+            input_schema: json!({
+                "type": "object",
+                "properties": {
+                    "utc_offset": { "type": "string", "description": "An offset like +02:00 or -05:30; UTC when omitted." }
+                },
+                "additionalProperties": false
+            }),
+        }
+    }
+
+    fn call<'a>(&'a self, _context: ToolContext, input: Value) -> BoxFuture<'a, Result<String, ToolError>> {
+        Box::pin(async move {
+            let now = chrono::Utc::now();
+            match input.get("utc_offset").and_then(Value::as_str) {
+                None => Ok(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                Some(offset) => {
+                    let parsed: chrono::FixedOffset = offset
+                        .parse()
+                        .map_err(|_| ToolError(format!("`{offset}` is not a UTC offset like +02:00.")))?;
+                    Ok(now.with_timezone(&parsed).to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context() -> ToolContext {
+        ToolContext { user_id: Uuid::new_v4(), run_id: Uuid::new_v4() }
+    }
+
+    #[tokio::test]
+    async fn the_time_tool_answers_in_utc_or_at_an_offset() {
+        let registry = ToolRegistry::standard();
+        let utc = registry.call(context(), "get_current_time", json!({})).await.unwrap();
+        assert!(utc.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(&utc).is_ok(), "{utc}");
+        let shifted = registry.call(context(), "get_current_time", json!({"utc_offset": "+02:00"})).await.unwrap();
+        assert!(shifted.ends_with("+02:00"), "{shifted}");
+    }
+
+    #[tokio::test]
+    async fn bad_arguments_and_unknown_tools_are_errors_for_the_model() {
+        let registry = ToolRegistry::standard();
+        let bad = registry.call(context(), "get_current_time", json!({"utc_offset": "Mars"})).await;
+        assert_eq!(bad, Err(ToolError("`Mars` is not a UTC offset like +02:00.".into())));
+        let unknown = registry.call(context(), "rm_rf", json!({})).await;
+        assert_eq!(unknown, Err(ToolError("There is no tool named `rm_rf`.".into())));
+    }
+}

@@ -1,0 +1,406 @@
+//! A fake of the Anthropic Messages API (`POST /v1/messages`, `stream: true`), scripted reply by
+//! reply. It speaks the protocol as documented: `event:`/`data:` SSE framing sent in chunks of a
+//! chosen size (so a test can split events anywhere), `ping` events, cumulative usage in
+//! `message_delta`, error statuses with the documented JSON bodies and headers (`retry-after`,
+//! `x-should-retry`, `request-id`), an `error` event after a 200, and a stall. Like the real API
+//! it refuses, with the real 400 body, a request in which a `tool_use` is not answered by a
+//! `tool_result` at the start of the next message.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::http;
+
+/// One content block of a scripted reply.
+#[derive(Debug, Clone)]
+pub enum Block {
+    Text(String),
+    ToolUse { id: String, name: String, input: Value },
+    Thinking { thinking: String, signature: String },
+}
+
+/// A scripted successful reply, streamed as SSE.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub blocks: Vec<Block>,
+    pub stop_reason: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// Bytes per HTTP chunk (0: one event per chunk).
+    pub chunk_size: usize,
+    /// Pause between chunks, so that streaming can be watched.
+    pub chunk_delay: Duration,
+}
+
+impl Reply {
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            blocks: vec![Block::Text(text.into())],
+            stop_reason: "end_turn".into(),
+            input_tokens: 20,
+            output_tokens: 10,
+            chunk_size: 0,
+            chunk_delay: Duration::ZERO,
+        }
+    }
+
+    pub fn tool_use(id: &str, name: &str, input: Value) -> Self {
+        let mut reply = Self::text("");
+        reply.blocks.clear();
+        reply.stop_reason = "tool_use".into();
+        reply.with_tool_use(id, name, input)
+    }
+
+    pub fn with_text(mut self, text: impl Into<String>) -> Self {
+        self.blocks.push(Block::Text(text.into()));
+        self
+    }
+
+    pub fn with_tool_use(mut self, id: &str, name: &str, input: Value) -> Self {
+        self.blocks.push(Block::ToolUse { id: id.into(), name: name.into(), input });
+        self.stop_reason = "tool_use".into();
+        self
+    }
+
+    pub fn with_thinking(mut self, thinking: &str, signature: &str) -> Self {
+        self.blocks.insert(0, Block::Thinking { thinking: thinking.into(), signature: signature.into() });
+        self
+    }
+
+    pub fn stop_reason(mut self, reason: &str) -> Self {
+        self.stop_reason = reason.into();
+        self
+    }
+
+    pub fn usage(mut self, input_tokens: u64, output_tokens: u64) -> Self {
+        self.input_tokens = input_tokens;
+        self.output_tokens = output_tokens;
+        self
+    }
+
+    pub fn chunked(mut self, bytes: usize) -> Self {
+        self.chunk_size = bytes.max(1);
+        self
+    }
+
+    pub fn slowly(mut self, delay: Duration) -> Self {
+        self.chunk_delay = delay;
+        self
+    }
+
+    /// The SSE events of this reply, as (event name, data) pairs.
+    pub fn events(&self) -> Vec<(String, Value)> {
+        let mut events = vec![(
+            "message_start".to_owned(),
+            json!({"type": "message_start", "message": {
+                "id": "msg_fake", "type": "message", "role": "assistant", "content": [],
+                "model": "claude-fake", "stop_reason": null, "stop_sequence": null,
+                "usage": {"input_tokens": self.input_tokens, "output_tokens": 1}
+            }}),
+        )];
+        for (index, block) in self.blocks.iter().enumerate() {
+            match block {
+                Block::Text(text) => {
+                    events.push(start(index, json!({"type": "text", "text": ""})));
+                    for piece in split_words(text) {
+                        events.push(delta(index, json!({"type": "text_delta", "text": piece})));
+                    }
+                }
+                Block::ToolUse { id, name, input } => {
+                    events.push(start(index, json!({"type": "tool_use", "id": id, "name": name, "input": {}})));
+                    let json = input.to_string();
+                    let middle = json.char_indices().nth(json.chars().count() / 2).map_or(0, |(i, _)| i);
+                    events.push(delta(index, json!({"type": "input_json_delta", "partial_json": ""})));
+                    events.push(delta(index, json!({"type": "input_json_delta", "partial_json": &json[..middle]})));
+                    events.push(delta(index, json!({"type": "input_json_delta", "partial_json": &json[middle..]})));
+                }
+                Block::Thinking { thinking, signature } => {
+                    events.push(start(index, json!({"type": "thinking", "thinking": ""})));
+                    events.push(delta(index, json!({"type": "thinking_delta", "thinking": thinking})));
+                    events.push(delta(index, json!({"type": "signature_delta", "signature": signature})));
+                }
+            }
+            events.push(("content_block_stop".into(), json!({"type": "content_block_stop", "index": index})));
+            if index == 0 {
+                events.push(("ping".into(), json!({"type": "ping"})));
+            }
+        }
+        events.push((
+            "message_delta".into(),
+            json!({"type": "message_delta", "delta": {"stop_reason": self.stop_reason, "stop_sequence": null},
+                   "usage": {"output_tokens": self.output_tokens}}),
+        ));
+        events.push(("message_stop".into(), json!({"type": "message_stop"})));
+        events
+    }
+}
+
+fn start(index: usize, block: Value) -> (String, Value) {
+    ("content_block_start".into(), json!({"type": "content_block_start", "index": index, "content_block": block}))
+}
+
+fn delta(index: usize, delta: Value) -> (String, Value) {
+    ("content_block_delta".into(), json!({"type": "content_block_delta", "index": index, "delta": delta}))
+}
+
+/// Words with their following space, as the model streams them.
+fn split_words(text: &str) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut current = String::new();
+    for c in text.chars() {
+        current.push(c);
+        if c == ' ' {
+            pieces.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        pieces.push(current);
+    }
+    pieces
+}
+
+fn sse(event: &(String, Value)) -> Vec<u8> {
+    format!("event: {}\ndata: {}\n\n", event.0, event.1).into_bytes()
+}
+
+/// What the fake does with one request.
+#[derive(Debug, Clone)]
+pub enum Script {
+    Reply(Reply),
+    /// An error status with the documented body (`{"type":"error","error":{…}}`) and headers.
+    Status { status: u16, kind: String, message: String, headers: Vec<(String, String)> },
+    /// A 200 whose stream sends the first `after_events` events of `reply`, then an `error` event.
+    ErrorEvent { reply: Reply, after_events: usize, kind: String },
+    /// A 200 whose stream sends the first `after_events` events of `reply`, then goes silent.
+    Stall { reply: Reply, after_events: usize },
+}
+
+impl Script {
+    pub fn status(status: u16, kind: &str, message: &str) -> Self {
+        Self::Status { status, kind: kind.into(), message: message.into(), headers: Vec::new() }
+    }
+
+    pub fn with_header(self, name: &str, value: &str) -> Self {
+        match self {
+            Self::Status { status, kind, message, mut headers } => {
+                headers.push((name.into(), value.into()));
+                Self::Status { status, kind, message, headers }
+            }
+            other => other,
+        }
+    }
+
+    pub fn overloaded() -> Self {
+        Self::status(529, "overloaded_error", "Overloaded")
+    }
+}
+
+/// A request the fake received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+    }
+}
+
+#[derive(Default)]
+struct State {
+    scripts: VecDeque<Script>,
+    requests: Vec<Recorded>,
+}
+
+/// The running fake. Dropping it stops it.
+pub struct FakeAnthropic {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeAnthropic {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeAnthropic {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the fake on port 0");
+        let addr = listener.local_addr().expect("a local address");
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = Arc::clone(&state);
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve(stream, Arc::clone(&shared)));
+            }
+        });
+        Self { addr, state, task }
+    }
+
+    /// The base URL to configure (`ANTHROPIC_BASE_URL`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Queues what the next request gets.
+    pub fn push(&self, script: Script) {
+        self.state.lock().expect("fake state").scripts.push_back(script);
+    }
+
+    pub fn reply(&self, reply: Reply) {
+        self.push(Script::Reply(reply));
+    }
+
+    /// Every request so far, oldest first.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.state.lock().expect("fake state").requests.clone()
+    }
+}
+
+fn error_body(kind: &str, message: &str) -> Vec<u8> {
+    json!({"type": "error", "error": {"type": kind, "message": message}}).to_string().into_bytes()
+}
+
+/// The real API's check: each assistant `tool_use` must be answered by `tool_result` blocks at
+/// the start of the next (user) message.
+pub fn unanswered_tool_use(body: &Value) -> Option<String> {
+    let messages = body.get("messages")?.as_array()?;
+    for (index, message) in messages.iter().enumerate() {
+        let ids: Vec<&str> = message
+            .get("content")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|block| block.get("type").and_then(Value::as_str) == Some("tool_use"))
+            .filter_map(|block| block.get("id").and_then(Value::as_str))
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let answered: Vec<&str> = messages
+            .get(index + 1)
+            .and_then(|next| next.get("content"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .take_while(|block| block.get("type").and_then(Value::as_str) == Some("tool_result"))
+            .filter_map(|block| block.get("tool_use_id").and_then(Value::as_str))
+            .collect();
+        let missing: Vec<&str> = ids.into_iter().filter(|id| !answered.contains(id)).collect();
+        if !missing.is_empty() {
+            return Some(format!(
+                "messages.{}: `tool_use` ids were found without `tool_result` blocks immediately after: {}. Each `tool_use` block must have a corresponding `tool_result` block in the next message.",
+                index + 1,
+                missing.join(", ")
+            ));
+        }
+    }
+    None
+}
+
+async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
+    let Ok(Some(request)) = http::read_request(&mut stream).await else { return };
+    let request_id = [("request-id".to_owned(), "req_fake".to_owned())];
+    let json_headers = |extra: &[(String, String)]| {
+        let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+        headers.extend(request_id.iter().cloned());
+        headers.extend(extra.iter().cloned());
+        headers
+    };
+    if request.method != "POST" || request.path != "/v1/messages" {
+        let _ = http::write_whole(&mut stream, 404, &json_headers(&[]), &error_body("not_found_error", "Not found")).await;
+        return;
+    }
+    let body: Value = match serde_json::from_slice(&request.body) {
+        Ok(body) => body,
+        Err(_) => {
+            let error = error_body("invalid_request_error", "The request body is not valid JSON.");
+            let _ = http::write_whole(&mut stream, 400, &json_headers(&[]), &error).await;
+            return;
+        }
+    };
+    state
+        .lock()
+        .expect("fake state")
+        .requests
+        .push(Recorded { headers: request.headers.clone(), body: body.clone() });
+
+    if request.header("anthropic-version").is_none() {
+        let error = error_body("invalid_request_error", "anthropic-version: header is required");
+        let _ = http::write_whole(&mut stream, 400, &json_headers(&[]), &error).await;
+        return;
+    }
+    if let Some(message) = unanswered_tool_use(&body) {
+        let _ = http::write_whole(&mut stream, 400, &json_headers(&[]), &error_body("invalid_request_error", &message)).await;
+        return;
+    }
+
+    let script = state.lock().expect("fake state").scripts.pop_front();
+    let sse_headers = {
+        let mut headers = vec![
+            ("content-type".to_owned(), "text/event-stream; charset=utf-8".to_owned()),
+            ("cache-control".to_owned(), "no-cache".to_owned()),
+        ];
+        headers.extend(request_id.iter().cloned());
+        headers
+    };
+    match script {
+        None => {
+            let error = error_body("api_error", "The fake has no scripted reply for this request.");
+            let _ = http::write_whole(&mut stream, 500, &json_headers(&[("x-should-retry".into(), "false".into())]), &error).await;
+        }
+        Some(Script::Status { status, kind, message, headers }) => {
+            let _ = http::write_whole(&mut stream, status, &json_headers(&headers), &error_body(&kind, &message)).await;
+        }
+        Some(Script::Reply(reply)) => {
+            if stream_events(&mut stream, &sse_headers, &reply.events(), reply.chunk_size, reply.chunk_delay).await.is_ok() {
+                let _ = http::finish_chunked(&mut stream).await;
+            }
+        }
+        Some(Script::ErrorEvent { reply, after_events, kind }) => {
+            let mut events: Vec<(String, Value)> = reply.events().into_iter().take(after_events).collect();
+            events.push(("error".into(), json!({"type": "error", "error": {"type": kind, "message": "Overloaded"}})));
+            if stream_events(&mut stream, &sse_headers, &events, reply.chunk_size, reply.chunk_delay).await.is_ok() {
+                let _ = http::finish_chunked(&mut stream).await;
+            }
+        }
+        Some(Script::Stall { reply, after_events }) => {
+            let events: Vec<(String, Value)> = reply.events().into_iter().take(after_events).collect();
+            let _ = stream_events(&mut stream, &sse_headers, &events, reply.chunk_size, reply.chunk_delay).await;
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    }
+}
+
+/// Streams events as HTTP chunks: one per event (`chunk_size` 0) or cut every `chunk_size` bytes,
+/// wherever that falls.
+async fn stream_events(
+    stream: &mut TcpStream,
+    headers: &[(String, String)],
+    events: &[(String, Value)],
+    chunk_size: usize,
+    delay: Duration,
+) -> std::io::Result<()> {
+    http::write_chunked_head(stream, 200, headers).await?;
+    let chunks: Vec<Vec<u8>> = if chunk_size == 0 {
+        events.iter().map(sse).collect()
+    } else {
+        events.iter().flat_map(sse).collect::<Vec<u8>>().chunks(chunk_size).map(<[u8]>::to_vec).collect()
+    };
+    for chunk in &chunks {
+        http::write_chunk(stream, chunk).await?;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+    }
+    Ok(())
+}
