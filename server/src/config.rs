@@ -30,6 +30,7 @@ pub struct Config {
     pub reload_port: u32,
     pub auth: AuthConfig,
     pub mail: MailConfig,
+    pub model: ModelConfig,
     /// `JARVIS_TRUST_FORWARDED_FOR`: take the client address from the last `X-Forwarded-For`
     /// entry (only behind a proxy that sets it). Default `false`.
     pub trust_forwarded_for: bool,
@@ -45,6 +46,27 @@ pub struct AuthConfig {
     pub access_token_ttl: Duration,
     /// `JARVIS_SESSION_TTL_DAYS`: absolute session (refresh token family) lifetime (default 30).
     pub session_ttl: Duration,
+}
+
+/// The model service (the Anthropic Messages API, or a local server that speaks it).
+#[derive(Debug, Clone)]
+pub struct ModelConfig {
+    /// `ANTHROPIC_BASE_URL` (default `https://api.anthropic.com`; Ollama: `http://localhost:11434`).
+    pub base_url: Url,
+    /// `ANTHROPIC_API_KEY`, sent as `x-api-key`.
+    pub api_key: Option<SecretString>,
+    /// `ANTHROPIC_VERSION` (default `2023-06-01`).
+    pub version: String,
+    /// `ANTHROPIC_MODEL` (default `claude-sonnet-4-5`).
+    pub model: String,
+    /// `ANTHROPIC_MAX_TOKENS`: output tokens per model call (default 4096).
+    pub max_tokens: u32,
+    /// `JARVIS_MAX_MODEL_CALLS`: model calls per run (default 12).
+    pub max_model_calls: u32,
+    /// `JARVIS_RUN_TOKEN_BUDGET`: tokens per run (default 200000).
+    pub run_token_budget: u64,
+    /// `JARVIS_CONTEXT_TOKENS`: history sent per call at most (default 150000).
+    pub context_tokens: usize,
 }
 
 /// Outgoing mail.
@@ -145,8 +167,23 @@ impl Config {
             outbox_dir: get("JARVIS_OUTBOX_DIR").unwrap_or_else(|| "outbox".to_owned()).into(),
         };
 
+        let model = ModelConfig {
+            base_url: get("ANTHROPIC_BASE_URL")
+                .unwrap_or_else(|| "https://api.anthropic.com".to_owned())
+                .parse()
+                .map_err(|error: url::ParseError| ConfigError::Invalid { name: "ANTHROPIC_BASE_URL", reason: error.to_string() })?,
+            api_key: get("ANTHROPIC_API_KEY").map(SecretString::from),
+            version: get("ANTHROPIC_VERSION").unwrap_or_else(|| "2023-06-01".to_owned()),
+            model: get("ANTHROPIC_MODEL").unwrap_or_else(|| "claude-sonnet-4-5".to_owned()),
+            max_tokens: parse_or("ANTHROPIC_MAX_TOKENS", get("ANTHROPIC_MAX_TOKENS"), 4096)?,
+            max_model_calls: parse_or("JARVIS_MAX_MODEL_CALLS", get("JARVIS_MAX_MODEL_CALLS"), 12)?,
+            run_token_budget: parse_or("JARVIS_RUN_TOKEN_BUDGET", get("JARVIS_RUN_TOKEN_BUDGET"), 200_000)?,
+            context_tokens: parse_or("JARVIS_CONTEXT_TOKENS", get("JARVIS_CONTEXT_TOKENS"), 150_000)?,
+        };
+
         Ok(Self {
             listen_addr,
+            model,
             public_url,
             database,
             log_format: parse_or("JARVIS_LOG_FORMAT", get("JARVIS_LOG_FORMAT"), LogFormat::Pretty)?,

@@ -11,6 +11,12 @@ use axum::{
 };
 use jarvis_backend::{
     accounts::{AccountSettings, Accounts, jwt::AccessTokens},
+    agent::{
+        anthropic::{AnthropicProvider, AnthropicSettings},
+        tools::ToolRegistry,
+        turn::TurnLimits,
+    },
+    chat::{Chat, ChatSettings},
     mail::{MailSettings, Mailer},
 };
 use secrecy::SecretString;
@@ -99,14 +105,39 @@ impl Application {
             .site_addr(local_addr)
             .reload_port(config.reload_port)
             .build();
+        let provider = AnthropicProvider::new(AnthropicSettings {
+            base_url: config.model.base_url.clone(),
+            api_key: config.model.api_key.clone(),
+            version: config.model.version.clone(),
+            model: config.model.model.clone(),
+            max_tokens: config.model.max_tokens,
+            stall_timeout: std::time::Duration::from_secs(90),
+        });
+        let chat = Chat::new(
+            pool.clone(),
+            accounts.clone(),
+            Arc::new(provider),
+            ToolRegistry::standard(),
+            ChatSettings {
+                model: config.model.model.clone(),
+                limits: TurnLimits {
+                    max_model_calls: config.model.max_model_calls,
+                    token_budget: config.model.run_token_budget,
+                },
+                context_budget_tokens: config.model.context_tokens,
+            },
+        );
+        let shutdown = CancellationToken::new();
+        chat.spawn_listener(shutdown.clone());
         let state = AppState {
             config: Arc::new(config),
             secure_cookies: !(loopback && public_url.scheme() == "http"),
             public_url,
             pool,
             accounts,
+            chat,
             leptos_options,
-            shutdown: CancellationToken::new(),
+            shutdown,
         };
         let router = router(state.clone());
         tracing::info!(addr = %local_addr, public_url = %state.public_url, "startup.listening");
@@ -142,6 +173,12 @@ impl Application {
                 Ok(())
             }
         };
+        // Replies in progress run on without their sockets: let them finish and be stored
+        // within the grace period, so that their clients find them whole on reconnecting.
+        let unfinished = state.chat.drain(grace).await;
+        if unfinished > 0 {
+            tracing::warn!(runs = unfinished, "shutdown.runs_interrupted");
+        }
         state.pool.close().await;
         tracing::info!("shutdown.complete");
         result
@@ -153,7 +190,11 @@ fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
     let page_context = {
         let accounts = state.accounts.clone();
-        move || provide_context(accounts.clone())
+        let chat = state.chat.clone();
+        move || {
+            provide_context(accounts.clone());
+            provide_context(chat.clone());
+        }
     };
     let server_fn_context = page_context.clone();
 

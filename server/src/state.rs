@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use jarvis_backend::accounts::Accounts;
+use jarvis_backend::{accounts::Accounts, chat::Chat};
 use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -21,6 +21,7 @@ pub struct AppState {
     pub secure_cookies: bool,
     pub pool: PgPool,
     pub accounts: Accounts,
+    pub chat: Chat,
     pub leptos_options: LeptosOptions,
     /// Cancelled when the process starts to stop; long-lived connections close on it.
     pub shutdown: CancellationToken,

@@ -2,5 +2,6 @@
 //! here is a change to the protocol: serde only, no I/O, compiles for wasm32 and native.
 
 pub mod account;
+pub mod chat;
 pub mod health;
 pub mod protocol;

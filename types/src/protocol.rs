@@ -8,10 +8,16 @@
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape in a way an older peer cannot read.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The path of the WebSocket endpoint.
 pub const WS_PATH: &str = "/ws";
+
+/// Frames larger than this are refused.
+pub const MAX_FRAME_BYTES: usize = 256 * 1024;
+
+/// The longest message a user may send, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 32_000;
 
 /// What the browser sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +25,12 @@ pub const WS_PATH: &str = "/ws";
 pub enum ClientMessage {
     /// A liveness probe; the server answers with [`ServerMessage::Pong`] carrying the same nonce.
     Ping { nonce: u64 },
+    /// A new message from the user: starts a run. Without a conversation id, a new conversation.
+    Send { conversation_id: Option<String>, text: String },
+    /// Stops a run of this user's.
+    Cancel { run_id: String },
+    /// Sends every event of a run after `after_seq` (0: from the start), then the live ones.
+    Resume { run_id: String, after_seq: u64 },
 }
 
 /// What the server sends.
@@ -29,8 +41,40 @@ pub enum ServerMessage {
     Hello { protocol_version: u32 },
     /// The answer to [`ClientMessage::Ping`].
     Pong { nonce: u64 },
+    /// One event of a run; `seq` counts from 1 within the run, without gaps.
+    Run { run_id: String, seq: u64, event: RunEvent },
     /// Something the client sent could not be handled. The connection stays open.
     Error { code: ErrorCode, message: String },
+}
+
+/// The events of one agent run, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RunEvent {
+    Started { conversation_id: String, title: String, user_text: String },
+    TextDelta { text: String },
+    /// The model call failed and is retried; text since the last tool activity is void.
+    Retrying { attempt: u32, wait_ms: u64 },
+    /// `input` is the tool's arguments as JSON text.
+    ToolCall { id: String, name: String, input: String },
+    ToolResult { id: String, name: String, output: String, is_error: bool },
+    Usage { input_tokens: u64, output_tokens: u64, cache_read_tokens: u64, cache_write_tokens: u64 },
+    Finished { status: RunStatus, error: Option<RunError> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Completed,
+    Cancelled,
+    Failed,
+}
+
+/// Why a run ended early: a stable code and a sentence for the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunError {
+    pub code: String,
+    pub message: String,
 }
 
 /// Stable, machine-readable error codes; the message beside them is for people.
@@ -39,6 +83,14 @@ pub enum ServerMessage {
 pub enum ErrorCode {
     /// The frame was not a JSON text message of a known type.
     BadMessage,
+    /// The message is empty or too long.
+    InvalidMessage,
+    /// The account's address must be verified before the agent can be used.
+    EmailNotVerified,
+    /// No such conversation or run (of this user's).
+    NotFound,
+    /// The conversation already has a run in progress.
+    RunInProgress,
     /// The server failed; the details are in its log, never in the message.
     Internal,
 }
@@ -63,6 +115,18 @@ mod tests {
             let json = serde_json::to_string(&message).unwrap();
             assert_eq!(serde_json::from_str::<ServerMessage>(&json).unwrap(), message);
         }
+    }
+
+    #[test]
+    fn run_events_carry_their_sequence_and_kind() {
+        let message = ServerMessage::Run {
+            run_id: "r1".into(),
+            seq: 3,
+            event: RunEvent::TextDelta { text: "Hi".into() },
+        };
+        let json = serde_json::to_string(&message).unwrap();
+        assert_eq!(json, r#"{"type":"run","run_id":"r1","seq":3,"event":{"kind":"text_delta","text":"Hi"}}"#);
+        assert_eq!(serde_json::from_str::<ServerMessage>(&json).unwrap(), message);
     }
 
     #[test]

@@ -1,8 +1,11 @@
-//! `GET /ws`: the browser's one WebSocket. Speaks `jarvis_types::protocol`: greets with the
-//! protocol version, answers pings, reports unreadable frames without closing, closes idle
-//! sockets, and closes every socket with 1012 ("service restart") when the server stops so that
-//! clients reconnect to another instance or to this one once it is back.
+//! `GET /ws`: the browser's one WebSocket, for signed-in users only. Speaks
+//! `jarvis_types::protocol`: greets with the protocol version, answers pings, starts, stops and
+//! follows agent runs. Runs do not belong to the socket: they go on when it drops, and a client
+//! reconnecting (to this instance or another) resumes after the last event it saw. Unreadable
+//! frames get an error event and the connection stays open; idle sockets are closed; every
+//! socket is closed with 1012 ("service restart") when the server stops.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::{
@@ -13,8 +16,15 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
-use jarvis_types::protocol::{ClientMessage, ErrorCode, PROTOCOL_VERSION, ServerMessage};
-use tokio_util::sync::CancellationToken;
+use futures::{SinkExt, StreamExt};
+use jarvis_backend::{
+    accounts::CurrentUser,
+    chat::{Chat, ChatError},
+};
+use jarvis_types::protocol::{ClientMessage, ErrorCode, MAX_FRAME_BYTES, PROTOCOL_VERSION, ServerMessage};
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+use uuid::Uuid;
 
 use crate::{
     auth::RequireUser,
@@ -22,8 +32,6 @@ use crate::{
     state::AppState,
 };
 
-/// Frames larger than this are refused by the socket layer.
-const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 /// A socket that sends nothing (not even the client's heartbeat ping) for this long is closed.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -43,90 +51,165 @@ pub async fn upgrade(
         Err(rejection) => return rejection,
     };
     tracing::Span::current().record("user.id", tracing::field::display(user.user_id));
-    let shutdown = state.shutdown.clone();
-    upgrade
-        .max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| session(socket, shutdown))
+    upgrade.max_message_size(MAX_FRAME_BYTES).on_upgrade(move |socket| session(socket, state, user))
 }
 
-async fn session(mut socket: WebSocket, shutdown: CancellationToken) {
+async fn session(socket: WebSocket, state: AppState, user: CurrentUser) {
     tracing::debug!("ws.opened");
-    if send(&mut socket, &ServerMessage::Hello { protocol_version: PROTOCOL_VERSION }).await.is_err() {
+    let (mut sink, mut stream) = socket.split();
+    // Run events from follower tasks, to be sent in order.
+    let (outgoing, mut to_send) = mpsc::channel::<ServerMessage>(256);
+    let mut follows: HashMap<Uuid, AbortHandle> = HashMap::new();
+    let shutdown = state.shutdown.clone();
+
+    if send(&mut sink, &ServerMessage::Hello { protocol_version: PROTOCOL_VERSION }).await.is_err() {
         return;
     }
     loop {
-        let frame = tokio::select! {
+        tokio::select! {
             () = shutdown.cancelled() => {
                 let close = CloseFrame { code: close_code::RESTART, reason: Utf8Bytes::from_static("server restarting") };
-                let _ = socket.send(Message::Close(Some(close))).await;
+                let _ = sink.send(Message::Close(Some(close))).await;
                 tracing::debug!("ws.closed_for_shutdown");
-                return;
-            }
-            frame = tokio::time::timeout(IDLE_TIMEOUT, socket.recv()) => frame,
-        };
-        let reply = match frame {
-            Err(_elapsed) => {
-                tracing::debug!("ws.idle_timeout");
-                let close = CloseFrame { code: close_code::AWAY, reason: Utf8Bytes::from_static("idle") };
-                let _ = socket.send(Message::Close(Some(close))).await;
-                return;
-            }
-            Ok(None | Some(Ok(Message::Close(_)))) => break,
-            Ok(Some(Err(error))) => {
-                tracing::debug!(%error, "ws.receive_failed");
                 break;
             }
-            Ok(Some(Ok(Message::Text(text)))) => handle_text(text.as_str()),
-            Ok(Some(Ok(Message::Binary(_)))) => Some(bad_message("Binary frames are not part of the protocol.")),
-            // Protocol-level pings are answered by the socket layer itself.
-            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => None,
-        };
-        if let Some(reply) = reply {
-            if send(&mut socket, &reply).await.is_err() {
-                break;
+            Some(message) = to_send.recv() => {
+                if send(&mut sink, &message).await.is_err() {
+                    break;
+                }
+            }
+            frame = tokio::time::timeout(IDLE_TIMEOUT, stream.next()) => {
+                let text = match frame {
+                    Err(_elapsed) => {
+                        let close = CloseFrame { code: close_code::AWAY, reason: Utf8Bytes::from_static("idle") };
+                        let _ = sink.send(Message::Close(Some(close))).await;
+                        break;
+                    }
+                    Ok(None | Some(Ok(Message::Close(_)))) => break,
+                    Ok(Some(Err(error))) => {
+                        tracing::debug!(%error, "ws.receive_failed");
+                        break;
+                    }
+                    Ok(Some(Ok(Message::Text(text)))) => text,
+                    Ok(Some(Ok(Message::Binary(_)))) => {
+                        if send(&mut sink, &bad_message("Binary frames are not part of the protocol.")).await.is_err() {
+                            break;
+                        }
+                        continue;
+                    }
+                    // Protocol-level pings are answered by the socket layer itself.
+                    Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                };
+                let reply = handle(&state.chat, user, text.as_str(), &outgoing, &mut follows).await;
+                if let Some(reply) = reply {
+                    if send(&mut sink, &reply).await.is_err() {
+                        break;
+                    }
+                }
             }
         }
+    }
+    for follow in follows.values() {
+        follow.abort();
     }
     tracing::debug!("ws.closed");
 }
 
-/// Handles one text frame and says what to answer.
-fn handle_text(text: &str) -> Option<ServerMessage> {
-    match serde_json::from_str::<ClientMessage>(text) {
-        Ok(ClientMessage::Ping { nonce }) => Some(ServerMessage::Pong { nonce }),
+/// Handles one text frame; returns what to answer at once, if anything.
+async fn handle(
+    chat: &Chat,
+    user: CurrentUser,
+    text: &str,
+    outgoing: &mpsc::Sender<ServerMessage>,
+    follows: &mut HashMap<Uuid, AbortHandle>,
+) -> Option<ServerMessage> {
+    let message = match serde_json::from_str::<ClientMessage>(text) {
+        Ok(message) => message,
         Err(error) => {
             tracing::debug!(%error, "ws.bad_message");
-            Some(bad_message("That message is not part of the protocol."))
+            return Some(bad_message("That message is not part of the protocol."));
+        }
+    };
+    match message {
+        ClientMessage::Ping { nonce } => Some(ServerMessage::Pong { nonce }),
+        ClientMessage::Send { conversation_id, text } => {
+            let conversation_id = match conversation_id.as_deref().map(Uuid::parse_str) {
+                None => None,
+                Some(Ok(id)) => Some(id),
+                Some(Err(_)) => return Some(error_message(&ChatError::NotFound)),
+            };
+            match chat.start(user.user_id, conversation_id, &text).await {
+                Ok(run_id) => {
+                    follow(chat, user, run_id, 0, outgoing, follows);
+                    None
+                }
+                Err(error) => Some(error_message(&error)),
+            }
+        }
+        ClientMessage::Cancel { run_id } => {
+            let Ok(run_id) = Uuid::parse_str(&run_id) else { return Some(error_message(&ChatError::NotFound)) };
+            chat.cancel(user.user_id, run_id).await.err().map(|error| error_message(&error))
+        }
+        ClientMessage::Resume { run_id, after_seq } => {
+            let Ok(run_id) = Uuid::parse_str(&run_id) else { return Some(error_message(&ChatError::NotFound)) };
+            follow(chat, user, run_id, after_seq, outgoing, follows);
+            None
         }
     }
+}
+
+/// Streams a run's events after `after_seq` to this socket, replacing an earlier follower of the
+/// same run (so no event is sent twice).
+fn follow(
+    chat: &Chat,
+    user: CurrentUser,
+    run_id: Uuid,
+    after_seq: u64,
+    outgoing: &mpsc::Sender<ServerMessage>,
+    follows: &mut HashMap<Uuid, AbortHandle>,
+) {
+    if let Some(previous) = follows.remove(&run_id) {
+        previous.abort();
+    }
+    let events = chat.follow(user.user_id, run_id, after_seq);
+    let outgoing = outgoing.clone();
+    let task = tokio::spawn(async move {
+        futures::pin_mut!(events);
+        while let Some(item) = events.next().await {
+            let message = match item {
+                Ok((seq, event)) => ServerMessage::Run { run_id: run_id.to_string(), seq, event },
+                Err(error) => error_message(&error),
+            };
+            if outgoing.send(message).await.is_err() {
+                return;
+            }
+        }
+    });
+    follows.insert(run_id, task.abort_handle());
+}
+
+fn error_message(error: &ChatError) -> ServerMessage {
+    let code = match error {
+        ChatError::EmailNotVerified => ErrorCode::EmailNotVerified,
+        ChatError::InvalidMessage(_) => ErrorCode::InvalidMessage,
+        ChatError::NotFound => ErrorCode::NotFound,
+        ChatError::RunInProgress => ErrorCode::RunInProgress,
+        ChatError::Internal(detail) => {
+            tracing::error!(error = %detail, "ws.internal_error");
+            return ServerMessage::Error { code: ErrorCode::Internal, message: "Something went wrong on our side.".into() };
+        }
+    };
+    ServerMessage::Error { code, message: error.to_string() }
 }
 
 fn bad_message(message: &str) -> ServerMessage {
     ServerMessage::Error { code: ErrorCode::BadMessage, message: message.to_owned() }
 }
 
-async fn send(socket: &mut WebSocket, message: &ServerMessage) -> Result<(), axum::Error> {
+async fn send(
+    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
+    message: &ServerMessage,
+) -> Result<(), axum::Error> {
     let json = serde_json::to_string(message).expect("protocol messages always serialise");
-    socket.send(Message::Text(json.into())).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_ping_is_answered_with_a_pong_carrying_its_nonce() {
-        assert_eq!(handle_text(r#"{"type":"ping","nonce":42}"#), Some(ServerMessage::Pong { nonce: 42 }));
-    }
-
-    #[test]
-    fn an_unknown_frame_is_answered_with_a_bad_message_error() {
-        for frame in ["not json", r#"{"type":"rm_rf"}"#, r#"{"type":"ping"}"#] {
-            let reply = handle_text(frame);
-            assert!(
-                matches!(reply, Some(ServerMessage::Error { code: ErrorCode::BadMessage, .. })),
-                "{frame} -> {reply:?}"
-            );
-        }
-    }
+    sink.send(Message::Text(json.into())).await
 }

@@ -1,0 +1,317 @@
+//! Chat over the real WebSocket: runs streamed with sequence numbers, stored, stopped, resumed
+//! exactly once (on this instance or another), and refused when they must be.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use jarvis_server::startup::Application;
+use jarvis_testkit::fake_anthropic::{FakeAnthropic, Reply};
+use jarvis_types::protocol::{ClientMessage, ErrorCode, RunEvent, RunStatus, ServerMessage};
+use serde_json::json;
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+use tokio_util::sync::CancellationToken;
+
+use crate::helpers::{Client, TestApp, spawn_app_with, test_config};
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn app_with_model(fake: &FakeAnthropic) -> TestApp {
+    spawn_app_with(&[("ANTHROPIC_BASE_URL", &fake.base_url()), ("ANTHROPIC_API_KEY", "sk-ant-test")]).await
+}
+
+async fn open(port: u16, client: &Client) -> Socket {
+    let mut request = format!("ws://localhost:{port}/ws").into_client_request().unwrap();
+    let access = client.cookie("jarvis_access").expect("signed in");
+    request.headers_mut().insert("cookie", HeaderValue::from_str(&format!("jarvis_access={access}")).unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("the socket opens");
+    assert!(matches!(next(&mut socket).await, ServerMessage::Hello { .. }));
+    socket
+}
+
+async fn send(socket: &mut Socket, message: &ClientMessage) {
+    socket.send(Message::text(serde_json::to_string(message).unwrap())).await.unwrap();
+}
+
+async fn next(socket: &mut Socket) -> ServerMessage {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a frame within 10 s")
+            .expect("the socket is open")
+            .expect("a valid frame");
+        if let Message::Text(text) = frame {
+            return serde_json::from_str(text.as_str()).expect("a protocol message");
+        }
+    }
+}
+
+/// Run events until (and with) `Finished`.
+async fn until_finished(socket: &mut Socket) -> Vec<(String, u64, RunEvent)> {
+    let mut events = Vec::new();
+    loop {
+        match next(socket).await {
+            ServerMessage::Run { run_id, seq, event } => {
+                let done = matches!(event, RunEvent::Finished { .. });
+                events.push((run_id, seq, event));
+                if done {
+                    return events;
+                }
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+fn text_of(events: &[(String, u64, RunEvent)]) -> String {
+    events
+        .iter()
+        .filter_map(|(_, _, event)| match event {
+            RunEvent::TextDelta { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn assert_contiguous(events: &[(String, u64, RunEvent)], from: u64) {
+    let seqs: Vec<u64> = events.iter().map(|(_, seq, _)| *seq).collect();
+    let expected: Vec<u64> = (from..from + seqs.len() as u64).collect();
+    assert_eq!(seqs, expected, "every event once, in order, no gaps");
+}
+
+#[tokio::test]
+async fn a_message_streams_its_reply_as_numbered_events_and_both_are_stored() {
+    let fake = FakeAnthropic::start().await;
+    fake.reply(Reply::text("Good evening. Everything is in order.").usage(42, 9));
+    let app = app_with_model(&fake).await;
+    let (client, _) = app.signed_in_client().await;
+    let mut socket = open(app.port, &client).await;
+
+    send(&mut socket, &ClientMessage::Send { conversation_id: None, text: "Status report".into() }).await;
+    let events = until_finished(&mut socket).await;
+
+    assert_contiguous(&events, 1);
+    assert!(matches!(&events[0].2, RunEvent::Started { title, user_text, .. } if title == "Status report" && user_text == "Status report"));
+    assert_eq!(text_of(&events), "Good evening. Everything is in order.");
+    assert!(matches!(events.last().unwrap().2, RunEvent::Finished { status: RunStatus::Completed, error: None }));
+    assert!(events.iter().any(|(_, _, e)| matches!(e, RunEvent::Usage { input_tokens: 42, output_tokens: 9, .. })));
+
+    let stored: Vec<(String, String)> = sqlx::query_as("SELECT role, status FROM messages ORDER BY position")
+        .fetch_all(&app.owner_pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, vec![("user".into(), "complete".into()), ("assistant".into(), "complete".into())]);
+    let (status, input, output): (String, i64, i64) =
+        sqlx::query_as("SELECT status, input_tokens, output_tokens FROM runs").fetch_one(&app.owner_pool).await.unwrap();
+    assert_eq!((status.as_str(), input, output), ("completed", 42, 9));
+    let sent = &fake.requests()[0].body;
+    assert_eq!(sent["messages"], json!([{"role": "user", "content": [{"type": "text", "text": "Status report"}]}]));
+    assert!(sent["system"][0]["text"].as_str().unwrap().contains("Jarvis"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_follow_up_sends_the_whole_conversation_and_tools_run_end_to_end() {
+    let fake = FakeAnthropic::start().await;
+    fake.reply(Reply::text("Hello."));
+    fake.reply(Reply::tool_use("toolu_1", "get_current_time", json!({})));
+    fake.reply(Reply::text("It is late."));
+    let app = app_with_model(&fake).await;
+    let (client, _) = app.signed_in_client().await;
+    let mut socket = open(app.port, &client).await;
+
+    send(&mut socket, &ClientMessage::Send { conversation_id: None, text: "Hi".into() }).await;
+    let first = until_finished(&mut socket).await;
+    let RunEvent::Started { conversation_id, .. } = &first[0].2 else { panic!() };
+    send(&mut socket, &ClientMessage::Send { conversation_id: Some(conversation_id.clone()), text: "What time is it?".into() }).await;
+    let second = until_finished(&mut socket).await;
+
+    assert_contiguous(&second, 1);
+    assert!(second.iter().any(|(_, _, e)| matches!(e, RunEvent::ToolCall { name, .. } if name == "get_current_time")));
+    assert!(second.iter().any(|(_, _, e)| matches!(e, RunEvent::ToolResult { is_error: false, .. })));
+    assert_eq!(text_of(&second), "It is late.");
+    let requests = fake.requests();
+    assert_eq!(requests[1].body["messages"].as_array().unwrap().len(), 3, "Hi, Hello., the new question");
+    assert_eq!(requests[2].body["messages"].as_array().unwrap().len(), 5, "…, tool call, tool result");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_unverified_user_cannot_start_the_agent_and_nothing_reaches_the_model() {
+    let fake = FakeAnthropic::start().await;
+    let app = app_with_model(&fake).await;
+    let email = crate::helpers::unique_email();
+    app.register(&email).await;
+    let client = app.client();
+    app.log_in(&client, &email, crate::helpers::PASSWORD).await;
+    let mut socket = open(app.port, &client).await;
+
+    send(&mut socket, &ClientMessage::Send { conversation_id: None, text: "Hello".into() }).await;
+
+    assert!(matches!(next(&mut socket).await, ServerMessage::Error { code: ErrorCode::EmailNotVerified, .. }));
+    assert!(fake.requests().is_empty());
+    let runs: i64 = sqlx::query_scalar("SELECT count(*) FROM runs").fetch_one(&app.owner_pool).await.unwrap();
+    assert_eq!(runs, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn empty_and_oversized_messages_are_refused_and_change_nothing() {
+    let fake = FakeAnthropic::start().await;
+    let app = app_with_model(&fake).await;
+    let (client, _) = app.signed_in_client().await;
+    let mut socket = open(app.port, &client).await;
+
+    send(&mut socket, &ClientMessage::Send { conversation_id: None, text: "   ".into() }).await;
+    assert!(matches!(next(&mut socket).await, ServerMessage::Error { code: ErrorCode::InvalidMessage, .. }));
+    send(&mut socket, &ClientMessage::Send { conversation_id: None, text: "x".repeat(40_000) }).await;
+    assert!(matches!(next(&mut socket).await, ServerMessage::Error { code: ErrorCode::InvalidMessage, .. }));
+    send(&mut socket, &ClientMessage::Send { conversation_id: Some("not-a-uuid".into()), text: "hi".into() }).await;
+    assert!(matches!(next(&mut socket).await, ServerMessage::Error { code: ErrorCode::NotFound, .. }));
+
+    let conversations: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations").fetch_one(&app.owner_pool).await.unwrap();
+    assert_eq!(conversations, 0);
+    assert!(fake.requests().is_empty());
+    app.stop().await;
+}
+
+fn slow_reply() -> Reply {
+    let words: Vec<String> = (1..=40).map(|n| format!("w{n}")).collect();
+    Reply::text(words.join(" ")).slowly(Duration::from_millis(40))
+}
+
+#[tokio::test]
+async fn a_run_goes_on_without_its_socket_and_a_reconnect_resumes_with_no_gap_and_no_duplicate() {
+    let fake = FakeAnthropic::start().await;
+    fake.reply(slow_reply());
+    let app = app_with_model(&fake).await;
+    let (client, _) = app.signed_in_client().await;
+    let mut socket = open(app.port, &client).await;
+
+    send(&mut socket, &ClientMessage::Send { conversation_id: None, text: "Count".into() }).await;
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        if let ServerMessage::Run { run_id, seq, event } = next(&mut socket).await {
+            seen.push((run_id, seq, event));
+        }
+    }
+    drop(socket);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+
+    let (run_id, last_seq, _) = seen.last().unwrap().clone();
+    let mut socket = open(app.port, &client).await;
+    send(&mut socket, &ClientMessage::Resume { run_id: run_id.clone(), after_seq: last_seq }).await;
+    let rest = until_finished(&mut socket).await;
+
+    assert_contiguous(&rest, last_seq + 1);
+    let mut all = seen.clone();
+    all.extend(rest);
+    assert_contiguous(&all, 1);
+    let expected: Vec<String> = (1..=40).map(|n| format!("w{n}")).collect();
+    assert_eq!(text_of(&all), expected.join(" "));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn another_instance_replays_a_run_from_the_start_and_follows_it_live() {
+    let fake = FakeAnthropic::start().await;
+    fake.reply(slow_reply());
+    let app = app_with_model(&fake).await;
+    let (client, _) = app.signed_in_client().await;
+    let (config, _) = test_config(
+        &app.database_name,
+        &[("ANTHROPIC_BASE_URL", &fake.base_url()), ("ANTHROPIC_API_KEY", "sk-ant-test")],
+    );
+    let sibling = Application::build(config).await.unwrap();
+    let sibling_port = sibling.port();
+    let stop_sibling = CancellationToken::new();
+    let sibling_task = tokio::spawn(sibling.run_until(stop_sibling.clone().cancelled_owned()));
+
+    let mut socket = open(app.port, &client).await;
+    send(&mut socket, &ClientMessage::Send { conversation_id: None, text: "Count".into() }).await;
+    let ServerMessage::Run { run_id, .. } = next(&mut socket).await else { panic!() };
+    drop(socket);
+
+    let mut elsewhere = open(sibling_port, &client).await;
+    send(&mut elsewhere, &ClientMessage::Resume { run_id, after_seq: 0 }).await;
+    let events = until_finished(&mut elsewhere).await;
+
+    assert_contiguous(&events, 1);
+    let expected: Vec<String> = (1..=40).map(|n| format!("w{n}")).collect();
+    assert_eq!(text_of(&events), expected.join(" "));
+    stop_sibling.cancel();
+    sibling_task.await.unwrap().unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn stop_ends_the_run_and_keeps_the_partial_reply_marked_as_such() {
+    let fake = FakeAnthropic::start().await;
+    fake.reply(slow_reply());
+    let app = app_with_model(&fake).await;
+    let (client, _) = app.signed_in_client().await;
+    let mut socket = open(app.port, &client).await;
+
+    send(&mut socket, &ClientMessage::Send { conversation_id: None, text: "Count".into() }).await;
+    let mut events = Vec::new();
+    let run_id = loop {
+        if let ServerMessage::Run { run_id, seq, event } = next(&mut socket).await {
+            let is_text = matches!(event, RunEvent::TextDelta { .. });
+            events.push((run_id.clone(), seq, event));
+            if is_text {
+                break run_id;
+            }
+        }
+    };
+    send(&mut socket, &ClientMessage::Cancel { run_id }).await;
+    events.extend(until_finished(&mut socket).await);
+
+    assert!(matches!(events.last().unwrap().2, RunEvent::Finished { status: RunStatus::Cancelled, .. }));
+    let shown = text_of(&events);
+    assert!(!shown.is_empty() && !shown.contains("w40"), "{shown}");
+    let (status, content): (String, serde_json::Value) =
+        sqlx::query_as("SELECT status, content FROM messages WHERE role = 'assistant'").fetch_one(&app.owner_pool).await.unwrap();
+    assert_eq!(status, "partial");
+    assert_eq!(content[0]["text"].as_str().unwrap(), shown, "what the user saw is what is kept");
+    let run_status: String = sqlx::query_scalar("SELECT status FROM runs").fetch_one(&app.owner_pool).await.unwrap();
+    assert_eq!(run_status, "cancelled");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn another_user_can_neither_follow_nor_stop_my_run() {
+    let fake = FakeAnthropic::start().await;
+    fake.reply(Reply::text("Private answer."));
+    let app = app_with_model(&fake).await;
+    let (alice, _) = app.signed_in_client().await;
+    let (mallory, _) = app.signed_in_client().await;
+    let mut socket = open(app.port, &alice).await;
+    send(&mut socket, &ClientMessage::Send { conversation_id: None, text: "Secret".into() }).await;
+    let events = until_finished(&mut socket).await;
+    let run_id = events[0].0.clone();
+    let RunEvent::Started { conversation_id, .. } = &events[0].2 else { panic!() };
+
+    let mut intruder = open(app.port, &mallory).await;
+    send(&mut intruder, &ClientMessage::Resume { run_id: run_id.clone(), after_seq: 0 }).await;
+    assert!(matches!(next(&mut intruder).await, ServerMessage::Error { code: ErrorCode::NotFound, .. }));
+    send(&mut intruder, &ClientMessage::Cancel { run_id }).await;
+    assert!(matches!(next(&mut intruder).await, ServerMessage::Error { code: ErrorCode::NotFound, .. }));
+    send(&mut intruder, &ClientMessage::Send { conversation_id: Some(conversation_id.clone()), text: "Me too".into() }).await;
+    assert!(matches!(next(&mut intruder).await, ServerMessage::Error { code: ErrorCode::NotFound, .. }));
+    assert_eq!(fake.requests().len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_model_configured_the_reply_says_how_to_configure_one() {
+    let app = spawn_app_with(&[("ANTHROPIC_BASE_URL", "https://api.anthropic.com")]).await;
+    let (client, _) = app.signed_in_client().await;
+    let mut socket = open(app.port, &client).await;
+
+    send(&mut socket, &ClientMessage::Send { conversation_id: None, text: "Hello".into() }).await;
+    let events = until_finished(&mut socket).await;
+
+    let RunEvent::Finished { status: RunStatus::Failed, error: Some(error) } = &events.last().unwrap().2 else { panic!("{events:?}") };
+    assert_eq!(error.code, "model_not_configured");
+    assert!(error.message.contains("ANTHROPIC_API_KEY"));
+    app.stop().await;
+}

@@ -1,0 +1,42 @@
+//! What the chat UI shows of conversations and their messages.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    pub id: String,
+    pub title: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// One tool call of a reply, with its result once known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolCallView {
+    pub id: String,
+    pub name: String,
+    pub input: String,
+    pub output: Option<String>,
+    pub is_error: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessageView {
+    pub id: String,
+    /// `user` or `assistant`.
+    pub role: String,
+    pub text: String,
+    pub tools: Vec<ToolCallView>,
+    /// The reply was stopped or failed; `text` is what had arrived.
+    pub partial: bool,
+    pub run_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationView {
+    pub id: String,
+    pub title: String,
+    pub messages: Vec<ChatMessageView>,
+    /// A run still answering in this conversation: resume it to follow.
+    pub running_run_id: Option<String>,
+}
