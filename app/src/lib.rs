@@ -4,6 +4,8 @@
 
 pub mod account;
 pub mod components;
+pub mod conversations;
+pub mod markdown;
 pub mod pages;
 
 use leptos::prelude::*;

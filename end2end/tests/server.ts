@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
 
 const serverBin = process.env.JARVIS_SERVER_BIN ?? "../target/debug/jarvis-server";
+const fakeAnthropicBin = process.env.JARVIS_FAKE_ANTHROPIC_BIN ?? "../target/debug/fake-anthropic";
 const siteRoot = process.env.JARVIS_SITE_ROOT ?? "../target/site";
 const adminUrl = process.env.DATABASE_URL ?? "postgres://jarvis:jarvis@127.0.0.1:5432/jarvis";
 const appUrl = process.env.DATABASE_APP_URL ?? "postgres://jarvis_app:jarvis_app@127.0.0.1:5432/jarvis";
@@ -31,10 +32,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The project's fake of the Anthropic API, as a process; answers by keyword (see its source). */
+async function startFakeAnthropic(): Promise<{ url: string; process: ChildProcess }> {
+  const child = spawn(fakeAnthropicBin, [], { stdio: ["ignore", "pipe", "inherit"] });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once("error", reject);
+    child.stdout?.once("data", (chunk) => resolve(String(chunk).trim().split("\n")[0]));
+  });
+  return { url, process: child };
+}
+
 export class JarvisServer {
   readonly baseUrl: string;
   private child: ChildProcess | null = null;
   private logs: string[] = [];
+  private fake: { url: string; process: ChildProcess } | null = null;
 
   private constructor(
     readonly port: number,
@@ -48,6 +60,7 @@ export class JarvisServer {
     const database = `jarvis_e2e_${randomUUID().replaceAll("-", "")}`;
     psql(`CREATE DATABASE "${database}"`);
     const server = new JarvisServer(await freePort(), database);
+    server.fake = await startFakeAnthropic();
     await server.start();
     return server;
   }
@@ -66,7 +79,9 @@ export class JarvisServer {
         JARVIS_ADDR: `127.0.0.1:${this.port}`,
         JARVIS_PUBLIC_URL: this.baseUrl,
         JARVIS_SITE_ROOT: siteRoot,
-        JARVIS_SHUTDOWN_GRACE_SECS: "3",
+        JARVIS_SHUTDOWN_GRACE_SECS: "15",
+        ANTHROPIC_BASE_URL: this.fake?.url ?? "",
+        ANTHROPIC_API_KEY: "sk-ant-fake",
         RUST_LOG: process.env.RUST_LOG ?? "info",
       },
       stdio: ["ignore", "pipe", "pipe"],
@@ -104,6 +119,7 @@ export class JarvisServer {
   /** Stops the server and drops its database. */
   async dispose(): Promise<void> {
     await this.stop();
+    this.fake?.process.kill("SIGTERM");
     psql(`DROP DATABASE IF EXISTS "${this.database}" WITH (FORCE)`);
   }
 

@@ -213,10 +213,14 @@ impl Recorded {
     }
 }
 
+/// Decides the reply to a request when no script is queued.
+pub type Fallback = Arc<dyn Fn(&Value) -> Script + Send + Sync>;
+
 #[derive(Default)]
 struct State {
     scripts: VecDeque<Script>,
     requests: Vec<Recorded>,
+    fallback: Option<Fallback>,
 }
 
 /// The running fake. Dropping it stops it.
@@ -234,7 +238,11 @@ impl Drop for FakeAnthropic {
 
 impl FakeAnthropic {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the fake on port 0");
+        Self::start_on("127.0.0.1:0").await
+    }
+
+    pub async fn start_on(addr: &str) -> Self {
+        let listener = TcpListener::bind(addr).await.expect("bind the fake");
         let addr = listener.local_addr().expect("a local address");
         let state = Arc::new(Mutex::new(State::default()));
         let shared = Arc::clone(&state);
@@ -258,6 +266,11 @@ impl FakeAnthropic {
 
     pub fn reply(&self, reply: Reply) {
         self.push(Script::Reply(reply));
+    }
+
+    /// Answers requests with no queued script by looking at them.
+    pub fn set_fallback(&self, fallback: Fallback) {
+        self.state.lock().expect("fake state").fallback = Some(fallback);
     }
 
     /// Every request so far, oldest first.
@@ -344,7 +357,11 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
         return;
     }
 
-    let script = state.lock().expect("fake state").scripts.pop_front();
+    let script = {
+        let mut state = state.lock().expect("fake state");
+        let queued = state.scripts.pop_front();
+        queued.or_else(|| state.fallback.as_ref().map(|fallback| fallback(&body)))
+    };
     let sse_headers = {
         let mut headers = vec![
             ("content-type".to_owned(), "text/event-stream; charset=utf-8".to_owned()),

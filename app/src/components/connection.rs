@@ -52,22 +52,7 @@ pub fn backoff_delay(attempt: u32, jitter: f64) -> Duration {
 
 /// A badge with the connection state, announced politely to screen readers.
 #[component]
-pub fn ConnectionStatus() -> impl IntoView {
-    let state = RwSignal::new(ConnectionState::Connecting);
-
-    #[cfg(feature = "hydrate")]
-    {
-        use std::sync::Arc;
-        use std::sync::atomic::{AtomicBool, Ordering};
-
-        let stopped = Arc::new(AtomicBool::new(false));
-        let task_stopped = Arc::clone(&stopped);
-        Effect::new(move |_| {
-            leptos::task::spawn_local(client::keep_connected(state, Arc::clone(&task_stopped)));
-        });
-        on_cleanup(move || stopped.store(true, Ordering::Relaxed));
-    }
-
+pub fn ConnectionStatus(state: RwSignal<ConnectionState>) -> impl IntoView {
     view! {
         <p
             role="status"
@@ -82,13 +67,17 @@ pub fn ConnectionStatus() -> impl IntoView {
 }
 
 #[cfg(feature = "hydrate")]
-mod client {
-    //! The browser half: one socket at a time, replaced after every drop.
+pub mod client {
+    //! The browser half: one socket at a time, replaced after every drop. Outgoing messages
+    //! queue in `outbox` and go out on whichever socket is open; every incoming message goes to
+    //! `on_message`.
 
     use std::pin::pin;
+    use std::rc::Rc;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
+    use futures::channel::mpsc::UnboundedReceiver;
     use futures::future::{Either, select};
     use futures::{SinkExt, StreamExt};
     use gloo_net::websocket::{Message, futures::WebSocket};
@@ -97,6 +86,9 @@ mod client {
     use leptos::prelude::*;
 
     use super::{ConnectionState, backoff_delay};
+
+    /// What the connection reports to its owner.
+    pub type OnMessage = Rc<dyn Fn(ServerMessage)>;
 
     /// How long a healthy socket stays quiet before we ping it.
     const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(20);
@@ -113,10 +105,15 @@ mod client {
         Outdated,
     }
 
-    pub async fn keep_connected(state: RwSignal<ConnectionState>, stopped: Arc<AtomicBool>) {
+    pub async fn keep_connected(
+        state: RwSignal<ConnectionState>,
+        stopped: Arc<AtomicBool>,
+        mut outbox: UnboundedReceiver<ClientMessage>,
+        on_message: OnMessage,
+    ) {
         let mut attempt = 0u32;
         while !stopped.load(Ordering::Relaxed) {
-            match connect_once(state, &stopped).await {
+            match connect_once(state, &stopped, &mut outbox, &on_message).await {
                 Ended::Outdated => {
                     state.set(ConnectionState::Outdated);
                     return;
@@ -139,7 +136,12 @@ mod client {
         Some(format!("{scheme}://{}{WS_PATH}", location.host().ok()?))
     }
 
-    async fn connect_once(state: RwSignal<ConnectionState>, stopped: &AtomicBool) -> Ended {
+    async fn connect_once(
+        state: RwSignal<ConnectionState>,
+        stopped: &AtomicBool,
+        outbox: &mut UnboundedReceiver<ClientMessage>,
+        on_message: &OnMessage,
+    ) -> Ended {
         let Some(url) = socket_url() else { return Ended::BeforeConnected };
         let socket = match WebSocket::open(&url) {
             Ok(socket) => socket,
@@ -171,24 +173,43 @@ mod client {
             // heartbeat interval.
             let timeout = if awaiting_pong.is_some() { PONG_TIMEOUT } else { HEARTBEAT };
             let next = read.next();
+            // Only a proven socket takes the user's messages.
+            let proven = connected;
+            let queue = &mut *outbox;
+            let outgoing = async move {
+                if proven { queue.next().await } else { std::future::pending().await }
+            };
             let timer = pin!(sleep(timeout));
-            match select(next, timer).await {
-                Either::Left((Some(Ok(Message::Text(text))), _)) => {
+            let outgoing = pin!(outgoing);
+            let incoming_or_outgoing = select(next, outgoing);
+            match select(incoming_or_outgoing, timer).await {
+                Either::Left((Either::Right((Some(message), _)), _)) => {
+                    let json = serde_json::to_string(&message).expect("protocol messages serialise");
+                    if write.send(Message::Text(json)).await.is_err() {
+                        return ended(connected);
+                    }
+                }
+                Either::Left((Either::Right((None, _)), _)) => return ended(connected),
+                Either::Left((Either::Left((Some(Ok(Message::Text(text))), _)), _)) => {
                     match serde_json::from_str::<ServerMessage>(&text) {
                         Ok(ServerMessage::Hello { protocol_version }) if protocol_version != PROTOCOL_VERSION => {
                             return Ended::Outdated;
                         }
                         Ok(ServerMessage::Pong { nonce }) if Some(nonce) == awaiting_pong => {
                             awaiting_pong = None;
-                            connected = true;
-                            state.set(ConnectionState::Connected);
+                            if !connected {
+                                connected = true;
+                                state.set(ConnectionState::Connected);
+                                on_message(ServerMessage::Hello { protocol_version: PROTOCOL_VERSION });
+                            }
                         }
-                        Ok(_) => {}
+                        Ok(ServerMessage::Hello { .. } | ServerMessage::Pong { .. }) => {}
+                        Ok(message) => on_message(message),
                         Err(error) => leptos::logging::warn!("ws.unreadable_message: {error}"),
                     }
                 }
-                Either::Left((Some(Ok(Message::Bytes(_))), _)) => {}
-                Either::Left((Some(Err(_)) | None, _)) => return ended(connected),
+                Either::Left((Either::Left((Some(Ok(Message::Bytes(_))), _)), _)) => {}
+                Either::Left((Either::Left((Some(Err(_)) | None, _)), _)) => return ended(connected),
                 Either::Right(_) => {
                     if awaiting_pong.is_some() {
                         // No pong within the timeout: the socket is dead even if it looks open.

@@ -1,4 +1,5 @@
 //! Components shared by pages.
 
+pub mod chat;
 pub mod connection;
 pub mod forms;

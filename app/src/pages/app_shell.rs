@@ -6,19 +6,29 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::account::get_account;
-use crate::components::connection::ConnectionStatus;
-use crate::components::forms::{Flash, PostForm, Submit};
+use crate::components::chat::Chat;
+use crate::components::forms::{Flash, PostForm, Submit, query_param};
+use crate::conversations::{list_conversations, load_conversation};
 
 #[component]
 pub fn AppShell() -> impl IntoView {
     let account = Resource::new(|| (), |()| get_account());
+    // The conversation named in the address (`?c=`), rendered on the server so a reload shows it.
+    let open_id = query_param("c");
+    let chat_data = Resource::new(
+        move || open_id.get_untracked(),
+        |id| async move {
+            let conversations = list_conversations().await?;
+            let open = if id.is_empty() { None } else { load_conversation(id).await? };
+            Ok::<_, ServerFnError>((conversations, open))
+        },
+    );
     view! {
         <Title text="App" />
-        <div class="flex h-full flex-col">
+        <div class="flex h-full min-h-0 flex-col">
             <header class="flex flex-wrap items-center justify-between gap-3 border-b border-slate-200 bg-white px-4 py-3">
                 <a href="/app" class="text-lg font-bold tracking-tight">"Jarvis"</a>
                 <div class="flex items-center gap-4">
-                    <ConnectionStatus />
                     <Suspense fallback=|| ()>
                         {move || account.get().and_then(Result::ok).map(|account| view! {
                             <span class="hidden text-sm text-slate-600 sm:inline" data-testid="account-email">{account.email}</span>
@@ -30,7 +40,7 @@ pub fn AppShell() -> impl IntoView {
                     </PostForm>
                 </div>
             </header>
-            <div class="mx-auto w-full max-w-3xl space-y-4 px-4 pt-4">
+            <div class="mx-auto w-full max-w-3xl space-y-4 px-4 empty:hidden">
                 <Flash />
                 <Suspense fallback=|| ()>
                     {move || account.get().map(|result| match result {
@@ -41,8 +51,15 @@ pub fn AppShell() -> impl IntoView {
                     })}
                 </Suspense>
             </div>
-            <main class="flex flex-1 items-center justify-center p-6">
-                <p class="text-slate-500">"Your conversations will appear here."</p>
+            <main class="flex min-h-0 flex-1 flex-col">
+                <Suspense fallback=|| view! { <p class="p-6 text-slate-500">"Loading…"</p> }>
+                    {move || chat_data.get().map(|result| match result {
+                        Ok((conversations, open)) => view! { <Chat conversations open /> }.into_any(),
+                        Err(_) => view! {
+                            <p role="alert" class="p-6 text-rose-700">"Your conversations could not be loaded. Reload the page."</p>
+                        }.into_any(),
+                    })}
+                </Suspense>
             </main>
         </div>
     }

@@ -94,6 +94,11 @@ impl Chat {
         }
     }
 
+    /// The database, for the conversation queries of server functions.
+    pub fn pool(&self) -> &PgPool {
+        &self.inner.pool
+    }
+
     /// Listens for other instances' run events and stop requests until `shutdown`.
     pub fn spawn_listener(&self, shutdown: CancellationToken) {
         let chat = self.clone();

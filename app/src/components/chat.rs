@@ -1,0 +1,652 @@
+//! The chat: the state of the open conversation (fed by the socket's run events, deduplicated by
+//! sequence number so that a resumed run shows every word once), the conversation list, the
+//! message view (Markdown rendered safely, tool calls as cards, "Jarvis mode" to hide them) and
+//! the composer (Enter sends, Shift+Enter breaks the line, Esc or "Stop" stops).
+
+use jarvis_types::chat::{ChatMessageView, ConversationSummary, ConversationView, ToolCallView};
+use jarvis_types::protocol::{ClientMessage, RunEvent, RunStatus, ServerMessage};
+use leptos::prelude::*;
+
+use crate::components::connection::{ConnectionState, ConnectionStatus};
+use crate::conversations::{delete_conversation, rename_conversation};
+use crate::markdown;
+
+/// One message on screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UiMessage {
+    pub key: u64,
+    pub role: String,
+    pub text: String,
+    pub tools: Vec<ToolCallView>,
+    pub partial: bool,
+    pub error: Option<String>,
+    pub usage: Option<String>,
+    pub run_id: Option<String>,
+    /// Length of `text` at the last tool activity: a retried model call replaces text after it.
+    pub checkpoint: usize,
+}
+
+impl UiMessage {
+    fn from_view(key: u64, view: ChatMessageView) -> Self {
+        let checkpoint = view.text.len();
+        Self {
+            key,
+            role: view.role,
+            text: view.text,
+            tools: view.tools,
+            partial: view.partial,
+            error: None,
+            usage: None,
+            run_id: view.run_id,
+            checkpoint,
+        }
+    }
+}
+
+/// The run this page follows, and the last event of it applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveRun {
+    pub run_id: String,
+    pub last_seq: u64,
+}
+
+/// Everything the chat shows. `Copy`: signals only.
+#[derive(Clone, Copy)]
+pub struct ChatState {
+    pub connection: RwSignal<ConnectionState>,
+    pub conversation_id: RwSignal<Option<String>>,
+    pub conversations: RwSignal<Vec<ConversationSummary>>,
+    pub messages: RwSignal<Vec<RwSignal<UiMessage>>>,
+    pub active: RwSignal<Option<ActiveRun>>,
+    pub notice: RwSignal<Option<String>>,
+    pub jarvis_mode: RwSignal<bool>,
+    next_key: StoredValue<u64>,
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    outbox: StoredValue<Option<futures_sender::Sender>, LocalStorage>,
+}
+
+/// The socket's outbox, where the browser has one.
+mod futures_sender {
+    #[cfg(feature = "hydrate")]
+    pub type Sender = futures::channel::mpsc::UnboundedSender<jarvis_types::protocol::ClientMessage>;
+    #[cfg(not(feature = "hydrate"))]
+    pub type Sender = ();
+}
+
+impl ChatState {
+    pub fn new(conversations: Vec<ConversationSummary>, open: Option<ConversationView>) -> Self {
+        let state = Self {
+            connection: RwSignal::new(ConnectionState::Connecting),
+            conversation_id: RwSignal::new(None),
+            conversations: RwSignal::new(conversations),
+            messages: RwSignal::new(Vec::new()),
+            active: RwSignal::new(None),
+            notice: RwSignal::new(None),
+            jarvis_mode: RwSignal::new(false),
+            next_key: StoredValue::new(0),
+            outbox: StoredValue::new_local(None),
+        };
+        if let Some(view) = open {
+            state.show(view);
+        }
+        state
+    }
+
+    fn key(&self) -> u64 {
+        self.next_key.update_value(|key| *key += 1);
+        self.next_key.get_value()
+    }
+
+    /// Shows a conversation loaded from the server, and follows its running reply if any.
+    pub fn show(&self, view: ConversationView) {
+        let messages = view.messages.into_iter().map(|m| RwSignal::new(UiMessage::from_view(self.key(), m))).collect();
+        self.messages.set(messages);
+        self.conversation_id.set(Some(view.id));
+        self.notice.set(None);
+        let active = view.running_run_id.map(|run_id| ActiveRun { run_id, last_seq: 0 });
+        self.active.set(active.clone());
+        if let Some(active) = active {
+            self.dispatch(ClientMessage::Resume { run_id: active.run_id, after_seq: 0 });
+        }
+    }
+
+    pub fn new_conversation(&self) {
+        self.messages.set(Vec::new());
+        self.conversation_id.set(None);
+        self.active.set(None);
+        self.notice.set(None);
+        set_url_conversation(None);
+    }
+
+    fn dispatch(&self, message: ClientMessage) {
+        #[cfg(feature = "hydrate")]
+        self.outbox.with_value(|outbox| {
+            if let Some(outbox) = outbox {
+                let _ = outbox.unbounded_send(message.clone());
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = message;
+    }
+
+    pub fn send(&self, text: String) {
+        let text = text.trim().to_owned();
+        if text.is_empty() || self.active.get_untracked().is_some() {
+            return;
+        }
+        let message = UiMessage {
+            key: self.key(),
+            role: "user".into(),
+            text: text.clone(),
+            tools: Vec::new(),
+            partial: false,
+            error: None,
+            usage: None,
+            run_id: None,
+            checkpoint: 0,
+        };
+        self.messages.update(|messages| messages.push(RwSignal::new(message)));
+        self.notice.set(None);
+        self.dispatch(ClientMessage::Send { conversation_id: self.conversation_id.get_untracked(), text });
+    }
+
+    pub fn stop(&self) {
+        if let Some(active) = self.active.get_untracked() {
+            self.dispatch(ClientMessage::Cancel { run_id: active.run_id });
+        }
+    }
+
+    /// Sends again the user's message that `failed` (an assistant reply) answered.
+    pub fn retry(&self, failed: &UiMessage) {
+        let messages = self.messages.get_untracked();
+        let question = messages
+            .iter()
+            .map(|m| m.get_untracked())
+            .filter(|m| m.role == "user" && m.run_id.is_some() && m.run_id == failed.run_id)
+            .last();
+        if let Some(question) = question {
+            self.send(question.text);
+        }
+    }
+
+    /// Applies one message from the server.
+    pub fn handle(&self, message: ServerMessage) {
+        match message {
+            ServerMessage::Hello { .. } => {
+                // (Re)connected: pick up the followed run where it was left.
+                if let Some(active) = self.active.get_untracked() {
+                    self.dispatch(ClientMessage::Resume { run_id: active.run_id, after_seq: active.last_seq });
+                }
+            }
+            ServerMessage::Pong { .. } => {}
+            ServerMessage::Error { message, .. } => {
+                // A refused send: take back the optimistic message, keep the text visible.
+                self.messages.update(|messages| {
+                    if messages.last().is_some_and(|m| m.with_untracked(|m| m.role == "user" && m.run_id.is_none())) {
+                        messages.pop();
+                    }
+                });
+                self.notice.set(Some(message));
+            }
+            ServerMessage::Run { run_id, seq, event } => self.apply(run_id, seq, event),
+        }
+    }
+
+    fn apply(&self, run_id: String, seq: u64, event: RunEvent) {
+        let active = self.active.get_untracked();
+        match &active {
+            Some(active) if active.run_id == run_id && seq <= active.last_seq => return,
+            Some(active) if active.run_id != run_id => return,
+            None if !matches!(event, RunEvent::Started { .. }) => return,
+            _ => {}
+        }
+        self.active.set(Some(ActiveRun { run_id: run_id.clone(), last_seq: seq }));
+        match event {
+            RunEvent::Started { conversation_id, title, user_text } => {
+                let is_new = self.conversation_id.get_untracked().as_deref() != Some(conversation_id.as_str());
+                self.conversation_id.set(Some(conversation_id.clone()));
+                set_url_conversation(Some(&conversation_id));
+                if is_new && !self.conversations.get_untracked().iter().any(|c| c.id == conversation_id) {
+                    self.conversations.update(|list| {
+                        list.insert(0, ConversationSummary { id: conversation_id.clone(), title, updated_at: String::new() })
+                    });
+                }
+                // Claim the optimistic message, or show the question if this page did not send it.
+                let messages = self.messages.get_untracked();
+                let known = messages.iter().any(|m| m.with_untracked(|m| m.role == "user" && m.run_id.as_deref() == Some(run_id.as_str())));
+                if !known {
+                    let pending = messages
+                        .iter()
+                        .rev()
+                        .find(|m| m.with_untracked(|m| m.role == "user" && m.run_id.is_none() && m.text == user_text));
+                    match pending {
+                        Some(pending) => pending.update(|m| m.run_id = Some(run_id.clone())),
+                        None => {
+                            let message = UiMessage {
+                                key: self.key(),
+                                role: "user".into(),
+                                text: user_text,
+                                tools: Vec::new(),
+                                partial: false,
+                                error: None,
+                                usage: None,
+                                run_id: Some(run_id.clone()),
+                                checkpoint: 0,
+                            };
+                            self.messages.update(|list| list.push(RwSignal::new(message)));
+                        }
+                    }
+                }
+            }
+            RunEvent::TextDelta { text } => self.reply(&run_id).update(|m| m.text.push_str(&text)),
+            RunEvent::Retrying { .. } => self.reply(&run_id).update(|m| {
+                let keep = m.checkpoint.min(m.text.len());
+                m.text.truncate(keep);
+            }),
+            RunEvent::ToolCall { id, name, input } => self.reply(&run_id).update(|m| {
+                m.tools.push(ToolCallView { id, name, input, output: None, is_error: false });
+                m.checkpoint = m.text.len();
+            }),
+            RunEvent::ToolResult { id, output, is_error, .. } => self.reply(&run_id).update(|m| {
+                if let Some(tool) = m.tools.iter_mut().find(|tool| tool.id == id) {
+                    tool.output = Some(output);
+                    tool.is_error = is_error;
+                }
+                m.checkpoint = m.text.len();
+            }),
+            RunEvent::Usage { input_tokens, output_tokens, cache_read_tokens, cache_write_tokens } => {
+                let summary = format!(
+                    "{input_tokens} tokens in, {output_tokens} out, {cache_read_tokens} from cache, {cache_write_tokens} cached"
+                );
+                self.reply(&run_id).update(|m| m.usage = Some(summary));
+            }
+            RunEvent::Finished { status, error } => {
+                let reply = self.reply(&run_id);
+                reply.update(|m| {
+                    m.partial = status != RunStatus::Completed;
+                    m.error = match (status, error) {
+                        (_, Some(error)) => Some(error.message),
+                        (RunStatus::Cancelled, None) => Some("Stopped.".into()),
+                        _ => None,
+                    };
+                });
+                self.active.set(None);
+            }
+        }
+    }
+
+    /// The assistant message of a run, created on first need.
+    fn reply(&self, run_id: &str) -> RwSignal<UiMessage> {
+        let existing = self
+            .messages
+            .get_untracked()
+            .into_iter()
+            .rev()
+            .find(|m| m.with_untracked(|m| m.role == "assistant" && m.run_id.as_deref() == Some(run_id)));
+        existing.unwrap_or_else(|| {
+            let message = RwSignal::new(UiMessage {
+                key: self.key(),
+                role: "assistant".into(),
+                text: String::new(),
+                tools: Vec::new(),
+                partial: false,
+                error: None,
+                usage: None,
+                run_id: Some(run_id.to_owned()),
+                checkpoint: 0,
+            });
+            self.messages.update(|list| list.push(message));
+            message
+        })
+    }
+
+    /// Opens the socket (in the browser) and routes its messages here.
+    pub fn connect(&self) {
+        #[cfg(feature = "hydrate")]
+        {
+            use std::rc::Rc;
+            use std::sync::Arc;
+            use std::sync::atomic::{AtomicBool, Ordering};
+
+            let (sender, receiver) = futures::channel::mpsc::unbounded();
+            self.outbox.set_value(Some(sender));
+            let stopped = Arc::new(AtomicBool::new(false));
+            let state = *self;
+            let task_stopped = Arc::clone(&stopped);
+            let receiver = std::cell::RefCell::new(Some(receiver));
+            Effect::new(move |_| {
+                if let Some(receiver) = receiver.borrow_mut().take() {
+                    let on_message: crate::components::connection::client::OnMessage = Rc::new(move |message| state.handle(message));
+                    leptos::task::spawn_local(crate::components::connection::client::keep_connected(
+                        state.connection,
+                        Arc::clone(&task_stopped),
+                        receiver,
+                        on_message,
+                    ));
+                }
+            });
+            on_cleanup(move || stopped.store(true, Ordering::Relaxed));
+        }
+    }
+}
+
+/// Keeps the open conversation in the address, so a reload shows it again.
+fn set_url_conversation(id: Option<&str>) {
+    #[cfg(feature = "hydrate")]
+    {
+        let url = match id {
+            Some(id) => format!("/app?c={id}"),
+            None => "/app".to_owned(),
+        };
+        if let Ok(history) = window().history() {
+            let _ = history.replace_state_with_url(&leptos::wasm_bindgen::JsValue::NULL, "", Some(&url));
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}
+
+/// The whole chat: list, messages, composer. `open` is the conversation named in the address.
+#[component]
+pub fn Chat(conversations: Vec<ConversationSummary>, open: Option<ConversationView>) -> impl IntoView {
+    let state = ChatState::new(conversations, open);
+    provide_context(state);
+    state.connect();
+    let show_list = RwSignal::new(false);
+
+    view! {
+        <div class="flex min-h-0 flex-1">
+            <aside
+                class=move || format!(
+                    "{} w-full shrink-0 flex-col border-r border-slate-200 bg-white md:flex md:w-64",
+                    if show_list.get() { "flex" } else { "hidden" },
+                )
+                aria-label="Conversations"
+            >
+                <ConversationList on_pick=move || show_list.set(false) />
+            </aside>
+            <section
+                class=move || format!("{} min-w-0 flex-1 flex-col md:flex", if show_list.get() { "hidden" } else { "flex" })
+                aria-label="Chat"
+            >
+                <div class="flex items-center justify-between gap-2 border-b border-slate-200 bg-white px-3 py-2">
+                    <button type="button" class="text-sm text-slate-700 md:hidden" on:click=move |_| show_list.set(true)>
+                        "☰ Conversations"
+                    </button>
+                    <ConnectionStatus state=state.connection />
+                    <label class="flex items-center gap-2 text-sm text-slate-700">
+                        <input type="checkbox" prop:checked=move || state.jarvis_mode.get() on:change=move |ev| state.jarvis_mode.set(event_target_checked(&ev)) />
+                        "Jarvis mode"
+                    </label>
+                </div>
+                <MessageList />
+                <Composer />
+            </section>
+        </div>
+    }
+}
+
+#[component]
+fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let state = expect_context::<ChatState>();
+    let open = move |id: String| {
+        on_pick();
+        leptos::task::spawn_local(async move {
+            match crate::conversations::load_conversation(id).await {
+                Ok(Some(view)) => {
+                    set_url_conversation(Some(&view.id));
+                    state.show(view);
+                }
+                Ok(None) => state.notice.set(Some("That conversation no longer exists.".into())),
+                Err(error) => state.notice.set(Some(error.to_string())),
+            }
+        });
+    };
+    view! {
+        <div class="p-3">
+            <button
+                type="button"
+                class="w-full rounded-lg bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-500"
+                on:click=move |_| { on_pick(); state.new_conversation(); }
+            >
+                "New conversation"
+            </button>
+        </div>
+        <ul class="min-h-0 flex-1 overflow-y-auto px-2 pb-3" role="list">
+            <For each=move || state.conversations.get() key=|c| (c.id.clone(), c.title.clone()) let(conversation)>
+                {
+                    let id = conversation.id.clone();
+                    let current = {
+                        let id = id.clone();
+                        move || state.conversation_id.get().as_deref() == Some(id.as_str())
+                    };
+                    let rename = {
+                        let id = id.clone();
+                        let title = conversation.title.clone();
+                        move |_| {
+                            let Some(new_title) = prompt("Rename conversation", &title) else { return };
+                            let id = id.clone();
+                            leptos::task::spawn_local(async move {
+                                match rename_conversation(id.clone(), new_title.clone()).await {
+                                    Ok(()) => state.conversations.update(|list| {
+                                        if let Some(c) = list.iter_mut().find(|c| c.id == id) { c.title = new_title.trim().to_owned(); }
+                                    }),
+                                    Err(error) => state.notice.set(Some(error.to_string())),
+                                }
+                            });
+                        }
+                    };
+                    let delete = {
+                        let id = id.clone();
+                        move |_| {
+                            if !confirm("Delete this conversation? This cannot be undone.") { return; }
+                            let id = id.clone();
+                            leptos::task::spawn_local(async move {
+                                match delete_conversation(id.clone()).await {
+                                    Ok(()) => {
+                                        state.conversations.update(|list| list.retain(|c| c.id != id));
+                                        if state.conversation_id.get_untracked().as_deref() == Some(id.as_str()) {
+                                            state.new_conversation();
+                                        }
+                                    }
+                                    Err(error) => state.notice.set(Some(error.to_string())),
+                                }
+                            });
+                        }
+                    };
+                    let title = conversation.title.clone();
+                    view! {
+                        <li class=move || format!("group flex items-center gap-1 rounded-md {}", if current() { "bg-indigo-50" } else { "hover:bg-slate-100" })>
+                            <button type="button" class="min-w-0 flex-1 truncate px-2 py-1.5 text-left text-sm" on:click={ let id = id.clone(); move |_| open(id.clone()) }>
+                                {conversation.title.clone()}
+                            </button>
+                            <button type="button" class="px-1 text-xs text-slate-500 hover:text-slate-900" aria-label=format!("Rename {title}") on:click=rename>"✎"</button>
+                            <button type="button" class="px-1 text-xs text-slate-500 hover:text-rose-700" aria-label=format!("Delete {title}") on:click=delete>"✕"</button>
+                        </li>
+                    }
+                }
+            </For>
+        </ul>
+    }
+}
+
+fn prompt(message: &str, default: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        window().prompt_with_message_and_default(message, default).ok().flatten().filter(|s| !s.trim().is_empty())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (message, default);
+        None
+    }
+}
+
+fn confirm(message: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        window().confirm_with_message(message).unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = message;
+        false
+    }
+}
+
+#[component]
+fn MessageList() -> impl IntoView {
+    let state = expect_context::<ChatState>();
+    let container = NodeRef::<leptos::html::Div>::new();
+    // Follow new text while the reader is at the bottom; stop when they scroll up.
+    let stick = RwSignal::new(true);
+    Effect::new(move |_| {
+        state.messages.with(|list| list.iter().for_each(|m| m.track()));
+        if stick.get_untracked() {
+            if let Some(element) = container.get() {
+                element.set_scroll_top(element.scroll_height());
+            }
+        }
+    });
+    view! {
+        <div
+            node_ref=container
+            class="min-h-0 flex-1 space-y-4 overflow-y-auto px-4 py-4"
+            aria-live="polite"
+            data-testid="messages"
+            on:scroll=move |_| {
+                if let Some(element) = container.get() {
+                    let distance = element.scroll_height() - element.scroll_top() - element.client_height();
+                    stick.set(distance < 48);
+                }
+            }
+        >
+            <Show when=move || state.messages.with(Vec::is_empty)>
+                <p class="mt-16 text-center text-slate-500">"Ask Jarvis anything."</p>
+            </Show>
+            <For each=move || state.messages.get() key=|m| m.with_untracked(|m| m.key) let(message)>
+                <MessageView message />
+            </For>
+        </div>
+    }
+}
+
+#[component]
+fn MessageView(message: RwSignal<UiMessage>) -> impl IntoView {
+    let state = expect_context::<ChatState>();
+    let is_user = message.with_untracked(|m| m.role == "user");
+    let frame = if is_user {
+        "ml-auto max-w-[85%] rounded-2xl bg-indigo-600 px-4 py-2 text-white whitespace-pre-wrap"
+    } else {
+        "max-w-[95%] rounded-2xl bg-white px-4 py-3 ring-1 ring-slate-200"
+    };
+    let html = move || markdown::render(&message.with(|m| m.text.clone()));
+    let text = move || message.with(|m| m.text.clone());
+    view! {
+        <article
+            class=frame
+            data-role=move || message.with(|m| m.role.clone())
+            title=move || message.with(|m| m.usage.clone().unwrap_or_default())
+        >
+            {if is_user {
+                view! { <p>{text}</p> }.into_any()
+            } else {
+                view! {
+                    <Show when=move || !state.jarvis_mode.get()>
+                        <ToolCards message />
+                    </Show>
+                    <div class="markdown space-y-2 break-words" inner_html=html></div>
+                    {move || message.with(|m| m.error.clone()).map(|error| view! {
+                        <div role="alert" class="mt-2 flex items-center gap-3 text-sm text-rose-700">
+                            <span>{error}</span>
+                            <button
+                                type="button"
+                                class="rounded px-2 py-0.5 ring-1 ring-rose-300 hover:bg-rose-50"
+                                on:click=move |_| state.retry(&message.get_untracked())
+                            >
+                                "Retry"
+                            </button>
+                        </div>
+                    })}
+                }.into_any()
+            }}
+        </article>
+    }
+}
+
+#[component]
+fn ToolCards(message: RwSignal<UiMessage>) -> impl IntoView {
+    view! {
+        <For each=move || message.with(|m| m.tools.clone()) key=|tool| (tool.id.clone(), tool.output.is_some()) let(tool)>
+            <details class="mb-2 rounded-md bg-slate-50 px-3 py-1.5 text-xs ring-1 ring-slate-200" data-testid="tool-card">
+                <summary class="cursor-pointer text-slate-600">
+                    {format!("🔧 {}", tool.name)}
+                    {match &tool.output {
+                        None => " · running…".to_owned(),
+                        Some(_) if tool.is_error => " · failed".to_owned(),
+                        Some(_) => " · done".to_owned(),
+                    }}
+                </summary>
+                <pre class="mt-1 overflow-x-auto whitespace-pre-wrap text-slate-700">{tool.input.clone()}</pre>
+                {tool.output.clone().map(|output| view! { <pre class="mt-1 overflow-x-auto whitespace-pre-wrap text-slate-900">{output}</pre> })}
+            </details>
+        </For>
+    }
+}
+
+#[component]
+fn Composer() -> impl IntoView {
+    let state = expect_context::<ChatState>();
+    let draft = RwSignal::new(String::new());
+    let running = move || state.active.get().is_some();
+    let submit = move || {
+        let text = draft.get_untracked();
+        if !text.trim().is_empty() && !running() {
+            state.send(text);
+            draft.set(String::new());
+        }
+    };
+    view! {
+        <div class="border-t border-slate-200 bg-white p-3">
+            {move || state.notice.get().map(|notice| view! {
+                <p role="alert" class="mb-2 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 ring-1 ring-amber-200">{notice}</p>
+            })}
+            <form
+                class="flex items-end gap-2"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    submit();
+                }
+            >
+                <label for="composer" class="sr-only">"Message"</label>
+                <textarea
+                    id="composer"
+                    name="message"
+                    rows="2"
+                    placeholder="Message Jarvis…"
+                    class="min-h-[2.75rem] flex-1 resize-y rounded-lg border border-slate-300 px-3 py-2 focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200"
+                    prop:value=move || draft.get()
+                    on:input=move |ev| draft.set(event_target_value(&ev))
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                            ev.prevent_default();
+                            submit();
+                        } else if ev.key() == "Escape" {
+                            state.stop();
+                        }
+                    }
+                ></textarea>
+                <Show
+                    when=running
+                    fallback=|| view! {
+                        <button type="submit" class="rounded-lg bg-indigo-600 px-4 py-2 font-semibold text-white hover:bg-indigo-500">"Send"</button>
+                    }
+                >
+                    <button type="button" class="rounded-lg bg-slate-800 px-4 py-2 font-semibold text-white hover:bg-slate-700" on:click=move |_| state.stop()>
+                        "Stop"
+                    </button>
+                </Show>
+            </form>
+        </div>
+    }
+}

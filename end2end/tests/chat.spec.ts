@@ -1,0 +1,95 @@
+import { Page, expect, test } from "@playwright/test";
+import { signUp } from "./accounts";
+import { JarvisServer } from "./server";
+
+let server: JarvisServer;
+
+test.beforeAll(async () => {
+  server = await JarvisServer.launch();
+});
+
+test.afterAll(async () => {
+  await server?.dispose();
+});
+
+const WORDS = Array.from({ length: 60 }, (_, i) => `word${i + 1}`).join(" ");
+
+async function openApp(page: Page) {
+  await signUp(page.request, server.baseUrl);
+  await page.goto(`${server.baseUrl}/app`);
+  await expect(page.getByRole("status").filter({ hasText: /^Connected$/ })).toBeVisible();
+}
+
+function lastReply(page: Page) {
+  return page.locator('article[data-role="assistant"]').last();
+}
+
+test("a message streams its reply in, and a reload shows the conversation again", async ({ page }) => {
+  await openApp(page);
+  const composer = page.getByLabel("Message");
+
+  await composer.fill("first line");
+  await composer.press("Shift+Enter");
+  await composer.pressSequentially("second line");
+  await expect(composer).toHaveValue("first line\nsecond line");
+  await composer.fill("Hi Jarvis, how are you today?");
+  await composer.press("Enter");
+
+  await expect(page.getByRole("button", { name: "Stop" })).toBeVisible();
+  await expect(lastReply(page)).toContainText("Hello!");
+  await expect(lastReply(page)).toHaveText("Hello! You said: Hi Jarvis, how are you today?");
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+  await expect(page).toHaveURL(/\/app\?c=/);
+  await expect(page.getByRole("complementary", { name: "Conversations" })).toContainText("Hi Jarvis, how are you today?");
+
+  await page.reload();
+  await expect(page.locator('article[data-role="user"]')).toHaveText("Hi Jarvis, how are you today?");
+  await expect(lastReply(page)).toHaveText("Hello! You said: Hi Jarvis, how are you today?");
+});
+
+test("Stop ends a reply mid-way and keeps what had arrived", async ({ page }) => {
+  await openApp(page);
+  await page.getByLabel("Message").fill("Please be slow");
+  await page.getByLabel("Message").press("Enter");
+  await expect(lastReply(page)).toContainText("word3");
+
+  await page.getByRole("button", { name: "Stop" }).click();
+
+  await expect(lastReply(page).getByRole("alert")).toContainText("Stopped.");
+  const kept = await lastReply(page).locator(".markdown").innerText();
+  expect(kept).toContain("word3");
+  expect(kept).not.toContain("word60");
+  await page.reload();
+  await expect(lastReply(page)).toContainText(kept.trim());
+});
+
+test("a tool call shows as a card that Jarvis mode hides", async ({ page }) => {
+  await openApp(page);
+  await page.getByLabel("Message").fill("What time is it?");
+  await page.getByLabel("Message").press("Enter");
+
+  await expect(lastReply(page)).toContainText("The time is");
+  const card = page.getByTestId("tool-card");
+  await expect(card).toContainText("get_current_time");
+  await expect(card).toContainText("done");
+
+  await page.getByLabel("Jarvis mode").check();
+  await expect(card).toHaveCount(0);
+  await expect(lastReply(page)).toContainText("The time is");
+});
+
+test("a reply survives a server restart mid-stream: every word once, none missing", async ({ page }) => {
+  await openApp(page);
+  await page.getByLabel("Message").fill("slow story please");
+  await page.getByLabel("Message").press("Enter");
+  await expect(lastReply(page)).toContainText("word4");
+
+  const stopped = server.stop();
+  await expect(page.getByRole("status").filter({ hasText: "Reconnecting…" })).toBeVisible();
+  expect(await stopped).toBe(0);
+  await server.start();
+
+  await expect(page.getByRole("status").filter({ hasText: /^Connected$/ })).toBeVisible();
+  await expect(lastReply(page).locator(".markdown")).toHaveText(WORDS, { timeout: 30_000 });
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+});
