@@ -26,11 +26,14 @@ CREATE TABLE runs (
     cache_read_tokens  bigint NOT NULL DEFAULT 0,
     cache_write_tokens bigint NOT NULL DEFAULT 0,
     model           text NOT NULL,
+    -- Chosen by the client for the message that started the run: a resend is not a new run.
+    client_message_id text,
     started_at      timestamptz NOT NULL DEFAULT now(),
     finished_at     timestamptz
 );
 CREATE INDEX runs_user_started ON runs (user_id, started_at DESC);
 CREATE INDEX runs_conversation ON runs (conversation_id);
+CREATE UNIQUE INDEX runs_client_message ON runs (user_id, client_message_id) WHERE client_message_id IS NOT NULL;
 ALTER TABLE runs ENABLE ROW LEVEL SECURITY;
 CREATE POLICY runs_own_rows ON runs
     USING (user_id = app_user_id()) WITH CHECK (user_id = app_user_id());

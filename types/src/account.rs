@@ -9,6 +9,8 @@ pub struct AccountView {
     pub display_name: String,
     pub email_verified: bool,
     pub sessions: Vec<SessionView>,
+    /// Tokens the agent used for this user this calendar month (UTC).
+    pub tokens_this_month: u64,
 }
 
 /// One live session (a device that is logged in).

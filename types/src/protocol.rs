@@ -26,7 +26,10 @@ pub enum ClientMessage {
     /// A liveness probe; the server answers with [`ServerMessage::Pong`] carrying the same nonce.
     Ping { nonce: u64 },
     /// A new message from the user: starts a run. Without a conversation id, a new conversation.
-    Send { conversation_id: Option<String>, text: String },
+    /// `client_message_id` is chosen by the client: sending the same one again (after a
+    /// reconnect, not knowing whether the first arrived) resumes the run it started instead of
+    /// starting another.
+    Send { client_message_id: String, conversation_id: Option<String>, text: String },
     /// Stops a run of this user's.
     Cancel { run_id: String },
     /// Sends every event of a run after `after_seq` (0: from the start), then the live ones.
@@ -44,14 +47,14 @@ pub enum ServerMessage {
     /// One event of a run; `seq` counts from 1 within the run, without gaps.
     Run { run_id: String, seq: u64, event: RunEvent },
     /// Something the client sent could not be handled. The connection stays open.
-    Error { code: ErrorCode, message: String },
+    Error { code: ErrorCode, message: String, retryable: bool },
 }
 
 /// The events of one agent run, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RunEvent {
-    Started { conversation_id: String, title: String, user_text: String },
+    Started { conversation_id: String, title: String, user_text: String, client_message_id: Option<String> },
     TextDelta { text: String },
     /// The model call failed and is retried; text since the last tool activity is void.
     Retrying { attempt: u32, wait_ms: u64 },
@@ -59,7 +62,8 @@ pub enum RunEvent {
     ToolCall { id: String, name: String, input: String },
     ToolResult { id: String, name: String, output: String, is_error: bool },
     Usage { input_tokens: u64, output_tokens: u64, cache_read_tokens: u64, cache_write_tokens: u64 },
-    Finished { status: RunStatus, error: Option<RunError> },
+    /// `stop_reason`: how the run ended (`completed`, `cancelled`, `max_tokens`, `refusal`, …).
+    Finished { status: RunStatus, stop_reason: String, error: Option<RunError> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +79,8 @@ pub enum RunStatus {
 pub struct RunError {
     pub code: String,
     pub message: String,
+    /// Whether sending the message again may succeed.
+    pub retryable: bool,
 }
 
 /// Stable, machine-readable error codes; the message beside them is for people.
@@ -110,7 +116,7 @@ mod tests {
         for message in [
             ServerMessage::Hello { protocol_version: PROTOCOL_VERSION },
             ServerMessage::Pong { nonce: u64::MAX },
-            ServerMessage::Error { code: ErrorCode::BadMessage, message: "nope".into() },
+            ServerMessage::Error { code: ErrorCode::BadMessage, message: "nope".into(), retryable: false },
         ] {
             let json = serde_json::to_string(&message).unwrap();
             assert_eq!(serde_json::from_str::<ServerMessage>(&json).unwrap(), message);

@@ -61,6 +61,8 @@ pub struct ChatState {
     pub notice: RwSignal<Option<String>>,
     pub jarvis_mode: RwSignal<bool>,
     next_key: StoredValue<u64>,
+    /// A send not yet acknowledged by its run's `Started`: sent again after a reconnect.
+    pending_send: StoredValue<Option<ClientMessage>>,
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     outbox: StoredValue<Option<futures_sender::Sender>, LocalStorage>,
 }
@@ -84,6 +86,7 @@ impl ChatState {
             notice: RwSignal::new(None),
             jarvis_mode: RwSignal::new(false),
             next_key: StoredValue::new(0),
+            pending_send: StoredValue::new(None),
             outbox: StoredValue::new_local(None),
         };
         if let Some(view) = open {
@@ -147,7 +150,13 @@ impl ChatState {
         };
         self.messages.update(|messages| messages.push(RwSignal::new(message)));
         self.notice.set(None);
-        self.dispatch(ClientMessage::Send { conversation_id: self.conversation_id.get_untracked(), text });
+        let send = ClientMessage::Send {
+            client_message_id: client_message_id(),
+            conversation_id: self.conversation_id.get_untracked(),
+            text,
+        };
+        self.pending_send.set_value(Some(send.clone()));
+        self.dispatch(send);
     }
 
     pub fn stop(&self) {
@@ -173,13 +182,18 @@ impl ChatState {
     pub fn handle(&self, message: ServerMessage) {
         match message {
             ServerMessage::Hello { .. } => {
-                // (Re)connected: pick up the followed run where it was left.
+                // (Re)connected: a send that may not have arrived goes again (the server knows it
+                // by its id), and the followed run is picked up where it was left.
+                if let Some(send) = self.pending_send.get_value() {
+                    self.dispatch(send);
+                }
                 if let Some(active) = self.active.get_untracked() {
                     self.dispatch(ClientMessage::Resume { run_id: active.run_id, after_seq: active.last_seq });
                 }
             }
             ServerMessage::Pong { .. } => {}
             ServerMessage::Error { message, .. } => {
+                self.pending_send.set_value(None);
                 // A refused send: take back the optimistic message, keep the text visible.
                 self.messages.update(|messages| {
                     if messages.last().is_some_and(|m| m.with_untracked(|m| m.role == "user" && m.run_id.is_none())) {
@@ -202,7 +216,14 @@ impl ChatState {
         }
         self.active.set(Some(ActiveRun { run_id: run_id.clone(), last_seq: seq }));
         match event {
-            RunEvent::Started { conversation_id, title, user_text } => {
+            RunEvent::Started { conversation_id, title, user_text, client_message_id } => {
+                let acknowledged = matches!(
+                    (self.pending_send.get_value(), &client_message_id),
+                    (Some(ClientMessage::Send { client_message_id: pending, .. }), Some(id)) if &pending == id
+                );
+                if acknowledged {
+                    self.pending_send.set_value(None);
+                }
                 let is_new = self.conversation_id.get_untracked().as_deref() != Some(conversation_id.as_str());
                 self.conversation_id.set(Some(conversation_id.clone()));
                 set_url_conversation(Some(&conversation_id));
@@ -260,7 +281,7 @@ impl ChatState {
                 );
                 self.reply(&run_id).update(|m| m.usage = Some(summary));
             }
-            RunEvent::Finished { status, error } => {
+            RunEvent::Finished { status, error, .. } => {
                 let reply = self.reply(&run_id);
                 reply.update(|m| {
                     m.partial = status != RunStatus::Completed;
@@ -328,6 +349,17 @@ impl ChatState {
             on_cleanup(move || stopped.store(true, Ordering::Relaxed));
         }
     }
+}
+
+/// A random id for a message, so that sending it twice starts one run.
+fn client_message_id() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let part = || format!("{:08x}", (js_sys::Math::random() * f64::from(u32::MAX)) as u32);
+        format!("{}{}{}{}", part(), part(), part(), part())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    String::new()
 }
 
 /// Keeps the open conversation in the address, so a reload shows it again.
@@ -555,7 +587,7 @@ fn MessageView(message: RwSignal<UiMessage>) -> impl IntoView {
                     <Show when=move || !state.jarvis_mode.get()>
                         <ToolCards message />
                     </Show>
-                    <div class="markdown space-y-2 break-words" inner_html=html></div>
+                    <div class="markdown space-y-2 break-words" inner_html=html on:click=copy_code></div>
                     {move || message.with(|m| m.error.clone()).map(|error| view! {
                         <div role="alert" class="mt-2 flex items-center gap-3 text-sm text-rose-700">
                             <span>{error}</span>
@@ -572,6 +604,29 @@ fn MessageView(message: RwSignal<UiMessage>) -> impl IntoView {
             }}
         </article>
     }
+}
+
+/// A click on a code block's "Copy" button copies the block's text.
+fn copy_code(event: leptos::ev::MouseEvent) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        let Some(button) = event.target().and_then(|target| target.dyn_into::<web_sys::Element>().ok()) else { return };
+        if !button.has_attribute("data-copy-code") {
+            return;
+        }
+        let code = button
+            .parent_element()
+            .and_then(|block| block.query_selector("pre").ok().flatten())
+            .and_then(|pre| pre.dyn_into::<web_sys::HtmlElement>().ok())
+            .map(|pre| pre.inner_text());
+        if let Some(code) = code {
+            let _ = window().navigator().clipboard().write_text(&code);
+            button.set_text_content(Some("Copied"));
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = event;
 }
 
 #[component]

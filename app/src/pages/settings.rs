@@ -42,6 +42,10 @@ fn AccountSettings(account: AccountView) -> impl IntoView {
                 {if account.email_verified { "Email address verified." } else { "Email address not verified yet." }}
             </p>
         </section>
+        <section aria-labelledby="usage-heading" class="space-y-1">
+            <h2 id="usage-heading" class="text-lg font-semibold">"Usage"</h2>
+            <p data-testid="usage">{format!("{} tokens this month", account.tokens_this_month)}</p>
+        </section>
         <section aria-labelledby="sessions-heading" class="space-y-3">
             <h2 id="sessions-heading" class="text-lg font-semibold">"Active sessions"</h2>
             <ul class="divide-y divide-slate-200 rounded-lg bg-white ring-1 ring-slate-200" aria-label="Active sessions">

@@ -162,7 +162,19 @@ impl Chat {
 
     /// Stores the user's message and starts a run answering it; returns the run's id.
     #[tracing::instrument(name = "chat.start", skip_all, fields(user.id = %user_id))]
-    pub async fn start(&self, user_id: Uuid, conversation_id: Option<Uuid>, text: &str) -> Result<Uuid, ChatError> {
+    pub async fn start(
+        &self,
+        user_id: Uuid,
+        conversation_id: Option<Uuid>,
+        text: &str,
+        client_message_id: Option<&str>,
+    ) -> Result<Uuid, ChatError> {
+        let client_message_id = client_message_id.map(str::trim).filter(|id| !id.is_empty() && id.len() <= 100);
+        if let Some(id) = client_message_id {
+            if let Some(run_id) = store::run_for_client_message(&self.inner.pool, user_id, id).await? {
+                return Ok(run_id);
+            }
+        }
         let text = text.trim();
         if text.is_empty() {
             return Err(ChatError::InvalidMessage("Write a message first.".into()));
@@ -181,21 +193,31 @@ impl Chat {
             // A run whose instance died leaves no events behind; it must not block the chat.
             store::fail_orphaned_runs(&self.inner.pool, user_id, conversation_id, 120.0).await?;
         }
-        let new_run = store::begin_run(&self.inner.pool, user_id, conversation_id, text, &self.inner.settings.model)
-            .await
-            .map_err(|error| match error {
-                store::BeginError::NotFound => ChatError::NotFound,
-                store::BeginError::RunInProgress => ChatError::RunInProgress,
-                store::BeginError::Database(error) => ChatError::from(error),
-            })?;
+        let begun =
+            store::begin_run(&self.inner.pool, user_id, conversation_id, text, &self.inner.settings.model, client_message_id).await;
+        let new_run = match begun {
+            Ok(new_run) => new_run,
+            Err(store::BeginError::NotFound) => return Err(ChatError::NotFound),
+            Err(store::BeginError::RunInProgress) => return Err(ChatError::RunInProgress),
+            Err(store::BeginError::Database(error)) => {
+                // Two sends of one message racing: the other one won; follow its run.
+                if let Some(id) = client_message_id {
+                    if let Some(run_id) = store::run_for_client_message(&self.inner.pool, user_id, id).await? {
+                        return Ok(run_id);
+                    }
+                }
+                return Err(ChatError::from(error));
+            }
+        };
         let cancel = CancellationToken::new();
         self.inner.running.lock().expect("running runs").insert(new_run.run_id, cancel.clone());
         let chat = self.clone();
         let run_id = new_run.run_id;
         let text = text.to_owned();
         let display_name = profile.display_name.clone();
+        let client_message_id = client_message_id.map(str::to_owned);
         tokio::spawn(async move {
-            chat.execute(user_id, new_run, text, display_name, cancel).await;
+            chat.execute(user_id, new_run, text, client_message_id, display_name, cancel).await;
             chat.inner.running.lock().expect("running runs").remove(&run_id);
         });
         Ok(run_id)
@@ -218,7 +240,15 @@ impl Chat {
         }
     }
 
-    async fn execute(&self, user_id: Uuid, new_run: store::NewRun, text: String, display_name: String, cancel: CancellationToken) {
+    async fn execute(
+        &self,
+        user_id: Uuid,
+        new_run: store::NewRun,
+        text: String,
+        client_message_id: Option<String>,
+        display_name: String,
+        cancel: CancellationToken,
+    ) {
         let run_id = new_run.run_id;
         let (events, receiver) = mpsc::unbounded_channel();
         let writer = tokio::spawn(write_events(self.clone(), user_id, run_id, receiver));
@@ -226,6 +256,7 @@ impl Chat {
             conversation_id: new_run.conversation_id.to_string(),
             title: new_run.title.clone(),
             user_text: text,
+            client_message_id,
         });
 
         let history = match store::model_history(&self.inner.pool, user_id, new_run.conversation_id).await {
@@ -250,7 +281,13 @@ impl Chat {
         };
 
         let (status, error, outcome_name, usage, unfinished) = match &summary {
-            None => (RunStatus::Failed, Some(run_error("internal", "The conversation could not be loaded.")), "failed", Default::default(), String::new()),
+            None => (
+                RunStatus::Failed,
+                Some(run_error("internal", "The conversation could not be loaded.", true)),
+                "failed",
+                Default::default(),
+                String::new(),
+            ),
             Some(summary) => {
                 let (status, error, name) = describe(&summary.outcome, summary.error.as_ref());
                 (status, error, name, summary.usage, summary.unfinished_text.clone())
@@ -269,7 +306,7 @@ impl Chat {
             cache_write_tokens: usage.cache_creation_input_tokens,
         });
         let error_code = error.as_ref().map(|error| error.code.clone());
-        let _ = events.send(RunEvent::Finished { status, error });
+        let _ = events.send(RunEvent::Finished { status, stop_reason: outcome_name.to_owned(), error });
         drop(observer);
         drop(events);
         let _ = writer.await;
@@ -360,8 +397,8 @@ struct Follow {
     wake: broadcast::Receiver<Uuid>,
 }
 
-fn run_error(code: &str, message: &str) -> RunError {
-    RunError { code: code.into(), message: message.into() }
+fn run_error(code: &str, message: &str, retryable: bool) -> RunError {
+    RunError { code: code.into(), message: message.into(), retryable }
 }
 
 /// How an outcome is told to the user and recorded.
@@ -371,28 +408,29 @@ fn describe(outcome: &Outcome, error: Option<&crate::agent::provider::ProviderEr
         Outcome::Cancelled => (RunStatus::Cancelled, None, "cancelled"),
         Outcome::MaxTokens => (
             RunStatus::Completed,
-            Some(run_error("max_tokens", "The reply reached its length limit and was cut short.")),
+            Some(run_error("max_tokens", "The reply reached its length limit and was cut short.", false)),
             "max_tokens",
         ),
-        Outcome::Refused => (RunStatus::Completed, Some(run_error("refusal", "Jarvis declined to answer this.")), "refusal"),
+        Outcome::Refused => (RunStatus::Completed, Some(run_error("refusal", "Jarvis declined to answer this.", false)), "refusal"),
         Outcome::ContextWindowExceeded => (
             RunStatus::Failed,
-            Some(run_error("context_window_exceeded", "This conversation is too long for the model. Start a new one.")),
+            Some(run_error("context_window_exceeded", "This conversation is too long for the model. Start a new one.", false)),
             "context_window_exceeded",
         ),
         Outcome::TurnLimitReached => (
             RunStatus::Failed,
-            Some(run_error("turn_limit", "Jarvis stopped after too many steps. Ask again to continue.")),
+            Some(run_error("turn_limit", "Jarvis stopped after too many steps. Ask again to continue.", true)),
             "turn_limit",
         ),
         Outcome::BudgetExhausted => (
             RunStatus::Failed,
-            Some(run_error("token_budget", "Jarvis stopped: this reply used its whole token budget.")),
+            Some(run_error("token_budget", "Jarvis stopped: this reply used its whole token budget.", false)),
             "token_budget",
         ),
         Outcome::Failed { message } => {
             let code = error.map_or("internal", |error| error.code());
-            (RunStatus::Failed, Some(run_error(code, message)), "failed")
+            let retryable = !matches!(code, "model_not_configured" | "model_auth_failed");
+            (RunStatus::Failed, Some(run_error(code, message, retryable)), "failed")
         }
     }
 }

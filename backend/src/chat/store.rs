@@ -140,6 +140,7 @@ pub async fn begin_run(
     conversation_id: Option<Uuid>,
     text: &str,
     model: &str,
+    client_message_id: Option<&str>,
 ) -> Result<NewRun, BeginError> {
     let mut tx = user_transaction(pool, user_id).await?;
     let (conversation_id, title) = match conversation_id {
@@ -181,11 +182,14 @@ pub async fn begin_run(
         }
     };
     let run_id = Uuid::new_v4();
-    sqlx::query("INSERT INTO runs (id, user_id, conversation_id, status, model) VALUES ($1, $2, $3, 'running', $4)")
+    sqlx::query(
+        "INSERT INTO runs (id, user_id, conversation_id, status, model, client_message_id) VALUES ($1, $2, $3, 'running', $4, $5)",
+    )
         .bind(run_id)
         .bind(user_id)
         .bind(conversation_id)
         .bind(model)
+        .bind(client_message_id)
         .execute(&mut *tx)
         .await?;
     insert_message(&mut tx, user_id, conversation_id, &Message::user_text(text), "complete", Some(run_id)).await?;
@@ -319,6 +323,18 @@ pub async fn finish_run(
     .execute(&mut *tx)
     .await?;
     tx.commit().await
+}
+
+/// The run a client message id already started, if any.
+pub async fn run_for_client_message(pool: &PgPool, user_id: Uuid, client_message_id: &str) -> Result<Option<Uuid>, sqlx::Error> {
+    let mut tx = user_transaction(pool, user_id).await?;
+    let id = sqlx::query_scalar("SELECT id FROM runs WHERE user_id = $1 AND client_message_id = $2")
+        .bind(user_id)
+        .bind(client_message_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
 /// Whether the run exists for this user (and is still running).

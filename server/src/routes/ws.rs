@@ -132,13 +132,13 @@ async fn handle(
     };
     match message {
         ClientMessage::Ping { nonce } => Some(ServerMessage::Pong { nonce }),
-        ClientMessage::Send { conversation_id, text } => {
+        ClientMessage::Send { client_message_id, conversation_id, text } => {
             let conversation_id = match conversation_id.as_deref().map(Uuid::parse_str) {
                 None => None,
                 Some(Ok(id)) => Some(id),
                 Some(Err(_)) => return Some(error_message(&ChatError::NotFound)),
             };
-            match chat.start(user.user_id, conversation_id, &text).await {
+            match chat.start(user.user_id, conversation_id, &text, Some(&client_message_id)).await {
                 Ok(run_id) => {
                     follow(chat, user, run_id, 0, outgoing, follows);
                     None
@@ -196,14 +196,18 @@ fn error_message(error: &ChatError) -> ServerMessage {
         ChatError::RunInProgress => ErrorCode::RunInProgress,
         ChatError::Internal(detail) => {
             tracing::error!(error = %detail, "ws.internal_error");
-            return ServerMessage::Error { code: ErrorCode::Internal, message: "Something went wrong on our side.".into() };
+            return ServerMessage::Error {
+                code: ErrorCode::Internal,
+                message: "Something went wrong on our side.".into(),
+                retryable: true,
+            };
         }
     };
-    ServerMessage::Error { code, message: error.to_string() }
+    ServerMessage::Error { code, message: error.to_string(), retryable: matches!(error, ChatError::RunInProgress) }
 }
 
 fn bad_message(message: &str) -> ServerMessage {
-    ServerMessage::Error { code: ErrorCode::BadMessage, message: message.to_owned() }
+    ServerMessage::Error { code: ErrorCode::BadMessage, message: message.to_owned(), retryable: false }
 }
 
 async fn send(

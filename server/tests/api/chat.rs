@@ -86,13 +86,13 @@ async fn a_message_streams_its_reply_as_numbered_events_and_both_are_stored() {
     let (client, _) = app.signed_in_client().await;
     let mut socket = open(app.port, &client).await;
 
-    send(&mut socket, &ClientMessage::Send { conversation_id: None, text: "Status report".into() }).await;
+    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: None, text: "Status report".into() }).await;
     let events = until_finished(&mut socket).await;
 
     assert_contiguous(&events, 1);
     assert!(matches!(&events[0].2, RunEvent::Started { title, user_text, .. } if title == "Status report" && user_text == "Status report"));
     assert_eq!(text_of(&events), "Good evening. Everything is in order.");
-    assert!(matches!(events.last().unwrap().2, RunEvent::Finished { status: RunStatus::Completed, error: None }));
+    assert!(matches!(&events.last().unwrap().2, RunEvent::Finished { status: RunStatus::Completed, error: None, stop_reason } if stop_reason == "completed"));
     assert!(events.iter().any(|(_, _, e)| matches!(e, RunEvent::Usage { input_tokens: 42, output_tokens: 9, .. })));
 
     let stored: Vec<(String, String)> = sqlx::query_as("SELECT role, status FROM messages ORDER BY position")
@@ -103,6 +103,8 @@ async fn a_message_streams_its_reply_as_numbered_events_and_both_are_stored() {
     let (status, input, output): (String, i64, i64) =
         sqlx::query_as("SELECT status, input_tokens, output_tokens FROM runs").fetch_one(&app.owner_pool).await.unwrap();
     assert_eq!((status.as_str(), input, output), ("completed", 42, 9));
+    let settings = client.get("/settings").await.text().await.unwrap();
+    assert!(settings.contains("51 tokens this month"), "usage per user is shown");
     let sent = &fake.requests()[0].body;
     assert_eq!(sent["messages"], json!([{"role": "user", "content": [{"type": "text", "text": "Status report"}]}]));
     assert!(sent["system"][0]["text"].as_str().unwrap().contains("Jarvis"));
@@ -119,10 +121,10 @@ async fn a_follow_up_sends_the_whole_conversation_and_tools_run_end_to_end() {
     let (client, _) = app.signed_in_client().await;
     let mut socket = open(app.port, &client).await;
 
-    send(&mut socket, &ClientMessage::Send { conversation_id: None, text: "Hi".into() }).await;
+    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: None, text: "Hi".into() }).await;
     let first = until_finished(&mut socket).await;
     let RunEvent::Started { conversation_id, .. } = &first[0].2 else { panic!() };
-    send(&mut socket, &ClientMessage::Send { conversation_id: Some(conversation_id.clone()), text: "What time is it?".into() }).await;
+    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: Some(conversation_id.clone()), text: "What time is it?".into() }).await;
     let second = until_finished(&mut socket).await;
 
     assert_contiguous(&second, 1);
@@ -145,7 +147,7 @@ async fn an_unverified_user_cannot_start_the_agent_and_nothing_reaches_the_model
     app.log_in(&client, &email, crate::helpers::PASSWORD).await;
     let mut socket = open(app.port, &client).await;
 
-    send(&mut socket, &ClientMessage::Send { conversation_id: None, text: "Hello".into() }).await;
+    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: None, text: "Hello".into() }).await;
 
     assert!(matches!(next(&mut socket).await, ServerMessage::Error { code: ErrorCode::EmailNotVerified, .. }));
     assert!(fake.requests().is_empty());
@@ -161,11 +163,11 @@ async fn empty_and_oversized_messages_are_refused_and_change_nothing() {
     let (client, _) = app.signed_in_client().await;
     let mut socket = open(app.port, &client).await;
 
-    send(&mut socket, &ClientMessage::Send { conversation_id: None, text: "   ".into() }).await;
+    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: None, text: "   ".into() }).await;
     assert!(matches!(next(&mut socket).await, ServerMessage::Error { code: ErrorCode::InvalidMessage, .. }));
-    send(&mut socket, &ClientMessage::Send { conversation_id: None, text: "x".repeat(40_000) }).await;
+    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: None, text: "x".repeat(40_000) }).await;
     assert!(matches!(next(&mut socket).await, ServerMessage::Error { code: ErrorCode::InvalidMessage, .. }));
-    send(&mut socket, &ClientMessage::Send { conversation_id: Some("not-a-uuid".into()), text: "hi".into() }).await;
+    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: Some("not-a-uuid".into()), text: "hi".into() }).await;
     assert!(matches!(next(&mut socket).await, ServerMessage::Error { code: ErrorCode::NotFound, .. }));
 
     let conversations: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations").fetch_one(&app.owner_pool).await.unwrap();
@@ -187,7 +189,7 @@ async fn a_run_goes_on_without_its_socket_and_a_reconnect_resumes_with_no_gap_an
     let (client, _) = app.signed_in_client().await;
     let mut socket = open(app.port, &client).await;
 
-    send(&mut socket, &ClientMessage::Send { conversation_id: None, text: "Count".into() }).await;
+    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: None, text: "Count".into() }).await;
     let mut seen = Vec::new();
     while seen.len() < 3 {
         if let ServerMessage::Run { run_id, seq, event } = next(&mut socket).await {
@@ -227,7 +229,7 @@ async fn another_instance_replays_a_run_from_the_start_and_follows_it_live() {
     let sibling_task = tokio::spawn(sibling.run_until(stop_sibling.clone().cancelled_owned()));
 
     let mut socket = open(app.port, &client).await;
-    send(&mut socket, &ClientMessage::Send { conversation_id: None, text: "Count".into() }).await;
+    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: None, text: "Count".into() }).await;
     let ServerMessage::Run { run_id, .. } = next(&mut socket).await else { panic!() };
     drop(socket);
 
@@ -251,7 +253,7 @@ async fn stop_ends_the_run_and_keeps_the_partial_reply_marked_as_such() {
     let (client, _) = app.signed_in_client().await;
     let mut socket = open(app.port, &client).await;
 
-    send(&mut socket, &ClientMessage::Send { conversation_id: None, text: "Count".into() }).await;
+    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: None, text: "Count".into() }).await;
     let mut events = Vec::new();
     let run_id = loop {
         if let ServerMessage::Run { run_id, seq, event } = next(&mut socket).await {
@@ -285,7 +287,7 @@ async fn another_user_can_neither_follow_nor_stop_my_run() {
     let (alice, _) = app.signed_in_client().await;
     let (mallory, _) = app.signed_in_client().await;
     let mut socket = open(app.port, &alice).await;
-    send(&mut socket, &ClientMessage::Send { conversation_id: None, text: "Secret".into() }).await;
+    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: None, text: "Secret".into() }).await;
     let events = until_finished(&mut socket).await;
     let run_id = events[0].0.clone();
     let RunEvent::Started { conversation_id, .. } = &events[0].2 else { panic!() };
@@ -295,7 +297,7 @@ async fn another_user_can_neither_follow_nor_stop_my_run() {
     assert!(matches!(next(&mut intruder).await, ServerMessage::Error { code: ErrorCode::NotFound, .. }));
     send(&mut intruder, &ClientMessage::Cancel { run_id }).await;
     assert!(matches!(next(&mut intruder).await, ServerMessage::Error { code: ErrorCode::NotFound, .. }));
-    send(&mut intruder, &ClientMessage::Send { conversation_id: Some(conversation_id.clone()), text: "Me too".into() }).await;
+    send(&mut intruder, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: Some(conversation_id.clone()), text: "Me too".into() }).await;
     assert!(matches!(next(&mut intruder).await, ServerMessage::Error { code: ErrorCode::NotFound, .. }));
     assert_eq!(fake.requests().len(), 1);
     app.stop().await;
@@ -307,11 +309,36 @@ async fn without_a_model_configured_the_reply_says_how_to_configure_one() {
     let (client, _) = app.signed_in_client().await;
     let mut socket = open(app.port, &client).await;
 
-    send(&mut socket, &ClientMessage::Send { conversation_id: None, text: "Hello".into() }).await;
+    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: None, text: "Hello".into() }).await;
     let events = until_finished(&mut socket).await;
 
-    let RunEvent::Finished { status: RunStatus::Failed, error: Some(error) } = &events.last().unwrap().2 else { panic!("{events:?}") };
+    let RunEvent::Finished { status: RunStatus::Failed, error: Some(error), .. } = &events.last().unwrap().2 else { panic!("{events:?}") };
     assert_eq!(error.code, "model_not_configured");
+    assert!(!error.retryable, "configuration, not luck, fixes this");
     assert!(error.message.contains("ANTHROPIC_API_KEY"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sending_the_same_message_twice_after_a_reconnect_starts_one_run() {
+    let fake = FakeAnthropic::start().await;
+    fake.reply(slow_reply());
+    let app = app_with_model(&fake).await;
+    let (client, _) = app.signed_in_client().await;
+    let message = ClientMessage::Send { client_message_id: "client-msg-1".into(), conversation_id: None, text: "Count".into() };
+
+    let mut socket = open(app.port, &client).await;
+    send(&mut socket, &message).await;
+    drop(socket);
+    let mut socket = open(app.port, &client).await;
+    send(&mut socket, &message).await;
+    let events = until_finished(&mut socket).await;
+
+    assert_contiguous(&events, 1);
+    assert!(matches!(&events[0].2, RunEvent::Started { client_message_id: Some(id), .. } if id == "client-msg-1"));
+    let runs: i64 = sqlx::query_scalar("SELECT count(*) FROM runs").fetch_one(&app.owner_pool).await.unwrap();
+    let questions: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE role = 'user'").fetch_one(&app.owner_pool).await.unwrap();
+    assert_eq!((runs, questions), (1, 1));
+    assert_eq!(fake.requests().len(), 1);
     app.stop().await;
 }
