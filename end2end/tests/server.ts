@@ -86,8 +86,9 @@ export class JarvisServer {
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    child.stdout?.on("data", (chunk) => this.logs.push(String(chunk)));
-    child.stderr?.on("data", (chunk) => this.logs.push(String(chunk)));
+    const echo = !!process.env.JARVIS_E2E_SERVER_LOG;
+    child.stdout?.on("data", (chunk) => { this.logs.push(String(chunk)); if (echo) process.stdout.write(chunk); });
+    child.stderr?.on("data", (chunk) => { this.logs.push(String(chunk)); if (echo) process.stderr.write(chunk); });
     this.child = child;
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {

@@ -64,15 +64,24 @@ pub struct ChatState {
     /// A send not yet acknowledged by its run's `Started`: sent again after a reconnect.
     pending_send: StoredValue<Option<ClientMessage>>,
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-    outbox: StoredValue<Option<futures_sender::Sender>, LocalStorage>,
+    outbox: Outbox,
 }
 
-/// The socket's outbox, where the browser has one.
-mod futures_sender {
-    #[cfg(feature = "hydrate")]
-    pub type Sender = futures::channel::mpsc::UnboundedSender<jarvis_types::protocol::ClientMessage>;
-    #[cfg(not(feature = "hydrate"))]
-    pub type Sender = ();
+/// The socket's outbox. Only the browser has one; the server must not hold thread-local values
+/// in a request's reactive owner (it may be dropped on another thread).
+#[cfg(feature = "hydrate")]
+type Outbox = StoredValue<Option<futures::channel::mpsc::UnboundedSender<ClientMessage>>, LocalStorage>;
+#[cfg(not(feature = "hydrate"))]
+type Outbox = StoredValue<()>;
+
+#[cfg(feature = "hydrate")]
+fn new_outbox() -> Outbox {
+    StoredValue::new_local(None)
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn new_outbox() -> Outbox {
+    StoredValue::new(())
 }
 
 impl ChatState {
@@ -87,7 +96,7 @@ impl ChatState {
             jarvis_mode: RwSignal::new(false),
             next_key: StoredValue::new(0),
             pending_send: StoredValue::new(None),
-            outbox: StoredValue::new_local(None),
+            outbox: new_outbox(),
         };
         if let Some(view) = open {
             state.show(view);
