@@ -56,6 +56,18 @@ fn provider(fake: &FakeAnthropic) -> AnthropicProvider {
     })
 }
 
+/// A provider with no API key, at `base_url`.
+fn keyless(base_url: &str, model: &str) -> AnthropicProvider {
+    AnthropicProvider::new(AnthropicSettings {
+        base_url: base_url.parse().unwrap(),
+        api_key: None,
+        version: "2023-06-01".into(),
+        model: model.into(),
+        max_tokens: 512,
+        stall_timeout: Duration::from_secs(1),
+    })
+}
+
 fn request(question: &str) -> RunRequest {
     RunRequest {
         context: ToolContext { user_id: Uuid::new_v4(), run_id: Uuid::new_v4() },
@@ -295,14 +307,7 @@ async fn pause_turn_continues_with_the_paused_content() {
 
 #[tokio::test]
 async fn without_a_key_or_local_base_url_the_run_says_how_to_configure_one() {
-    let provider = AnthropicProvider::new(AnthropicSettings {
-        base_url: AnthropicSettings::DEFAULT_BASE_URL.parse().unwrap(),
-        api_key: None,
-        version: "2023-06-01".into(),
-        model: "claude-test".into(),
-        max_tokens: 1024,
-        stall_timeout: Duration::from_secs(1),
-    });
+    let provider = keyless(AnthropicSettings::DEFAULT_BASE_URL, "claude-test");
     let mut recorder = Recorder::default();
 
     let summary = run(&provider, &ToolRegistry::standard(), request("Hi"), CancellationToken::new(), &mut recorder).await;
@@ -316,14 +321,7 @@ async fn without_a_key_or_local_base_url_the_run_says_how_to_configure_one() {
 async fn a_local_server_needs_no_key() {
     let fake = FakeAnthropic::start().await;
     fake.reply(Reply::text("Local model here."));
-    let provider = AnthropicProvider::new(AnthropicSettings {
-        base_url: fake.base_url().parse().unwrap(),
-        api_key: None,
-        version: "2023-06-01".into(),
-        model: "llama3.2".into(),
-        max_tokens: 512,
-        stall_timeout: Duration::from_secs(1),
-    });
+    let provider = keyless(&fake.base_url(), "llama3.2");
     let mut recorder = Recorder::default();
 
     let summary = run(&provider, &ToolRegistry::standard(), request("Hi"), CancellationToken::new(), &mut recorder).await;

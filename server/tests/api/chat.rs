@@ -28,6 +28,22 @@ async fn open(port: u16, client: &Client) -> Socket {
     socket
 }
 
+/// A new message with a fresh client id.
+fn ask(conversation_id: Option<String>, text: impl Into<String>) -> ClientMessage {
+    ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id, text: text.into() }
+}
+
+/// A signed-in user whose question "Count" is being answered slowly (40 words, one every 40 ms).
+async fn counting() -> (FakeAnthropic, TestApp, Client, Socket) {
+    let fake = FakeAnthropic::start().await;
+    fake.reply(slow_reply());
+    let app = app_with_model(&fake).await;
+    let (client, _) = app.signed_in_client().await;
+    let mut socket = open(app.port, &client).await;
+    send(&mut socket, &ask(None, "Count")).await;
+    (fake, app, client, socket)
+}
+
 async fn send(socket: &mut Socket, message: &ClientMessage) {
     socket.send(Message::text(serde_json::to_string(message).unwrap())).await.unwrap();
 }
@@ -86,7 +102,7 @@ async fn a_message_streams_its_reply_as_numbered_events_and_both_are_stored() {
     let (client, _) = app.signed_in_client().await;
     let mut socket = open(app.port, &client).await;
 
-    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: None, text: "Status report".into() }).await;
+    send(&mut socket, &ask(None, "Status report")).await;
     let events = until_finished(&mut socket).await;
 
     assert_contiguous(&events, 1);
@@ -121,10 +137,10 @@ async fn a_follow_up_sends_the_whole_conversation_and_tools_run_end_to_end() {
     let (client, _) = app.signed_in_client().await;
     let mut socket = open(app.port, &client).await;
 
-    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: None, text: "Hi".into() }).await;
+    send(&mut socket, &ask(None, "Hi")).await;
     let first = until_finished(&mut socket).await;
     let RunEvent::Started { conversation_id, .. } = &first[0].2 else { panic!() };
-    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: Some(conversation_id.clone()), text: "What time is it?".into() }).await;
+    send(&mut socket, &ask(Some(conversation_id.clone()), "What time is it?")).await;
     let second = until_finished(&mut socket).await;
 
     assert_contiguous(&second, 1);
@@ -147,7 +163,7 @@ async fn an_unverified_user_cannot_start_the_agent_and_nothing_reaches_the_model
     app.log_in(&client, &email, crate::helpers::PASSWORD).await;
     let mut socket = open(app.port, &client).await;
 
-    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: None, text: "Hello".into() }).await;
+    send(&mut socket, &ask(None, "Hello")).await;
 
     assert!(matches!(next(&mut socket).await, ServerMessage::Error { code: ErrorCode::EmailNotVerified, .. }));
     assert!(fake.requests().is_empty());
@@ -163,9 +179,9 @@ async fn empty_and_oversized_messages_are_refused_and_change_nothing() {
     let (client, _) = app.signed_in_client().await;
     let mut socket = open(app.port, &client).await;
 
-    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: None, text: "   ".into() }).await;
+    send(&mut socket, &ask(None, "   ")).await;
     assert!(matches!(next(&mut socket).await, ServerMessage::Error { code: ErrorCode::InvalidMessage, .. }));
-    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: None, text: "x".repeat(40_000) }).await;
+    send(&mut socket, &ask(None, "x".repeat(40_000))).await;
     assert!(matches!(next(&mut socket).await, ServerMessage::Error { code: ErrorCode::InvalidMessage, .. }));
     send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: Some("not-a-uuid".into()), text: "hi".into() }).await;
     assert!(matches!(next(&mut socket).await, ServerMessage::Error { code: ErrorCode::NotFound, .. }));
@@ -183,13 +199,7 @@ fn slow_reply() -> Reply {
 
 #[tokio::test]
 async fn a_run_goes_on_without_its_socket_and_a_reconnect_resumes_with_no_gap_and_no_duplicate() {
-    let fake = FakeAnthropic::start().await;
-    fake.reply(slow_reply());
-    let app = app_with_model(&fake).await;
-    let (client, _) = app.signed_in_client().await;
-    let mut socket = open(app.port, &client).await;
-
-    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: None, text: "Count".into() }).await;
+    let (_fake, app, client, mut socket) = counting().await;
     let mut seen = Vec::new();
     while seen.len() < 3 {
         if let ServerMessage::Run { run_id, seq, event } = next(&mut socket).await {
@@ -229,7 +239,7 @@ async fn another_instance_replays_a_run_from_the_start_and_follows_it_live() {
     let sibling_task = tokio::spawn(sibling.run_until(stop_sibling.clone().cancelled_owned()));
 
     let mut socket = open(app.port, &client).await;
-    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: None, text: "Count".into() }).await;
+    send(&mut socket, &ask(None, "Count")).await;
     let ServerMessage::Run { run_id, .. } = next(&mut socket).await else { panic!() };
     drop(socket);
 
@@ -247,13 +257,7 @@ async fn another_instance_replays_a_run_from_the_start_and_follows_it_live() {
 
 #[tokio::test]
 async fn stop_ends_the_run_and_keeps_the_partial_reply_marked_as_such() {
-    let fake = FakeAnthropic::start().await;
-    fake.reply(slow_reply());
-    let app = app_with_model(&fake).await;
-    let (client, _) = app.signed_in_client().await;
-    let mut socket = open(app.port, &client).await;
-
-    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: None, text: "Count".into() }).await;
+    let (_fake, app, _client, mut socket) = counting().await;
     let mut events = Vec::new();
     let run_id = loop {
         if let ServerMessage::Run { run_id, seq, event } = next(&mut socket).await {
@@ -287,7 +291,7 @@ async fn another_user_can_neither_follow_nor_stop_my_run() {
     let (alice, _) = app.signed_in_client().await;
     let (mallory, _) = app.signed_in_client().await;
     let mut socket = open(app.port, &alice).await;
-    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: None, text: "Secret".into() }).await;
+    send(&mut socket, &ask(None, "Secret")).await;
     let events = until_finished(&mut socket).await;
     let run_id = events[0].0.clone();
     let RunEvent::Started { conversation_id, .. } = &events[0].2 else { panic!() };
@@ -297,7 +301,7 @@ async fn another_user_can_neither_follow_nor_stop_my_run() {
     assert!(matches!(next(&mut intruder).await, ServerMessage::Error { code: ErrorCode::NotFound, .. }));
     send(&mut intruder, &ClientMessage::Cancel { run_id }).await;
     assert!(matches!(next(&mut intruder).await, ServerMessage::Error { code: ErrorCode::NotFound, .. }));
-    send(&mut intruder, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: Some(conversation_id.clone()), text: "Me too".into() }).await;
+    send(&mut intruder, &ask(Some(conversation_id.clone()), "Me too")).await;
     assert!(matches!(next(&mut intruder).await, ServerMessage::Error { code: ErrorCode::NotFound, .. }));
     assert_eq!(fake.requests().len(), 1);
     app.stop().await;
@@ -309,7 +313,7 @@ async fn without_a_model_configured_the_reply_says_how_to_configure_one() {
     let (client, _) = app.signed_in_client().await;
     let mut socket = open(app.port, &client).await;
 
-    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: None, text: "Hello".into() }).await;
+    send(&mut socket, &ask(None, "Hello")).await;
     let events = until_finished(&mut socket).await;
 
     let RunEvent::Finished { status: RunStatus::Failed, error: Some(error), .. } = &events.last().unwrap().2 else { panic!("{events:?}") };
