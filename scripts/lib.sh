@@ -66,12 +66,15 @@ ensure_node() {
     fi
 }
 
-# npm ci when node_modules is missing or older than the lockfile.
+# Installs a folder's npm packages (exact versions in package.json, the rest from the lockfile)
+# when node_modules is missing or older than the lockfile. `npm install` rather than `npm ci`:
+# npm leaves the other platforms' optional Tailwind binaries out of the lockfile, and `npm ci`
+# then refuses it as out of sync.
 ensure_npm_packages() {
     local dir="$1"
     if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-        log "npm ci in ${dir#"$ROOT"/}"
-        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+        log "npm install in ${dir#"$ROOT"/}"
+        (cd "$dir" && npm install --no-audit --no-fund --loglevel=error)
     fi
 }
 
