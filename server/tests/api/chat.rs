@@ -346,3 +346,41 @@ async fn sending_the_same_message_twice_after_a_reconnect_starts_one_run() {
     assert_eq!(fake.requests().len(), 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn conversations_are_listed_renamed_and_deleted_by_their_owner_only() {
+    let fake = FakeAnthropic::start().await;
+    fake.reply(Reply::text("Noted."));
+    let app = app_with_model(&fake).await;
+    let (alice, _) = app.signed_in_client().await;
+    let (bob, _) = app.signed_in_client().await;
+    let mut socket = open(app.port, &alice).await;
+    send(&mut socket, &ask(None, "Remember the milk")).await;
+    let events = until_finished(&mut socket).await;
+    let RunEvent::Started { conversation_id, .. } = &events[0].2 else { panic!() };
+
+    let listed = alice.post_form("/api/conversations", &[]).await.text().await.unwrap();
+    assert!(listed.contains("Remember the milk"), "{listed}");
+    let bobs = bob.post_form("/api/conversations", &[]).await.text().await.unwrap();
+    assert_eq!(bobs, "[]");
+    let peek = bob.post_form("/api/conversation", &[("id", conversation_id)]).await.text().await.unwrap();
+    assert_eq!(peek, "null", "another user's conversation does not exist for them");
+
+    let hijack = bob.post_form("/api/rename_conversation", &[("id", conversation_id), ("title", "pwned")]).await;
+    assert!(!hijack.status().is_success());
+    let wipe = bob.post_form("/api/delete_conversation", &[("id", conversation_id)]).await;
+    assert!(!wipe.status().is_success());
+    let title: String = sqlx::query_scalar("SELECT title FROM conversations").fetch_one(&app.owner_pool).await.unwrap();
+    assert_eq!(title, "Remember the milk");
+
+    let renamed = alice.post_form("/api/rename_conversation", &[("id", conversation_id), ("title", "Groceries")]).await;
+    assert!(renamed.status().is_success());
+    let title: String = sqlx::query_scalar("SELECT title FROM conversations").fetch_one(&app.owner_pool).await.unwrap();
+    assert_eq!(title, "Groceries");
+    let deleted = alice.post_form("/api/delete_conversation", &[("id", conversation_id)]).await;
+    assert!(deleted.status().is_success());
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations").fetch_one(&app.owner_pool).await.unwrap();
+    let messages: i64 = sqlx::query_scalar("SELECT count(*) FROM messages").fetch_one(&app.owner_pool).await.unwrap();
+    assert_eq!((left, messages), (0, 0));
+    app.stop().await;
+}
