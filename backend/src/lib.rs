@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod agent;
 pub mod chat;
 pub mod db;
+pub mod documents;
 pub mod error;
 pub mod mail;
 

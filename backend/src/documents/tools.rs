@@ -1,0 +1,275 @@
+//! The agent's document tools. Each acts for the user of the run (from the session, carried in
+//! the tool context), never for anyone the model names. Arguments are checked strictly and every
+//! failure is a clear sentence the model can act on.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{Author, DocumentError, Edit, Kind, NewDocument, Sort};
+use crate::agent::messages::ToolSpec;
+use crate::agent::tools::{Tool, ToolContext, ToolError, ToolRegistry};
+
+/// Adds the document tools to a registry.
+pub fn register(registry: &mut ToolRegistry, pool: PgPool) {
+    registry.register(Arc::new(SaveDocument(pool.clone())));
+    registry.register(Arc::new(ListDocuments(pool.clone())));
+    registry.register(Arc::new(ReadDocument(pool.clone())));
+    registry.register(Arc::new(SearchDocuments(pool.clone())));
+    registry.register(Arc::new(UpdateDocument(pool)));
+}
+
+fn arguments<T: DeserializeOwned>(input: Value) -> Result<T, ToolError> {
+    serde_json::from_value(input).map_err(|error| ToolError(format!("Invalid arguments: {error}.")))
+}
+
+fn document_id(raw: &str) -> Result<Uuid, ToolError> {
+    Uuid::parse_str(raw.trim()).map_err(|_| ToolError(format!("`{raw}` is not a document id; ids come from list_documents or search_documents.")))
+}
+
+fn tool_error(error: DocumentError) -> ToolError {
+    match error {
+        DocumentError::Internal(detail) => {
+            tracing::error!(error = %detail, "documents.tool_failed");
+            ToolError("The document store failed; try again later.".into())
+        }
+        other => ToolError(other.to_string()),
+    }
+}
+
+fn kind_of(raw: &str) -> Result<Kind, ToolError> {
+    Kind::parse(raw).ok_or_else(|| ToolError(format!("`{raw}` is not a kind; use markdown, text, code, html, json or csv.")))
+}
+
+pub struct SaveDocument(PgPool);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SaveArgs {
+    title: String,
+    kind: String,
+    #[serde(default)]
+    language: Option<String>,
+    content: String,
+}
+
+impl Tool for SaveDocument {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "save_document".into(),
+            description: "Saves a new document in the user's workspace and returns its id and version. Use kind `code` with a `language` for source code.".into(),
+            input_schema: json!({
+                "type": "object",
+                "properties": {
+                    "title": {"type": "string", "description": "A short, human title."},
+                    "kind": {"type": "string", "enum": ["markdown", "text", "code", "html", "json", "csv"]},
+                    "language": {"type": "string", "description": "For code: the programming language, e.g. rust or python."},
+                    "content": {"type": "string"}
+                },
+                "required": ["title", "kind", "content"],
+                "additionalProperties": false
+            }),
+        }
+    }
+
+    fn call<'a>(&'a self, context: ToolContext, input: Value) -> BoxFuture<'a, Result<String, ToolError>> {
+        Box::pin(async move {
+            let args: SaveArgs = arguments(input)?;
+            let kind = kind_of(&args.kind)?;
+            if kind == Kind::Code && args.language.as_deref().is_none_or(|l| l.trim().is_empty()) {
+                return Err(ToolError("Code documents need a `language`.".into()));
+            }
+            let new = NewDocument { title: args.title, kind, language: args.language, content: args.content };
+            let document = super::create(&self.0, context.user_id, new, Author::Agent { run_id: context.run_id })
+                .await
+                .map_err(tool_error)?;
+            Ok(json!({"id": document.id, "title": document.title, "filename": document.filename, "version": document.version}).to_string())
+        })
+    }
+}
+
+pub struct ListDocuments(PgPool);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListArgs {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    sort: Option<String>,
+    #[serde(default)]
+    limit: Option<i64>,
+    #[serde(default)]
+    offset: Option<i64>,
+}
+
+impl Tool for ListDocuments {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "list_documents".into(),
+            description: "Lists the user's documents (id, title, kind, version), newest first unless sorted otherwise, a page at a time.".into(),
+            input_schema: json!({
+                "type": "object",
+                "properties": {
+                    "kind": {"type": "string", "enum": ["markdown", "text", "code", "html", "json", "csv"]},
+                    "sort": {"type": "string", "enum": ["updated", "title", "created"]},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": 100},
+                    "offset": {"type": "integer", "minimum": 0}
+                },
+                "additionalProperties": false
+            }),
+        }
+    }
+
+    fn call<'a>(&'a self, context: ToolContext, input: Value) -> BoxFuture<'a, Result<String, ToolError>> {
+        Box::pin(async move {
+            let args: ListArgs = arguments(input)?;
+            let kind = args.kind.as_deref().map(kind_of).transpose()?;
+            let sort = match args.sort.as_deref() {
+                None | Some("updated") => Sort::RecentlyUpdated,
+                Some("title") => Sort::Title,
+                Some("created") => Sort::Created,
+                Some(other) => return Err(ToolError(format!("`{other}` is not a sort order; use updated, title or created."))),
+            };
+            let limit = args.limit.unwrap_or(20);
+            if !(1..=100).contains(&limit) {
+                return Err(ToolError("`limit` must be between 1 and 100.".into()));
+            }
+            let offset = args.offset.unwrap_or(0).max(0);
+            let (documents, total) = super::list(&self.0, context.user_id, kind, sort, limit, offset).await.map_err(tool_error)?;
+            let items: Vec<Value> = documents
+                .iter()
+                .map(|d| json!({"id": d.id, "title": d.title, "kind": d.kind, "language": d.language, "version": d.version, "size_bytes": d.size_bytes, "updated_at": d.updated_at}))
+                .collect();
+            Ok(json!({"documents": items, "total": total, "offset": offset, "next_offset": (offset + limit < total).then_some(offset + limit)}).to_string())
+        })
+    }
+}
+
+pub struct ReadDocument(PgPool);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReadArgs {
+    id: String,
+}
+
+impl Tool for ReadDocument {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "read_document".into(),
+            description: "Reads a document: its content and its current version (needed to update it).".into(),
+            input_schema: json!({
+                "type": "object",
+                "properties": {"id": {"type": "string"}},
+                "required": ["id"],
+                "additionalProperties": false
+            }),
+        }
+    }
+
+    fn call<'a>(&'a self, context: ToolContext, input: Value) -> BoxFuture<'a, Result<String, ToolError>> {
+        Box::pin(async move {
+            let args: ReadArgs = arguments(input)?;
+            let document = super::read(&self.0, context.user_id, document_id(&args.id)?).await.map_err(tool_error)?;
+            Ok(json!({"id": document.id, "title": document.title, "kind": document.kind, "language": document.language, "version": document.version, "content": document.content}).to_string())
+        })
+    }
+}
+
+pub struct SearchDocuments(PgPool);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchArgs {
+    query: String,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+impl Tool for SearchDocuments {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "search_documents".into(),
+            description: "Searches the user's documents in full text; returns the best matches with a snippet each (matches between « and »).".into(),
+            input_schema: json!({
+                "type": "object",
+                "properties": {
+                    "query": {"type": "string", "description": "Words to find; \"quoted phrases\" and -exclusions work."},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": 50}
+                },
+                "required": ["query"],
+                "additionalProperties": false
+            }),
+        }
+    }
+
+    fn call<'a>(&'a self, context: ToolContext, input: Value) -> BoxFuture<'a, Result<String, ToolError>> {
+        Box::pin(async move {
+            let args: SearchArgs = arguments(input)?;
+            let hits = super::search(&self.0, context.user_id, &args.query, args.limit.unwrap_or(10)).await.map_err(tool_error)?;
+            let items: Vec<Value> = hits
+                .iter()
+                .map(|h| json!({"id": h.id, "title": h.title, "kind": h.kind, "version": h.version, "snippet": h.snippet}))
+                .collect();
+            Ok(json!({"results": items}).to_string())
+        })
+    }
+}
+
+pub struct UpdateDocument(PgPool);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateArgs {
+    id: String,
+    /// The version the change is based on, as read_document returned it.
+    version: i32,
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    find: Option<String>,
+    #[serde(default)]
+    replace: Option<String>,
+}
+
+impl Tool for UpdateDocument {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "update_document".into(),
+            description: "Changes a document, as a new version: either the whole `content`, or one `find`/`replace` edit (the found text must occur exactly once). Give the `version` you read; if the document changed since (the user may have edited it), the update is refused and you must read it again.".into(),
+            input_schema: json!({
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "version": {"type": "integer"},
+                    "content": {"type": "string"},
+                    "find": {"type": "string"},
+                    "replace": {"type": "string"}
+                },
+                "required": ["id", "version"],
+                "additionalProperties": false
+            }),
+        }
+    }
+
+    fn call<'a>(&'a self, context: ToolContext, input: Value) -> BoxFuture<'a, Result<String, ToolError>> {
+        Box::pin(async move {
+            let args: UpdateArgs = arguments(input)?;
+            let edit = match (args.content, args.find, args.replace) {
+                (Some(content), None, None) => Edit::Replace(content),
+                (None, Some(find), Some(replace)) => Edit::FindReplace { find, replace },
+                _ => return Err(ToolError("Give either `content`, or both `find` and `replace`.".into())),
+            };
+            let document = super::update(&self.0, context.user_id, document_id(&args.id)?, args.version, edit, Author::Agent { run_id: context.run_id })
+                .await
+                .map_err(tool_error)?;
+            Ok(json!({"id": document.id, "title": document.title, "version": document.version}).to_string())
+        })
+    }
+}
