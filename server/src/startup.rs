@@ -113,11 +113,13 @@ impl Application {
             max_tokens: config.model.max_tokens,
             stall_timeout: std::time::Duration::from_secs(90),
         });
+        let mut tools = ToolRegistry::standard();
+        jarvis_backend::documents::tools::register(&mut tools, pool.clone());
         let chat = Chat::new(
             pool.clone(),
             accounts.clone(),
             Arc::new(provider),
-            ToolRegistry::standard(),
+            tools,
             ChatSettings {
                 model: config.model.model.clone(),
                 limits: TurnLimits {
