@@ -48,7 +48,8 @@ pub mod ssr {
 
     /// The verified user of the request being served, or an "unauthenticated" error (and 401).
     pub fn current_user() -> Result<CurrentUser, ServerFnError> {
-        let user = use_context::<http::request::Parts>().and_then(|parts| parts.extensions.get::<CurrentUser>().copied());
+        let user = use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<CurrentUser>().copied());
         user.ok_or_else(|| {
             if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
                 response.set_status(http::StatusCode::UNAUTHORIZED);

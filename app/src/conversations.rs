@@ -6,10 +6,16 @@ use leptos::prelude::*;
 #[server(prefix = "/api", endpoint = "conversations")]
 pub async fn list_conversations() -> Result<Vec<ConversationSummary>, ServerFnError> {
     let (user, chat) = ssr::context()?;
-    let rows = jarvis_backend::chat::store::list_conversations(chat.pool(), user.user_id).await.map_err(ssr::internal)?;
+    let rows = jarvis_backend::chat::store::list_conversations(chat.pool(), user.user_id)
+        .await
+        .map_err(ssr::internal)?;
     Ok(rows
         .into_iter()
-        .map(|row| ConversationSummary { id: row.id.to_string(), title: row.title, updated_at: row.updated_at.to_rfc3339() })
+        .map(|row| ConversationSummary {
+            id: row.id.to_string(),
+            title: row.title,
+            updated_at: row.updated_at.to_rfc3339(),
+        })
         .collect())
 }
 
@@ -22,7 +28,9 @@ pub async fn load_conversation(id: String) -> Result<Option<ConversationView>, S
 
     let (user, chat) = ssr::context()?;
     let Ok(id) = uuid::Uuid::parse_str(&id) else { return Ok(None) };
-    let Some(conversation) = store::conversation(chat.pool(), user.user_id, id).await.map_err(ssr::internal)? else {
+    let Some(conversation) =
+        store::conversation(chat.pool(), user.user_id, id).await.map_err(ssr::internal)?
+    else {
         return Ok(None);
     };
     let rows = store::messages(chat.pool(), user.user_id, id).await.map_err(ssr::internal)?;
@@ -31,8 +39,9 @@ pub async fn load_conversation(id: String) -> Result<Option<ConversationView>, S
     // Tool results travel in user messages; they are shown on the assistant message that asked.
     let mut messages: Vec<ChatMessageView> = Vec::new();
     for row in rows {
-        let is_tool_results = row.content.0.iter().all(|block| matches!(block, ContentBlock::ToolResult { .. }))
-            && !row.content.0.is_empty();
+        let is_tool_results =
+            row.content.0.iter().all(|block| matches!(block, ContentBlock::ToolResult { .. }))
+                && !row.content.0.is_empty();
         if is_tool_results {
             for block in &row.content.0 {
                 if let ContentBlock::ToolResult { tool_use_id, content, is_error } = block {
@@ -74,7 +83,10 @@ pub async fn load_conversation(id: String) -> Result<Option<ConversationView>, S
             .collect();
         // Consecutive assistant messages of one run read as one reply.
         if let Some(last) = messages.last_mut() {
-            if row.role == "assistant" && last.role == "assistant" && last.run_id == row.run_id.map(|id| id.to_string()) {
+            if row.role == "assistant"
+                && last.role == "assistant"
+                && last.run_id == row.run_id.map(|id| id.to_string())
+            {
                 if !text.is_empty() {
                     if !last.text.is_empty() {
                         last.text.push_str("\n\n");
@@ -111,7 +123,10 @@ pub async fn rename_conversation(id: String, title: String) -> Result<(), Server
         return Err(ServerFnError::new("A title cannot be empty."));
     }
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ServerFnError::new("No such conversation."))?;
-    if jarvis_backend::chat::store::rename(chat.pool(), user.user_id, id, &title).await.map_err(ssr::internal)? {
+    if jarvis_backend::chat::store::rename(chat.pool(), user.user_id, id, &title)
+        .await
+        .map_err(ssr::internal)?
+    {
         Ok(())
     } else {
         Err(ServerFnError::new("No such conversation."))

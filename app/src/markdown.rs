@@ -14,7 +14,9 @@ pub fn render(markdown: &str) -> String {
         match (event, &mut code) {
             (Event::Start(Tag::CodeBlock(kind)), _) => {
                 let language = match kind {
-                    CodeBlockKind::Fenced(info) => info.split_whitespace().next().unwrap_or_default().to_owned(),
+                    CodeBlockKind::Fenced(info) => {
+                        info.split_whitespace().next().unwrap_or_default().to_owned()
+                    }
                     CodeBlockKind::Indented => String::new(),
                 };
                 code = Some((language, String::new()));
@@ -50,12 +52,73 @@ pub fn render(markdown: &str) -> String {
 /// A small, dependency-free highlighter: comments, strings, numbers and common keywords.
 mod highlight {
     const KEYWORDS: &[&str] = &[
-        "as", "async", "await", "break", "case", "catch", "class", "const", "continue", "def", "else", "enum",
-        "except", "export", "extends", "false", "finally", "fn", "for", "from", "func", "function", "if", "impl",
-        "import", "in", "interface", "let", "loop", "match", "mod", "mut", "new", "nil", "None", "null", "package",
-        "pub", "return", "self", "Self", "static", "struct", "switch", "this", "throw", "trait", "true", "True",
-        "False", "try", "type", "use", "var", "where", "while", "with", "yield", "SELECT", "FROM", "WHERE",
-        "INSERT", "UPDATE", "DELETE", "JOIN", "CREATE", "TABLE",
+        "as",
+        "async",
+        "await",
+        "break",
+        "case",
+        "catch",
+        "class",
+        "const",
+        "continue",
+        "def",
+        "else",
+        "enum",
+        "except",
+        "export",
+        "extends",
+        "false",
+        "finally",
+        "fn",
+        "for",
+        "from",
+        "func",
+        "function",
+        "if",
+        "impl",
+        "import",
+        "in",
+        "interface",
+        "let",
+        "loop",
+        "match",
+        "mod",
+        "mut",
+        "new",
+        "nil",
+        "None",
+        "null",
+        "package",
+        "pub",
+        "return",
+        "self",
+        "Self",
+        "static",
+        "struct",
+        "switch",
+        "this",
+        "throw",
+        "trait",
+        "true",
+        "True",
+        "False",
+        "try",
+        "type",
+        "use",
+        "var",
+        "where",
+        "while",
+        "with",
+        "yield",
+        "SELECT",
+        "FROM",
+        "WHERE",
+        "INSERT",
+        "UPDATE",
+        "DELETE",
+        "JOIN",
+        "CREATE",
+        "TABLE",
     ];
 
     fn escape(text: &str) -> String {
@@ -67,8 +130,12 @@ mod highlight {
     }
 
     pub fn block(language: &str, code: &str) -> String {
-        let class: String = language.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '+').collect();
-        let hash_comments = matches!(class.as_str(), "python" | "py" | "sh" | "bash" | "shell" | "toml" | "yaml" | "yml" | "ruby" | "rb");
+        let class: String =
+            language.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '+').collect();
+        let hash_comments = matches!(
+            class.as_str(),
+            "python" | "py" | "sh" | "bash" | "shell" | "toml" | "yaml" | "yml" | "ruby" | "rb"
+        );
         let mut out = String::with_capacity(code.len() * 2);
         let chars: Vec<char> = code.chars().collect();
         let mut i = 0;
@@ -91,11 +158,17 @@ mod highlight {
                 out.push_str(&span("hl-str", &chars[i..end].iter().collect::<String>()));
                 i = end;
             } else if c.is_ascii_digit() {
-                let end = chars[i..].iter().position(|c| !(c.is_ascii_alphanumeric() || *c == '.' || *c == '_')).map_or(chars.len(), |p| i + p);
+                let end = chars[i..]
+                    .iter()
+                    .position(|c| !(c.is_ascii_alphanumeric() || *c == '.' || *c == '_'))
+                    .map_or(chars.len(), |p| i + p);
                 out.push_str(&span("hl-num", &chars[i..end].iter().collect::<String>()));
                 i = end;
             } else if c.is_alphabetic() || c == '_' {
-                let end = chars[i..].iter().position(|c| !(c.is_alphanumeric() || *c == '_')).map_or(chars.len(), |p| i + p);
+                let end = chars[i..]
+                    .iter()
+                    .position(|c| !(c.is_alphanumeric() || *c == '_'))
+                    .map_or(chars.len(), |p| i + p);
                 let word: String = chars[i..end].iter().collect();
                 if KEYWORDS.contains(&word.as_str()) {
                     out.push_str(&span("hl-kw", &word));
@@ -122,7 +195,9 @@ mod tests {
 
     #[test]
     fn ordinary_markdown_renders() {
-        let html = render("# Title\n\n**bold** and `code`\n\n```rust\nfn main() {}\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |");
+        let html = render(
+            "# Title\n\n**bold** and `code`\n\n```rust\nfn main() {}\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |",
+        );
         assert!(html.contains("<h1>Title</h1>"), "{html}");
         assert!(html.contains("<strong>bold</strong>"));
         assert!(html.contains(r#"<code class="language-rust">"#), "{html}");
@@ -132,7 +207,10 @@ mod tests {
     #[test]
     fn code_blocks_are_highlighted_escaped_and_get_a_copy_button() {
         let html = render("```rust\nfn main() { let s = \"<b>\"; // hi\n}\n```");
-        assert!(html.contains(r#"<button type="button" class="copy-code" data-copy-code="">Copy</button>"#), "{html}");
+        assert!(
+            html.contains(r#"<button type="button" class="copy-code" data-copy-code="">Copy</button>"#),
+            "{html}"
+        );
         assert!(html.contains(r#"<span class="hl-kw">fn</span>"#), "{html}");
         assert!(html.contains(r#"<span class="hl-str">"&lt;b&gt;"</span>"#), "{html}");
         assert!(html.contains(r#"<span class="hl-com">// hi</span>"#), "{html}");
@@ -171,7 +249,10 @@ mod tests {
 
     /// The real tags of rendered HTML (escaped text holds `&lt;`, never `<`).
     fn tags(html: &str) -> Vec<String> {
-        html.split('<').skip(1).map(|rest| rest.split('>').next().unwrap_or_default().to_ascii_lowercase()).collect()
+        html.split('<')
+            .skip(1)
+            .map(|rest| rest.split('>').next().unwrap_or_default().to_ascii_lowercase())
+            .collect()
     }
 
     #[test]
@@ -179,9 +260,11 @@ mod tests {
         for payload in PAYLOADS {
             let html = render(payload);
             for tag in tags(&html) {
-                let name = tag.trim_start_matches('/').split_whitespace().next().unwrap_or_default().to_owned();
+                let name =
+                    tag.trim_start_matches('/').split_whitespace().next().unwrap_or_default().to_owned();
                 assert!(
-                    !["script", "iframe", "object", "embed", "form", "svg", "math", "style", "details"].contains(&name.as_str()),
+                    !["script", "iframe", "object", "embed", "form", "svg", "math", "style", "details"]
+                        .contains(&name.as_str()),
                     "{payload} → <{tag}>"
                 );
                 // Attribute names: the tag with its quoted values taken out.
@@ -192,7 +275,10 @@ mod tests {
                     if let Some(value) = tag.split(attribute).nth(1).and_then(|rest| rest.split('"').next()) {
                         let value = value.trim();
                         assert!(
-                            value.starts_with("http://") || value.starts_with("https://") || value.starts_with("mailto:") || value.starts_with('#'),
+                            value.starts_with("http://")
+                                || value.starts_with("https://")
+                                || value.starts_with("mailto:")
+                                || value.starts_with('#'),
                             "{payload} → <{tag}>"
                         );
                     }

@@ -79,7 +79,10 @@ pub async fn ping(pool: &PgPool, timeout: Duration) -> Result<(), Error> {
 /// accepts only that user's rows, whatever the queries inside forget. Every query on a user's
 /// data runs inside one of these (and still names the user in its `WHERE`: isolation is enforced
 /// twice).
-pub async fn user_transaction(pool: &PgPool, user_id: Uuid) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+pub async fn user_transaction(
+    pool: &PgPool,
+    user_id: Uuid,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     act_for_user(&mut tx, user_id).await?;
     Ok(tx)

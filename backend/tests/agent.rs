@@ -80,7 +80,14 @@ fn request(question: &str) -> RunRequest {
 
 async fn go(fake: &FakeAnthropic, question: &str) -> (RunSummary, Recorder) {
     let mut recorder = Recorder::default();
-    let summary = run(&provider(fake), &ToolRegistry::standard(), request(question), CancellationToken::new(), &mut recorder).await;
+    let summary = run(
+        &provider(fake),
+        &ToolRegistry::standard(),
+        request(question),
+        CancellationToken::new(),
+        &mut recorder,
+    )
+    .await;
     (summary, recorder)
 }
 
@@ -93,7 +100,10 @@ async fn a_reply_split_into_one_byte_chunks_streams_whole() {
 
     assert_eq!(summary.outcome, Outcome::Completed);
     assert_eq!(recorder.text(), "Good evening. All systems are nominal.");
-    assert!(recorder.events.iter().filter(|e| matches!(e, RunEvent::Text(_))).count() > 3, "streamed in pieces");
+    assert!(
+        recorder.events.iter().filter(|e| matches!(e, RunEvent::Text(_))).count() > 3,
+        "streamed in pieces"
+    );
     assert_eq!(recorder.stored.len(), 1);
     assert_eq!(summary.usage.input_tokens, 20);
     assert_eq!(summary.usage.output_tokens, 10);
@@ -116,7 +126,10 @@ async fn the_request_carries_key_version_model_tools_and_cache_breakpoints() {
     let tools = sent.body["tools"].as_array().unwrap();
     assert_eq!(tools.last().unwrap()["cache_control"]["type"], "ephemeral");
     assert!(tools.iter().any(|tool| tool["name"] == "get_current_time"));
-    assert_eq!(sent.body["messages"], json!([{"role": "user", "content": [{"type": "text", "text": "Hello"}]}]));
+    assert_eq!(
+        sent.body["messages"],
+        json!([{"role": "user", "content": [{"type": "text", "text": "Hello"}]}])
+    );
 }
 
 #[tokio::test]
@@ -135,16 +148,25 @@ async fn the_tool_loop_runs_every_tool_and_sends_all_results_in_the_next_message
     assert_eq!(summary.outcome, Outcome::Completed);
     assert_eq!(recorder.text(), "It is noon.");
     let requests = fake.requests();
-    assert_eq!(requests.len(), 2, "the fake refuses (400) any unanswered tool_use, so two calls means valid history");
+    assert_eq!(
+        requests.len(),
+        2,
+        "the fake refuses (400) any unanswered tool_use, so two calls means valid history"
+    );
     let second = &requests[1].body["messages"];
     let assistant = &second[1]["content"];
-    assert_eq!(assistant[0], json!({"type": "thinking", "thinking": "The user wants the time.", "signature": "sig-123"}), "thinking is sent back unchanged");
+    assert_eq!(
+        assistant[0],
+        json!({"type": "thinking", "thinking": "The user wants the time.", "signature": "sig-123"}),
+        "thinking is sent back unchanged"
+    );
     let results = second[2]["content"].as_array().unwrap();
     assert_eq!(results[0]["tool_use_id"], "toolu_a");
     assert!(results[0].get("is_error").is_none());
     assert_eq!(results[1]["tool_use_id"], "toolu_b");
     assert_eq!(results[1]["is_error"], true);
-    let tool_events: Vec<&RunEvent> = recorder.events.iter().filter(|e| matches!(e, RunEvent::ToolResult { .. })).collect();
+    let tool_events: Vec<&RunEvent> =
+        recorder.events.iter().filter(|e| matches!(e, RunEvent::ToolResult { .. })).collect();
     assert_eq!(tool_events.len(), 2);
     assert_eq!(recorder.stored.len(), 3, "tool calls, tool results, answer");
     assert_eq!(recorder.stored[1].role, Role::User);
@@ -154,7 +176,14 @@ async fn the_tool_loop_runs_every_tool_and_sends_all_results_in_the_next_message
 async fn overloaded_and_rate_limited_calls_are_retried_honouring_retry_after() {
     let fake = FakeAnthropic::start().await;
     fake.push(Script::overloaded());
-    fake.push(Script::status(429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit").with_header("retry-after", "1"));
+    fake.push(
+        Script::status(
+            429,
+            "rate_limit_error",
+            "Number of request tokens has exceeded your per-minute rate limit",
+        )
+        .with_header("retry-after", "1"),
+    );
     fake.reply(Reply::text("Back online."));
 
     let started = Instant::now();
@@ -198,8 +227,12 @@ async fn x_should_retry_false_and_client_errors_are_not_retried() {
 async fn a_spend_limit_429_fails_at_once_with_the_services_message() {
     let fake = FakeAnthropic::start().await;
     fake.push(
-        Script::status(429, "rate_limit_error", "You have reached your specified API usage limits. Your spend limit resets on the 1st.")
-            .with_header("retry-after", "1"),
+        Script::status(
+            429,
+            "rate_limit_error",
+            "You have reached your specified API usage limits. Your spend limit resets on the 1st.",
+        )
+        .with_header("retry-after", "1"),
     );
 
     let (summary, _) = go(&fake, "Hello?").await;
@@ -211,13 +244,18 @@ async fn a_spend_limit_429_fails_at_once_with_the_services_message() {
 #[tokio::test]
 async fn an_error_event_after_200_fails_the_attempt_and_the_retry_replaces_its_text() {
     let fake = FakeAnthropic::start().await;
-    fake.push(Script::ErrorEvent { reply: Reply::text("Half an ans"), after_events: 4, kind: "overloaded_error".into() });
+    fake.push(Script::ErrorEvent {
+        reply: Reply::text("Half an ans"),
+        after_events: 4,
+        kind: "overloaded_error".into(),
+    });
     fake.reply(Reply::text("A whole answer."));
 
     let (summary, recorder) = go(&fake, "Hello?").await;
 
     assert_eq!(summary.outcome, Outcome::Completed);
-    let retry_at = recorder.events.iter().position(|e| matches!(e, RunEvent::Retrying { .. })).expect("a retry");
+    let retry_at =
+        recorder.events.iter().position(|e| matches!(e, RunEvent::Retrying { .. })).expect("a retry");
     let after: String = recorder.events[retry_at..]
         .iter()
         .filter_map(|e| match e {
@@ -260,7 +298,9 @@ async fn retries_run_out_with_a_clear_error() {
 #[tokio::test]
 async fn stopping_mid_reply_keeps_the_text_already_streamed() {
     let fake = FakeAnthropic::start().await;
-    fake.reply(Reply::text("one two three four five six seven eight nine ten").slowly(Duration::from_millis(60)));
+    fake.reply(
+        Reply::text("one two three four five six seven eight nine ten").slowly(Duration::from_millis(60)),
+    );
     let cancel = CancellationToken::new();
     let stopper = cancel.clone();
     tokio::spawn(async move {
@@ -269,7 +309,8 @@ async fn stopping_mid_reply_keeps_the_text_already_streamed() {
     });
 
     let mut recorder = Recorder::default();
-    let summary = run(&provider(&fake), &ToolRegistry::standard(), request("Count"), cancel, &mut recorder).await;
+    let summary =
+        run(&provider(&fake), &ToolRegistry::standard(), request("Count"), cancel, &mut recorder).await;
 
     assert_eq!(summary.outcome, Outcome::Cancelled);
     assert!(!summary.unfinished_text.is_empty(), "some words arrived before Stop");
@@ -310,7 +351,9 @@ async fn without_a_key_or_local_base_url_the_run_says_how_to_configure_one() {
     let provider = keyless(AnthropicSettings::DEFAULT_BASE_URL, "claude-test");
     let mut recorder = Recorder::default();
 
-    let summary = run(&provider, &ToolRegistry::standard(), request("Hi"), CancellationToken::new(), &mut recorder).await;
+    let summary =
+        run(&provider, &ToolRegistry::standard(), request("Hi"), CancellationToken::new(), &mut recorder)
+            .await;
 
     let error = summary.error.expect("an error");
     assert_eq!(error, ProviderError::NotConfigured);
@@ -324,7 +367,9 @@ async fn a_local_server_needs_no_key() {
     let provider = keyless(&fake.base_url(), "llama3.2");
     let mut recorder = Recorder::default();
 
-    let summary = run(&provider, &ToolRegistry::standard(), request("Hi"), CancellationToken::new(), &mut recorder).await;
+    let summary =
+        run(&provider, &ToolRegistry::standard(), request("Hi"), CancellationToken::new(), &mut recorder)
+            .await;
 
     assert_eq!(summary.outcome, Outcome::Completed);
     assert_eq!(fake.requests()[0].header("x-api-key"), None);
@@ -338,6 +383,11 @@ fn the_fake_refuses_an_unanswered_tool_use_like_the_real_api() {
         {"role": "user", "content": [{"type": "text", "text": "never mind"}]},
     ]});
     let message = jarvis_testkit::fake_anthropic::unanswered_tool_use(&body).expect("refused");
-    assert!(message.starts_with("messages.2: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_01."), "{message}");
+    assert!(
+        message.starts_with(
+            "messages.2: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_01."
+        ),
+        "{message}"
+    );
     let _ = ContentBlock::Text { text: String::new() };
 }

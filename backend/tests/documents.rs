@@ -22,8 +22,10 @@ fn url_with_db(base: &str, name: &str) -> String {
 }
 
 async fn test_db() -> TestDb {
-    let owner_base = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://jarvis:jarvis@127.0.0.1:5432/jarvis".into());
-    let app_base = std::env::var("DATABASE_APP_URL").unwrap_or_else(|_| "postgres://jarvis_app:jarvis_app@127.0.0.1:5432/jarvis".into());
+    let owner_base = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://jarvis:jarvis@127.0.0.1:5432/jarvis".into());
+    let app_base = std::env::var("DATABASE_APP_URL")
+        .unwrap_or_else(|_| "postgres://jarvis_app:jarvis_app@127.0.0.1:5432/jarvis".into());
     let name = format!("jarvis_test_{}", Uuid::new_v4().simple());
     let mut admin = PgConnection::connect(&owner_base).await.unwrap();
     admin.execute(format!(r#"CREATE DATABASE "{name}""#).as_str()).await.unwrap();
@@ -47,12 +49,14 @@ impl TestDb {
         let user_id = Uuid::new_v4();
         let run_id = Uuid::new_v4();
         let conversation_id = Uuid::new_v4();
-        sqlx::query("INSERT INTO users (id, email, password_hash, display_name) VALUES ($1, $2, 'x', 'Test')")
-            .bind(user_id)
-            .bind(format!("{user_id}@example.com"))
-            .execute(&self.owner)
-            .await
-            .unwrap();
+        sqlx::query(
+            "INSERT INTO users (id, email, password_hash, display_name) VALUES ($1, $2, 'x', 'Test')",
+        )
+        .bind(user_id)
+        .bind(format!("{user_id}@example.com"))
+        .execute(&self.owner)
+        .await
+        .unwrap();
         sqlx::query("INSERT INTO conversations (id, user_id, title) VALUES ($1, $2, 't')")
             .bind(conversation_id)
             .bind(user_id)
@@ -78,14 +82,22 @@ impl TestDb {
     async fn drop(self) {
         self.owner.close().await;
         self.app.close().await;
-        let owner_base = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://jarvis:jarvis@127.0.0.1:5432/jarvis".into());
+        let owner_base = std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://jarvis:jarvis@127.0.0.1:5432/jarvis".into());
         let mut admin = PgConnection::connect(&owner_base).await.unwrap();
-        admin.execute(format!(r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#, self.name).as_str()).await.unwrap();
+        admin
+            .execute(format!(r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#, self.name).as_str())
+            .await
+            .unwrap();
     }
 }
 
 async fn call(tools: &ToolRegistry, context: ToolContext, name: &str, input: Value) -> Result<Value, String> {
-    tools.call(context, name, input).await.map(|out| serde_json::from_str(&out).unwrap()).map_err(|error| error.0)
+    tools
+        .call(context, name, input)
+        .await
+        .map(|out| serde_json::from_str(&out).unwrap())
+        .map_err(|error| error.0)
 }
 
 #[tokio::test]
@@ -94,22 +106,40 @@ async fn the_agent_saves_reads_and_updates_a_document_as_new_versions() {
     let agent = db.user().await;
     let tools = db.tools();
 
-    let saved = call(&tools, agent, "save_document", json!({"title": "Plan", "kind": "markdown", "content": "# Plan\n\n- one"})).await.unwrap();
+    let saved = call(
+        &tools,
+        agent,
+        "save_document",
+        json!({"title": "Plan", "kind": "markdown", "content": "# Plan\n\n- one"}),
+    )
+    .await
+    .unwrap();
     assert_eq!(saved["version"], 1);
     assert_eq!(saved["filename"], "Plan.md");
     let id = saved["id"].as_str().unwrap().to_owned();
 
     let read = call(&tools, agent, "read_document", json!({"id": id})).await.unwrap();
     assert_eq!(read["content"], "# Plan\n\n- one");
-    let updated = call(&tools, agent, "update_document", json!({"id": id, "version": 1, "find": "- one", "replace": "- one\n- two"})).await.unwrap();
+    let updated = call(
+        &tools,
+        agent,
+        "update_document",
+        json!({"id": id, "version": 1, "find": "- one", "replace": "- one\n- two"}),
+    )
+    .await
+    .unwrap();
     assert_eq!(updated["version"], 2);
-    let replaced = call(&tools, agent, "update_document", json!({"id": id, "version": 2, "content": "all new"})).await.unwrap();
+    let replaced =
+        call(&tools, agent, "update_document", json!({"id": id, "version": 2, "content": "all new"}))
+            .await
+            .unwrap();
     assert_eq!(replaced["version"], 3);
 
     let versions = documents::versions(&db.app, agent.user_id, Uuid::parse_str(&id).unwrap()).await.unwrap();
     assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), vec![3, 2, 1]);
     assert!(versions.iter().all(|v| v.author == "agent" && v.run_id == Some(agent.run_id)));
-    let v2 = documents::version_content(&db.app, agent.user_id, Uuid::parse_str(&id).unwrap(), 2).await.unwrap();
+    let v2 =
+        documents::version_content(&db.app, agent.user_id, Uuid::parse_str(&id).unwrap(), 2).await.unwrap();
     assert_eq!(v2, "# Plan\n\n- one\n- two");
     db.drop().await;
 }
@@ -119,20 +149,35 @@ async fn an_update_based_on_an_old_version_is_refused_and_the_users_edit_survive
     let db = test_db().await;
     let agent = db.user().await;
     let tools = db.tools();
-    let saved = call(&tools, agent, "save_document", json!({"title": "Notes", "kind": "text", "content": "draft"})).await.unwrap();
+    let saved =
+        call(&tools, agent, "save_document", json!({"title": "Notes", "kind": "text", "content": "draft"}))
+            .await
+            .unwrap();
     let id = Uuid::parse_str(saved["id"].as_str().unwrap()).unwrap();
 
     // The user edits the document in the meantime.
-    documents::update(&db.app, agent.user_id, id, 1, Edit::Replace("the user's words".into()), Author::User).await.unwrap();
+    documents::update(&db.app, agent.user_id, id, 1, Edit::Replace("the user's words".into()), Author::User)
+        .await
+        .unwrap();
 
-    let refused = call(&tools, agent, "update_document", json!({"id": id, "version": 1, "content": "agent overwrite"})).await.unwrap_err();
+    let refused =
+        call(&tools, agent, "update_document", json!({"id": id, "version": 1, "content": "agent overwrite"}))
+            .await
+            .unwrap_err();
     assert!(refused.contains("you read version 1, it is now at version 2"), "{refused}");
     assert!(refused.contains("Read it again"), "{refused}");
     let current = documents::read(&db.app, agent.user_id, id).await.unwrap();
     assert_eq!((current.content.as_str(), current.version), ("the user's words", 2));
 
     // After reading again, the agent's change applies on top.
-    let updated = call(&tools, agent, "update_document", json!({"id": id, "version": 2, "find": "words", "replace": "words, improved"})).await.unwrap();
+    let updated = call(
+        &tools,
+        agent,
+        "update_document",
+        json!({"id": id, "version": 2, "find": "words", "replace": "words, improved"}),
+    )
+    .await
+    .unwrap();
     assert_eq!(updated["version"], 3);
     db.drop().await;
 }
@@ -146,8 +191,22 @@ async fn listing_pages_and_filters_and_search_ranks_with_snippets() {
         call(&tools, agent, "save_document", json!({"title": format!("Note {n:02}"), "kind": "text", "content": format!("filler text number {n}")})).await.unwrap();
     }
     call(&tools, agent, "save_document", json!({"title": "Espresso guide", "kind": "markdown", "content": "How to pull an espresso shot: grind fine."})).await.unwrap();
-    call(&tools, agent, "save_document", json!({"title": "Groceries", "kind": "markdown", "content": "milk, bread, espresso beans"})).await.unwrap();
-    call(&tools, agent, "save_document", json!({"title": "main", "kind": "code", "language": "rust", "content": "fn main() {}"})).await.unwrap();
+    call(
+        &tools,
+        agent,
+        "save_document",
+        json!({"title": "Groceries", "kind": "markdown", "content": "milk, bread, espresso beans"}),
+    )
+    .await
+    .unwrap();
+    call(
+        &tools,
+        agent,
+        "save_document",
+        json!({"title": "main", "kind": "code", "language": "rust", "content": "fn main() {}"}),
+    )
+    .await
+    .unwrap();
 
     let first = call(&tools, agent, "list_documents", json!({"limit": 10})).await.unwrap();
     assert_eq!(first["documents"].as_array().unwrap().len(), 10);
@@ -180,8 +239,16 @@ async fn bad_arguments_unknown_ids_and_limits_are_clear_errors_that_change_nothi
         ("save_document", json!({"title": "x", "kind": "spreadsheet", "content": ""}), "not a kind"),
         ("save_document", json!({"title": "x", "kind": "code", "content": "x"}), "need a `language`"),
         ("save_document", json!({"title": "  ", "kind": "text", "content": "x"}), "needs a title"),
-        ("save_document", json!({"title": "x", "kind": "text", "content": "x".repeat(1024 * 1024 + 1)}), "limited to 1024 KiB"),
-        ("save_document", json!({"title": "x", "kind": "text", "content": "x", "user_id": "someone"}), "unknown field `user_id`"),
+        (
+            "save_document",
+            json!({"title": "x", "kind": "text", "content": "x".repeat(1024 * 1024 + 1)}),
+            "limited to 1024 KiB",
+        ),
+        (
+            "save_document",
+            json!({"title": "x", "kind": "text", "content": "x", "user_id": "someone"}),
+            "unknown field `user_id`",
+        ),
         ("read_document", json!({"id": "not-an-id"}), "not a document id"),
         ("read_document", json!({"id": Uuid::new_v4()}), "No document with that id."),
         ("update_document", json!({"id": Uuid::new_v4(), "version": 1}), "either `content`"),
@@ -192,11 +259,22 @@ async fn bad_arguments_unknown_ids_and_limits_are_clear_errors_that_change_nothi
         let error = call(&tools, agent, tool, input.clone()).await.unwrap_err();
         assert!(error.contains(expected), "{tool} {input}: {error}");
     }
-    let (documents, total) = documents::list(&db.app, agent.user_id, None, Sort::default(), 10, 0).await.unwrap();
+    let (documents, total) =
+        documents::list(&db.app, agent.user_id, None, Sort::default(), 10, 0).await.unwrap();
     assert_eq!((documents.len(), total), (0, 0));
 
-    let saved = call(&tools, agent, "save_document", json!({"title": "Repeat", "kind": "text", "content": "a a"})).await.unwrap();
-    let ambiguous = call(&tools, agent, "update_document", json!({"id": saved["id"], "version": 1, "find": "a", "replace": "b"})).await.unwrap_err();
+    let saved =
+        call(&tools, agent, "save_document", json!({"title": "Repeat", "kind": "text", "content": "a a"}))
+            .await
+            .unwrap();
+    let ambiguous = call(
+        &tools,
+        agent,
+        "update_document",
+        json!({"id": saved["id"], "version": 1, "find": "a", "replace": "b"}),
+    )
+    .await
+    .unwrap_err();
     assert!(ambiguous.contains("occurs 2 times"), "{ambiguous}");
     db.drop().await;
 }
@@ -207,12 +285,24 @@ async fn another_user_gets_not_found_for_every_operation_never_the_content() {
     let alice = db.user().await;
     let mallory = db.user().await;
     let tools = db.tools();
-    let saved = call(&tools, alice, "save_document", json!({"title": "Diary", "kind": "text", "content": "secret thoughts"})).await.unwrap();
+    let saved = call(
+        &tools,
+        alice,
+        "save_document",
+        json!({"title": "Diary", "kind": "text", "content": "secret thoughts"}),
+    )
+    .await
+    .unwrap();
     let id = Uuid::parse_str(saved["id"].as_str().unwrap()).unwrap();
 
-    assert_eq!(call(&tools, mallory, "read_document", json!({"id": id})).await.unwrap_err(), "No document with that id.");
     assert_eq!(
-        call(&tools, mallory, "update_document", json!({"id": id, "version": 1, "content": "defaced"})).await.unwrap_err(),
+        call(&tools, mallory, "read_document", json!({"id": id})).await.unwrap_err(),
+        "No document with that id."
+    );
+    assert_eq!(
+        call(&tools, mallory, "update_document", json!({"id": id, "version": 1, "content": "defaced"}))
+            .await
+            .unwrap_err(),
         "No document with that id."
     );
     let found = call(&tools, mallory, "search_documents", json!({"query": "secret"})).await.unwrap();
@@ -220,8 +310,14 @@ async fn another_user_gets_not_found_for_every_operation_never_the_content() {
     let listed = call(&tools, mallory, "list_documents", json!({})).await.unwrap();
     assert_eq!(listed["total"], 0);
     assert_eq!(documents::versions(&db.app, mallory.user_id, id).await, Err(DocumentError::NotFound));
-    assert_eq!(documents::version_content(&db.app, mallory.user_id, id, 1).await, Err(DocumentError::NotFound));
-    assert_eq!(documents::rename(&db.app, mallory.user_id, id, "mine").await.err(), Some(DocumentError::NotFound));
+    assert_eq!(
+        documents::version_content(&db.app, mallory.user_id, id, 1).await,
+        Err(DocumentError::NotFound)
+    );
+    assert_eq!(
+        documents::rename(&db.app, mallory.user_id, id, "mine").await.err(),
+        Some(DocumentError::NotFound)
+    );
     assert_eq!(documents::delete(&db.app, mallory.user_id, id).await, Err(DocumentError::NotFound));
     assert_eq!(documents::read(&db.app, alice.user_id, id).await.unwrap().content, "secret thoughts");
     db.drop().await;
@@ -239,7 +335,9 @@ async fn restoring_an_old_version_adds_a_new_one_and_rename_keeps_a_safe_filenam
     )
     .await
     .unwrap();
-    documents::update(&db.app, user.user_id, doc.id, 1, Edit::Replace("second".into()), Author::User).await.unwrap();
+    documents::update(&db.app, user.user_id, doc.id, 1, Edit::Replace("second".into()), Author::User)
+        .await
+        .unwrap();
 
     let restored = documents::restore(&db.app, user.user_id, doc.id, 1, 2).await.unwrap();
     assert_eq!((restored.content.as_str(), restored.version), ("first", 3));

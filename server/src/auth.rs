@@ -95,7 +95,8 @@ pub async fn session_layer(State(state): State<AppState>, mut request: Request, 
 }
 
 fn service_unavailable() -> Response {
-    (StatusCode::SERVICE_UNAVAILABLE, "Jarvis cannot reach its database right now. Try again shortly.").into_response()
+    (StatusCode::SERVICE_UNAVAILABLE, "Jarvis cannot reach its database right now. Try again shortly.")
+        .into_response()
 }
 
 /// Adds our cookies to a response, unless the handler set cookies of the same name itself
@@ -177,7 +178,10 @@ impl<S: Send + Sync> FromRequestParts<S> for RequireUser {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         parts.extensions.get::<CurrentUser>().copied().map(Self).ok_or_else(|| {
-            (StatusCode::UNAUTHORIZED, Json(json!({ "error": "unauthenticated", "message": "Log in first." })))
+            (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({ "error": "unauthenticated", "message": "Log in first." })),
+            )
                 .into_response()
         })
     }
@@ -188,15 +192,14 @@ pub fn client_info(state: &AppState, headers: &HeaderMap, peer: Option<SocketAdd
     let forwarded = state
         .config
         .trust_forwarded_for
-        .then(|| headers.get("x-forwarded-for")?.to_str().ok()?.rsplit(',').next().map(|ip| ip.trim().to_owned()))
+        .then(|| {
+            headers.get("x-forwarded-for")?.to_str().ok()?.rsplit(',').next().map(|ip| ip.trim().to_owned())
+        })
         .flatten()
         .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok());
     let ip = forwarded.or_else(|| peer.map(|addr| addr.ip().to_string())).unwrap_or_else(|| "unknown".into());
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let user_agent =
+        headers.get(header::USER_AGENT).and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned();
     ClientInfo { ip, user_agent }
 }
 

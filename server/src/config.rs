@@ -147,7 +147,10 @@ impl Config {
         let jwt_secret = get("JARVIS_JWT_SECRET").map(SecretString::from);
         if let Some(secret) = &jwt_secret {
             if secret.expose_secret().len() < 32 {
-                return Err(ConfigError::Invalid { name: "JARVIS_JWT_SECRET", reason: "use at least 32 bytes".into() });
+                return Err(ConfigError::Invalid {
+                    name: "JARVIS_JWT_SECRET",
+                    reason: "use at least 32 bytes".into(),
+                });
             }
         }
         let auth = AuthConfig {
@@ -158,7 +161,10 @@ impl Config {
                 900,
             )?),
             session_ttl: Duration::from_secs(
-                parse_or::<u64>("JARVIS_SESSION_TTL_DAYS", get("JARVIS_SESSION_TTL_DAYS"), 30)? * 24 * 60 * 60,
+                parse_or::<u64>("JARVIS_SESSION_TTL_DAYS", get("JARVIS_SESSION_TTL_DAYS"), 30)?
+                    * 24
+                    * 60
+                    * 60,
             ),
         };
         let mail = MailConfig {
@@ -171,7 +177,10 @@ impl Config {
             base_url: get("ANTHROPIC_BASE_URL")
                 .unwrap_or_else(|| "https://api.anthropic.com".to_owned())
                 .parse()
-                .map_err(|error: url::ParseError| ConfigError::Invalid { name: "ANTHROPIC_BASE_URL", reason: error.to_string() })?,
+                .map_err(|error: url::ParseError| ConfigError::Invalid {
+                    name: "ANTHROPIC_BASE_URL",
+                    reason: error.to_string(),
+                })?,
             api_key: get("ANTHROPIC_API_KEY").map(SecretString::from),
             version: get("ANTHROPIC_VERSION").unwrap_or_else(|| "2023-06-01".to_owned()),
             model: get("ANTHROPIC_MODEL").unwrap_or_else(|| "claude-sonnet-4-5".to_owned()),
@@ -198,7 +207,11 @@ impl Config {
             reload_port: parse_or("LEPTOS_RELOAD_PORT", get("LEPTOS_RELOAD_PORT"), 3001)?,
             auth,
             mail,
-            trust_forwarded_for: parse_or("JARVIS_TRUST_FORWARDED_FOR", get("JARVIS_TRUST_FORWARDED_FOR"), false)?,
+            trust_forwarded_for: parse_or(
+                "JARVIS_TRUST_FORWARDED_FOR",
+                get("JARVIS_TRUST_FORWARDED_FOR"),
+                false,
+            )?,
         })
     }
 
@@ -216,10 +229,17 @@ pub fn is_loopback(url: &Url) -> bool {
     matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
 }
 
-fn postgres_url(name: &'static str, value: Option<String>, hint: &'static str) -> Result<SecretString, ConfigError> {
+fn postgres_url(
+    name: &'static str,
+    value: Option<String>,
+    hint: &'static str,
+) -> Result<SecretString, ConfigError> {
     let value = value.ok_or(ConfigError::Missing { name, hint })?;
     if !(value.starts_with("postgres://") || value.starts_with("postgresql://")) {
-        return Err(ConfigError::Invalid { name, reason: "expected a postgres:// or postgresql:// URL".into() });
+        return Err(ConfigError::Invalid {
+            name,
+            reason: "expected a postgres:// or postgresql:// URL".into(),
+        });
     }
     Ok(SecretString::from(value))
 }
@@ -284,7 +304,8 @@ mod tests {
         assert_eq!(config.database.app_url.expose_secret(), APP_DB.1);
 
         let config = config_from(&[
-            DB, APP_DB,
+            DB,
+            APP_DB,
             ("JARVIS_JWT_SECRET", "a-very-secret-signing-key-of-40-bytes-xx"),
             ("JARVIS_SMTP_URL", "smtp://mailer:open-sesame@mail.example:587"),
         ])
@@ -307,7 +328,8 @@ mod tests {
         let error = config_from(&[("DATABASE_URL", "mysql://secret@x/y"), APP_DB]).unwrap_err().to_string();
         assert!(error.starts_with("DATABASE_URL is invalid") && !error.contains("secret"), "{error}");
 
-        let error = config_from(&[DB, APP_DB, ("JARVIS_PUBLIC_URL", "ftp://example.com")]).unwrap_err().to_string();
+        let error =
+            config_from(&[DB, APP_DB, ("JARVIS_PUBLIC_URL", "ftp://example.com")]).unwrap_err().to_string();
         assert!(error.starts_with("JARVIS_PUBLIC_URL is invalid"), "{error}");
 
         let error = config_from(&[DB]).unwrap_err().to_string();

@@ -9,6 +9,7 @@ use axum::{
     middleware,
     routing::{get, post},
 };
+use jarvis_app::{App, OUTPUT_NAME, shell};
 use jarvis_backend::{
     accounts::{AccountSettings, Accounts, jwt::AccessTokens},
     agent::{
@@ -19,10 +20,9 @@ use jarvis_backend::{
     chat::{Chat, ChatSettings},
     mail::{MailSettings, Mailer},
 };
-use secrecy::SecretString;
-use jarvis_app::{App, OUTPUT_NAME, shell};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::{
@@ -78,8 +78,12 @@ impl Application {
         let jwt_secret = match &config.auth.jwt_secret {
             Some(secret) => secret.clone(),
             None if loopback => {
-                tracing::warn!("startup.random_jwt_secret: JARVIS_JWT_SECRET is unset; sessions survive restarts through their refresh tokens only");
-                SecretString::from(jarvis_backend::accounts::tokens::OpaqueToken::generate().expose().to_owned())
+                tracing::warn!(
+                    "startup.random_jwt_secret: JARVIS_JWT_SECRET is unset; sessions survive restarts through their refresh tokens only"
+                );
+                SecretString::from(
+                    jarvis_backend::accounts::tokens::OpaqueToken::generate().expose().to_owned(),
+                )
             }
             None => return Err(StartupError::MissingJwtSecret(public_url)),
         };
@@ -153,7 +157,10 @@ impl Application {
 
     /// Serves until `stop` resolves, then closes sockets and lets open requests finish for up
     /// to the configured grace period.
-    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
         let Self { listener, router, state } = self;
         let shutdown = state.shutdown.clone();
         tokio::spawn({
@@ -165,8 +172,9 @@ impl Application {
             }
         });
 
-        let serve = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        let serve =
+            axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+                .with_graceful_shutdown(shutdown.clone().cancelled_owned());
         let grace = state.config.shutdown_grace;
         let result = tokio::select! {
             result = serve => result.map_err(StartupError::Serve),

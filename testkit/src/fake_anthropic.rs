@@ -112,12 +112,19 @@ impl Reply {
                     }
                 }
                 Block::ToolUse { id, name, input } => {
-                    events.push(start(index, json!({"type": "tool_use", "id": id, "name": name, "input": {}})));
+                    events
+                        .push(start(index, json!({"type": "tool_use", "id": id, "name": name, "input": {}})));
                     let json = input.to_string();
                     let middle = json.char_indices().nth(json.chars().count() / 2).map_or(0, |(i, _)| i);
                     events.push(delta(index, json!({"type": "input_json_delta", "partial_json": ""})));
-                    events.push(delta(index, json!({"type": "input_json_delta", "partial_json": &json[..middle]})));
-                    events.push(delta(index, json!({"type": "input_json_delta", "partial_json": &json[middle..]})));
+                    events.push(delta(
+                        index,
+                        json!({"type": "input_json_delta", "partial_json": &json[..middle]}),
+                    ));
+                    events.push(delta(
+                        index,
+                        json!({"type": "input_json_delta", "partial_json": &json[middle..]}),
+                    ));
                 }
                 Block::Thinking { thinking, signature } => {
                     events.push(start(index, json!({"type": "thinking", "thinking": ""})));
@@ -141,7 +148,10 @@ impl Reply {
 }
 
 fn start(index: usize, block: Value) -> (String, Value) {
-    ("content_block_start".into(), json!({"type": "content_block_start", "index": index, "content_block": block}))
+    (
+        "content_block_start".into(),
+        json!({"type": "content_block_start", "index": index, "content_block": block}),
+    )
 }
 
 fn delta(index: usize, delta: Value) -> (String, Value) {
@@ -173,11 +183,23 @@ fn sse(event: &(String, Value)) -> Vec<u8> {
 pub enum Script {
     Reply(Reply),
     /// An error status with the documented body (`{"type":"error","error":{…}}`) and headers.
-    Status { status: u16, kind: String, message: String, headers: Vec<(String, String)> },
+    Status {
+        status: u16,
+        kind: String,
+        message: String,
+        headers: Vec<(String, String)>,
+    },
     /// A 200 whose stream sends the first `after_events` events of `reply`, then an `error` event.
-    ErrorEvent { reply: Reply, after_events: usize, kind: String },
+    ErrorEvent {
+        reply: Reply,
+        after_events: usize,
+        kind: String,
+    },
     /// A 200 whose stream sends the first `after_events` events of `reply`, then goes silent.
-    Stall { reply: Reply, after_events: usize },
+    Stall {
+        reply: Reply,
+        after_events: usize,
+    },
 }
 
 impl Script {
@@ -330,7 +352,13 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
         headers
     };
     if request.method != "POST" || request.path != "/v1/messages" {
-        let _ = http::write_whole(&mut stream, 404, &json_headers(&[]), &error_body("not_found_error", "Not found")).await;
+        let _ = http::write_whole(
+            &mut stream,
+            404,
+            &json_headers(&[]),
+            &error_body("not_found_error", "Not found"),
+        )
+        .await;
         return;
     }
     let body: Value = match serde_json::from_slice(&request.body) {
@@ -353,7 +381,13 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
         return;
     }
     if let Some(message) = unanswered_tool_use(&body) {
-        let _ = http::write_whole(&mut stream, 400, &json_headers(&[]), &error_body("invalid_request_error", &message)).await;
+        let _ = http::write_whole(
+            &mut stream,
+            400,
+            &json_headers(&[]),
+            &error_body("invalid_request_error", &message),
+        )
+        .await;
         return;
     }
 
@@ -373,26 +407,44 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
     match script {
         None => {
             let error = error_body("api_error", "The fake has no scripted reply for this request.");
-            let _ = http::write_whole(&mut stream, 500, &json_headers(&[("x-should-retry".into(), "false".into())]), &error).await;
+            let _ = http::write_whole(
+                &mut stream,
+                500,
+                &json_headers(&[("x-should-retry".into(), "false".into())]),
+                &error,
+            )
+            .await;
         }
         Some(Script::Status { status, kind, message, headers }) => {
-            let _ = http::write_whole(&mut stream, status, &json_headers(&headers), &error_body(&kind, &message)).await;
+            let _ =
+                http::write_whole(&mut stream, status, &json_headers(&headers), &error_body(&kind, &message))
+                    .await;
         }
         Some(Script::Reply(reply)) => {
-            if stream_events(&mut stream, &sse_headers, &reply.events(), reply.chunk_size, reply.chunk_delay).await.is_ok() {
+            if stream_events(&mut stream, &sse_headers, &reply.events(), reply.chunk_size, reply.chunk_delay)
+                .await
+                .is_ok()
+            {
                 let _ = http::finish_chunked(&mut stream).await;
             }
         }
         Some(Script::ErrorEvent { reply, after_events, kind }) => {
             let mut events: Vec<(String, Value)> = reply.events().into_iter().take(after_events).collect();
-            events.push(("error".into(), json!({"type": "error", "error": {"type": kind, "message": "Overloaded"}})));
-            if stream_events(&mut stream, &sse_headers, &events, reply.chunk_size, reply.chunk_delay).await.is_ok() {
+            events.push((
+                "error".into(),
+                json!({"type": "error", "error": {"type": kind, "message": "Overloaded"}}),
+            ));
+            if stream_events(&mut stream, &sse_headers, &events, reply.chunk_size, reply.chunk_delay)
+                .await
+                .is_ok()
+            {
                 let _ = http::finish_chunked(&mut stream).await;
             }
         }
         Some(Script::Stall { reply, after_events }) => {
             let events: Vec<(String, Value)> = reply.events().into_iter().take(after_events).collect();
-            let _ = stream_events(&mut stream, &sse_headers, &events, reply.chunk_size, reply.chunk_delay).await;
+            let _ =
+                stream_events(&mut stream, &sse_headers, &events, reply.chunk_size, reply.chunk_delay).await;
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
     }

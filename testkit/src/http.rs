@@ -74,7 +74,11 @@ pub async fn write_whole(
     headers: &[(String, String)],
     body: &[u8],
 ) -> std::io::Result<()> {
-    let mut head = format!("HTTP/1.1 {status} {}\r\ncontent-length: {}\r\nconnection: close\r\n", reason(status), body.len());
+    let mut head = format!(
+        "HTTP/1.1 {status} {}\r\ncontent-length: {}\r\nconnection: close\r\n",
+        reason(status),
+        body.len()
+    );
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -89,7 +93,10 @@ pub async fn write_chunked_head(
     status: u16,
     headers: &[(String, String)],
 ) -> std::io::Result<()> {
-    let mut head = format!("HTTP/1.1 {status} {}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n", reason(status));
+    let mut head = format!(
+        "HTTP/1.1 {status} {}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n",
+        reason(status)
+    );
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }

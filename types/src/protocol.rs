@@ -54,16 +54,44 @@ pub enum ServerMessage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RunEvent {
-    Started { conversation_id: String, title: String, user_text: String, client_message_id: Option<String> },
-    TextDelta { text: String },
+    Started {
+        conversation_id: String,
+        title: String,
+        user_text: String,
+        client_message_id: Option<String>,
+    },
+    TextDelta {
+        text: String,
+    },
     /// The model call failed and is retried; text since the last tool activity is void.
-    Retrying { attempt: u32, wait_ms: u64 },
+    Retrying {
+        attempt: u32,
+        wait_ms: u64,
+    },
     /// `input` is the tool's arguments as JSON text.
-    ToolCall { id: String, name: String, input: String },
-    ToolResult { id: String, name: String, output: String, is_error: bool },
-    Usage { input_tokens: u64, output_tokens: u64, cache_read_tokens: u64, cache_write_tokens: u64 },
+    ToolCall {
+        id: String,
+        name: String,
+        input: String,
+    },
+    ToolResult {
+        id: String,
+        name: String,
+        output: String,
+        is_error: bool,
+    },
+    Usage {
+        input_tokens: u64,
+        output_tokens: u64,
+        cache_read_tokens: u64,
+        cache_write_tokens: u64,
+    },
     /// `stop_reason`: how the run ended (`completed`, `cancelled`, `max_tokens`, `refusal`, …).
-    Finished { status: RunStatus, stop_reason: String, error: Option<RunError> },
+    Finished {
+        status: RunStatus,
+        stop_reason: String,
+        error: Option<RunError>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

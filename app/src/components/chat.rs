@@ -111,7 +111,8 @@ impl ChatState {
 
     /// Shows a conversation loaded from the server, and follows its running reply if any.
     pub fn show(&self, view: ConversationView) {
-        let messages = view.messages.into_iter().map(|m| RwSignal::new(UiMessage::from_view(self.key(), m))).collect();
+        let messages =
+            view.messages.into_iter().map(|m| RwSignal::new(UiMessage::from_view(self.key(), m))).collect();
         self.messages.set(messages);
         self.conversation_id.set(Some(view.id));
         self.notice.set(None);
@@ -197,7 +198,10 @@ impl ChatState {
                     self.dispatch(send);
                 }
                 if let Some(active) = self.active.get_untracked() {
-                    self.dispatch(ClientMessage::Resume { run_id: active.run_id, after_seq: active.last_seq });
+                    self.dispatch(ClientMessage::Resume {
+                        run_id: active.run_id,
+                        after_seq: active.last_seq,
+                    });
                 }
             }
             ServerMessage::Pong { .. } => {}
@@ -205,7 +209,10 @@ impl ChatState {
                 self.pending_send.set_value(None);
                 // A refused send: take back the optimistic message, keep the text visible.
                 self.messages.update(|messages| {
-                    if messages.last().is_some_and(|m| m.with_untracked(|m| m.role == "user" && m.run_id.is_none())) {
+                    if messages
+                        .last()
+                        .is_some_and(|m| m.with_untracked(|m| m.role == "user" && m.run_id.is_none()))
+                    {
                         messages.pop();
                     }
                 });
@@ -233,22 +240,31 @@ impl ChatState {
                 if acknowledged {
                     self.pending_send.set_value(None);
                 }
-                let is_new = self.conversation_id.get_untracked().as_deref() != Some(conversation_id.as_str());
+                let is_new =
+                    self.conversation_id.get_untracked().as_deref() != Some(conversation_id.as_str());
                 self.conversation_id.set(Some(conversation_id.clone()));
                 set_url_conversation(Some(&conversation_id));
                 if is_new && !self.conversations.get_untracked().iter().any(|c| c.id == conversation_id) {
                     self.conversations.update(|list| {
-                        list.insert(0, ConversationSummary { id: conversation_id.clone(), title, updated_at: String::new() })
+                        list.insert(
+                            0,
+                            ConversationSummary {
+                                id: conversation_id.clone(),
+                                title,
+                                updated_at: String::new(),
+                            },
+                        )
                     });
                 }
                 // Claim the optimistic message, or show the question if this page did not send it.
                 let messages = self.messages.get_untracked();
-                let known = messages.iter().any(|m| m.with_untracked(|m| m.role == "user" && m.run_id.as_deref() == Some(run_id.as_str())));
+                let known = messages.iter().any(|m| {
+                    m.with_untracked(|m| m.role == "user" && m.run_id.as_deref() == Some(run_id.as_str()))
+                });
                 if !known {
-                    let pending = messages
-                        .iter()
-                        .rev()
-                        .find(|m| m.with_untracked(|m| m.role == "user" && m.run_id.is_none() && m.text == user_text));
+                    let pending = messages.iter().rev().find(|m| {
+                        m.with_untracked(|m| m.role == "user" && m.run_id.is_none() && m.text == user_text)
+                    });
                     match pending {
                         Some(pending) => pending.update(|m| m.run_id = Some(run_id.clone())),
                         None => {
@@ -346,7 +362,8 @@ impl ChatState {
             let receiver = std::cell::RefCell::new(Some(receiver));
             Effect::new(move |_| {
                 if let Some(receiver) = receiver.borrow_mut().take() {
-                    let on_message: crate::components::connection::client::OnMessage = Rc::new(move |message| state.handle(message));
+                    let on_message: crate::components::connection::client::OnMessage =
+                        Rc::new(move |message| state.handle(message));
                     leptos::task::spawn_local(crate::components::connection::client::keep_connected(
                         state.connection,
                         Arc::clone(&task_stopped),
@@ -514,7 +531,11 @@ fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> impl I
 fn prompt(message: &str, default: &str) -> Option<String> {
     #[cfg(feature = "hydrate")]
     {
-        window().prompt_with_message_and_default(message, default).ok().flatten().filter(|s| !s.trim().is_empty())
+        window()
+            .prompt_with_message_and_default(message, default)
+            .ok()
+            .flatten()
+            .filter(|s| !s.trim().is_empty())
     }
     #[cfg(not(feature = "hydrate"))]
     {
@@ -620,7 +641,10 @@ fn copy_code(event: leptos::ev::MouseEvent) {
     #[cfg(feature = "hydrate")]
     {
         use leptos::wasm_bindgen::JsCast;
-        let Some(button) = event.target().and_then(|target| target.dyn_into::<web_sys::Element>().ok()) else { return };
+        let Some(button) = event.target().and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+        else {
+            return;
+        };
         if !button.has_attribute("data-copy-code") {
             return;
         }

@@ -162,8 +162,8 @@ pub mod client {
             if awaiting_pong.is_none() {
                 let nonce = next_nonce;
                 next_nonce += 1;
-                let ping = serde_json::to_string(&ClientMessage::Ping { nonce })
-                    .expect("a ping always serialises");
+                let ping =
+                    serde_json::to_string(&ClientMessage::Ping { nonce }).expect("a ping always serialises");
                 if write.send(Message::Text(ping)).await.is_err() {
                     return ended(connected);
                 }
@@ -176,9 +176,8 @@ pub mod client {
             // Only a proven socket takes the user's messages.
             let proven = connected;
             let queue = &mut *outbox;
-            let outgoing = async move {
-                if proven { queue.next().await } else { std::future::pending().await }
-            };
+            let outgoing =
+                async move { if proven { queue.next().await } else { std::future::pending().await } };
             let timer = pin!(sleep(timeout));
             let outgoing = pin!(outgoing);
             let incoming_or_outgoing = select(next, outgoing);
@@ -192,7 +191,9 @@ pub mod client {
                 Either::Left((Either::Right((None, _)), _)) => return ended(connected),
                 Either::Left((Either::Left((Some(Ok(Message::Text(text))), _)), _)) => {
                     match serde_json::from_str::<ServerMessage>(&text) {
-                        Ok(ServerMessage::Hello { protocol_version }) if protocol_version != PROTOCOL_VERSION => {
+                        Ok(ServerMessage::Hello { protocol_version })
+                            if protocol_version != PROTOCOL_VERSION =>
+                        {
                             return Ended::Outdated;
                         }
                         Ok(ServerMessage::Pong { nonce }) if Some(nonce) == awaiting_pong => {

@@ -34,7 +34,8 @@ pub fn Submit(
     #[prop(optional)] danger: bool,
     #[prop(optional)] quiet: bool,
 ) -> impl IntoView {
-    let pending = use_context::<Pending>().map(|Pending(signal)| signal).unwrap_or_else(|| RwSignal::new(false));
+    let pending =
+        use_context::<Pending>().map(|Pending(signal)| signal).unwrap_or_else(|| RwSignal::new(false));
     let class = if quiet {
         "rounded-md px-3 py-1.5 text-sm font-medium text-slate-700 ring-1 ring-slate-300 hover:bg-slate-100 disabled:opacity-60"
     } else if danger {
@@ -90,7 +91,9 @@ pub fn error_message(code: &str, retry: Option<&str>) -> String {
         "invalid_email" => "Enter a valid email address, like name@example.com.".into(),
         "password_too_short" => "Use at least 10 characters for your password.".into(),
         "password_too_long" => "Use at most 256 characters for your password.".into(),
-        "password_common" => "That password is one of the most common; choose one that is harder to guess.".into(),
+        "password_common" => {
+            "That password is one of the most common; choose one that is harder to guess.".into()
+        }
         "password_contains_email" => "Your password must not contain your email address.".into(),
         "password_repetitive" => "Use more than one distinct character in your password.".into(),
         "invalid_credentials" => "Email or password is incorrect.".into(),

@@ -17,11 +17,7 @@ const PLANS: &[PlanCard] = &[
         name: "Free",
         price: "$0",
         cadence: "forever",
-        features: &[
-            "20 messages a day",
-            "A private workspace for your documents",
-            "Text replies",
-        ],
+        features: &["20 messages a day", "A private workspace for your documents", "Text replies"],
         highlighted: false,
     },
     PlanCard {

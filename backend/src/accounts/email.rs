@@ -30,7 +30,9 @@ impl EmailAddress {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && !normalised.chars().any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"".contains(c));
+            && !normalised
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"".contains(c));
         if well_formed { Ok(Self(normalised)) } else { Err(InvalidEmail) }
     }
 
@@ -76,9 +78,20 @@ mod tests {
     fn malformed_addresses_are_refused() {
         let too_long = format!("{}@example.com", "a".repeat(250));
         for raw in [
-            "", "   ", "plainaddress", "@example.com", "ann@", "ann@example", "ann@@example.com",
-            "ann@.example.com", "ann@example.com.", "ann@exa..mple.com", "an n@example.com",
-            "ann@example.com\u{0}", "<ann@example.com>", too_long.as_str(),
+            "",
+            "   ",
+            "plainaddress",
+            "@example.com",
+            "ann@",
+            "ann@example",
+            "ann@@example.com",
+            "ann@.example.com",
+            "ann@example.com.",
+            "ann@exa..mple.com",
+            "an n@example.com",
+            "ann@example.com\u{0}",
+            "<ann@example.com>",
+            too_long.as_str(),
         ] {
             assert_eq!(EmailAddress::parse(raw), Err(InvalidEmail), "{raw:?}");
         }

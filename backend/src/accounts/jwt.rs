@@ -50,7 +50,12 @@ impl AccessTokens {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "sub", "aud"]);
         validation.leeway = 5;
-        Self { encoding: EncodingKey::from_secret(key), decoding: DecodingKey::from_secret(key), validation, lifetime }
+        Self {
+            encoding: EncodingKey::from_secret(key),
+            decoding: DecodingKey::from_secret(key),
+            validation,
+            lifetime,
+        }
     }
 
     pub fn lifetime(&self) -> Duration {
@@ -97,7 +102,10 @@ mod tests {
     use super::*;
 
     fn tokens() -> AccessTokens {
-        AccessTokens::new(&SecretString::from("a-test-secret-of-at-least-32-bytes!!"), Duration::from_secs(900))
+        AccessTokens::new(
+            &SecretString::from("a-test-secret-of-at-least-32-bytes!!"),
+            Duration::from_secs(900),
+        )
     }
 
     #[test]
@@ -110,13 +118,17 @@ mod tests {
 
     #[test]
     fn an_expired_token_is_refused() {
-        let issued = tokens().issue_at(Uuid::new_v4(), Uuid::new_v4(), Utc::now() - chrono::Duration::minutes(16));
+        let issued =
+            tokens().issue_at(Uuid::new_v4(), Uuid::new_v4(), Utc::now() - chrono::Duration::minutes(16));
         assert!(tokens().verify(&issued).is_err());
     }
 
     #[test]
     fn a_token_signed_with_another_secret_is_refused() {
-        let other = AccessTokens::new(&SecretString::from("another-secret-another-secret-!!"), Duration::from_secs(900));
+        let other = AccessTokens::new(
+            &SecretString::from("another-secret-another-secret-!!"),
+            Duration::from_secs(900),
+        );
         assert!(tokens().verify(&other.issue(Uuid::new_v4(), Uuid::new_v4())).is_err());
     }
 
@@ -124,7 +136,8 @@ mod tests {
     fn a_tampered_payload_is_refused() {
         let token = tokens().issue(Uuid::new_v4(), Uuid::new_v4());
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
-        let mut claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
+        let mut claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
         claims["sub"] = serde_json::json!(Uuid::new_v4());
         parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
         assert!(tokens().verify(&parts.join(".")).is_err());
@@ -148,8 +161,12 @@ mod tests {
     fn a_token_for_another_audience_is_refused() {
         let now = Utc::now().timestamp();
         let claims = Claims {
-            sub: Uuid::new_v4(), sid: Uuid::new_v4(), aud: "someone-else".into(),
-            iat: now, exp: now + 900, jti: Uuid::new_v4(),
+            sub: Uuid::new_v4(),
+            sid: Uuid::new_v4(),
+            aud: "someone-else".into(),
+            iat: now,
+            exp: now + 900,
+            jti: Uuid::new_v4(),
         };
         assert!(tokens().verify(&tokens().sign(&claims)).is_err());
     }

@@ -204,7 +204,12 @@ impl Accounts {
     /// Creates an unverified account and mails a verification link. A taken address gets the
     /// same answer; its owner is mailed a notice instead.
     #[tracing::instrument(name = "accounts.register", skip_all)]
-    pub async fn register(&self, email: &str, password: SecretString, display_name: &str) -> Result<(), AccountError> {
+    pub async fn register(
+        &self,
+        email: &str,
+        password: SecretString,
+        display_name: &str,
+    ) -> Result<(), AccountError> {
         let email = EmailAddress::parse(email)?;
         password::check_policy(&password, &email)?;
         let password_hash = password::hash(password).await?;
@@ -274,7 +279,8 @@ impl Accounts {
         }
         let link = self.issue_link(&mut tx, user_id, LinkPurpose::VerifyEmail).await?;
         tx.commit().await?;
-        let email = EmailAddress::parse(&email).map_err(|_| AccountError::Internal("stored email invalid".into()))?;
+        let email =
+            EmailAddress::parse(&email).map_err(|_| AccountError::Internal("stored email invalid".into()))?;
         self.send_verification_mail(&email, &display_name, &link);
         Ok(())
     }
@@ -298,7 +304,12 @@ impl Accounts {
 
     /// Checks the password and starts a session. Throttled per account and per client address.
     #[tracing::instrument(name = "accounts.login", skip_all, fields(client.ip = %client.ip))]
-    pub async fn login(&self, email: &str, password: SecretString, client: &ClientInfo) -> Result<SignedIn, AccountError> {
+    pub async fn login(
+        &self,
+        email: &str,
+        password: SecretString,
+        client: &ClientInfo,
+    ) -> Result<SignedIn, AccountError> {
         let address_key = ThrottleKey::address(&client.ip);
         let Ok(email) = EmailAddress::parse(email) else {
             throttle::record_failure(self.pool(), std::slice::from_ref(&address_key)).await?;
@@ -328,9 +339,14 @@ impl Accounts {
         };
 
         throttle::reset(self.pool(), &account_key).await?;
-        let refresh =
-            sessions::start(self.pool(), &self.inner.settings.sessions, user_id, &client.user_agent, Some(&client.ip))
-                .await?;
+        let refresh = sessions::start(
+            self.pool(),
+            &self.inner.settings.sessions,
+            user_id,
+            &client.user_agent,
+            Some(&client.ip),
+        )
+        .await?;
         tracing::info!(user.id = %user_id, session.id = %refresh.session_id, "accounts.logged_in");
         Ok(self.signed_in(CurrentUser { user_id, session_id: refresh.session_id }, Some(refresh)))
     }
@@ -377,7 +393,11 @@ impl Accounts {
 
     /// Ends one session of this user; another user's session id is "not found".
     pub async fn revoke_session(&self, user_id: Uuid, session_id: Uuid) -> Result<(), AccountError> {
-        if sessions::revoke(self.pool(), user_id, session_id).await? { Ok(()) } else { Err(AccountError::NotFound) }
+        if sessions::revoke(self.pool(), user_id, session_id).await? {
+            Ok(())
+        } else {
+            Err(AccountError::NotFound)
+        }
     }
 
     pub async fn revoke_all_sessions(&self, user_id: Uuid) -> Result<u64, AccountError> {
@@ -422,7 +442,8 @@ impl Accounts {
             .bind(user_id)
             .fetch_one(&mut *tx)
             .await?;
-        let email = EmailAddress::parse(&email).map_err(|_| AccountError::Internal("stored email invalid".into()))?;
+        let email =
+            EmailAddress::parse(&email).map_err(|_| AccountError::Internal("stored email invalid".into()))?;
         // Rolling back (on return) puts the link back, so the user can try a better password.
         password::check_policy(&new_password, &email)?;
         let password_hash = password::hash(new_password).await?;

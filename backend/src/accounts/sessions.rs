@@ -106,13 +106,15 @@ pub async fn start(
 
 /// Trades a refresh token for its successor (see the module documentation for reuse).
 #[tracing::instrument(name = "sessions.refresh", skip_all)]
-pub async fn refresh(pool: &PgPool, policy: &SessionPolicy, presented: &str) -> Result<Refreshed, RefreshError> {
+pub async fn refresh(
+    pool: &PgPool,
+    policy: &SessionPolicy,
+    presented: &str,
+) -> Result<Refreshed, RefreshError> {
     let hash = hash_token(presented);
     // Before we know whose token this is, only this narrow function may look across users.
-    let user_id: Option<Uuid> = sqlx::query_scalar("SELECT auth_refresh_token_owner($1)")
-        .bind(&hash)
-        .fetch_one(pool)
-        .await?;
+    let user_id: Option<Uuid> =
+        sqlx::query_scalar("SELECT auth_refresh_token_owner($1)").bind(&hash).fetch_one(pool).await?;
     let user_id = user_id.ok_or(RefreshError::Unknown)?;
 
     let mut tx = user_transaction(pool, user_id).await?;
@@ -221,10 +223,11 @@ pub async fn revoke(pool: &PgPool, user_id: Uuid, session_id: Uuid) -> Result<bo
 #[tracing::instrument(name = "sessions.revoke_all", skip_all, fields(user.id = %user_id))]
 pub async fn revoke_all(pool: &PgPool, user_id: Uuid) -> Result<u64, sqlx::Error> {
     let mut tx = user_transaction(pool, user_id).await?;
-    let result = sqlx::query("UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+    let result =
+        sqlx::query("UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
     tx.commit().await?;
     Ok(result.rows_affected())
 }

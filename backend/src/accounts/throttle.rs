@@ -97,12 +97,18 @@ pub async fn record_failure(pool: &PgPool, keys: &[ThrottleKey]) -> Result<(), s
         .fetch_one(pool)
         .await?;
         if let Some(lock) = key.policy.lock_for(failures) {
-            sqlx::query("UPDATE login_throttle SET locked_until = now() + make_interval(secs => $2) WHERE key = $1")
-                .bind(&key.key)
-                .bind(lock.as_secs_f64())
-                .execute(pool)
-                .await?;
-            tracing::warn!(throttle.failures = failures, throttle.lock_secs = lock.as_secs(), "throttle.locked");
+            sqlx::query(
+                "UPDATE login_throttle SET locked_until = now() + make_interval(secs => $2) WHERE key = $1",
+            )
+            .bind(&key.key)
+            .bind(lock.as_secs_f64())
+            .execute(pool)
+            .await?;
+            tracing::warn!(
+                throttle.failures = failures,
+                throttle.lock_secs = lock.as_secs(),
+                "throttle.locked"
+            );
         }
     }
     Ok(())

@@ -127,7 +127,9 @@ impl AnthropicProvider {
             for event in parser.push(&chunk) {
                 match assembler.apply_json(&event.data)? {
                     Some(Assembled::Text(text)) => on_delta(ModelDelta::Text(text)),
-                    Some(Assembled::ToolUseStarted { id, name }) => on_delta(ModelDelta::ToolUseStarted { id, name }),
+                    Some(Assembled::ToolUseStarted { id, name }) => {
+                        on_delta(ModelDelta::ToolUseStarted { id, name })
+                    }
                     Some(Assembled::Done(reply)) => return Ok(reply),
                     None => {}
                 }
@@ -165,7 +167,10 @@ impl AttemptError {
                 let error = serde_json::from_str::<Value>(&body)
                     .ok()
                     .and_then(|value| serde_json::from_value::<ApiError>(value.get("error")?.clone()).ok())
-                    .unwrap_or(ApiError { kind: "unknown".into(), message: body.chars().take(300).collect() });
+                    .unwrap_or(ApiError {
+                        kind: "unknown".into(),
+                        message: body.chars().take(300).collect(),
+                    });
                 ProviderError::Status { status, kind: error.kind, message: error.message }
             }
             Self::Connection(error) => ProviderError::Connection(error),
@@ -198,9 +203,13 @@ impl ModelProvider for AnthropicProvider {
                             Failure::Status { status: *status, headers, body }
                         }
                         AttemptError::Connection(_) | AttemptError::Stalled => Failure::Connection,
-                        AttemptError::Stream(StreamError::Api(api)) => Failure::StreamError { kind: &api.kind },
+                        AttemptError::Stream(StreamError::Api(api)) => {
+                            Failure::StreamError { kind: &api.kind }
+                        }
                         AttemptError::Stream(StreamError::Incomplete) => Failure::Connection,
-                        AttemptError::Stream(StreamError::Malformed { .. }) => Failure::StreamError { kind: "malformed" },
+                        AttemptError::Stream(StreamError::Malformed { .. }) => {
+                            Failure::StreamError { kind: "malformed" }
+                        }
                     };
                     retry::decide(&failure, attempt, rand::random::<f64>())
                 };

@@ -33,9 +33,21 @@ pub enum RunEvent {
     Text(String),
     /// The model call failed and is being retried: text since the last completed model message
     /// is void.
-    Retrying { attempt: u32, wait_ms: u64 },
-    ToolCall { id: String, name: String, input: Value },
-    ToolResult { id: String, name: String, output: String, is_error: bool },
+    Retrying {
+        attempt: u32,
+        wait_ms: u64,
+    },
+    ToolCall {
+        id: String,
+        name: String,
+        input: Value,
+    },
+    ToolResult {
+        id: String,
+        name: String,
+        output: String,
+        is_error: bool,
+    },
     Usage(Usage),
 }
 
@@ -112,7 +124,11 @@ pub async fn run(
                 effects.extend(turn.handle(event));
             }
             Effect::RunTool { tool_use_id, name, input } => {
-                observer.on_event(RunEvent::ToolCall { id: tool_use_id.clone(), name: name.clone(), input: input.clone() });
+                observer.on_event(RunEvent::ToolCall {
+                    id: tool_use_id.clone(),
+                    name: name.clone(),
+                    input: input.clone(),
+                });
                 let output = tokio::select! {
                     biased;
                     () = cancel.cancelled() => {
@@ -125,7 +141,12 @@ pub async fn run(
                     Ok(text) => (text.clone(), false),
                     Err(text) => (text.clone(), true),
                 };
-                observer.on_event(RunEvent::ToolResult { id: tool_use_id.clone(), name, output: text, is_error });
+                observer.on_event(RunEvent::ToolResult {
+                    id: tool_use_id.clone(),
+                    name,
+                    output: text,
+                    is_error,
+                });
                 effects.extend(turn.handle(Event::ToolFinished { tool_use_id, output }));
             }
             Effect::Persist(message) => {

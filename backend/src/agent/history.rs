@@ -22,7 +22,8 @@ pub fn estimate_tokens(message: &Message) -> usize {
 }
 
 fn starts_exchange(message: &Message) -> bool {
-    message.role == Role::User && !message.content.iter().any(|block| matches!(block, ContentBlock::ToolResult { .. }))
+    message.role == Role::User
+        && !message.content.iter().any(|block| matches!(block, ContentBlock::ToolResult { .. }))
 }
 
 /// The newest suffix of `history` that fits in `budget` tokens and starts an exchange. The
@@ -50,11 +51,19 @@ mod tests {
             Message::user_text(question),
             Message {
                 role: Role::Assistant,
-                content: vec![ContentBlock::ToolUse { id: "t".into(), name: "get_current_time".into(), input: json!({}) }],
+                content: vec![ContentBlock::ToolUse {
+                    id: "t".into(),
+                    name: "get_current_time".into(),
+                    input: json!({}),
+                }],
             },
             Message {
                 role: Role::User,
-                content: vec![ContentBlock::ToolResult { tool_use_id: "t".into(), content: "x".repeat(400), is_error: false }],
+                content: vec![ContentBlock::ToolResult {
+                    tool_use_id: "t".into(),
+                    content: "x".repeat(400),
+                    is_error: false,
+                }],
             },
             Message { role: Role::Assistant, content: vec![ContentBlock::Text { text: "y".repeat(400) }] },
         ]
@@ -79,7 +88,10 @@ mod tests {
         assert_eq!(kept[0].text(), "second");
         for (i, message) in kept.iter().enumerate() {
             if message.content.iter().any(|b| matches!(b, ContentBlock::ToolResult { .. })) {
-                assert!(i > 0 && kept[i - 1].tool_uses().count() > 0, "a tool_result without its tool_use at {i}");
+                assert!(
+                    i > 0 && kept[i - 1].tool_uses().count() > 0,
+                    "a tool_result without its tool_use at {i}"
+                );
             }
         }
     }

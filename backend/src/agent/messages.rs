@@ -100,7 +100,10 @@ pub struct Usage {
 
 impl Usage {
     pub fn total(&self) -> u64 {
-        self.input_tokens + self.output_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
+        self.input_tokens
+            + self.output_tokens
+            + self.cache_creation_input_tokens
+            + self.cache_read_input_tokens
     }
 
     pub fn add(&mut self, other: &Usage) {
@@ -138,7 +141,11 @@ mod tests {
             content: vec![
                 ContentBlock::Thinking { thinking: "hmm".into(), signature: "sig".into() },
                 ContentBlock::Text { text: "Hi".into() },
-                ContentBlock::ToolUse { id: "toolu_1".into(), name: "get_current_time".into(), input: serde_json::json!({}) },
+                ContentBlock::ToolUse {
+                    id: "toolu_1".into(),
+                    name: "get_current_time".into(),
+                    input: serde_json::json!({}),
+                },
             ],
         };
         let json = serde_json::to_value(&message).unwrap();
@@ -156,8 +163,12 @@ mod tests {
     #[test]
     fn a_successful_tool_result_omits_is_error() {
         let ok = ContentBlock::ToolResult { tool_use_id: "t".into(), content: "4".into(), is_error: false };
-        let failed = ContentBlock::ToolResult { tool_use_id: "t".into(), content: "no".into(), is_error: true };
-        assert_eq!(serde_json::to_value(ok).unwrap(), serde_json::json!({"type": "tool_result", "tool_use_id": "t", "content": "4"}));
+        let failed =
+            ContentBlock::ToolResult { tool_use_id: "t".into(), content: "no".into(), is_error: true };
+        assert_eq!(
+            serde_json::to_value(ok).unwrap(),
+            serde_json::json!({"type": "tool_result", "tool_use_id": "t", "content": "4"})
+        );
         assert_eq!(serde_json::to_value(failed).unwrap()["is_error"], true);
     }
 

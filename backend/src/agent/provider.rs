@@ -17,9 +17,16 @@ pub struct ModelRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelDelta {
     Text(String),
-    ToolUseStarted { id: String, name: String },
+    ToolUseStarted {
+        id: String,
+        name: String,
+    },
     /// The attempt failed and another follows after `wait_ms`; text of the failed attempt is void.
-    Retrying { attempt: u32, wait_ms: u64, reason: String },
+    Retrying {
+        attempt: u32,
+        wait_ms: u64,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

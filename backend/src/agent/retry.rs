@@ -40,7 +40,9 @@ pub fn decide(failure: &Failure<'_>, attempt: u32, jitter: f64) -> Decision {
     match failure {
         Failure::Connection => Decision::RetryAfter(backoff),
         Failure::StreamError { kind } => match *kind {
-            "overloaded_error" | "api_error" | "rate_limit_error" | "timeout_error" => Decision::RetryAfter(backoff),
+            "overloaded_error" | "api_error" | "rate_limit_error" | "timeout_error" => {
+                Decision::RetryAfter(backoff)
+            }
             _ => Decision::GiveUp,
         },
         Failure::Status { status, headers, body } => {
@@ -116,13 +118,19 @@ mod tests {
 
     #[test]
     fn x_should_retry_overrides_the_status() {
-        assert_eq!(status(400, &[("x-should-retry", "true")], ""), Decision::RetryAfter(Duration::from_millis(500)));
+        assert_eq!(
+            status(400, &[("x-should-retry", "true")], ""),
+            Decision::RetryAfter(Duration::from_millis(500))
+        );
         assert_eq!(status(503, &[("X-Should-Retry", "false")], ""), Decision::GiveUp);
     }
 
     #[test]
     fn the_servers_requested_wait_is_honoured() {
-        assert_eq!(status(429, &[("retry-after-ms", "1500")], ""), Decision::RetryAfter(Duration::from_millis(1500)));
+        assert_eq!(
+            status(429, &[("retry-after-ms", "1500")], ""),
+            Decision::RetryAfter(Duration::from_millis(1500))
+        );
         assert_eq!(status(429, &[("retry-after", "3")], ""), Decision::RetryAfter(Duration::from_secs(3)));
         assert_eq!(
             status(429, &[("retry-after-ms", "250"), ("retry-after", "3")], ""),
@@ -132,7 +140,11 @@ mod tests {
         let soon = (chrono::Utc::now() + chrono::Duration::seconds(5)).to_rfc2822();
         let Decision::RetryAfter(wait) = status(503, &[("retry-after", &soon)], "") else { panic!() };
         assert!(wait <= Duration::from_secs(5) && wait >= Duration::from_secs(3), "{wait:?}");
-        assert_eq!(status(429, &[("retry-after", "3600")], ""), Decision::GiveUp, "an hour is not worth waiting for");
+        assert_eq!(
+            status(429, &[("retry-after", "3600")], ""),
+            Decision::GiveUp,
+            "an hour is not worth waiting for"
+        );
     }
 
     #[test]
@@ -161,7 +173,10 @@ mod tests {
 
     #[test]
     fn an_overloaded_error_event_is_retried_but_an_invalid_request_is_not() {
-        assert!(matches!(decide(&Failure::StreamError { kind: "overloaded_error" }, 0, 0.0), Decision::RetryAfter(_)));
+        assert!(matches!(
+            decide(&Failure::StreamError { kind: "overloaded_error" }, 0, 0.0),
+            Decision::RetryAfter(_)
+        ));
         assert_eq!(decide(&Failure::StreamError { kind: "invalid_request_error" }, 0, 0.0), Decision::GiveUp);
     }
 }

@@ -11,14 +11,30 @@ use super::messages::{ContentBlock, Message, ModelReply, Role, StopReason, Usage
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StreamEvent {
-    MessageStart { message: MessageStart },
-    ContentBlockStart { index: usize, content_block: BlockStart },
-    ContentBlockDelta { index: usize, delta: Delta },
-    ContentBlockStop { index: usize },
-    MessageDelta { delta: MessageDeltaBody, #[serde(default)] usage: Usage },
+    MessageStart {
+        message: MessageStart,
+    },
+    ContentBlockStart {
+        index: usize,
+        content_block: BlockStart,
+    },
+    ContentBlockDelta {
+        index: usize,
+        delta: Delta,
+    },
+    ContentBlockStop {
+        index: usize,
+    },
+    MessageDelta {
+        delta: MessageDeltaBody,
+        #[serde(default)]
+        usage: Usage,
+    },
     MessageStop,
     Ping,
-    Error { error: ApiError },
+    Error {
+        error: ApiError,
+    },
     #[serde(other)]
     Unknown,
 }
@@ -32,10 +48,23 @@ pub struct MessageStart {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum BlockStart {
-    Text { #[serde(default)] text: String },
-    ToolUse { id: String, name: String },
-    Thinking { #[serde(default)] thinking: String, #[serde(default)] signature: String },
-    RedactedThinking { data: String },
+    Text {
+        #[serde(default)]
+        text: String,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+    },
+    Thinking {
+        #[serde(default)]
+        thinking: String,
+        #[serde(default)]
+        signature: String,
+    },
+    RedactedThinking {
+        data: String,
+    },
     #[serde(other)]
     Unknown,
 }
@@ -43,10 +72,18 @@ pub enum BlockStart {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Delta {
-    TextDelta { text: String },
-    InputJsonDelta { partial_json: String },
-    ThinkingDelta { thinking: String },
-    SignatureDelta { signature: String },
+    TextDelta {
+        text: String,
+    },
+    InputJsonDelta {
+        partial_json: String,
+    },
+    ThinkingDelta {
+        thinking: String,
+    },
+    SignatureDelta {
+        signature: String,
+    },
     #[serde(other)]
     Unknown,
 }
@@ -128,7 +165,9 @@ impl Assembler {
                         Block::ToolUse { id: id.clone(), name: name.clone(), json: String::new() },
                         Some(Assembled::ToolUseStarted { id, name }),
                     ),
-                    BlockStart::Thinking { thinking, signature } => (Block::Thinking { thinking, signature }, None),
+                    BlockStart::Thinking { thinking, signature } => {
+                        (Block::Thinking { thinking, signature }, None)
+                    }
                     BlockStart::RedactedThinking { data } => (Block::RedactedThinking(data), None),
                     BlockStart::Unknown => (Block::Ignored, None),
                 };
@@ -163,8 +202,10 @@ impl Assembler {
                     let parsed: Value = if json.trim().is_empty() {
                         Value::Object(Default::default())
                     } else {
-                        serde_json::from_str(json)
-                            .map_err(|error| StreamError::Malformed { what: "tool input", detail: error.to_string() })?
+                        serde_json::from_str(json).map_err(|error| StreamError::Malformed {
+                            what: "tool input",
+                            detail: error.to_string(),
+                        })?
                     };
                     *json = parsed.to_string();
                 }
@@ -292,17 +333,36 @@ mod tests {
         end.unwrap();
         assert_eq!(out[0], Assembled::Text("Let me ".into()));
         assert_eq!(out[1], Assembled::Text("check.".into()));
-        assert_eq!(out[2], Assembled::ToolUseStarted { id: "toolu_1".into(), name: "get_current_time".into() });
+        assert_eq!(
+            out[2],
+            Assembled::ToolUseStarted { id: "toolu_1".into(), name: "get_current_time".into() }
+        );
         let Assembled::Done(reply) = out.last().unwrap() else { panic!("no reply") };
         assert_eq!(reply.stop_reason, StopReason::ToolUse);
-        assert_eq!(reply.usage, Usage { input_tokens: 25, output_tokens: 89, cache_read_input_tokens: 10, cache_creation_input_tokens: 0 });
+        assert_eq!(
+            reply.usage,
+            Usage {
+                input_tokens: 25,
+                output_tokens: 89,
+                cache_read_input_tokens: 10,
+                cache_creation_input_tokens: 0
+            }
+        );
         assert_eq!(
             reply.message.content,
             vec![
                 ContentBlock::Thinking { thinking: "The user wants".into(), signature: "EqQBCgIYAh".into() },
                 ContentBlock::Text { text: "Let me check.".into() },
-                ContentBlock::ToolUse { id: "toolu_1".into(), name: "get_current_time".into(), input: serde_json::json!({"timezone": "UTC"}) },
-                ContentBlock::ToolUse { id: "toolu_2".into(), name: "get_current_time".into(), input: serde_json::json!({}) },
+                ContentBlock::ToolUse {
+                    id: "toolu_1".into(),
+                    name: "get_current_time".into(),
+                    input: serde_json::json!({"timezone": "UTC"})
+                },
+                ContentBlock::ToolUse {
+                    id: "toolu_2".into(),
+                    name: "get_current_time".into(),
+                    input: serde_json::json!({})
+                },
             ]
         );
     }
@@ -316,7 +376,10 @@ mod tests {
             r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
         ]);
         assert_eq!(out, vec![Assembled::Text("Let me ".into())]);
-        assert_eq!(end, Err(StreamError::Api(ApiError { kind: "overloaded_error".into(), message: "Overloaded".into() })));
+        assert_eq!(
+            end,
+            Err(StreamError::Api(ApiError { kind: "overloaded_error".into(), message: "Overloaded".into() }))
+        );
     }
 
     #[test]

@@ -71,7 +71,9 @@ impl Tool for GetCurrentTime {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
             name: "get_current_time".into(),
-            description: "Returns the current date and time (ISO 8601). Optionally at a UTC offset such as +02:00.".into(),
+            description:
+                "Returns the current date and time (ISO 8601). Optionally at a UTC offset such as +02:00."
+                    .into(),
             input_schema: json!({
                 "type": "object",
                 "properties": {
@@ -111,7 +113,8 @@ mod tests {
         let registry = ToolRegistry::standard();
         let utc = registry.call(context(), "get_current_time", json!({})).await.unwrap();
         assert!(utc.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(&utc).is_ok(), "{utc}");
-        let shifted = registry.call(context(), "get_current_time", json!({"utc_offset": "+02:00"})).await.unwrap();
+        let shifted =
+            registry.call(context(), "get_current_time", json!({"utc_offset": "+02:00"})).await.unwrap();
         assert!(shifted.ends_with("+02:00"), "{shifted}");
     }
 

@@ -53,7 +53,9 @@ pub enum Outcome {
     TurnLimitReached,
     BudgetExhausted,
     Cancelled,
-    Failed { message: String },
+    Failed {
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +80,14 @@ pub struct Turn {
 impl Turn {
     /// `history` ends with the user's new message.
     pub fn new(history: Vec<Message>, limits: TurnLimits) -> Self {
-        Self { history, limits, state: State::Ready, model_calls: 0, usage: Usage::default(), pending: Vec::new() }
+        Self {
+            history,
+            limits,
+            state: State::Ready,
+            model_calls: 0,
+            usage: Usage::default(),
+            pending: Vec::new(),
+        }
     }
 
     pub fn usage(&self) -> Usage {
@@ -99,8 +108,12 @@ impl Turn {
             (_, Event::Cancelled) => self.cancel(),
             (State::Ready, Event::Started) => self.call_model(),
             (State::AwaitingModel, Event::ModelReplied(reply)) => self.on_reply(reply),
-            (State::AwaitingModel, Event::ModelFailed { message }) => self.finish(Outcome::Failed { message }),
-            (State::AwaitingTools, Event::ToolFinished { tool_use_id, output }) => self.on_tool(tool_use_id, output),
+            (State::AwaitingModel, Event::ModelFailed { message }) => {
+                self.finish(Outcome::Failed { message })
+            }
+            (State::AwaitingTools, Event::ToolFinished { tool_use_id, output }) => {
+                self.on_tool(tool_use_id, output)
+            }
             // Anything else is out of order (a late tool result, a reply nobody asked for).
             _ => Vec::new(),
         }
@@ -143,13 +156,16 @@ impl Turn {
             }
             StopReason::MaxTokens => effects.extend(self.finish(Outcome::MaxTokens)),
             StopReason::Refusal => effects.extend(self.finish(Outcome::Refused)),
-            StopReason::ModelContextWindowExceeded => effects.extend(self.finish(Outcome::ContextWindowExceeded)),
+            StopReason::ModelContextWindowExceeded => {
+                effects.extend(self.finish(Outcome::ContextWindowExceeded))
+            }
         }
         effects
     }
 
     fn on_tool(&mut self, tool_use_id: String, output: Result<String, String>) -> Vec<Effect> {
-        let Some(slot) = self.pending.iter_mut().find(|(id, result)| *id == tool_use_id && result.is_none()) else {
+        let Some(slot) = self.pending.iter_mut().find(|(id, result)| *id == tool_use_id && result.is_none())
+        else {
             return Vec::new();
         };
         slot.1 = Some(output);
@@ -254,15 +270,27 @@ mod tests {
         assert_eq!(runs, ["a", "b"]);
 
         // Results arrive out of order; nothing happens until both are in.
-        assert!(turn.handle(Event::ToolFinished { tool_use_id: "b".into(), output: Err("no clock".into()) }).is_empty());
-        let effects = turn.handle(Event::ToolFinished { tool_use_id: "a".into(), output: Ok("12:00".into()) });
+        assert!(
+            turn.handle(Event::ToolFinished { tool_use_id: "b".into(), output: Err("no clock".into()) })
+                .is_empty()
+        );
+        let effects =
+            turn.handle(Event::ToolFinished { tool_use_id: "a".into(), output: Ok("12:00".into()) });
         let Effect::Persist(results) = &effects[0] else { panic!("{effects:?}") };
         assert_eq!(results.role, Role::User);
         assert_eq!(
             results.content,
             vec![
-                ContentBlock::ToolResult { tool_use_id: "a".into(), content: "12:00".into(), is_error: false },
-                ContentBlock::ToolResult { tool_use_id: "b".into(), content: "no clock".into(), is_error: true },
+                ContentBlock::ToolResult {
+                    tool_use_id: "a".into(),
+                    content: "12:00".into(),
+                    is_error: false
+                },
+                ContentBlock::ToolResult {
+                    tool_use_id: "b".into(),
+                    content: "no clock".into(),
+                    is_error: true
+                },
             ]
         );
         let Effect::CallModel { messages } = &effects[1] else { panic!("{effects:?}") };
@@ -272,7 +300,8 @@ mod tests {
     #[test]
     fn pause_turn_sends_the_conversation_back_to_continue() {
         let mut turn = started(TurnLimits::default());
-        let effects = turn.handle(Event::ModelReplied(reply(vec![text("Part one")], StopReason::PauseTurn, 5)));
+        let effects =
+            turn.handle(Event::ModelReplied(reply(vec![text("Part one")], StopReason::PauseTurn, 5)));
         assert!(matches!(&effects[1], Effect::CallModel { messages } if messages.len() == 2));
     }
 
@@ -295,7 +324,8 @@ mod tests {
         let mut turn = started(TurnLimits { max_model_calls: 2, token_budget: u64::MAX });
         for round in 0..2 {
             turn.handle(Event::ModelReplied(reply(vec![tool_use("t")], StopReason::ToolUse, 5)));
-            let effects = turn.handle(Event::ToolFinished { tool_use_id: "t".into(), output: Ok("ok".into()) });
+            let effects =
+                turn.handle(Event::ToolFinished { tool_use_id: "t".into(), output: Ok("ok".into()) });
             if round == 1 {
                 assert_eq!(effects.last(), Some(&Effect::Finish(Outcome::TurnLimitReached)));
             }
@@ -319,9 +349,14 @@ mod tests {
         turn.handle(Event::ToolFinished { tool_use_id: "a".into(), output: Ok("done".into()) });
         let effects = turn.handle(Event::Cancelled);
         let Effect::Persist(results) = &effects[0] else { panic!("{effects:?}") };
-        assert!(matches!(&results.content[1], ContentBlock::ToolResult { tool_use_id, is_error: true, .. } if tool_use_id == "b"));
+        assert!(
+            matches!(&results.content[1], ContentBlock::ToolResult { tool_use_id, is_error: true, .. } if tool_use_id == "b")
+        );
         assert_eq!(effects[1], Effect::Finish(Outcome::Cancelled));
-        assert!(turn.handle(Event::ToolFinished { tool_use_id: "b".into(), output: Ok("late".into()) }).is_empty());
+        assert!(
+            turn.handle(Event::ToolFinished { tool_use_id: "b".into(), output: Ok("late".into()) })
+                .is_empty()
+        );
     }
 
     #[test]

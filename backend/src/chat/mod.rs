@@ -90,7 +90,15 @@ impl Chat {
     ) -> Self {
         let (wake, _) = broadcast::channel(1024);
         Self {
-            inner: Arc::new(Inner { pool, accounts, provider, tools, settings, running: Mutex::default(), wake }),
+            inner: Arc::new(Inner {
+                pool,
+                accounts,
+                provider,
+                tools,
+                settings,
+                running: Mutex::default(),
+                wake,
+            }),
         }
     }
 
@@ -169,7 +177,8 @@ impl Chat {
         text: &str,
         client_message_id: Option<&str>,
     ) -> Result<Uuid, ChatError> {
-        let client_message_id = client_message_id.map(str::trim).filter(|id| !id.is_empty() && id.len() <= 100);
+        let client_message_id =
+            client_message_id.map(str::trim).filter(|id| !id.is_empty() && id.len() <= 100);
         if let Some(id) = client_message_id {
             if let Some(run_id) = store::run_for_client_message(&self.inner.pool, user_id, id).await? {
                 return Ok(run_id);
@@ -180,7 +189,9 @@ impl Chat {
             return Err(ChatError::InvalidMessage("Write a message first.".into()));
         }
         if text.chars().count() > MAX_MESSAGE_CHARS {
-            return Err(ChatError::InvalidMessage(format!("Messages are limited to {MAX_MESSAGE_CHARS} characters.")));
+            return Err(ChatError::InvalidMessage(format!(
+                "Messages are limited to {MAX_MESSAGE_CHARS} characters."
+            )));
         }
         let profile = self.inner.accounts.profile(user_id).await.map_err(|error| match error {
             crate::accounts::AccountError::NotFound => ChatError::NotFound,
@@ -193,8 +204,15 @@ impl Chat {
             // A run whose instance died leaves no events behind; it must not block the chat.
             store::fail_orphaned_runs(&self.inner.pool, user_id, conversation_id, 120.0).await?;
         }
-        let begun =
-            store::begin_run(&self.inner.pool, user_id, conversation_id, text, &self.inner.settings.model, client_message_id).await;
+        let begun = store::begin_run(
+            &self.inner.pool,
+            user_id,
+            conversation_id,
+            text,
+            &self.inner.settings.model,
+            client_message_id,
+        )
+        .await;
         let new_run = match begun {
             Ok(new_run) => new_run,
             Err(store::BeginError::NotFound) => return Err(ChatError::NotFound),
@@ -202,7 +220,8 @@ impl Chat {
             Err(store::BeginError::Database(error)) => {
                 // Two sends of one message racing: the other one won; follow its run.
                 if let Some(id) = client_message_id {
-                    if let Some(run_id) = store::run_for_client_message(&self.inner.pool, user_id, id).await? {
+                    if let Some(run_id) = store::run_for_client_message(&self.inner.pool, user_id, id).await?
+                    {
                         return Ok(run_id);
                     }
                 }
@@ -266,7 +285,13 @@ impl Chat {
                 Vec::new()
             }
         };
-        let mut observer = Observer { chat: self.clone(), user_id, run_id, conversation_id: new_run.conversation_id, events: events.clone() };
+        let mut observer = Observer {
+            chat: self.clone(),
+            user_id,
+            run_id,
+            conversation_id: new_run.conversation_id,
+            events: events.clone(),
+        };
         let summary = if history.is_empty() {
             None
         } else {
@@ -277,7 +302,10 @@ impl Chat {
                 limits: self.inner.settings.limits,
                 context_budget_tokens: self.inner.settings.context_budget_tokens,
             };
-            Some(driver::run(self.inner.provider.as_ref(), &self.inner.tools, request, cancel, &mut observer).await)
+            Some(
+                driver::run(self.inner.provider.as_ref(), &self.inner.tools, request, cancel, &mut observer)
+                    .await,
+            )
         };
 
         let (status, error, outcome_name, usage, unfinished) = match &summary {
@@ -294,8 +322,18 @@ impl Chat {
             }
         };
         if !unfinished.is_empty() && status != RunStatus::Completed {
-            let partial = Message { role: Role::Assistant, content: vec![ContentBlock::Text { text: unfinished }] };
-            if let Err(error) = store::append_message(&self.inner.pool, user_id, new_run.conversation_id, run_id, &partial, true).await {
+            let partial =
+                Message { role: Role::Assistant, content: vec![ContentBlock::Text { text: unfinished }] };
+            if let Err(error) = store::append_message(
+                &self.inner.pool,
+                user_id,
+                new_run.conversation_id,
+                run_id,
+                &partial,
+                true,
+            )
+            .await
+            {
                 tracing::error!(%error, "chat.partial_save_failed");
             }
         }
@@ -315,8 +353,16 @@ impl Chat {
             RunStatus::Cancelled => "cancelled",
             RunStatus::Failed => "failed",
         };
-        if let Err(error) =
-            store::finish_run(&self.inner.pool, user_id, run_id, status_name, outcome_name, error_code.as_deref(), &usage).await
+        if let Err(error) = store::finish_run(
+            &self.inner.pool,
+            user_id,
+            run_id,
+            status_name,
+            outcome_name,
+            error_code.as_deref(),
+            &usage,
+        )
+        .await
         {
             tracing::error!(%error, "chat.finish_failed");
         }
@@ -325,7 +371,12 @@ impl Chat {
 
     /// The events of a run after `after_seq`, then the live ones, each exactly once, ending
     /// with its `Finished` event.
-    pub fn follow(&self, user_id: Uuid, run_id: Uuid, after_seq: u64) -> impl Stream<Item = Result<(u64, RunEvent), ChatError>> + Send + 'static {
+    pub fn follow(
+        &self,
+        user_id: Uuid,
+        run_id: Uuid,
+        after_seq: u64,
+    ) -> impl Stream<Item = Result<(u64, RunEvent), ChatError>> + Send + 'static {
         let state = Follow {
             chat: self.clone(),
             user_id,
@@ -347,7 +398,9 @@ impl Chat {
                 if state.finished {
                     return None;
                 }
-                match store::events_after(&state.chat.inner.pool, state.user_id, state.run_id, state.last_seq).await {
+                match store::events_after(&state.chat.inner.pool, state.user_id, state.run_id, state.last_seq)
+                    .await
+                {
                     Err(error) => {
                         state.finished = true;
                         return Some((Err(ChatError::from(error)), state));
@@ -402,7 +455,10 @@ fn run_error(code: &str, message: &str, retryable: bool) -> RunError {
 }
 
 /// How an outcome is told to the user and recorded.
-fn describe(outcome: &Outcome, error: Option<&crate::agent::provider::ProviderError>) -> (RunStatus, Option<RunError>, &'static str) {
+fn describe(
+    outcome: &Outcome,
+    error: Option<&crate::agent::provider::ProviderError>,
+) -> (RunStatus, Option<RunError>, &'static str) {
     match outcome {
         Outcome::Completed => (RunStatus::Completed, None, "completed"),
         Outcome::Cancelled => (RunStatus::Cancelled, None, "cancelled"),
@@ -411,15 +467,27 @@ fn describe(outcome: &Outcome, error: Option<&crate::agent::provider::ProviderEr
             Some(run_error("max_tokens", "The reply reached its length limit and was cut short.", false)),
             "max_tokens",
         ),
-        Outcome::Refused => (RunStatus::Completed, Some(run_error("refusal", "Jarvis declined to answer this.", false)), "refusal"),
+        Outcome::Refused => (
+            RunStatus::Completed,
+            Some(run_error("refusal", "Jarvis declined to answer this.", false)),
+            "refusal",
+        ),
         Outcome::ContextWindowExceeded => (
             RunStatus::Failed,
-            Some(run_error("context_window_exceeded", "This conversation is too long for the model. Start a new one.", false)),
+            Some(run_error(
+                "context_window_exceeded",
+                "This conversation is too long for the model. Start a new one.",
+                false,
+            )),
             "context_window_exceeded",
         ),
         Outcome::TurnLimitReached => (
             RunStatus::Failed,
-            Some(run_error("turn_limit", "Jarvis stopped after too many steps. Ask again to continue.", true)),
+            Some(run_error(
+                "turn_limit",
+                "Jarvis stopped after too many steps. Ask again to continue.",
+                true,
+            )),
             "turn_limit",
         ),
         Outcome::BudgetExhausted => (
@@ -449,8 +517,12 @@ impl RunObserver for Observer {
         let event = match event {
             driver::RunEvent::Text(text) => RunEvent::TextDelta { text },
             driver::RunEvent::Retrying { attempt, wait_ms } => RunEvent::Retrying { attempt, wait_ms },
-            driver::RunEvent::ToolCall { id, name, input } => RunEvent::ToolCall { id, name, input: input.to_string() },
-            driver::RunEvent::ToolResult { id, name, output, is_error } => RunEvent::ToolResult { id, name, output, is_error },
+            driver::RunEvent::ToolCall { id, name, input } => {
+                RunEvent::ToolCall { id, name, input: input.to_string() }
+            }
+            driver::RunEvent::ToolResult { id, name, output, is_error } => {
+                RunEvent::ToolResult { id, name, output, is_error }
+            }
             // Usage is reported once, in total, at the end of the run.
             driver::RunEvent::Usage(_) => return,
         };
@@ -459,16 +531,28 @@ impl RunObserver for Observer {
 
     fn persist<'a>(&'a mut self, message: &'a Message) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            store::append_message(&self.chat.inner.pool, self.user_id, self.conversation_id, self.run_id, message, false)
-                .await
-                .map_err(|error| error.to_string())
+            store::append_message(
+                &self.chat.inner.pool,
+                self.user_id,
+                self.conversation_id,
+                self.run_id,
+                message,
+                false,
+            )
+            .await
+            .map_err(|error| error.to_string())
         })
     }
 }
 
 /// Writes a run's events in order, coalescing text that arrives within 40 ms into one event so
 /// that a fast stream does not become thousands of rows.
-async fn write_events(chat: Chat, user_id: Uuid, run_id: Uuid, mut receiver: mpsc::UnboundedReceiver<RunEvent>) {
+async fn write_events(
+    chat: Chat,
+    user_id: Uuid,
+    run_id: Uuid,
+    mut receiver: mpsc::UnboundedReceiver<RunEvent>,
+) {
     let mut next_seq = 1u64;
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
@@ -501,7 +585,9 @@ async fn write_events(chat: Chat, user_id: Uuid, run_id: Uuid, mut receiver: mps
 fn coalesce(events: Vec<RunEvent>) -> Vec<RunEvent> {
     let mut out: Vec<RunEvent> = Vec::with_capacity(events.len());
     for event in events {
-        if let (Some(RunEvent::TextDelta { text: previous }), RunEvent::TextDelta { text }) = (out.last_mut(), &event) {
+        if let (Some(RunEvent::TextDelta { text: previous }), RunEvent::TextDelta { text }) =
+            (out.last_mut(), &event)
+        {
             previous.push_str(text);
             continue;
         }

@@ -37,7 +37,11 @@ pub async fn list_conversations(pool: &PgPool, user_id: Uuid) -> Result<Vec<Conv
     Ok(rows)
 }
 
-pub async fn conversation(pool: &PgPool, user_id: Uuid, id: Uuid) -> Result<Option<ConversationRow>, sqlx::Error> {
+pub async fn conversation(
+    pool: &PgPool,
+    user_id: Uuid,
+    id: Uuid,
+) -> Result<Option<ConversationRow>, sqlx::Error> {
     let mut tx = user_transaction(pool, user_id).await?;
     let row = sqlx::query_as::<_, ConversationRow>(
         "SELECT id, title, updated_at FROM conversations WHERE id = $1 AND user_id = $2",
@@ -50,7 +54,11 @@ pub async fn conversation(pool: &PgPool, user_id: Uuid, id: Uuid) -> Result<Opti
     Ok(row)
 }
 
-pub async fn messages(pool: &PgPool, user_id: Uuid, conversation_id: Uuid) -> Result<Vec<MessageRow>, sqlx::Error> {
+pub async fn messages(
+    pool: &PgPool,
+    user_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<Vec<MessageRow>, sqlx::Error> {
     let mut tx = user_transaction(pool, user_id).await?;
     let rows = sqlx::query_as::<_, MessageRow>(
         "SELECT id, role, content, status, run_id FROM messages
@@ -65,7 +73,11 @@ pub async fn messages(pool: &PgPool, user_id: Uuid, conversation_id: Uuid) -> Re
 }
 
 /// The conversation as the model sees it: complete messages only, in order.
-pub async fn model_history(pool: &PgPool, user_id: Uuid, conversation_id: Uuid) -> Result<Vec<Message>, sqlx::Error> {
+pub async fn model_history(
+    pool: &PgPool,
+    user_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<Vec<Message>, sqlx::Error> {
     Ok(messages(pool, user_id, conversation_id)
         .await?
         .into_iter()
@@ -79,12 +91,13 @@ pub async fn model_history(pool: &PgPool, user_id: Uuid, conversation_id: Uuid) 
 
 pub async fn rename(pool: &PgPool, user_id: Uuid, id: Uuid, title: &str) -> Result<bool, sqlx::Error> {
     let mut tx = user_transaction(pool, user_id).await?;
-    let done = sqlx::query("UPDATE conversations SET title = $3, updated_at = now() WHERE id = $1 AND user_id = $2")
-        .bind(id)
-        .bind(user_id)
-        .bind(title)
-        .execute(&mut *tx)
-        .await?;
+    let done =
+        sqlx::query("UPDATE conversations SET title = $3, updated_at = now() WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .bind(title)
+            .execute(&mut *tx)
+            .await?;
     tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }
@@ -101,7 +114,11 @@ pub async fn delete(pool: &PgPool, user_id: Uuid, id: Uuid) -> Result<bool, sqlx
 }
 
 /// The run still answering in a conversation, if any.
-pub async fn running_run(pool: &PgPool, user_id: Uuid, conversation_id: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+pub async fn running_run(
+    pool: &PgPool,
+    user_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<Option<Uuid>, sqlx::Error> {
     let mut tx = user_transaction(pool, user_id).await?;
     let id = sqlx::query_scalar(
         "SELECT id FROM runs WHERE conversation_id = $1 AND user_id = $2 AND status = 'running' ORDER BY started_at DESC LIMIT 1",
@@ -145,12 +162,13 @@ pub async fn begin_run(
     let mut tx = user_transaction(pool, user_id).await?;
     let (conversation_id, title) = match conversation_id {
         Some(id) => {
-            let title: Option<String> =
-                sqlx::query_scalar("SELECT title FROM conversations WHERE id = $1 AND user_id = $2 FOR UPDATE")
-                    .bind(id)
-                    .bind(user_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let title: Option<String> = sqlx::query_scalar(
+                "SELECT title FROM conversations WHERE id = $1 AND user_id = $2 FOR UPDATE",
+            )
+            .bind(id)
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
             let title = title.ok_or(BeginError::NotFound)?;
             let busy: bool = sqlx::query_scalar(
                 "SELECT EXISTS (SELECT 1 FROM runs WHERE conversation_id = $1 AND user_id = $2 AND status = 'running')",
@@ -192,7 +210,8 @@ pub async fn begin_run(
         .bind(client_message_id)
         .execute(&mut *tx)
         .await?;
-    insert_message(&mut tx, user_id, conversation_id, &Message::user_text(text), "complete", Some(run_id)).await?;
+    insert_message(&mut tx, user_id, conversation_id, &Message::user_text(text), "complete", Some(run_id))
+        .await?;
     tx.commit().await?;
     Ok(NewRun { run_id, conversation_id, title })
 }
@@ -243,14 +262,27 @@ pub async fn append_message(
     partial: bool,
 ) -> Result<(), sqlx::Error> {
     let mut tx = user_transaction(pool, user_id).await?;
-    insert_message(&mut tx, user_id, conversation_id, message, if partial { "partial" } else { "complete" }, Some(run_id))
-        .await?;
+    insert_message(
+        &mut tx,
+        user_id,
+        conversation_id,
+        message,
+        if partial { "partial" } else { "complete" },
+        Some(run_id),
+    )
+    .await?;
     tx.commit().await
 }
 
 /// Appends events to a run's log with the next sequence numbers, and wakes its followers on
 /// every instance (NOTIFY is delivered when the transaction commits).
-pub async fn append_events(pool: &PgPool, user_id: Uuid, run_id: Uuid, first_seq: u64, events: &[RunEvent]) -> Result<(), sqlx::Error> {
+pub async fn append_events(
+    pool: &PgPool,
+    user_id: Uuid,
+    run_id: Uuid,
+    first_seq: u64,
+    events: &[RunEvent],
+) -> Result<(), sqlx::Error> {
     if events.is_empty() {
         return Ok(());
     }
@@ -264,7 +296,10 @@ pub async fn append_events(pool: &PgPool, user_id: Uuid, run_id: Uuid, first_seq
             .execute(&mut *tx)
             .await?;
     }
-    sqlx::query("SELECT pg_notify('jarvis_run_events', $1)").bind(run_id.to_string()).execute(&mut *tx).await?;
+    sqlx::query("SELECT pg_notify('jarvis_run_events', $1)")
+        .bind(run_id.to_string())
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await
 }
 
@@ -291,7 +326,8 @@ pub async fn events_after(
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    let events = rows.into_iter().map(|(seq, payload)| (u64::try_from(seq).unwrap_or(0), payload.0)).collect();
+    let events =
+        rows.into_iter().map(|(seq, payload)| (u64::try_from(seq).unwrap_or(0), payload.0)).collect();
     Ok(Some((events, status != "running")))
 }
 
@@ -326,7 +362,11 @@ pub async fn finish_run(
 }
 
 /// The run a client message id already started, if any.
-pub async fn run_for_client_message(pool: &PgPool, user_id: Uuid, client_message_id: &str) -> Result<Option<Uuid>, sqlx::Error> {
+pub async fn run_for_client_message(
+    pool: &PgPool,
+    user_id: Uuid,
+    client_message_id: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
     let mut tx = user_transaction(pool, user_id).await?;
     let id = sqlx::query_scalar("SELECT id FROM runs WHERE user_id = $1 AND client_message_id = $2")
         .bind(user_id)
@@ -364,7 +404,12 @@ pub async fn tokens_this_month(pool: &PgPool, user_id: Uuid) -> Result<i64, sqlx
 }
 
 /// Runs left `running` by an instance that died: closed as failed, so the conversation is free.
-pub async fn fail_orphaned_runs(pool: &PgPool, user_id: Uuid, conversation_id: Uuid, older_than_secs: f64) -> Result<u64, sqlx::Error> {
+pub async fn fail_orphaned_runs(
+    pool: &PgPool,
+    user_id: Uuid,
+    conversation_id: Uuid,
+    older_than_secs: f64,
+) -> Result<u64, sqlx::Error> {
     let mut tx = user_transaction(pool, user_id).await?;
     let done = sqlx::query(
         "UPDATE runs SET status = 'failed', outcome = 'orphaned', error_code = 'interrupted', finished_at = now()

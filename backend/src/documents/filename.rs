@@ -72,9 +72,20 @@ mod tests {
 
     #[test]
     fn path_traversal_nul_and_reserved_characters_are_neutralised() {
-        for raw in ["../../etc/passwd", "..\\..\\windows\\system32", "a/b/c", "evil\0name", "con:aux*?\"<>|", "...", "  ..  "] {
+        for raw in [
+            "../../etc/passwd",
+            "..\\..\\windows\\system32",
+            "a/b/c",
+            "evil\0name",
+            "con:aux*?\"<>|",
+            "...",
+            "  ..  ",
+        ] {
             let name = for_document(raw, Kind::Text, None);
-            assert!(!name.contains('/') && !name.contains('\\') && !name.contains('\0'), "{raw:?} → {name:?}");
+            assert!(
+                !name.contains('/') && !name.contains('\\') && !name.contains('\0'),
+                "{raw:?} → {name:?}"
+            );
             assert!(!name.contains(".."), "{raw:?} → {name:?}");
             assert!(!name.starts_with('.'), "{raw:?} → {name:?}");
             assert!(name.ends_with(".txt"));

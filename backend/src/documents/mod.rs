@@ -142,7 +142,10 @@ pub struct NewDocument {
 pub enum Edit {
     Replace(String),
     /// Replace exactly one occurrence of `find`.
-    FindReplace { find: String, replace: String },
+    FindReplace {
+        find: String,
+        replace: String,
+    },
 }
 
 /// Sort orders of [`list`].
@@ -187,7 +190,12 @@ fn author_parts(author: Author) -> (&'static str, Option<Uuid>) {
 }
 
 #[tracing::instrument(name = "documents.create", skip_all, fields(user.id = %user_id))]
-pub async fn create(pool: &PgPool, user_id: Uuid, new: NewDocument, author: Author) -> Result<Document, DocumentError> {
+pub async fn create(
+    pool: &PgPool,
+    user_id: Uuid,
+    new: NewDocument,
+    author: Author,
+) -> Result<Document, DocumentError> {
     let title = check_title(&new.title)?;
     let size = check_content(&new.content)?;
     let language = new.language.map(|l| l.trim().to_ascii_lowercase()).filter(|l| !l.is_empty());
@@ -267,17 +275,24 @@ pub async fn list(
     .bind(offset.max(0))
     .fetch_all(&mut *tx)
     .await?;
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM documents WHERE user_id = $1 AND ($2::text IS NULL OR kind = $2)")
-        .bind(user_id)
-        .bind(kind.map(Kind::as_str))
-        .fetch_one(&mut *tx)
-        .await?;
+    let total: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM documents WHERE user_id = $1 AND ($2::text IS NULL OR kind = $2)",
+    )
+    .bind(user_id)
+    .bind(kind.map(Kind::as_str))
+    .fetch_one(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok((rows, total))
 }
 
 /// Full-text search over titles and content, best first, with a snippet each.
-pub async fn search(pool: &PgPool, user_id: Uuid, query: &str, limit: i64) -> Result<Vec<SearchHit>, DocumentError> {
+pub async fn search(
+    pool: &PgPool,
+    user_id: Uuid,
+    query: &str,
+    limit: i64,
+) -> Result<Vec<SearchHit>, DocumentError> {
     let query = query.trim();
     if query.is_empty() {
         return Err(DocumentError::Invalid("Search for at least one word.".into()));
@@ -312,12 +327,13 @@ pub async fn update(
     author: Author,
 ) -> Result<Document, DocumentError> {
     let mut tx = user_transaction(pool, user_id).await?;
-    let current: Option<(i32, String, String)> =
-        sqlx::query_as("SELECT version, content, title FROM documents WHERE id = $1 AND user_id = $2 FOR UPDATE")
-            .bind(id)
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let current: Option<(i32, String, String)> = sqlx::query_as(
+        "SELECT version, content, title FROM documents WHERE id = $1 AND user_id = $2 FOR UPDATE",
+    )
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
     let (version, content, title) = current.ok_or(DocumentError::NotFound)?;
     if version != expected_version {
         return Err(DocumentError::VersionConflict { expected: expected_version, current: version });
@@ -329,7 +345,11 @@ pub async fn update(
                 return Err(DocumentError::Invalid("`find` must not be empty.".into()));
             }
             match content.matches(&find).count() {
-                0 => return Err(DocumentError::Invalid("The text to find does not occur in the document.".into())),
+                0 => {
+                    return Err(DocumentError::Invalid(
+                        "The text to find does not occur in the document.".into(),
+                    ));
+                }
                 1 => content.replacen(&find, &replace, 1),
                 n => {
                     return Err(DocumentError::Invalid(format!(
@@ -386,21 +406,33 @@ pub async fn versions(pool: &PgPool, user_id: Uuid, id: Uuid) -> Result<Vec<Vers
     if rows.is_empty() { Err(DocumentError::NotFound) } else { Ok(rows) }
 }
 
-pub async fn version_content(pool: &PgPool, user_id: Uuid, id: Uuid, version: i32) -> Result<String, DocumentError> {
+pub async fn version_content(
+    pool: &PgPool,
+    user_id: Uuid,
+    id: Uuid,
+    version: i32,
+) -> Result<String, DocumentError> {
     let mut tx = user_transaction(pool, user_id).await?;
-    let content: Option<String> =
-        sqlx::query_scalar("SELECT content FROM document_versions WHERE document_id = $1 AND user_id = $2 AND version = $3")
-            .bind(id)
-            .bind(user_id)
-            .bind(version)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let content: Option<String> = sqlx::query_scalar(
+        "SELECT content FROM document_versions WHERE document_id = $1 AND user_id = $2 AND version = $3",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(version)
+    .fetch_optional(&mut *tx)
+    .await?;
     tx.commit().await?;
     content.ok_or(DocumentError::NotFound)
 }
 
 /// Makes an old version current again, as a new version (nothing is lost).
-pub async fn restore(pool: &PgPool, user_id: Uuid, id: Uuid, version: i32, expected_version: i32) -> Result<Document, DocumentError> {
+pub async fn restore(
+    pool: &PgPool,
+    user_id: Uuid,
+    id: Uuid,
+    version: i32,
+    expected_version: i32,
+) -> Result<Document, DocumentError> {
     let content = version_content(pool, user_id, id, version).await?;
     update(pool, user_id, id, expected_version, Edit::Replace(content), Author::User).await
 }

@@ -29,7 +29,9 @@ fn arguments<T: DeserializeOwned>(input: Value) -> Result<T, ToolError> {
 }
 
 fn document_id(raw: &str) -> Result<Uuid, ToolError> {
-    Uuid::parse_str(raw.trim()).map_err(|_| ToolError(format!("`{raw}` is not a document id; ids come from list_documents or search_documents.")))
+    Uuid::parse_str(raw.trim()).map_err(|_| {
+        ToolError(format!("`{raw}` is not a document id; ids come from list_documents or search_documents."))
+    })
 }
 
 fn tool_error(error: DocumentError) -> ToolError {
@@ -43,7 +45,9 @@ fn tool_error(error: DocumentError) -> ToolError {
 }
 
 fn kind_of(raw: &str) -> Result<Kind, ToolError> {
-    Kind::parse(raw).ok_or_else(|| ToolError(format!("`{raw}` is not a kind; use markdown, text, code, html, json or csv.")))
+    Kind::parse(raw).ok_or_else(|| {
+        ToolError(format!("`{raw}` is not a kind; use markdown, text, code, html, json or csv."))
+    })
 }
 
 pub struct SaveDocument(PgPool);
@@ -85,9 +89,10 @@ impl Tool for SaveDocument {
                 return Err(ToolError("Code documents need a `language`.".into()));
             }
             let new = NewDocument { title: args.title, kind, language: args.language, content: args.content };
-            let document = super::create(&self.0, context.user_id, new, Author::Agent { run_id: context.run_id })
-                .await
-                .map_err(tool_error)?;
+            let document =
+                super::create(&self.0, context.user_id, new, Author::Agent { run_id: context.run_id })
+                    .await
+                    .map_err(tool_error)?;
             Ok(json!({"id": document.id, "title": document.title, "filename": document.filename, "version": document.version}).to_string())
         })
     }
@@ -134,14 +139,19 @@ impl Tool for ListDocuments {
                 None | Some("updated") => Sort::RecentlyUpdated,
                 Some("title") => Sort::Title,
                 Some("created") => Sort::Created,
-                Some(other) => return Err(ToolError(format!("`{other}` is not a sort order; use updated, title or created."))),
+                Some(other) => {
+                    return Err(ToolError(format!(
+                        "`{other}` is not a sort order; use updated, title or created."
+                    )));
+                }
             };
             let limit = args.limit.unwrap_or(20);
             if !(1..=100).contains(&limit) {
                 return Err(ToolError("`limit` must be between 1 and 100.".into()));
             }
             let offset = args.offset.unwrap_or(0).max(0);
-            let (documents, total) = super::list(&self.0, context.user_id, kind, sort, limit, offset).await.map_err(tool_error)?;
+            let (documents, total) =
+                super::list(&self.0, context.user_id, kind, sort, limit, offset).await.map_err(tool_error)?;
             let items: Vec<Value> = documents
                 .iter()
                 .map(|d| json!({"id": d.id, "title": d.title, "kind": d.kind, "language": d.language, "version": d.version, "size_bytes": d.size_bytes, "updated_at": d.updated_at}))
@@ -163,7 +173,8 @@ impl Tool for ReadDocument {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
             name: "read_document".into(),
-            description: "Reads a document: its content and its current version (needed to update it).".into(),
+            description: "Reads a document: its content and its current version (needed to update it)."
+                .into(),
             input_schema: json!({
                 "type": "object",
                 "properties": {"id": {"type": "string"}},
@@ -176,7 +187,8 @@ impl Tool for ReadDocument {
     fn call<'a>(&'a self, context: ToolContext, input: Value) -> BoxFuture<'a, Result<String, ToolError>> {
         Box::pin(async move {
             let args: ReadArgs = arguments(input)?;
-            let document = super::read(&self.0, context.user_id, document_id(&args.id)?).await.map_err(tool_error)?;
+            let document =
+                super::read(&self.0, context.user_id, document_id(&args.id)?).await.map_err(tool_error)?;
             Ok(json!({"id": document.id, "title": document.title, "kind": document.kind, "language": document.language, "version": document.version, "content": document.content}).to_string())
         })
     }
@@ -212,7 +224,9 @@ impl Tool for SearchDocuments {
     fn call<'a>(&'a self, context: ToolContext, input: Value) -> BoxFuture<'a, Result<String, ToolError>> {
         Box::pin(async move {
             let args: SearchArgs = arguments(input)?;
-            let hits = super::search(&self.0, context.user_id, &args.query, args.limit.unwrap_or(10)).await.map_err(tool_error)?;
+            let hits = super::search(&self.0, context.user_id, &args.query, args.limit.unwrap_or(10))
+                .await
+                .map_err(tool_error)?;
             let items: Vec<Value> = hits
                 .iter()
                 .map(|h| json!({"id": h.id, "title": h.title, "kind": h.kind, "version": h.version, "snippet": h.snippet}))
@@ -266,9 +280,16 @@ impl Tool for UpdateDocument {
                 (None, Some(find), Some(replace)) => Edit::FindReplace { find, replace },
                 _ => return Err(ToolError("Give either `content`, or both `find` and `replace`.".into())),
             };
-            let document = super::update(&self.0, context.user_id, document_id(&args.id)?, args.version, edit, Author::Agent { run_id: context.run_id })
-                .await
-                .map_err(tool_error)?;
+            let document = super::update(
+                &self.0,
+                context.user_id,
+                document_id(&args.id)?,
+                args.version,
+                edit,
+                Author::Agent { run_id: context.run_id },
+            )
+            .await
+            .map_err(tool_error)?;
             Ok(json!({"id": document.id, "title": document.title, "version": document.version}).to_string())
         })
     }

@@ -110,7 +110,11 @@ pub async fn login(
     login_with(state, client, form).await
 }
 
-async fn login_with(state: AppState, client: jarvis_backend::accounts::ClientInfo, form: LoginForm) -> Response {
+async fn login_with(
+    state: AppState,
+    client: jarvis_backend::accounts::ClientInfo,
+    form: LoginForm,
+) -> Response {
     match state.accounts.login(&form.email, SecretString::from(form.password), &client).await {
         Ok(signed_in) => {
             let cookies = session_cookies(&state, &signed_in);
@@ -120,10 +124,13 @@ async fn login_with(state: AppState, client: jarvis_backend::accounts::ClientInf
             let mut response = back_with_error("/login", &error, Some(form.email.trim()));
             if !form.next.is_empty() {
                 // Keep where the user was going.
-                let location = response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("/login");
+                let location =
+                    response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("/login");
                 let with_next = format!(
                     "{location}&{}",
-                    form_urlencoded::Serializer::new(String::new()).append_pair("next", safe_next(&form.next)).finish()
+                    form_urlencoded::Serializer::new(String::new())
+                        .append_pair("next", safe_next(&form.next))
+                        .finish()
                 );
                 response = Redirect::to(&with_next).into_response();
             }
@@ -148,7 +155,10 @@ pub async fn logout_everywhere(State(state): State<AppState>, RequireUser(user):
     match state.accounts.revoke_all_sessions(user.user_id).await {
         Ok(count) => {
             tracing::info!(user.id = %user.user_id, sessions = count, "auth.logged_out_everywhere");
-            set_cookies(to("/login", &[("notice", "logged_out_everywhere")]).into_response(), cleared_cookies(&state))
+            set_cookies(
+                to("/login", &[("notice", "logged_out_everywhere")]).into_response(),
+                cleared_cookies(&state),
+            )
         }
         Err(error) => back_with_error("/settings", &error, None),
     }
@@ -175,18 +185,29 @@ pub async fn resend_verification(State(state): State<AppState>, RequireUser(user
 
 pub async fn forgot_password(State(state): State<AppState>, Form(form): Form<EmailForm>) -> Response {
     match state.accounts.request_password_reset(&form.email).await {
-        Ok(()) => to("/forgot-password", &[("notice", "reset_sent"), ("email", form.email.trim())]).into_response(),
+        Ok(()) => {
+            to("/forgot-password", &[("notice", "reset_sent"), ("email", form.email.trim())]).into_response()
+        }
         Err(error) => back_with_error("/forgot-password", &error, Some(form.email.trim())),
     }
 }
 
 pub async fn reset_password(State(state): State<AppState>, Form(form): Form<ResetForm>) -> Response {
     match state.accounts.reset_password(&form.token, SecretString::from(form.password)).await {
-        Ok(()) => set_cookies(to("/login", &[("notice", "password_reset")]).into_response(), cleared_cookies(&state)),
+        Ok(()) => set_cookies(
+            to("/login", &[("notice", "password_reset")]).into_response(),
+            cleared_cookies(&state),
+        ),
         Err(error @ AccountError::WeakPassword(_)) => {
             let mut response = back_with_error("/reset-password", &error, None);
-            let location = response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-            let token = form_urlencoded::Serializer::new(String::new()).append_pair("token", &form.token).finish();
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let token =
+                form_urlencoded::Serializer::new(String::new()).append_pair("token", &form.token).finish();
             response = Redirect::to(&format!("{location}&{token}")).into_response();
             response
         }
@@ -218,7 +239,10 @@ pub async fn delete_account(
     Form(form): Form<PasswordForm>,
 ) -> Response {
     match state.accounts.delete_account(user.user_id, SecretString::from(form.password)).await {
-        Ok(()) => set_cookies(to("/login", &[("notice", "account_deleted")]).into_response(), cleared_cookies(&state)),
+        Ok(()) => set_cookies(
+            to("/login", &[("notice", "account_deleted")]).into_response(),
+            cleared_cookies(&state),
+        ),
         Err(error) => back_with_error("/settings", &error, None),
     }
 }

@@ -54,7 +54,10 @@ mod tests {
     #[test]
     fn the_public_origin_is_allowed() {
         assert_eq!(verdict(Some("https://jarvis.example"), "https://jarvis.example/"), OriginCheck::Allowed);
-        assert_eq!(verdict(Some("https://jarvis.example:443"), "https://jarvis.example"), OriginCheck::Allowed);
+        assert_eq!(
+            verdict(Some("https://jarvis.example:443"), "https://jarvis.example"),
+            OriginCheck::Allowed
+        );
     }
 
     #[test]

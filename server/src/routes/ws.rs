@@ -147,11 +147,15 @@ async fn handle(
             }
         }
         ClientMessage::Cancel { run_id } => {
-            let Ok(run_id) = Uuid::parse_str(&run_id) else { return Some(error_message(&ChatError::NotFound)) };
+            let Ok(run_id) = Uuid::parse_str(&run_id) else {
+                return Some(error_message(&ChatError::NotFound));
+            };
             chat.cancel(user.user_id, run_id).await.err().map(|error| error_message(&error))
         }
         ClientMessage::Resume { run_id, after_seq } => {
-            let Ok(run_id) = Uuid::parse_str(&run_id) else { return Some(error_message(&ChatError::NotFound)) };
+            let Ok(run_id) = Uuid::parse_str(&run_id) else {
+                return Some(error_message(&ChatError::NotFound));
+            };
             follow(chat, user, run_id, after_seq, outgoing, follows);
             None
         }
@@ -203,7 +207,11 @@ fn error_message(error: &ChatError) -> ServerMessage {
             };
         }
     };
-    ServerMessage::Error { code, message: error.to_string(), retryable: matches!(error, ChatError::RunInProgress) }
+    ServerMessage::Error {
+        code,
+        message: error.to_string(),
+        retryable: matches!(error, ChatError::RunInProgress),
+    }
 }
 
 fn bad_message(message: &str) -> ServerMessage {

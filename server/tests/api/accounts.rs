@@ -24,7 +24,8 @@ async fn register_verify_and_log_in_gives_http_only_same_site_session_cookies() 
     let verified = client.get(&link).await;
     assert_eq!(location(&verified), "/login?notice=verified");
 
-    let response = client.post_form("/login", &[("email", &email.to_uppercase()), ("password", PASSWORD)]).await;
+    let response =
+        client.post_form("/login", &[("email", &email.to_uppercase()), ("password", PASSWORD)]).await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "/app");
     for name in ["jarvis_access", "jarvis_refresh"] {
@@ -87,7 +88,10 @@ async fn registering_a_taken_address_answers_the_same_and_mails_its_owner_instea
     app.register(&email).await;
     app.mail_to(&email).await;
 
-    let again = app.client().post_form("/register", &[("email", &email), ("password", "another long passphrase")]).await;
+    let again = app
+        .client()
+        .post_form("/register", &[("email", &email), ("password", "another long passphrase")])
+        .await;
 
     assert_eq!(again.status(), 303);
     assert!(location(&again).starts_with("/login?notice=check_inbox"));
@@ -110,7 +114,8 @@ async fn weak_passwords_and_malformed_addresses_are_refused_and_create_nothing()
         (email.as_str(), "1234567890", "password_common"),
         (email.as_str(), "aaaaaaaaaaaa", "password_repetitive"),
     ] {
-        let response = app.client().post_form("/register", &[("email", address), ("password", password)]).await;
+        let response =
+            app.client().post_form("/register", &[("email", address), ("password", password)]).await;
         assert_eq!(response.status(), 303);
         let target = location(&response);
         assert!(target.starts_with(&format!("/register?error={code}")), "{address}/{password}: {target}");
@@ -126,8 +131,10 @@ async fn a_wrong_password_and_an_unknown_address_get_the_same_answer() {
     let email = unique_email();
     app.register(&email).await;
 
-    let wrong = app.client().post_form("/login", &[("email", &email), ("password", "not the password at all")]).await;
-    let unknown = app.client().post_form("/login", &[("email", "nobody@example.com"), ("password", PASSWORD)]).await;
+    let wrong =
+        app.client().post_form("/login", &[("email", &email), ("password", "not the password at all")]).await;
+    let unknown =
+        app.client().post_form("/login", &[("email", "nobody@example.com"), ("password", PASSWORD)]).await;
 
     assert_eq!(wrong.status(), 303);
     assert_eq!(unknown.status(), 303);
@@ -150,7 +157,8 @@ async fn an_account_is_locked_after_five_failures_even_for_the_right_password_un
     let client = app.client();
 
     for attempt in 1..=5 {
-        let response = client.post_form("/login", &[("email", &email), ("password", "wrong wrong wrong")]).await;
+        let response =
+            client.post_form("/login", &[("email", &email), ("password", "wrong wrong wrong")]).await;
         assert!(location(&response).starts_with("/login?error=invalid_credentials"), "attempt {attempt}");
     }
     // The sixth failure locks the account for 30 s.
@@ -173,7 +181,8 @@ async fn an_account_is_locked_after_five_failures_even_for_the_right_password_un
     // Success reset the account's counter: five fresh failures are free again.
     let other = app.client();
     for _ in 1..=5 {
-        let response = other.post_form("/login", &[("email", &email), ("password", "wrong wrong wrong")]).await;
+        let response =
+            other.post_form("/login", &[("email", &email), ("password", "wrong wrong wrong")]).await;
         assert!(location(&response).starts_with("/login?error=invalid_credentials"));
     }
     let still_open = other.post_form("/login", &[("email", &email), ("password", PASSWORD)]).await;
@@ -190,17 +199,22 @@ async fn one_client_address_is_locked_after_twenty_failures_across_accounts() {
     for attempt in 0..21 {
         let response = app
             .client()
-            .post_form("/login", &[("email", &format!("probe{attempt}@example.com")), ("password", "guess guess guess")])
+            .post_form(
+                "/login",
+                &[("email", &format!("probe{attempt}@example.com")), ("password", "guess guess guess")],
+            )
             .await;
         assert!(location(&response).starts_with("/login?error=invalid_credentials"), "attempt {attempt}");
     }
     let locked = app.client().post_form("/login", &[("email", &email), ("password", PASSWORD)]).await;
     assert!(location(&locked).starts_with("/login?error=locked"), "{}", location(&locked));
 
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM login_throttle WHERE key LIKE 'address:%' AND locked_until > now()")
-        .fetch_one(&app.owner_pool)
-        .await
-        .unwrap();
+    let rows: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM login_throttle WHERE key LIKE 'address:%' AND locked_until > now()",
+    )
+    .fetch_one(&app.owner_pool)
+    .await
+    .unwrap();
     assert_eq!(rows, 1, "the lock is shared through Postgres, so every instance sees it");
     app.stop().await;
 }
@@ -215,7 +229,8 @@ async fn expired_tampered_unsigned_and_wrong_audience_access_tokens_are_refused(
     let now = Utc::now().timestamp();
 
     let expired = tokens.issue_at(claims.sub, claims.sid, Utc::now() - chrono::Duration::minutes(20));
-    let wrong_audience = tokens.sign(&Claims { aud: "not-jarvis".into(), jti: Uuid::new_v4(), ..claims.clone() });
+    let wrong_audience =
+        tokens.sign(&Claims { aud: "not-jarvis".into(), jti: Uuid::new_v4(), ..claims.clone() });
     let tampered = {
         let mut parts: Vec<&str> = genuine.split('.').collect();
         let other = tokens.issue(Uuid::new_v4(), claims.sid);
@@ -236,7 +251,12 @@ async fn expired_tampered_unsigned_and_wrong_audience_access_tokens_are_refused(
 
     // Only the access cookie: a refused token must not be rescued by a refresh.
     client.set_cookie("jarvis_refresh", "");
-    for (what, token) in [("expired", expired), ("wrong audience", wrong_audience), ("tampered", tampered), ("alg none", unsigned)] {
+    for (what, token) in [
+        ("expired", expired),
+        ("wrong audience", wrong_audience),
+        ("tampered", tampered),
+        ("alg none", unsigned),
+    ] {
         client.set_cookie("jarvis_access", &token);
         let response = client.get("/app").await;
         assert_eq!(response.status(), 303, "{what}");
@@ -285,12 +305,19 @@ async fn reusing_a_rotated_refresh_token_revokes_the_whole_session() {
     thief.set_cookie("jarvis_refresh", &stolen);
     let response = thief.get("/app").await;
     assert_eq!(response.status(), 303, "the reused token is refused");
-    assert!(set_cookie_header(&response, "jarvis_refresh").is_some_and(|c| c.contains("Max-Age=0")), "and cleared");
+    assert!(
+        set_cookie_header(&response, "jarvis_refresh").is_some_and(|c| c.contains("Max-Age=0")),
+        "and cleared"
+    );
 
     // The owner's current tokens die with the session too.
     assert_eq!(client.get("/app").await.status(), 303, "the access token of a revoked session is refused");
     client.set_cookie("jarvis_access", "");
-    assert_eq!(client.get("/app").await.status(), 303, "the newest refresh token of a revoked session is refused");
+    assert_eq!(
+        client.get("/app").await.status(),
+        303,
+        "the newest refresh token of a revoked session is refused"
+    );
     app.stop().await;
 }
 
@@ -307,7 +334,10 @@ async fn two_tabs_refreshing_at_once_are_not_mistaken_for_theft() {
     let racing = other_tab.get("/app").await;
 
     assert_eq!(racing.status(), 200, "a rotation seconds ago is a race, not a reuse");
-    assert!(set_cookie_header(&racing, "jarvis_refresh").is_none(), "the race gets no refresh token of its own");
+    assert!(
+        set_cookie_header(&racing, "jarvis_refresh").is_none(),
+        "the race gets no refresh token of its own"
+    );
     assert_eq!(client.get("/app").await.status(), 200);
     app.stop().await;
 }
@@ -351,7 +381,11 @@ async fn settings_list_the_sessions_and_revoke_one_at_once() {
 
     let response = laptop.post_form(&format!("/settings/sessions/{phone_session}/revoke"), &[]).await;
     assert_eq!(location(&response), "/settings?notice=session_revoked");
-    assert_eq!(phone.get("/app").await.status(), 303, "the revoked device is out, without waiting for its token to expire");
+    assert_eq!(
+        phone.get("/app").await.status(),
+        303,
+        "the revoked device is out, without waiting for its token to expire"
+    );
     let html = laptop.get("/settings").await.text().await.unwrap();
     assert_eq!(html.matches("data-session-id=").count(), 1);
     app.stop().await;
@@ -393,11 +427,12 @@ async fn a_verification_link_works_once_and_not_after_it_expires() {
         .await
         .unwrap();
     assert_eq!(location(&app.client().get(&late_link).await), "/login?error=invalid_link");
-    let verified: bool = sqlx::query_scalar("SELECT email_verified_at IS NOT NULL FROM users WHERE email = $1")
-        .bind(&late)
-        .fetch_one(&app.owner_pool)
-        .await
-        .unwrap();
+    let verified: bool =
+        sqlx::query_scalar("SELECT email_verified_at IS NOT NULL FROM users WHERE email = $1")
+            .bind(&late)
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap();
     assert!(!verified);
     app.stop().await;
 }
@@ -414,7 +449,8 @@ async fn a_password_reset_link_sets_a_new_password_once_and_logs_every_device_ou
     let mails = app.mails_to(&email, 2).await;
     let link = link_in(&mails[1], "/reset-password").expect("a reset link");
     let token = link.split("token=").nth(1).unwrap().to_owned();
-    let token = url::form_urlencoded::parse(format!("token={token}").as_bytes()).next().unwrap().1.into_owned();
+    let token =
+        url::form_urlencoded::parse(format!("token={token}").as_bytes()).next().unwrap().1.into_owned();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(app.read_mails_to("nobody-here@example.com").is_empty(), "no mail to an unknown address");
 
@@ -424,7 +460,8 @@ async fn a_password_reset_link_sets_a_new_password_once_and_logs_every_device_ou
     assert!(location(&weak).contains("token="));
 
     let new_password = "a brand new passphrase";
-    let reset = app.client().post_form("/reset-password", &[("token", &token), ("password", new_password)]).await;
+    let reset =
+        app.client().post_form("/reset-password", &[("token", &token), ("password", new_password)]).await;
     assert_eq!(location(&reset), "/login?notice=password_reset");
 
     assert_eq!(laptop.get("/app").await.status(), 303, "every session ended with the reset");
@@ -432,7 +469,10 @@ async fn a_password_reset_link_sets_a_new_password_once_and_logs_every_device_ou
     assert!(location(&old).starts_with("/login?error=invalid_credentials"));
     app.log_in(&app.client(), &email, new_password).await;
 
-    let again = app.client().post_form("/reset-password", &[("token", &token), ("password", "yet another passphrase")]).await;
+    let again = app
+        .client()
+        .post_form("/reset-password", &[("token", &token), ("password", "yet another passphrase")])
+        .await;
     assert_eq!(location(&again), "/forgot-password?error=invalid_link", "single use");
     app.stop().await;
 }

@@ -22,7 +22,9 @@ async fn app_with_model(fake: &FakeAnthropic) -> TestApp {
 async fn open(port: u16, client: &Client) -> Socket {
     let mut request = format!("ws://localhost:{port}/ws").into_client_request().unwrap();
     let access = client.cookie("jarvis_access").expect("signed in");
-    request.headers_mut().insert("cookie", HeaderValue::from_str(&format!("jarvis_access={access}")).unwrap());
+    request
+        .headers_mut()
+        .insert("cookie", HeaderValue::from_str(&format!("jarvis_access={access}")).unwrap());
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("the socket opens");
     assert!(matches!(next(&mut socket).await, ServerMessage::Hello { .. }));
     socket
@@ -30,7 +32,11 @@ async fn open(port: u16, client: &Client) -> Socket {
 
 /// A new message with a fresh client id.
 fn ask(conversation_id: Option<String>, text: impl Into<String>) -> ClientMessage {
-    ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id, text: text.into() }
+    ClientMessage::Send {
+        client_message_id: uuid::Uuid::new_v4().to_string(),
+        conversation_id,
+        text: text.into(),
+    }
 }
 
 /// A signed-in user whose question "Count" is being answered slowly (40 words, one every 40 ms).
@@ -106,10 +112,18 @@ async fn a_message_streams_its_reply_as_numbered_events_and_both_are_stored() {
     let events = until_finished(&mut socket).await;
 
     assert_contiguous(&events, 1);
-    assert!(matches!(&events[0].2, RunEvent::Started { title, user_text, .. } if title == "Status report" && user_text == "Status report"));
+    assert!(
+        matches!(&events[0].2, RunEvent::Started { title, user_text, .. } if title == "Status report" && user_text == "Status report")
+    );
     assert_eq!(text_of(&events), "Good evening. Everything is in order.");
-    assert!(matches!(&events.last().unwrap().2, RunEvent::Finished { status: RunStatus::Completed, error: None, stop_reason } if stop_reason == "completed"));
-    assert!(events.iter().any(|(_, _, e)| matches!(e, RunEvent::Usage { input_tokens: 42, output_tokens: 9, .. })));
+    assert!(
+        matches!(&events.last().unwrap().2, RunEvent::Finished { status: RunStatus::Completed, error: None, stop_reason } if stop_reason == "completed")
+    );
+    assert!(
+        events
+            .iter()
+            .any(|(_, _, e)| matches!(e, RunEvent::Usage { input_tokens: 42, output_tokens: 9, .. }))
+    );
 
     let stored: Vec<(String, String)> = sqlx::query_as("SELECT role, status FROM messages ORDER BY position")
         .fetch_all(&app.owner_pool)
@@ -117,12 +131,18 @@ async fn a_message_streams_its_reply_as_numbered_events_and_both_are_stored() {
         .unwrap();
     assert_eq!(stored, vec![("user".into(), "complete".into()), ("assistant".into(), "complete".into())]);
     let (status, input, output): (String, i64, i64) =
-        sqlx::query_as("SELECT status, input_tokens, output_tokens FROM runs").fetch_one(&app.owner_pool).await.unwrap();
+        sqlx::query_as("SELECT status, input_tokens, output_tokens FROM runs")
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap();
     assert_eq!((status.as_str(), input, output), ("completed", 42, 9));
     let settings = client.get("/settings").await.text().await.unwrap();
     assert!(settings.contains("51 tokens this month"), "usage per user is shown");
     let sent = &fake.requests()[0].body;
-    assert_eq!(sent["messages"], json!([{"role": "user", "content": [{"type": "text", "text": "Status report"}]}]));
+    assert_eq!(
+        sent["messages"],
+        json!([{"role": "user", "content": [{"type": "text", "text": "Status report"}]}])
+    );
     assert!(sent["system"][0]["text"].as_str().unwrap().contains("Jarvis"));
     app.stop().await;
 }
@@ -144,7 +164,11 @@ async fn a_follow_up_sends_the_whole_conversation_and_tools_run_end_to_end() {
     let second = until_finished(&mut socket).await;
 
     assert_contiguous(&second, 1);
-    assert!(second.iter().any(|(_, _, e)| matches!(e, RunEvent::ToolCall { name, .. } if name == "get_current_time")));
+    assert!(
+        second
+            .iter()
+            .any(|(_, _, e)| matches!(e, RunEvent::ToolCall { name, .. } if name == "get_current_time"))
+    );
     assert!(second.iter().any(|(_, _, e)| matches!(e, RunEvent::ToolResult { is_error: false, .. })));
     assert_eq!(text_of(&second), "It is late.");
     let requests = fake.requests();
@@ -165,7 +189,10 @@ async fn an_unverified_user_cannot_start_the_agent_and_nothing_reaches_the_model
 
     send(&mut socket, &ask(None, "Hello")).await;
 
-    assert!(matches!(next(&mut socket).await, ServerMessage::Error { code: ErrorCode::EmailNotVerified, .. }));
+    assert!(matches!(
+        next(&mut socket).await,
+        ServerMessage::Error { code: ErrorCode::EmailNotVerified, .. }
+    ));
     assert!(fake.requests().is_empty());
     let runs: i64 = sqlx::query_scalar("SELECT count(*) FROM runs").fetch_one(&app.owner_pool).await.unwrap();
     assert_eq!(runs, 0);
@@ -183,10 +210,19 @@ async fn empty_and_oversized_messages_are_refused_and_change_nothing() {
     assert!(matches!(next(&mut socket).await, ServerMessage::Error { code: ErrorCode::InvalidMessage, .. }));
     send(&mut socket, &ask(None, "x".repeat(40_000))).await;
     assert!(matches!(next(&mut socket).await, ServerMessage::Error { code: ErrorCode::InvalidMessage, .. }));
-    send(&mut socket, &ClientMessage::Send { client_message_id: uuid::Uuid::new_v4().to_string(), conversation_id: Some("not-a-uuid".into()), text: "hi".into() }).await;
+    send(
+        &mut socket,
+        &ClientMessage::Send {
+            client_message_id: uuid::Uuid::new_v4().to_string(),
+            conversation_id: Some("not-a-uuid".into()),
+            text: "hi".into(),
+        },
+    )
+    .await;
     assert!(matches!(next(&mut socket).await, ServerMessage::Error { code: ErrorCode::NotFound, .. }));
 
-    let conversations: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations").fetch_one(&app.owner_pool).await.unwrap();
+    let conversations: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM conversations").fetch_one(&app.owner_pool).await.unwrap();
     assert_eq!(conversations, 0);
     assert!(fake.requests().is_empty());
     app.stop().await;
@@ -275,10 +311,14 @@ async fn stop_ends_the_run_and_keeps_the_partial_reply_marked_as_such() {
     let shown = text_of(&events);
     assert!(!shown.is_empty() && !shown.contains("w40"), "{shown}");
     let (status, content): (String, serde_json::Value) =
-        sqlx::query_as("SELECT status, content FROM messages WHERE role = 'assistant'").fetch_one(&app.owner_pool).await.unwrap();
+        sqlx::query_as("SELECT status, content FROM messages WHERE role = 'assistant'")
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap();
     assert_eq!(status, "partial");
     assert_eq!(content[0]["text"].as_str().unwrap(), shown, "what the user saw is what is kept");
-    let run_status: String = sqlx::query_scalar("SELECT status FROM runs").fetch_one(&app.owner_pool).await.unwrap();
+    let run_status: String =
+        sqlx::query_scalar("SELECT status FROM runs").fetch_one(&app.owner_pool).await.unwrap();
     assert_eq!(run_status, "cancelled");
     app.stop().await;
 }
@@ -316,7 +356,10 @@ async fn without_a_model_configured_the_reply_says_how_to_configure_one() {
     send(&mut socket, &ask(None, "Hello")).await;
     let events = until_finished(&mut socket).await;
 
-    let RunEvent::Finished { status: RunStatus::Failed, error: Some(error), .. } = &events.last().unwrap().2 else { panic!("{events:?}") };
+    let RunEvent::Finished { status: RunStatus::Failed, error: Some(error), .. } = &events.last().unwrap().2
+    else {
+        panic!("{events:?}")
+    };
     assert_eq!(error.code, "model_not_configured");
     assert!(!error.retryable, "configuration, not luck, fixes this");
     assert!(error.message.contains("ANTHROPIC_API_KEY"));
@@ -329,7 +372,11 @@ async fn sending_the_same_message_twice_after_a_reconnect_starts_one_run() {
     fake.reply(slow_reply());
     let app = app_with_model(&fake).await;
     let (client, _) = app.signed_in_client().await;
-    let message = ClientMessage::Send { client_message_id: "client-msg-1".into(), conversation_id: None, text: "Count".into() };
+    let message = ClientMessage::Send {
+        client_message_id: "client-msg-1".into(),
+        conversation_id: None,
+        text: "Count".into(),
+    };
 
     let mut socket = open(app.port, &client).await;
     send(&mut socket, &message).await;
@@ -339,9 +386,14 @@ async fn sending_the_same_message_twice_after_a_reconnect_starts_one_run() {
     let events = until_finished(&mut socket).await;
 
     assert_contiguous(&events, 1);
-    assert!(matches!(&events[0].2, RunEvent::Started { client_message_id: Some(id), .. } if id == "client-msg-1"));
+    assert!(
+        matches!(&events[0].2, RunEvent::Started { client_message_id: Some(id), .. } if id == "client-msg-1")
+    );
     let runs: i64 = sqlx::query_scalar("SELECT count(*) FROM runs").fetch_one(&app.owner_pool).await.unwrap();
-    let questions: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE role = 'user'").fetch_one(&app.owner_pool).await.unwrap();
+    let questions: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE role = 'user'")
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap();
     assert_eq!((runs, questions), (1, 1));
     assert_eq!(fake.requests().len(), 1);
     app.stop().await;
@@ -366,21 +418,27 @@ async fn conversations_are_listed_renamed_and_deleted_by_their_owner_only() {
     let peek = bob.post_form("/api/conversation", &[("id", conversation_id)]).await.text().await.unwrap();
     assert_eq!(peek, "null", "another user's conversation does not exist for them");
 
-    let hijack = bob.post_form("/api/rename_conversation", &[("id", conversation_id), ("title", "pwned")]).await;
+    let hijack =
+        bob.post_form("/api/rename_conversation", &[("id", conversation_id), ("title", "pwned")]).await;
     assert!(!hijack.status().is_success());
     let wipe = bob.post_form("/api/delete_conversation", &[("id", conversation_id)]).await;
     assert!(!wipe.status().is_success());
-    let title: String = sqlx::query_scalar("SELECT title FROM conversations").fetch_one(&app.owner_pool).await.unwrap();
+    let title: String =
+        sqlx::query_scalar("SELECT title FROM conversations").fetch_one(&app.owner_pool).await.unwrap();
     assert_eq!(title, "Remember the milk");
 
-    let renamed = alice.post_form("/api/rename_conversation", &[("id", conversation_id), ("title", "Groceries")]).await;
+    let renamed =
+        alice.post_form("/api/rename_conversation", &[("id", conversation_id), ("title", "Groceries")]).await;
     assert!(renamed.status().is_success());
-    let title: String = sqlx::query_scalar("SELECT title FROM conversations").fetch_one(&app.owner_pool).await.unwrap();
+    let title: String =
+        sqlx::query_scalar("SELECT title FROM conversations").fetch_one(&app.owner_pool).await.unwrap();
     assert_eq!(title, "Groceries");
     let deleted = alice.post_form("/api/delete_conversation", &[("id", conversation_id)]).await;
     assert!(deleted.status().is_success());
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations").fetch_one(&app.owner_pool).await.unwrap();
-    let messages: i64 = sqlx::query_scalar("SELECT count(*) FROM messages").fetch_one(&app.owner_pool).await.unwrap();
+    let left: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM conversations").fetch_one(&app.owner_pool).await.unwrap();
+    let messages: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM messages").fetch_one(&app.owner_pool).await.unwrap();
     assert_eq!((left, messages), (0, 0));
     app.stop().await;
 }

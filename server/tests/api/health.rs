@@ -1,7 +1,9 @@
 use jarvis_server::startup::Application;
 use serde_json::Value;
 
-use crate::helpers::{create_database, drop_database, owner_database_url, spawn_app, test_config, with_database};
+use crate::helpers::{
+    create_database, drop_database, owner_database_url, spawn_app, test_config, with_database,
+};
 
 #[tokio::test]
 async fn healthz_answers_200_with_json_while_the_process_lives() {
@@ -47,7 +49,8 @@ async fn readyz_answers_503_once_the_database_is_gone_while_healthz_stays_200() 
 #[tokio::test]
 async fn migrations_run_at_start_up() {
     let app = spawn_app().await;
-    let pool = sqlx::PgPool::connect(&with_database(&owner_database_url(), &app.database_name)).await.unwrap();
+    let pool =
+        sqlx::PgPool::connect(&with_database(&owner_database_url(), &app.database_name)).await.unwrap();
 
     let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
         .fetch_one(&pool)
@@ -65,10 +68,13 @@ async fn migrations_run_at_start_up() {
 #[tokio::test]
 async fn start_up_fails_with_a_clear_error_when_the_database_is_unreachable() {
     // Port 1 on loopback refuses connections.
-    let (config, _) = test_config("nowhere", &[
-        ("DATABASE_URL", "postgres://jarvis@127.0.0.1:1/nowhere"),
-        ("DATABASE_APP_URL", "postgres://jarvis_app@127.0.0.1:1/nowhere"),
-    ]);
+    let (config, _) = test_config(
+        "nowhere",
+        &[
+            ("DATABASE_URL", "postgres://jarvis@127.0.0.1:1/nowhere"),
+            ("DATABASE_APP_URL", "postgres://jarvis_app@127.0.0.1:1/nowhere"),
+        ],
+    );
 
     let error = Application::build(config).await.err().expect("start-up must fail");
 

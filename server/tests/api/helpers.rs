@@ -40,7 +40,8 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
 
 /// Where the tests create their databases: `DATABASE_URL`, as exported by the test script.
 pub fn owner_database_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://jarvis:jarvis@127.0.0.1:5432/jarvis".to_owned())
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://jarvis:jarvis@127.0.0.1:5432/jarvis".to_owned())
 }
 
 /// How the application role logs in: `DATABASE_APP_URL`, as exported by the test script.
@@ -84,7 +85,8 @@ pub fn test_config(database_name: &str, extra: &[(&str, &str)]) -> (Config, Path
     let app_url = with_database(&app_database_url(), database_name);
     let (smtp_url, mail_dir) = mail_settings();
     let outbox = mail_dir.display().to_string();
-    let extra: Vec<(String, String)> = extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let extra: Vec<(String, String)> =
+        extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     let config = Config::from_lookup(|name| {
         if let Some((_, value)) = extra.iter().find(|(key, _)| key == name) {
             return Some(value.clone());
@@ -221,7 +223,8 @@ impl TestApp {
 
     /// Registers an account (unverified) and returns its address.
     pub async fn register(&self, email: &str) {
-        let response = self.client().post_form("/register", &[("email", email), ("password", PASSWORD)]).await;
+        let response =
+            self.client().post_form("/register", &[("email", email), ("password", PASSWORD)]).await;
         assert_eq!(response.status(), 303);
         assert!(location(&response).starts_with("/login?notice=check_inbox"), "{}", location(&response));
     }

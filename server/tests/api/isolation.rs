@@ -6,7 +6,11 @@ use uuid::Uuid;
 use crate::helpers::spawn_app;
 
 async fn user_id(app: &crate::helpers::TestApp, email: &str) -> Uuid {
-    sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(email).fetch_one(&app.owner_pool).await.unwrap()
+    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(email)
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap()
 }
 
 /// Two signed-in users, Alice and Bob: their ids.
@@ -24,13 +28,18 @@ async fn a_query_that_forgets_its_where_user_id_still_sees_only_the_current_user
     let mut tx = user_transaction(&app.app_pool, alice).await.unwrap();
     // Deliberately unscoped queries: no WHERE user_id.
     let users: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM users").fetch_all(&mut *tx).await.unwrap();
-    let session_owners: Vec<Uuid> = sqlx::query_scalar("SELECT user_id FROM sessions").fetch_all(&mut *tx).await.unwrap();
-    let token_owners: Vec<Uuid> = sqlx::query_scalar("SELECT user_id FROM email_tokens").fetch_all(&mut *tx).await.unwrap();
+    let session_owners: Vec<Uuid> =
+        sqlx::query_scalar("SELECT user_id FROM sessions").fetch_all(&mut *tx).await.unwrap();
+    let token_owners: Vec<Uuid> =
+        sqlx::query_scalar("SELECT user_id FROM email_tokens").fetch_all(&mut *tx).await.unwrap();
     let updated = sqlx::query("UPDATE sessions SET user_agent = 'hijacked'").execute(&mut *tx).await.unwrap();
     tx.commit().await.unwrap();
 
     assert_eq!(users, vec![alice]);
-    assert!(!session_owners.is_empty() && session_owners.iter().all(|owner| *owner == alice), "{session_owners:?}");
+    assert!(
+        !session_owners.is_empty() && session_owners.iter().all(|owner| *owner == alice),
+        "{session_owners:?}"
+    );
     assert!(!token_owners.is_empty() && token_owners.iter().all(|owner| *owner == alice));
     assert_eq!(updated.rows_affected(), u64::try_from(session_owners.len()).unwrap());
     let bobs_agents: Vec<String> = sqlx::query_scalar("SELECT user_agent FROM sessions WHERE user_id = $1")
@@ -48,7 +57,8 @@ async fn without_a_user_the_application_role_sees_no_ones_rows() {
     app.signed_in_client().await;
 
     let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&app.app_pool).await.unwrap();
-    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions").fetch_one(&app.app_pool).await.unwrap();
+    let sessions: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM sessions").fetch_one(&app.app_pool).await.unwrap();
 
     assert_eq!((users, sessions), (0, 0));
     app.stop().await;

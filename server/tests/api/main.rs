@@ -3,7 +3,7 @@
 mod accounts;
 mod chat;
 mod health;
-mod isolation;
 mod helpers;
+mod isolation;
 mod pages;
 mod ws;

@@ -6,14 +6,20 @@ use crate::helpers::{Client, TestApp, spawn_app};
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(app: &TestApp, client: Option<&Client>, origin: Option<&str>) -> Result<Socket, tungstenite::Error> {
+async fn connect(
+    app: &TestApp,
+    client: Option<&Client>,
+    origin: Option<&str>,
+) -> Result<Socket, tungstenite::Error> {
     let mut request = app.ws_url().into_client_request().unwrap();
     if let Some(origin) = origin {
         request.headers_mut().insert("origin", HeaderValue::from_str(origin).unwrap());
     }
     if let Some(client) = client {
         let access = client.cookie("jarvis_access").expect("the client is signed in");
-        request.headers_mut().insert("cookie", HeaderValue::from_str(&format!("jarvis_access={access}")).unwrap());
+        request
+            .headers_mut()
+            .insert("cookie", HeaderValue::from_str(&format!("jarvis_access={access}")).unwrap());
     }
     tokio_tungstenite::connect_async(request).await.map(|(socket, _)| socket)
 }

@@ -32,7 +32,11 @@ fn respond(body: &Value) -> Script {
         let words: Vec<String> = (1..=60).map(|n| format!("word{n}")).collect();
         Script::Reply(Reply::text(words.join(" ")).slowly(Duration::from_millis(80)))
     } else if lower.contains("time") {
-        Script::Reply(Reply::tool_use("toolu_fake_time", "get_current_time", json!({})).with_text("Let me check. ").slowly(Duration::from_millis(20)))
+        Script::Reply(
+            Reply::tool_use("toolu_fake_time", "get_current_time", json!({}))
+                .with_text("Let me check. ")
+                .slowly(Duration::from_millis(20)),
+        )
     } else {
         Script::Reply(Reply::text(format!("Hello! You said: {text}")).slowly(Duration::from_millis(30)))
     }
