@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use jarvis_backend::agent::anthropic::{AnthropicProvider, AnthropicSettings};
 use jarvis_backend::agent::driver::{RunEvent, RunObserver, RunRequest, RunSummary, run};
-use jarvis_backend::agent::messages::{ContentBlock, Message, Role};
+use jarvis_backend::agent::messages::{Message, Role};
 use jarvis_backend::agent::provider::ProviderError;
 use jarvis_backend::agent::tools::{ToolContext, ToolRegistry};
 use jarvis_backend::agent::turn::{Outcome, TurnLimits};
@@ -389,5 +389,4 @@ fn the_fake_refuses_an_unanswered_tool_use_like_the_real_api() {
         ),
         "{message}"
     );
-    let _ = ContentBlock::Text { text: String::new() };
 }

@@ -101,7 +101,7 @@ fn service_unavailable() -> Response {
 
 /// Adds our cookies to a response, unless the handler set cookies of the same name itself
 /// (log-out clearing them must win over a refresh done on the way in).
-fn with_cookies_unless_set(mut response: Response, cookies: Vec<Cookie<'static>>) -> Response {
+fn with_cookies_unless_set(response: Response, mut cookies: Vec<Cookie<'static>>) -> Response {
     let already_set: Vec<String> = response
         .headers()
         .get_all(header::SET_COOKIE)
@@ -109,15 +109,8 @@ fn with_cookies_unless_set(mut response: Response, cookies: Vec<Cookie<'static>>
         .filter_map(|value| value.to_str().ok())
         .filter_map(|value| value.split('=').next().map(str::to_owned))
         .collect();
-    for cookie in cookies {
-        if already_set.iter().any(|name| name == cookie.name()) {
-            continue;
-        }
-        if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
-            response.headers_mut().append(header::SET_COOKIE, value);
-        }
-    }
-    response
+    cookies.retain(|cookie| !already_set.iter().any(|name| name == cookie.name()));
+    set_cookies(response, cookies)
 }
 
 fn base_cookie(state: &AppState, name: &'static str, value: String) -> Cookie<'static> {

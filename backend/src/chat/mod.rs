@@ -4,6 +4,7 @@
 //! instance too.
 
 pub mod store;
+pub mod view;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};

@@ -182,6 +182,38 @@ fn check_content(content: &str) -> Result<i32, DocumentError> {
     Ok(i32::try_from(content.len()).unwrap_or(i32::MAX))
 }
 
+/// The columns of a [`Document`], for `SELECT` and `RETURNING`.
+macro_rules! document_columns {
+    () => {
+        "id, title, filename, kind, language, content, size_bytes, version, created_at, updated_at"
+    };
+}
+
+/// Records `document` as it now is as its newest version.
+async fn record_version(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    user_id: Uuid,
+    document: &Document,
+    author: Author,
+) -> Result<(), sqlx::Error> {
+    let (author, run_id) = author_parts(author);
+    sqlx::query(
+        "INSERT INTO document_versions (document_id, version, user_id, title, content, size_bytes, author, run_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(document.id)
+    .bind(document.version)
+    .bind(user_id)
+    .bind(&document.title)
+    .bind(&document.content)
+    .bind(document.size_bytes)
+    .bind(author)
+    .bind(run_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 fn author_parts(author: Author) -> (&'static str, Option<Uuid>) {
     match author {
         Author::User => ("user", None),
@@ -200,15 +232,13 @@ pub async fn create(
     let size = check_content(&new.content)?;
     let language = new.language.map(|l| l.trim().to_ascii_lowercase()).filter(|l| !l.is_empty());
     let filename = filename::for_document(&title, new.kind, language.as_deref());
-    let id = Uuid::new_v4();
-    let (author, run_id) = author_parts(author);
     let mut tx = user_transaction(pool, user_id).await?;
-    let document = sqlx::query_as::<_, Document>(
+    let document = sqlx::query_as::<_, Document>(concat!(
         "INSERT INTO documents (id, user_id, title, filename, kind, language, content, size_bytes, version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)
-         RETURNING id, title, filename, kind, language, content, size_bytes, version, created_at, updated_at",
-    )
-    .bind(id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1) RETURNING ",
+        document_columns!()
+    ))
+    .bind(Uuid::new_v4())
     .bind(user_id)
     .bind(&title)
     .bind(&filename)
@@ -218,29 +248,18 @@ pub async fn create(
     .bind(size)
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO document_versions (document_id, version, user_id, title, content, size_bytes, author, run_id)
-         VALUES ($1, 1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(id)
-    .bind(user_id)
-    .bind(&title)
-    .bind(&new.content)
-    .bind(size)
-    .bind(author)
-    .bind(run_id)
-    .execute(&mut *tx)
-    .await?;
+    record_version(&mut tx, user_id, &document, author).await?;
     tx.commit().await?;
     Ok(document)
 }
 
 pub async fn read(pool: &PgPool, user_id: Uuid, id: Uuid) -> Result<Document, DocumentError> {
     let mut tx = user_transaction(pool, user_id).await?;
-    let document = sqlx::query_as::<_, Document>(
-        "SELECT id, title, filename, kind, language, content, size_bytes, version, created_at, updated_at
-           FROM documents WHERE id = $1 AND user_id = $2",
-    )
+    let document = sqlx::query_as::<_, Document>(concat!(
+        "SELECT ",
+        document_columns!(),
+        " FROM documents WHERE id = $1 AND user_id = $2"
+    ))
     .bind(id)
     .bind(user_id)
     .fetch_optional(&mut *tx)
@@ -327,14 +346,13 @@ pub async fn update(
     author: Author,
 ) -> Result<Document, DocumentError> {
     let mut tx = user_transaction(pool, user_id).await?;
-    let current: Option<(i32, String, String)> = sqlx::query_as(
-        "SELECT version, content, title FROM documents WHERE id = $1 AND user_id = $2 FOR UPDATE",
-    )
-    .bind(id)
-    .bind(user_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let (version, content, title) = current.ok_or(DocumentError::NotFound)?;
+    let current: Option<(i32, String)> =
+        sqlx::query_as("SELECT version, content FROM documents WHERE id = $1 AND user_id = $2 FOR UPDATE")
+            .bind(id)
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (version, content) = current.ok_or(DocumentError::NotFound)?;
     if version != expected_version {
         return Err(DocumentError::VersionConflict { expected: expected_version, current: version });
     }
@@ -361,12 +379,11 @@ pub async fn update(
     };
     let size = check_content(&new_content)?;
     let next = version + 1;
-    let (author, run_id) = author_parts(author);
-    let document = sqlx::query_as::<_, Document>(
+    let document = sqlx::query_as::<_, Document>(concat!(
         "UPDATE documents SET content = $3, size_bytes = $4, version = $5, updated_at = now()
-          WHERE id = $1 AND user_id = $2
-          RETURNING id, title, filename, kind, language, content, size_bytes, version, created_at, updated_at",
-    )
+          WHERE id = $1 AND user_id = $2 RETURNING ",
+        document_columns!()
+    ))
     .bind(id)
     .bind(user_id)
     .bind(&new_content)
@@ -374,20 +391,7 @@ pub async fn update(
     .bind(next)
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO document_versions (document_id, version, user_id, title, content, size_bytes, author, run_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(id)
-    .bind(next)
-    .bind(user_id)
-    .bind(&title)
-    .bind(&new_content)
-    .bind(size)
-    .bind(author)
-    .bind(run_id)
-    .execute(&mut *tx)
-    .await?;
+    record_version(&mut tx, user_id, &document, author).await?;
     tx.commit().await?;
     Ok(document)
 }
@@ -449,10 +453,10 @@ pub async fn rename(pool: &PgPool, user_id: Uuid, id: Uuid, title: &str) -> Resu
     let (kind, language) = current.ok_or(DocumentError::NotFound)?;
     let kind = Kind::parse(&kind).unwrap_or(Kind::Text);
     let filename = filename::for_document(&title, kind, language.as_deref());
-    let document = sqlx::query_as::<_, Document>(
-        "UPDATE documents SET title = $3, filename = $4, updated_at = now() WHERE id = $1 AND user_id = $2
-          RETURNING id, title, filename, kind, language, content, size_bytes, version, created_at, updated_at",
-    )
+    let document = sqlx::query_as::<_, Document>(concat!(
+        "UPDATE documents SET title = $3, filename = $4, updated_at = now() WHERE id = $1 AND user_id = $2 RETURNING ",
+        document_columns!()
+    ))
     .bind(id)
     .bind(user_id)
     .bind(&title)

@@ -69,9 +69,9 @@ fn to(path: &str, pairs: &[(&str, &str)]) -> Redirect {
     Redirect::to(&format!("{path}?{query}"))
 }
 
-/// Sends the user back to a form with the error's code. Internal errors are logged here, once,
-/// and shown only as "something went wrong".
-fn back_with_error(path: &str, error: &AccountError, email: Option<&str>) -> Response {
+/// Sends the user back to a form with the error's code and the fields worth keeping (`keep`).
+/// Internal errors are logged here, once, and shown only as "something went wrong".
+fn back_with_error(path: &str, error: &AccountError, keep: &[(&str, &str)]) -> Response {
     if let AccountError::Internal(detail) = error {
         tracing::error!(error = %detail, "auth.internal_error");
     }
@@ -81,9 +81,7 @@ fn back_with_error(path: &str, error: &AccountError, email: Option<&str>) -> Res
         retry = retry_after.as_secs().max(1).to_string();
         pairs.push(("retry", retry.as_str()));
     }
-    if let Some(email) = email {
-        pairs.push(("email", email));
-    }
+    pairs.extend(keep.iter().filter(|(_, value)| !value.is_empty()));
     to(path, &pairs).into_response()
 }
 
@@ -96,7 +94,7 @@ fn safe_next(next: &str) -> &str {
 pub async fn register(State(state): State<AppState>, Form(form): Form<RegisterForm>) -> Response {
     match state.accounts.register(&form.email, SecretString::from(form.password), &form.display_name).await {
         Ok(()) => to("/login", &[("notice", "check_inbox"), ("email", form.email.trim())]).into_response(),
-        Err(error) => back_with_error("/register", &error, Some(form.email.trim())),
+        Err(error) => back_with_error("/register", &error, &[("email", form.email.trim())]),
     }
 }
 
@@ -107,35 +105,14 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let client = client_info(&state, &headers, Some(peer));
-    login_with(state, client, form).await
-}
-
-async fn login_with(
-    state: AppState,
-    client: jarvis_backend::accounts::ClientInfo,
-    form: LoginForm,
-) -> Response {
+    let next = if form.next.is_empty() { "" } else { safe_next(&form.next) };
     match state.accounts.login(&form.email, SecretString::from(form.password), &client).await {
         Ok(signed_in) => {
             let cookies = session_cookies(&state, &signed_in);
-            set_cookies(Redirect::to(safe_next(&form.next)).into_response(), cookies)
+            set_cookies(Redirect::to(safe_next(next)).into_response(), cookies)
         }
-        Err(error) => {
-            let mut response = back_with_error("/login", &error, Some(form.email.trim()));
-            if !form.next.is_empty() {
-                // Keep where the user was going.
-                let location =
-                    response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("/login");
-                let with_next = format!(
-                    "{location}&{}",
-                    form_urlencoded::Serializer::new(String::new())
-                        .append_pair("next", safe_next(&form.next))
-                        .finish()
-                );
-                response = Redirect::to(&with_next).into_response();
-            }
-            response
-        }
+        // Keep the address and where the user was going.
+        Err(error) => back_with_error("/login", &error, &[("email", form.email.trim()), ("next", next)]),
     }
 }
 
@@ -143,7 +120,7 @@ pub async fn logout(State(state): State<AppState>, user: Option<axum::Extension<
     if let Some(axum::Extension(user)) = user {
         if let Err(error) = state.accounts.revoke_session(user.user_id, user.session_id).await {
             if !matches!(error, AccountError::NotFound) {
-                return back_with_error("/app", &error, None);
+                return back_with_error("/app", &error, &[]);
             }
         }
         tracing::info!(user.id = %user.user_id, session.id = %user.session_id, "auth.logged_out");
@@ -160,7 +137,7 @@ pub async fn logout_everywhere(State(state): State<AppState>, RequireUser(user):
                 cleared_cookies(&state),
             )
         }
-        Err(error) => back_with_error("/settings", &error, None),
+        Err(error) => back_with_error("/settings", &error, &[]),
     }
 }
 
@@ -172,14 +149,14 @@ pub async fn verify_email(
     match state.accounts.verify_email(&query.token).await {
         Ok(_) if user.is_some() => to("/app", &[("notice", "verified")]).into_response(),
         Ok(_) => to("/login", &[("notice", "verified")]).into_response(),
-        Err(error) => back_with_error("/login", &error, None),
+        Err(error) => back_with_error("/login", &error, &[]),
     }
 }
 
 pub async fn resend_verification(State(state): State<AppState>, RequireUser(user): RequireUser) -> Response {
     match state.accounts.resend_verification(user.user_id).await {
         Ok(()) => to("/app", &[("notice", "verification_sent")]).into_response(),
-        Err(error) => back_with_error("/app", &error, None),
+        Err(error) => back_with_error("/app", &error, &[]),
     }
 }
 
@@ -188,7 +165,7 @@ pub async fn forgot_password(State(state): State<AppState>, Form(form): Form<Ema
         Ok(()) => {
             to("/forgot-password", &[("notice", "reset_sent"), ("email", form.email.trim())]).into_response()
         }
-        Err(error) => back_with_error("/forgot-password", &error, Some(form.email.trim())),
+        Err(error) => back_with_error("/forgot-password", &error, &[("email", form.email.trim())]),
     }
 }
 
@@ -198,20 +175,11 @@ pub async fn reset_password(State(state): State<AppState>, Form(form): Form<Rese
             to("/login", &[("notice", "password_reset")]).into_response(),
             cleared_cookies(&state),
         ),
+        // The link stays usable: back to the form with it.
         Err(error @ AccountError::WeakPassword(_)) => {
-            let mut response = back_with_error("/reset-password", &error, None);
-            let location = response
-                .headers()
-                .get("location")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
-            let token =
-                form_urlencoded::Serializer::new(String::new()).append_pair("token", &form.token).finish();
-            response = Redirect::to(&format!("{location}&{token}")).into_response();
-            response
+            back_with_error("/reset-password", &error, &[("token", form.token.as_str())])
         }
-        Err(error) => back_with_error("/forgot-password", &error, None),
+        Err(error) => back_with_error("/forgot-password", &error, &[]),
     }
 }
 
@@ -229,7 +197,7 @@ pub async fn revoke_session(
         }
         Ok(()) => to("/settings", &[("notice", "session_revoked")]).into_response(),
         Err(AccountError::NotFound) => (StatusCode::NOT_FOUND, "No such session.").into_response(),
-        Err(error) => back_with_error("/settings", &error, None),
+        Err(error) => back_with_error("/settings", &error, &[]),
     }
 }
 
@@ -243,7 +211,7 @@ pub async fn delete_account(
             to("/login", &[("notice", "account_deleted")]).into_response(),
             cleared_cookies(&state),
         ),
-        Err(error) => back_with_error("/settings", &error, None),
+        Err(error) => back_with_error("/settings", &error, &[]),
     }
 }
 

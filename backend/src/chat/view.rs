@@ -1,0 +1,113 @@
+//! The chat as the UI shows it: conversation summaries, and a conversation's stored messages
+//! folded into replies (tool results shown on the tool calls that asked for them, consecutive
+//! assistant messages of one run read as one reply).
+
+use jarvis_types::chat::{ChatMessageView, ConversationSummary, ConversationView, ToolCallView};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::store;
+use crate::agent::messages::ContentBlock;
+
+pub async fn conversations(pool: &PgPool, user_id: Uuid) -> Result<Vec<ConversationSummary>, sqlx::Error> {
+    Ok(store::list_conversations(pool, user_id)
+        .await?
+        .into_iter()
+        .map(|row| ConversationSummary {
+            id: row.id.to_string(),
+            title: row.title,
+            updated_at: row.updated_at.to_rfc3339(),
+        })
+        .collect())
+}
+
+/// A conversation of this user's, or `None`.
+pub async fn conversation(
+    pool: &PgPool,
+    user_id: Uuid,
+    id: Uuid,
+) -> Result<Option<ConversationView>, sqlx::Error> {
+    let Some(conversation) = store::conversation(pool, user_id, id).await? else {
+        return Ok(None);
+    };
+    let rows = store::messages(pool, user_id, id).await?;
+    let running = store::running_run(pool, user_id, id).await?;
+
+    // Tool results travel in user messages; they are shown on the assistant message that asked.
+    let mut messages: Vec<ChatMessageView> = Vec::new();
+    for row in rows {
+        let is_tool_results =
+            row.content.0.iter().all(|block| matches!(block, ContentBlock::ToolResult { .. }))
+                && !row.content.0.is_empty();
+        if is_tool_results {
+            for block in &row.content.0 {
+                if let ContentBlock::ToolResult { tool_use_id, content, is_error } = block {
+                    for message in messages.iter_mut().rev() {
+                        if let Some(tool) = message.tools.iter_mut().find(|tool| &tool.id == tool_use_id) {
+                            tool.output = Some(content.clone());
+                            tool.is_error = *is_error;
+                            break;
+                        }
+                    }
+                }
+            }
+            continue;
+        }
+        let text: String = row
+            .content
+            .0
+            .iter()
+            .filter_map(|block| match block {
+                ContentBlock::Text { text } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        let tools: Vec<ToolCallView> = row
+            .content
+            .0
+            .iter()
+            .filter_map(|block| match block {
+                ContentBlock::ToolUse { id, name, input } => Some(ToolCallView {
+                    id: id.clone(),
+                    name: name.clone(),
+                    input: input.to_string(),
+                    output: None,
+                    is_error: false,
+                }),
+                _ => None,
+            })
+            .collect();
+        // Consecutive assistant messages of one run read as one reply.
+        if let Some(last) = messages.last_mut() {
+            if row.role == "assistant"
+                && last.role == "assistant"
+                && last.run_id == row.run_id.map(|id| id.to_string())
+            {
+                if !text.is_empty() {
+                    if !last.text.is_empty() {
+                        last.text.push_str("\n\n");
+                    }
+                    last.text.push_str(&text);
+                }
+                last.tools.extend(tools);
+                last.partial |= row.status == "partial";
+                continue;
+            }
+        }
+        messages.push(ChatMessageView {
+            id: row.id.to_string(),
+            role: row.role,
+            text,
+            tools,
+            partial: row.status == "partial",
+            run_id: row.run_id.map(|id| id.to_string()),
+        });
+    }
+    Ok(Some(ConversationView {
+        id: conversation.id.to_string(),
+        title: conversation.title,
+        messages,
+        running_run_id: running.map(|id| id.to_string()),
+    }))
+}
