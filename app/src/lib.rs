@@ -5,8 +5,10 @@
 pub mod account;
 pub mod components;
 pub mod conversations;
+pub mod documents;
 pub mod markdown;
 pub mod pages;
+pub mod viewer;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

@@ -33,6 +33,16 @@ pub fn render(markdown: &str) -> String {
     }
     let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut unsafe_html, events.into_iter());
+    clean(&unsafe_html)
+}
+
+/// Renders source code as one highlighted, sanitised block with a copy button.
+pub fn code(language: &str, code: &str) -> String {
+    clean(&highlight::block(language, code))
+}
+
+/// Keeps only harmless tags, attributes and URL schemes, then adds our own markup around code.
+fn clean(unsafe_html: &str) -> String {
     let clean = ammonia::Builder::default()
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
         .link_rel(Some("noopener noreferrer nofollow"))
@@ -40,7 +50,7 @@ pub fn render(markdown: &str) -> String {
         .add_tag_attributes("span", ["class"])
         .add_tag_attributes("input", ["type", "checked", "disabled"])
         .add_tags(["input"])
-        .clean(&unsafe_html)
+        .clean(unsafe_html)
         .to_string();
     // Our own, fixed markup around code blocks, added after sanitising: the model's text can
     // only ever be inside <pre>, escaped.
@@ -190,7 +200,7 @@ mod highlight {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -224,7 +234,7 @@ mod tests {
     }
 
     /// A corpus of XSS payloads a model could be tricked into writing.
-    const PAYLOADS: &[&str] = &[
+    pub(crate) const PAYLOADS: &[&str] = &[
         "<script>alert(1)</script>",
         "<img src=x onerror=alert(1)>",
         "<svg onload=alert(1)>",
@@ -258,8 +268,15 @@ mod tests {
     #[test]
     fn no_payload_leaves_a_script_a_handler_or_a_dangerous_url() {
         for payload in PAYLOADS {
-            let html = render(payload);
-            for tag in tags(&html) {
+            assert_inert(payload, &render(payload));
+        }
+    }
+
+    /// Fails unless `html` holds no script, embedding, event handler, inline style or a URL with
+    /// a scheme other than http(s)/mailto.
+    pub(crate) fn assert_inert(payload: &str, html: &str) {
+        {
+            for tag in tags(html) {
                 let name =
                     tag.trim_start_matches('/').split_whitespace().next().unwrap_or_default().to_owned();
                 assert!(

@@ -7,6 +7,10 @@ pub mod chat;
 pub mod db;
 pub mod documents;
 pub mod error;
+pub mod files;
+pub mod library;
 pub mod mail;
+pub mod storage;
+pub mod voice;
 
 pub use error::Error;

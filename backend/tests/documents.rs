@@ -2,101 +2,19 @@
 //! application role and row-level security.
 
 use jarvis_backend::agent::tools::{ToolContext, ToolRegistry};
-use jarvis_backend::db::{self, DatabaseSettings};
 use jarvis_backend::documents::{self, Author, DocumentError, Edit, Kind, NewDocument, Sort};
-use secrecy::SecretString;
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor, PgConnection, PgPool};
 use uuid::Uuid;
 
-struct TestDb {
-    name: String,
-    owner: PgPool,
-    app: PgPool,
-}
+mod support;
 
-fn url_with_db(base: &str, name: &str) -> String {
-    let mut url = url::Url::parse(base).unwrap();
-    url.set_path(name);
-    url.to_string()
-}
-
-async fn test_db() -> TestDb {
-    let owner_base = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://jarvis:jarvis@127.0.0.1:5432/jarvis".into());
-    let app_base = std::env::var("DATABASE_APP_URL")
-        .unwrap_or_else(|_| "postgres://jarvis_app:jarvis_app@127.0.0.1:5432/jarvis".into());
-    let name = format!("jarvis_test_{}", Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&owner_base).await.unwrap();
-    admin.execute(format!(r#"CREATE DATABASE "{name}""#).as_str()).await.unwrap();
-    let settings = DatabaseSettings {
-        owner_url: SecretString::from(url_with_db(&owner_base, &name)),
-        app_url: SecretString::from(url_with_db(&app_base, &name)),
-        max_connections: 5,
-        acquire_timeout: std::time::Duration::from_secs(3),
-    };
-    db::migrate(&settings).await.unwrap();
-    TestDb {
-        owner: PgPool::connect(&url_with_db(&owner_base, &name)).await.unwrap(),
-        app: db::pool(&settings).unwrap(),
-        name,
-    }
-}
-
-impl TestDb {
-    /// A user with a conversation and a run, as the agent would act for.
-    async fn user(&self) -> ToolContext {
-        let user_id = Uuid::new_v4();
-        let run_id = Uuid::new_v4();
-        let conversation_id = Uuid::new_v4();
-        sqlx::query(
-            "INSERT INTO users (id, email, password_hash, display_name) VALUES ($1, $2, 'x', 'Test')",
-        )
-        .bind(user_id)
-        .bind(format!("{user_id}@example.com"))
-        .execute(&self.owner)
-        .await
-        .unwrap();
-        sqlx::query("INSERT INTO conversations (id, user_id, title) VALUES ($1, $2, 't')")
-            .bind(conversation_id)
-            .bind(user_id)
-            .execute(&self.owner)
-            .await
-            .unwrap();
-        sqlx::query("INSERT INTO runs (id, user_id, conversation_id, status, model) VALUES ($1, $2, $3, 'running', 'm')")
-            .bind(run_id)
-            .bind(user_id)
-            .bind(conversation_id)
-            .execute(&self.owner)
-            .await
-            .unwrap();
-        ToolContext { user_id, run_id }
-    }
-
-    fn tools(&self) -> ToolRegistry {
-        let mut registry = ToolRegistry::standard();
-        documents::tools::register(&mut registry, self.app.clone());
-        registry
-    }
-
-    async fn drop(self) {
-        self.owner.close().await;
-        self.app.close().await;
-        let owner_base = std::env::var("DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://jarvis:jarvis@127.0.0.1:5432/jarvis".into());
-        let mut admin = PgConnection::connect(&owner_base).await.unwrap();
-        admin
-            .execute(format!(r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#, self.name).as_str())
-            .await
-            .unwrap();
-    }
-}
+use support::test_db;
 
 async fn call(tools: &ToolRegistry, context: ToolContext, name: &str, input: Value) -> Result<Value, String> {
     tools
         .call(context, name, input)
         .await
-        .map(|out| serde_json::from_str(&out).unwrap())
+        .map(|out| serde_json::from_str(&out.content).unwrap())
         .map_err(|error| error.0)
 }
 
@@ -345,5 +263,34 @@ async fn restoring_an_old_version_adds_a_new_one_and_rename_keeps_a_safe_filenam
     let renamed = documents::rename(&db.app, user.user_id, doc.id, "../../etc/passwd").await.unwrap();
     assert!(!renamed.filename.contains('/') && !renamed.filename.contains(".."), "{}", renamed.filename);
     assert!(renamed.filename.ends_with(".md"));
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn saving_and_updating_tell_the_user_which_document_changed() {
+    let db = test_db().await;
+    let agent = db.user().await;
+    let tools = db.tools();
+    let saved = tools
+        .call(agent, "save_document", json!({"title": "Poem", "kind": "text", "content": "roses"}))
+        .await
+        .unwrap();
+    let reference = saved.saved.expect("a saved document reference");
+    assert!(reference.created);
+    assert_eq!((reference.title.as_str(), reference.kind.as_str(), reference.version), ("Poem", "text", 1));
+    let updated = tools
+        .call(agent, "update_document", json!({"id": reference.id, "version": 1, "content": "violets"}))
+        .await
+        .unwrap();
+    let changed = updated.saved.expect("an updated document reference");
+    assert!(!changed.created);
+    assert_eq!((changed.id, changed.version), (reference.id.clone(), 2));
+    // Reading changes nothing, so it tells nothing.
+    let read = tools.call(agent, "read_document", json!({"id": reference.id})).await.unwrap();
+    assert!(read.saved.is_none());
+    // A refused update tells nothing either.
+    let refused =
+        tools.call(agent, "update_document", json!({"id": reference.id, "version": 1, "content": "x"})).await;
+    assert!(refused.is_err());
     db.drop().await;
 }

@@ -80,6 +80,7 @@ export class JarvisServer {
         JARVIS_PUBLIC_URL: this.baseUrl,
         JARVIS_SITE_ROOT: siteRoot,
         JARVIS_SHUTDOWN_GRACE_SECS: "15",
+        ...storageEnv(this.database),
         ANTHROPIC_BASE_URL: this.fake?.url ?? "",
         ANTHROPIC_API_KEY: "sk-ant-fake",
         RUST_LOG: process.env.RUST_LOG ?? "info",
@@ -127,4 +128,19 @@ export class JarvisServer {
   output(): string {
     return this.logs.join("");
   }
+}
+
+/** Files go to the SeaweedFS that ./scripts/test starts, when there is one; else to a folder. */
+function storageEnv(database: string): Record<string, string> {
+  const s3 = process.env.JARVIS_TEST_S3_ENDPOINT;
+  if (s3) {
+    return {
+      JARVIS_STORAGE: "s3",
+      JARVIS_S3_ENDPOINT: s3,
+      JARVIS_S3_BUCKET: process.env.JARVIS_TEST_S3_BUCKET ?? "",
+      JARVIS_S3_ACCESS_KEY_ID: process.env.JARVIS_TEST_S3_ACCESS_KEY_ID ?? "",
+      JARVIS_S3_SECRET_ACCESS_KEY: process.env.JARVIS_TEST_S3_SECRET_ACCESS_KEY ?? "",
+    };
+  }
+  return { JARVIS_STORAGE: "local", JARVIS_STORAGE_DIR: `../target/e2e-objects/${database}` };
 }

@@ -1,5 +1,7 @@
 //! The HTTP face of Jarvis: configuration, telemetry, the axum router with the Leptos pages,
 //! the WebSocket endpoint and the health probes. Business logic lives in `jarvis_backend`.
+// Leptos view types of the whole app nest deeply.
+#![recursion_limit = "256"]
 
 pub mod auth;
 pub mod config;

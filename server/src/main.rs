@@ -2,8 +2,19 @@
 
 use jarvis_server::{config::Config, shutdown, startup::Application, telemetry};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Stack of each runtime thread. Server-side rendering of a deep Leptos view nests many futures;
+/// unoptimised (debug) builds need more than the 2 MiB default.
+const THREAD_STACK_BYTES: usize = 8 * 1024 * 1024;
+
+fn main() -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(THREAD_STACK_BYTES)
+        .build()?
+        .block_on(serve())
+}
+
+async fn serve() -> anyhow::Result<()> {
     // A missing .env is normal; a broken one is reported by the configuration it fails to give.
     let dotenv = dotenvy::dotenv();
     let config = Config::from_env()?;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::{
     Router,
+    extract::DefaultBodyLimit,
     http::Request,
     middleware,
     routing::{get, post},
@@ -19,6 +20,7 @@ use jarvis_backend::{
     },
     chat::{Chat, ChatSettings},
     mail::{MailSettings, Mailer},
+    storage::BlobStore,
 };
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -43,6 +45,8 @@ use crate::{
 pub enum StartupError {
     #[error("could not reach or migrate the database")]
     Database(#[from] jarvis_backend::Error),
+    #[error("object storage is unreachable or misconfigured")]
+    Storage(#[from] jarvis_backend::storage::StorageError),
     #[error("mail is misconfigured")]
     Mail(#[from] jarvis_backend::mail::MailError),
     #[error("JARVIS_JWT_SECRET is not set; it is required when the public URL ({0}) is not on localhost")]
@@ -117,6 +121,8 @@ impl Application {
             max_tokens: config.model.max_tokens,
             stall_timeout: std::time::Duration::from_secs(90),
         });
+        let store = BlobStore::new(&config.storage.settings)?;
+        store.check().await?;
         let mut tools = ToolRegistry::standard();
         jarvis_backend::documents::tools::register(&mut tools, pool.clone());
         let chat = Chat::new(
@@ -142,6 +148,7 @@ impl Application {
             pool,
             accounts,
             chat,
+            store,
             leptos_options,
             shutdown,
         };
@@ -201,9 +208,11 @@ fn router(state: AppState) -> Router {
     let page_context = {
         let accounts = state.accounts.clone();
         let chat = state.chat.clone();
+        let store = state.store.clone();
         move || {
             provide_context(accounts.clone());
             provide_context(chat.clone());
+            provide_context(store.clone());
         }
     };
     let server_fn_context = page_context.clone();
@@ -222,6 +231,13 @@ fn router(state: AppState) -> Router {
         .route("/reset-password", post(routes::auth::reset_password))
         .route("/settings/sessions/{id}/revoke", post(routes::auth::revoke_session))
         .route("/settings/delete-account", post(routes::auth::delete_account))
+        .route("/api/documents/{id}/download", get(routes::library::download_document))
+        .route("/api/files/{id}", get(routes::library::file))
+        .route("/api/library.zip", get(routes::library::export))
+        .route(
+            "/api/uploads",
+            post(routes::library::upload).layer(DefaultBodyLimit::max(routes::library::UPLOAD_BODY_LIMIT)),
+        )
         .route(
             "/api/{*fn_name}",
             post(move |request: axum::extract::Request| {

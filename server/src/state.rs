@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use jarvis_backend::{accounts::Accounts, chat::Chat};
+use jarvis_backend::{accounts::Accounts, chat::Chat, storage::BlobStore};
 use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -22,6 +22,8 @@ pub struct AppState {
     pub pool: PgPool,
     pub accounts: Accounts,
     pub chat: Chat,
+    /// Uploaded files and other binary objects.
+    pub store: BlobStore,
     pub leptos_options: LeptosOptions,
     /// Cancelled when the process starts to stop; long-lived connections close on it.
     pub shutdown: CancellationToken,

@@ -62,6 +62,7 @@ fn reason(status: u16) -> &'static str {
         409 => "Conflict",
         429 => "Too Many Requests",
         500 => "Internal Server Error",
+        501 => "Not Implemented",
         503 => "Service Unavailable",
         529 => "Site Overloaded",
         _ => "Status",

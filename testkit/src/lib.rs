@@ -3,4 +3,5 @@
 //! hand-written HTTP/1.1, so that a test controls every byte and every chunk boundary.
 
 pub mod fake_anthropic;
+pub mod fake_openai_speech;
 mod http;

@@ -3,5 +3,6 @@
 
 pub mod account;
 pub mod chat;
+pub mod documents;
 pub mod health;
 pub mod protocol;

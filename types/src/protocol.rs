@@ -7,8 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::documents::DocumentRef;
+
 /// Bumped whenever a message changes shape in a way an older peer cannot read.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The path of the WebSocket endpoint.
 pub const WS_PATH: &str = "/ws";
@@ -79,6 +81,11 @@ pub enum RunEvent {
         name: String,
         output: String,
         is_error: bool,
+    },
+    /// A tool saved a new document or a new version of one: the chat shows a card linking to
+    /// it and the documents panel updates.
+    DocumentSaved {
+        document: DocumentRef,
     },
     Usage {
         input_tokens: u64,

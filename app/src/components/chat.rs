@@ -4,10 +4,12 @@
 //! the composer (Enter sends, Shift+Enter breaks the line, Esc or "Stop" stops).
 
 use jarvis_types::chat::{ChatMessageView, ConversationSummary, ConversationView, ToolCallView};
+use jarvis_types::documents::Library;
 use jarvis_types::protocol::{ClientMessage, RunEvent, RunStatus, ServerMessage};
 use leptos::prelude::*;
 
 use crate::components::connection::{ConnectionState, ConnectionStatus};
+use crate::components::library::{LibraryPanel, LibraryState};
 use crate::conversations::{delete_conversation, rename_conversation};
 use crate::markdown;
 
@@ -60,6 +62,10 @@ pub struct ChatState {
     pub active: RwSignal<Option<ActiveRun>>,
     pub notice: RwSignal<Option<String>>,
     pub jarvis_mode: RwSignal<bool>,
+    /// The documents panel, told when a run saves a document.
+    pub library: LibraryState,
+    /// Which panel a phone shows.
+    pub panel: RwSignal<Panel>,
     next_key: StoredValue<u64>,
     /// A send not yet acknowledged by its run's `Started`: sent again after a reconnect.
     pending_send: StoredValue<Option<ClientMessage>>,
@@ -85,8 +91,14 @@ fn new_outbox() -> Outbox {
 }
 
 impl ChatState {
-    pub fn new(conversations: Vec<ConversationSummary>, open: Option<ConversationView>) -> Self {
+    pub fn new(
+        conversations: Vec<ConversationSummary>,
+        open: Option<ConversationView>,
+        library: LibraryState,
+    ) -> Self {
         let state = Self {
+            library,
+            panel: RwSignal::new(Panel::Chat),
             connection: RwSignal::new(ConnectionState::Connecting),
             conversation_id: RwSignal::new(None),
             conversations: RwSignal::new(conversations),
@@ -300,6 +312,7 @@ impl ChatState {
                 }
                 m.checkpoint = m.text.len();
             }),
+            RunEvent::DocumentSaved { document } => self.library.saved(document),
             RunEvent::Usage { input_tokens, output_tokens, cache_read_tokens, cache_write_tokens } => {
                 let summary = format!(
                     "{input_tokens} tokens in, {output_tokens} out, {cache_read_tokens} from cache, {cache_write_tokens} cached"
@@ -404,44 +417,88 @@ fn set_url_conversation(id: Option<&str>) {
     let _ = id;
 }
 
-/// The whole chat: list, messages, composer. `open` is the conversation named in the address.
+/// Which panel a narrow screen shows (wide screens show all three side by side).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Panel {
+    Conversations,
+    Chat,
+    Documents,
+}
+
+/// The whole chat: list, messages, composer, and the documents panel beside them. `open` is the
+/// conversation named in the address.
 #[component]
-pub fn Chat(conversations: Vec<ConversationSummary>, open: Option<ConversationView>) -> impl IntoView {
-    let state = ChatState::new(conversations, open);
+pub fn Chat(
+    conversations: Vec<ConversationSummary>,
+    open: Option<ConversationView>,
+    library: Library,
+) -> impl IntoView {
+    let library = LibraryState::new(library);
+    provide_context(library);
+    let state = ChatState::new(conversations, open, library);
     provide_context(state);
     state.connect();
-    let show_list = RwSignal::new(false);
+    let panel = state.panel;
+    let shown = move |which: Panel| if panel.get() == which { "flex" } else { "hidden" };
+    let tab = move |which: Panel, label: &'static str| {
+        view! {
+            <button
+                type="button"
+                role="tab"
+                aria-selected=move || (panel.get() == which).to_string()
+                class=move || format!(
+                    "flex-1 py-2 text-sm {}",
+                    if panel.get() == which { "border-b-2 border-indigo-600 font-semibold text-indigo-700" } else { "text-slate-600" },
+                )
+                on:click=move |_| panel.set(which)
+            >
+                {label}
+            </button>
+        }
+    };
 
     view! {
-        <div class="flex min-h-0 flex-1">
-            <aside
-                class=move || format!(
-                    "{} w-full shrink-0 flex-col border-r border-slate-200 bg-white md:flex md:w-64",
-                    if show_list.get() { "flex" } else { "hidden" },
-                )
-                aria-label="Conversations"
-            >
-                <ConversationList on_pick=move || show_list.set(false) />
-            </aside>
-            <section
-                class=move || format!("{} min-w-0 flex-1 flex-col md:flex", if show_list.get() { "hidden" } else { "flex" })
-                aria-label="Chat"
-            >
-                <div class="flex items-center justify-between gap-2 border-b border-slate-200 bg-white px-3 py-2">
-                    <button type="button" class="text-sm text-slate-700 md:hidden" on:click=move |_| show_list.set(true)>
-                        "☰ Conversations"
-                    </button>
-                    <ConnectionStatus state=state.connection />
-                    <label class="flex items-center gap-2 text-sm text-slate-700">
-                        <input type="checkbox" prop:checked=move || state.jarvis_mode.get() on:change=move |ev| state.jarvis_mode.set(event_target_checked(&ev)) />
-                        "Jarvis mode"
-                    </label>
-                </div>
-                <MessageList />
-                <Composer />
-            </section>
+        <div class="flex min-h-0 flex-1 flex-col">
+            <nav class="flex border-b border-slate-200 bg-white lg:hidden" role="tablist" aria-label="Panels">
+                {tab(Panel::Conversations, "Conversations")}
+                {tab(Panel::Chat, "Chat")}
+                {tab(Panel::Documents, "Documents")}
+            </nav>
+            <div class="flex min-h-0 flex-1">
+                <aside
+                    class=move || format!("{} w-full shrink-0 flex-col border-r border-slate-200 bg-white lg:flex lg:w-60", shown(Panel::Conversations))
+                    aria-label="Conversations"
+                >
+                    <ConversationList on_pick=move || panel.set(Panel::Chat) />
+                </aside>
+                <section
+                    class=move || format!("{} min-w-0 flex-1 flex-col lg:flex", shown(Panel::Chat))
+                    aria-label="Chat"
+                >
+                    <div class="flex items-center justify-between gap-2 border-b border-slate-200 bg-white px-3 py-2">
+                        <ConnectionStatus state=state.connection />
+                        <label class="flex items-center gap-2 text-sm text-slate-700">
+                            <input type="checkbox" prop:checked=move || state.jarvis_mode.get() on:change=move |ev| state.jarvis_mode.set(event_target_checked(&ev)) />
+                            "Jarvis mode"
+                        </label>
+                    </div>
+                    <MessageList />
+                    <Composer />
+                </section>
+                <aside
+                    class=move || format!(
+                        "{} w-full shrink-0 flex-col border-l border-slate-200 bg-white lg:flex {}",
+                        shown(Panel::Documents),
+                        if library.opened.get().is_some() { "lg:w-[32rem] xl:w-[40rem]" } else { "lg:w-80" },
+                    )
+                    aria-label="Documents"
+                >
+                    <LibraryPanel />
+                </aside>
+            </div>
         </div>
     }
+    .into_any()
 }
 
 #[component]
@@ -526,9 +583,10 @@ fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> impl I
             </For>
         </ul>
     }
+    .into_any()
 }
 
-fn prompt(message: &str, default: &str) -> Option<String> {
+pub(crate) fn prompt(message: &str, default: &str) -> Option<String> {
     #[cfg(feature = "hydrate")]
     {
         window()
@@ -544,7 +602,7 @@ fn prompt(message: &str, default: &str) -> Option<String> {
     }
 }
 
-fn confirm(message: &str) -> bool {
+pub(crate) fn confirm(message: &str) -> bool {
     #[cfg(feature = "hydrate")]
     {
         window().confirm_with_message(message).unwrap_or(false)
@@ -591,6 +649,7 @@ fn MessageList() -> impl IntoView {
             </For>
         </div>
     }
+    .into_any()
 }
 
 #[component]
@@ -617,6 +676,7 @@ fn MessageView(message: RwSignal<UiMessage>) -> impl IntoView {
                     <Show when=move || !state.jarvis_mode.get()>
                         <ToolCards message />
                     </Show>
+                    <DocumentCards message />
                     <div class="markdown space-y-2 break-words" inner_html=html on:click=copy_code></div>
                     {move || message.with(|m| m.error.clone()).map(|error| view! {
                         <div role="alert" class="mt-2 flex items-center gap-3 text-sm text-rose-700">
@@ -634,6 +694,7 @@ fn MessageView(message: RwSignal<UiMessage>) -> impl IntoView {
             }}
         </article>
     }
+    .into_any()
 }
 
 /// A click on a code block's "Copy" button copies the block's text.
@@ -680,6 +741,51 @@ fn ToolCards(message: RwSignal<UiMessage>) -> impl IntoView {
             </details>
         </For>
     }
+    .into_any()
+}
+
+/// A document that a tool call of this reply saved, from the call's result.
+fn saved_document(tool: &ToolCallView) -> Option<(String, String, i64, bool)> {
+    if tool.is_error || !matches!(tool.name.as_str(), "save_document" | "update_document") {
+        return None;
+    }
+    let output: serde_json::Value = serde_json::from_str(tool.output.as_deref()?).ok()?;
+    Some((
+        output.get("id")?.as_str()?.to_owned(),
+        output.get("title")?.as_str()?.to_owned(),
+        output.get("version")?.as_i64()?,
+        tool.name == "save_document",
+    ))
+}
+
+/// Cards linking to the documents a reply saved or changed.
+#[component]
+fn DocumentCards(message: RwSignal<UiMessage>) -> impl IntoView {
+    let state = expect_context::<ChatState>();
+    let cards = move || message.with(|m| m.tools.iter().filter_map(saved_document).collect::<Vec<_>>());
+    view! {
+        <For each=cards key=|card| (card.0.clone(), card.2) let((id, title, version, created))>
+            <button
+                type="button"
+                class="mb-2 flex w-full items-center gap-3 rounded-lg bg-indigo-50 px-3 py-2 text-left text-sm ring-1 ring-indigo-200 hover:bg-indigo-100"
+                data-testid="document-card"
+                on:click=move |_| {
+                    state.library.open_document(id.clone());
+                    state.panel.set(Panel::Documents);
+                }
+            >
+                <span aria-hidden="true">"📄"</span>
+                <span class="min-w-0 flex-1">
+                    <span class="block truncate font-medium text-indigo-900">{title}</span>
+                    <span class="block text-xs text-indigo-700">
+                        {if created { format!("Saved · version {version}") } else { format!("Updated · version {version}") }}
+                    </span>
+                </span>
+                <span class="text-xs font-semibold text-indigo-700">"Open"</span>
+            </button>
+        </For>
+    }
+    .into_any()
 }
 
 #[component]
@@ -737,4 +843,5 @@ fn Composer() -> impl IntoView {
             </form>
         </div>
     }
+    .into_any()
 }

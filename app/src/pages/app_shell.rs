@@ -9,6 +9,7 @@ use crate::account::get_account;
 use crate::components::chat::Chat;
 use crate::components::forms::{Flash, PostForm, Submit, query_param};
 use crate::conversations::{list_conversations, load_conversation};
+use crate::documents::load_library;
 
 #[component]
 pub fn AppShell() -> impl IntoView {
@@ -20,7 +21,8 @@ pub fn AppShell() -> impl IntoView {
         |id| async move {
             let conversations = list_conversations().await?;
             let open = if id.is_empty() { None } else { load_conversation(id).await? };
-            Ok::<_, ServerFnError>((conversations, open))
+            let library = load_library("updated".to_owned(), String::new()).await?;
+            Ok::<_, ServerFnError>((conversations, open, library))
         },
     );
     view! {
@@ -54,7 +56,7 @@ pub fn AppShell() -> impl IntoView {
             <main class="flex min-h-0 flex-1 flex-col">
                 <Suspense fallback=|| view! { <p class="p-6 text-slate-500">"Loading…"</p> }>
                     {move || chat_data.get().map(|result| match result {
-                        Ok((conversations, open)) => view! { <Chat conversations open /> }.into_any(),
+                        Ok((conversations, open, library)) => view! { <Chat conversations open library /> }.into_any(),
                         Err(_) => view! {
                             <p role="alert" class="p-6 text-rose-700">"Your conversations could not be loaded. Reload the page."</p>
                         }.into_any(),

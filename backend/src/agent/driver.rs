@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 
 use futures::future::BoxFuture;
+use jarvis_types::documents::DocumentRef;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -48,6 +49,8 @@ pub enum RunEvent {
         output: String,
         is_error: bool,
     },
+    /// A tool saved a document (after its `ToolResult`).
+    DocumentSaved(DocumentRef),
     Usage(Usage),
 }
 
@@ -135,18 +138,22 @@ pub async fn run(
                         effects.extend(turn.handle(Event::Cancelled));
                         continue;
                     }
-                    output = tools.call(context, &name, input) => output.map_err(|error| error.0),
+                    output = tools.call(context, &name, input) => output,
                 };
-                let (text, is_error) = match &output {
-                    Ok(text) => (text.clone(), false),
-                    Err(text) => (text.clone(), true),
+                let (text, is_error, saved) = match output {
+                    Ok(output) => (output.content, false, output.saved),
+                    Err(error) => (error.0, true, None),
                 };
                 observer.on_event(RunEvent::ToolResult {
                     id: tool_use_id.clone(),
                     name,
-                    output: text,
+                    output: text.clone(),
                     is_error,
                 });
+                if let Some(saved) = saved {
+                    observer.on_event(RunEvent::DocumentSaved(saved));
+                }
+                let output = if is_error { Err(text) } else { Ok(text) };
                 effects.extend(turn.handle(Event::ToolFinished { tool_use_id, output }));
             }
             Effect::Persist(message) => {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use jarvis_types::documents::DocumentRef;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -22,9 +23,23 @@ pub struct ToolContext {
 #[error("{0}")]
 pub struct ToolError(pub String);
 
+/// What a tool call returns: the text the model reads, and what the user should see change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolOutput {
+    pub content: String,
+    pub saved: Option<DocumentRef>,
+}
+
+impl From<String> for ToolOutput {
+    fn from(content: String) -> Self {
+        Self { content, saved: None }
+    }
+}
+
 pub trait Tool: Send + Sync {
     fn spec(&self) -> ToolSpec;
-    fn call<'a>(&'a self, context: ToolContext, input: Value) -> BoxFuture<'a, Result<String, ToolError>>;
+    fn call<'a>(&'a self, context: ToolContext, input: Value)
+    -> BoxFuture<'a, Result<ToolOutput, ToolError>>;
 }
 
 /// The tools of a deployment, by name.
@@ -56,7 +71,12 @@ impl ToolRegistry {
     }
 
     /// Runs a tool by name; an unknown name is an error for the model, not a crash.
-    pub async fn call(&self, context: ToolContext, name: &str, input: Value) -> Result<String, ToolError> {
+    pub async fn call(
+        &self,
+        context: ToolContext,
+        name: &str,
+        input: Value,
+    ) -> Result<ToolOutput, ToolError> {
         match self.tools.get(name) {
             Some(tool) => tool.call(context, input).await,
             None => Err(ToolError(format!("There is no tool named `{name}`."))),
@@ -84,16 +104,20 @@ impl Tool for GetCurrentTime {
         }
     }
 
-    fn call<'a>(&'a self, _context: ToolContext, input: Value) -> BoxFuture<'a, Result<String, ToolError>> {
+    fn call<'a>(
+        &'a self,
+        _context: ToolContext,
+        input: Value,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let now = chrono::Utc::now();
             match input.get("utc_offset").and_then(Value::as_str) {
-                None => Ok(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                None => Ok(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into()),
                 Some(offset) => {
                     let parsed: chrono::FixedOffset = offset
                         .parse()
                         .map_err(|_| ToolError(format!("`{offset}` is not a UTC offset like +02:00.")))?;
-                    Ok(now.with_timezone(&parsed).to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
+                    Ok(now.with_timezone(&parsed).to_rfc3339_opts(chrono::SecondsFormat::Secs, false).into())
                 }
             }
         })
@@ -111,10 +135,13 @@ mod tests {
     #[tokio::test]
     async fn the_time_tool_answers_in_utc_or_at_an_offset() {
         let registry = ToolRegistry::standard();
-        let utc = registry.call(context(), "get_current_time", json!({})).await.unwrap();
+        let utc = registry.call(context(), "get_current_time", json!({})).await.unwrap().content;
         assert!(utc.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(&utc).is_ok(), "{utc}");
-        let shifted =
-            registry.call(context(), "get_current_time", json!({"utc_offset": "+02:00"})).await.unwrap();
+        let shifted = registry
+            .call(context(), "get_current_time", json!({"utc_offset": "+02:00"}))
+            .await
+            .unwrap()
+            .content;
         assert!(shifted.ends_with("+02:00"), "{shifted}");
     }
 

@@ -525,6 +525,7 @@ impl RunObserver for Observer {
                 RunEvent::ToolResult { id, name, output, is_error }
             }
             // Usage is reported once, in total, at the end of the run.
+            driver::RunEvent::DocumentSaved(document) => RunEvent::DocumentSaved { document },
             driver::RunEvent::Usage(_) => return,
         };
         let _ = self.events.send(event);

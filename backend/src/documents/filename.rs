@@ -66,9 +66,23 @@ pub fn for_document(title: &str, kind: Kind, language: Option<&str>) -> String {
     format!("{}.{}", sanitize_stem(title), extension(kind, language))
 }
 
+/// The name of an old version's download: `Plan.md` at version 2 → `Plan (v2).md`.
+pub fn for_version(name: &str, version: i32) -> String {
+    match name.rsplit_once('.') {
+        Some((stem, extension)) => format!("{stem} (v{version}).{extension}"),
+        None => format!("{name} (v{version})"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versions_get_distinct_names() {
+        assert_eq!(for_version("Plan.md", 2), "Plan (v2).md");
+        assert_eq!(for_version("README", 3), "README (v3)");
+    }
 
     #[test]
     fn path_traversal_nul_and_reserved_characters_are_neutralised() {

@@ -3,6 +3,7 @@
 //! the agent — silently overwrites a change made in between. Full-text search ranks by title,
 //! then content. Every function acts for one user inside a user-scoped transaction.
 
+pub mod diff;
 pub mod filename;
 pub mod tools;
 
@@ -42,15 +43,25 @@ impl Kind {
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        Some(match value {
-            "markdown" => Self::Markdown,
-            "text" => Self::Text,
-            "code" => Self::Code,
-            "html" => Self::Html,
-            "json" => Self::Json,
-            "csv" => Self::Csv,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|kind| kind.as_str() == value)
+    }
+
+    /// Every kind, as the tools' JSON schemas list them.
+    pub const ALL: [Self; 6] = [Self::Markdown, Self::Text, Self::Code, Self::Html, Self::Json, Self::Csv];
+
+    /// The content type a document of this kind is served with.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Markdown => "text/markdown; charset=utf-8",
+            Self::Html => "text/html; charset=utf-8",
+            Self::Json => "application/json",
+            Self::Csv => "text/csv; charset=utf-8",
+            Self::Text | Self::Code => "text/plain; charset=utf-8",
+        }
+    }
+
+    pub fn names() -> Vec<&'static str> {
+        Self::ALL.into_iter().map(Self::as_str).collect()
     }
 }
 
@@ -89,10 +100,8 @@ pub struct DocumentSummary {
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize)]
 pub struct SearchHit {
-    pub id: Uuid,
-    pub title: String,
-    pub kind: String,
-    pub version: i32,
+    #[sqlx(flatten)]
+    pub document: DocumentSummary,
     pub rank: f32,
     /// The best passage, matches between « and ».
     pub snippet: String,
@@ -155,6 +164,18 @@ pub enum Sort {
     RecentlyUpdated,
     Title,
     Created,
+}
+
+impl Sort {
+    /// `updated`, `title` or `created`, as the tools and the UI name them.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "updated" => Some(Self::RecentlyUpdated),
+            "title" => Some(Self::Title),
+            "created" => Some(Self::Created),
+            _ => None,
+        }
+    }
 }
 
 fn check_title(title: &str) -> Result<String, DocumentError> {
@@ -305,6 +326,21 @@ pub async fn list(
     Ok((rows, total))
 }
 
+/// Every document of the user with its current content, by title (for an export).
+pub async fn all(pool: &PgPool, user_id: Uuid) -> Result<Vec<Document>, DocumentError> {
+    let mut tx = user_transaction(pool, user_id).await?;
+    let documents = sqlx::query_as::<_, Document>(concat!(
+        "SELECT ",
+        document_columns!(),
+        " FROM documents WHERE user_id = $1 ORDER BY lower(title), created_at"
+    ))
+    .bind(user_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(documents)
+}
+
 /// Full-text search over titles and content, best first, with a snippet each.
 pub async fn search(
     pool: &PgPool,
@@ -319,7 +355,7 @@ pub async fn search(
     let mut tx = user_transaction(pool, user_id).await?;
     let hits = sqlx::query_as::<_, SearchHit>(
         "WITH q AS (SELECT websearch_to_tsquery('english', $2) || websearch_to_tsquery('simple', $2) AS query)
-         SELECT d.id, d.title, d.kind, d.version, ts_rank_cd(d.search, q.query) AS rank,
+         SELECT d.id, d.title, d.filename, d.kind, d.language, d.size_bytes, d.version, d.updated_at, ts_rank_cd(d.search, q.query) AS rank,
                 ts_headline('english', d.content, q.query, 'StartSel=«, StopSel=», MaxWords=30, MinWords=8') AS snippet
            FROM documents d, q
           WHERE d.user_id = $1 AND d.search @@ q.query

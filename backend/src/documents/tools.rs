@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 use super::{Author, DocumentError, Edit, Kind, NewDocument, Sort};
 use crate::agent::messages::ToolSpec;
-use crate::agent::tools::{Tool, ToolContext, ToolError, ToolRegistry};
+use crate::agent::tools::{Tool, ToolContext, ToolError, ToolOutput, ToolRegistry};
+use jarvis_types::documents::DocumentRef;
 
 /// Adds the document tools to a registry.
 pub fn register(registry: &mut ToolRegistry, pool: PgPool) {
@@ -44,6 +45,16 @@ fn tool_error(error: DocumentError) -> ToolError {
     }
 }
 
+fn reference(document: &super::Document, created: bool) -> DocumentRef {
+    DocumentRef {
+        id: document.id.to_string(),
+        title: document.title.clone(),
+        kind: document.kind.clone(),
+        version: document.version,
+        created,
+    }
+}
+
 fn kind_of(raw: &str) -> Result<Kind, ToolError> {
     Kind::parse(raw).ok_or_else(|| {
         ToolError(format!("`{raw}` is not a kind; use markdown, text, code, html, json or csv."))
@@ -71,7 +82,7 @@ impl Tool for SaveDocument {
                 "type": "object",
                 "properties": {
                     "title": {"type": "string", "description": "A short, human title."},
-                    "kind": {"type": "string", "enum": ["markdown", "text", "code", "html", "json", "csv"]},
+                    "kind": {"type": "string", "enum": Kind::names()},
                     "language": {"type": "string", "description": "For code: the programming language, e.g. rust or python."},
                     "content": {"type": "string"}
                 },
@@ -81,7 +92,11 @@ impl Tool for SaveDocument {
         }
     }
 
-    fn call<'a>(&'a self, context: ToolContext, input: Value) -> BoxFuture<'a, Result<String, ToolError>> {
+    fn call<'a>(
+        &'a self,
+        context: ToolContext,
+        input: Value,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let args: SaveArgs = arguments(input)?;
             let kind = kind_of(&args.kind)?;
@@ -93,7 +108,10 @@ impl Tool for SaveDocument {
                 super::create(&self.0, context.user_id, new, Author::Agent { run_id: context.run_id })
                     .await
                     .map_err(tool_error)?;
-            Ok(json!({"id": document.id, "title": document.title, "filename": document.filename, "version": document.version}).to_string())
+            Ok(ToolOutput {
+                content: json!({"id": document.id, "title": document.title, "filename": document.filename, "version": document.version}).to_string(),
+                saved: Some(reference(&document, true)),
+            })
         })
     }
 }
@@ -121,7 +139,7 @@ impl Tool for ListDocuments {
             input_schema: json!({
                 "type": "object",
                 "properties": {
-                    "kind": {"type": "string", "enum": ["markdown", "text", "code", "html", "json", "csv"]},
+                    "kind": {"type": "string", "enum": Kind::names()},
                     "sort": {"type": "string", "enum": ["updated", "title", "created"]},
                     "limit": {"type": "integer", "minimum": 1, "maximum": 100},
                     "offset": {"type": "integer", "minimum": 0}
@@ -131,20 +149,24 @@ impl Tool for ListDocuments {
         }
     }
 
-    fn call<'a>(&'a self, context: ToolContext, input: Value) -> BoxFuture<'a, Result<String, ToolError>> {
+    fn call<'a>(
+        &'a self,
+        context: ToolContext,
+        input: Value,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let args: ListArgs = arguments(input)?;
             let kind = args.kind.as_deref().map(kind_of).transpose()?;
-            let sort = match args.sort.as_deref() {
-                None | Some("updated") => Sort::RecentlyUpdated,
-                Some("title") => Sort::Title,
-                Some("created") => Sort::Created,
-                Some(other) => {
-                    return Err(ToolError(format!(
-                        "`{other}` is not a sort order; use updated, title or created."
-                    )));
-                }
-            };
+            let sort = args
+                .sort
+                .as_deref()
+                .map(|name| {
+                    Sort::parse(name).ok_or_else(|| {
+                        ToolError(format!("`{name}` is not a sort order; use updated, title or created."))
+                    })
+                })
+                .transpose()?
+                .unwrap_or_default();
             let limit = args.limit.unwrap_or(20);
             if !(1..=100).contains(&limit) {
                 return Err(ToolError("`limit` must be between 1 and 100.".into()));
@@ -156,7 +178,7 @@ impl Tool for ListDocuments {
                 .iter()
                 .map(|d| json!({"id": d.id, "title": d.title, "kind": d.kind, "language": d.language, "version": d.version, "size_bytes": d.size_bytes, "updated_at": d.updated_at}))
                 .collect();
-            Ok(json!({"documents": items, "total": total, "offset": offset, "next_offset": (offset + limit < total).then_some(offset + limit)}).to_string())
+            Ok(json!({"documents": items, "total": total, "offset": offset, "next_offset": (offset + limit < total).then_some(offset + limit)}).to_string().into())
         })
     }
 }
@@ -184,12 +206,16 @@ impl Tool for ReadDocument {
         }
     }
 
-    fn call<'a>(&'a self, context: ToolContext, input: Value) -> BoxFuture<'a, Result<String, ToolError>> {
+    fn call<'a>(
+        &'a self,
+        context: ToolContext,
+        input: Value,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let args: ReadArgs = arguments(input)?;
             let document =
                 super::read(&self.0, context.user_id, document_id(&args.id)?).await.map_err(tool_error)?;
-            Ok(json!({"id": document.id, "title": document.title, "kind": document.kind, "language": document.language, "version": document.version, "content": document.content}).to_string())
+            Ok(json!({"id": document.id, "title": document.title, "kind": document.kind, "language": document.language, "version": document.version, "content": document.content}).to_string().into())
         })
     }
 }
@@ -221,7 +247,11 @@ impl Tool for SearchDocuments {
         }
     }
 
-    fn call<'a>(&'a self, context: ToolContext, input: Value) -> BoxFuture<'a, Result<String, ToolError>> {
+    fn call<'a>(
+        &'a self,
+        context: ToolContext,
+        input: Value,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let args: SearchArgs = arguments(input)?;
             let hits = super::search(&self.0, context.user_id, &args.query, args.limit.unwrap_or(10))
@@ -229,9 +259,9 @@ impl Tool for SearchDocuments {
                 .map_err(tool_error)?;
             let items: Vec<Value> = hits
                 .iter()
-                .map(|h| json!({"id": h.id, "title": h.title, "kind": h.kind, "version": h.version, "snippet": h.snippet}))
+                .map(|h| json!({"id": h.document.id, "title": h.document.title, "kind": h.document.kind, "version": h.document.version, "snippet": h.snippet}))
                 .collect();
-            Ok(json!({"results": items}).to_string())
+            Ok(json!({"results": items}).to_string().into())
         })
     }
 }
@@ -272,7 +302,11 @@ impl Tool for UpdateDocument {
         }
     }
 
-    fn call<'a>(&'a self, context: ToolContext, input: Value) -> BoxFuture<'a, Result<String, ToolError>> {
+    fn call<'a>(
+        &'a self,
+        context: ToolContext,
+        input: Value,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let args: UpdateArgs = arguments(input)?;
             let edit = match (args.content, args.find, args.replace) {
@@ -290,7 +324,11 @@ impl Tool for UpdateDocument {
             )
             .await
             .map_err(tool_error)?;
-            Ok(json!({"id": document.id, "title": document.title, "version": document.version}).to_string())
+            Ok(ToolOutput {
+                content: json!({"id": document.id, "title": document.title, "version": document.version})
+                    .to_string(),
+                saved: Some(reference(&document, false)),
+            })
         })
     }
 }

@@ -2,5 +2,6 @@
 
 pub mod auth;
 pub mod health;
+pub mod library;
 pub mod origin;
 pub mod ws;

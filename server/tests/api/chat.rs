@@ -442,3 +442,50 @@ async fn conversations_are_listed_renamed_and_deleted_by_their_owner_only() {
     assert_eq!((left, messages), (0, 0));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_document_saved_by_a_tool_is_announced_live_and_again_on_resume() {
+    let fake = FakeAnthropic::start().await;
+    fake.reply(Reply::tool_use(
+        "toolu_save",
+        "save_document",
+        json!({"title": "Fib", "kind": "code", "language": "rust", "content": "fn fib() {}"}),
+    ));
+    fake.reply(Reply::text("Saved."));
+    let app = app_with_model(&fake).await;
+    let (client, _) = app.signed_in_client().await;
+    let mut socket = open(app.port, &client).await;
+
+    send(&mut socket, &ask(None, "Write fib in Rust")).await;
+    let events = until_finished(&mut socket).await;
+    let result_at = events
+        .iter()
+        .position(|(_, _, e)| matches!(e, RunEvent::ToolResult { name, is_error: false, .. } if name == "save_document"))
+        .expect("the tool ran");
+    let RunEvent::DocumentSaved { document } = &events[result_at + 1].2 else {
+        panic!("document_saved right after the tool result: {:?}", events[result_at + 1].2)
+    };
+    assert_eq!(
+        (document.title.as_str(), document.kind.as_str(), document.version, document.created),
+        ("Fib", "code", 1, true)
+    );
+    let stored: (String, Option<String>) =
+        sqlx::query_as("SELECT kind, language FROM documents WHERE id = $1::uuid")
+            .bind(&document.id)
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, ("code".to_owned(), Some("rust".to_owned())));
+
+    // Another connection resuming the run from the start is told too.
+    let run_id = events[0].0.clone();
+    let mut again = open(app.port, &client).await;
+    send(&mut again, &ClientMessage::Resume { run_id, after_seq: 0 }).await;
+    let replayed = until_finished(&mut again).await;
+    assert!(
+        replayed
+            .iter()
+            .any(|(_, _, e)| matches!(e, RunEvent::DocumentSaved { document: d } if d == document))
+    );
+    app.stop().await;
+}

@@ -85,6 +85,8 @@ pub fn test_config(database_name: &str, extra: &[(&str, &str)]) -> (Config, Path
     let app_url = with_database(&app_database_url(), database_name);
     let (smtp_url, mail_dir) = mail_settings();
     let outbox = mail_dir.display().to_string();
+    let objects_dir =
+        std::env::temp_dir().join(format!("jarvis-objects-{database_name}")).display().to_string();
     let extra: Vec<(String, String)> =
         extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     let config = Config::from_lookup(|name| {
@@ -101,6 +103,7 @@ pub fn test_config(database_name: &str, extra: &[(&str, &str)]) -> (Config, Path
             "JARVIS_SMTP_URL" => smtp_url.clone(),
             "JARVIS_OUTBOX_DIR" => Some(outbox.clone()),
             "JARVIS_MAIL_FROM" => Some("Jarvis <jarvis@jarvis.test>".to_owned()),
+            "JARVIS_STORAGE_DIR" => Some(objects_dir.clone()),
             _ => None,
         }
     })

@@ -5,5 +5,6 @@ mod chat;
 mod health;
 mod helpers;
 mod isolation;
+mod library;
 mod pages;
 mod ws;

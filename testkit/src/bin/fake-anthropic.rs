@@ -2,6 +2,10 @@
 //! user's last message:
 //! - a message with "slow" in it: 60 words, one every 80 ms;
 //! - "time": a `get_current_time` tool call, then "The time is <result>." once the result comes;
+//! - "save": a `save_document` call for a Markdown note "Trip notes", then a sentence;
+//! - "update": an `update_document` call adding a line to the last document it saved or read,
+//!   based on the version it last saw; when that is refused as stale, a `read_document` call and
+//!   then the update again on the version it read — what a careful model does;
 //! - anything else: "Hello! You said: <message>", a word every 30 ms.
 //! Prints its base URL on the first line of standard output. `FAKE_ANTHROPIC_ADDR` picks the
 //! address (default `127.0.0.1:0`).
@@ -20,9 +24,119 @@ fn last_user_blocks(body: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// The text of the user's last typed message (not a tool result).
+fn last_user_text(body: &Value) -> String {
+    body["messages"]
+        .as_array()
+        .and_then(|messages| {
+            messages.iter().rev().filter(|m| m["role"] == "user").find_map(|m| {
+                let blocks = m["content"].as_array()?;
+                let texts: Vec<&str> = blocks.iter().filter_map(|b| b["text"].as_str()).collect();
+                (!texts.is_empty()).then(|| texts.join(" "))
+            })
+        })
+        .unwrap_or_default()
+}
+
+/// The tool a tool_use id was made for: this fake puts the name in the id.
+fn tool_of(tool_use_id: &str) -> &str {
+    tool_use_id.strip_prefix("toolu_").and_then(|rest| rest.rsplit_once('_')).map_or("", |(name, _)| name)
+}
+
+/// The last document id and version seen in any successful tool result of the conversation.
+fn last_known_document(body: &Value) -> Option<(String, i64)> {
+    let messages = body["messages"].as_array()?;
+    messages.iter().rev().filter(|m| m["role"] == "user").find_map(|m| {
+        m["content"].as_array()?.iter().rev().find_map(|b| {
+            if b["type"] != "tool_result" || b["is_error"] == true {
+                return None;
+            }
+            let output: Value = serde_json::from_str(result_text(b).as_str()).ok()?;
+            Some((output["id"].as_str()?.to_owned(), output["version"].as_i64()?))
+        })
+    })
+}
+
+fn result_text(block: &Value) -> String {
+    match &block["content"] {
+        Value::String(text) => text.clone(),
+        Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).collect(),
+        _ => String::new(),
+    }
+}
+
+fn call(body: &Value, name: &str, input: Value, text: &str) -> Script {
+    let n = body["messages"].as_array().map_or(0, Vec::len);
+    Script::Reply(
+        Reply::tool_use(&format!("toolu_{name}_{n}"), name, input)
+            .with_text(text)
+            .slowly(Duration::from_millis(10)),
+    )
+}
+
+const MAP_LINE: &str = "- Bring a map";
+
+/// The documents scenario: save, or update with a stale version, read again, update.
+fn documents(body: &Value, lower: &str, result: Option<&Value>) -> Option<Script> {
+    let said = |text: String| Some(Script::Reply(Reply::text(text).slowly(Duration::from_millis(10))));
+    if let Some(result) = result {
+        let name = tool_of(result["tool_use_id"].as_str().unwrap_or_default());
+        let text = result_text(result);
+        let output: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        return match name {
+            "save_document" if result["is_error"] != true => {
+                said(format!("Saved “{}” to your documents.", output["title"].as_str().unwrap_or("?")))
+            }
+            "update_document" if result["is_error"] == true && text.contains("Read it again") => {
+                let (id, _) = last_known_document(body)?;
+                Some(call(body, "read_document", json!({"id": id}), "It changed since; reading it again. "))
+            }
+            "update_document" if result["is_error"] != true => {
+                said(format!("Updated it: now at version {}.", output["version"]))
+            }
+            "read_document" if result["is_error"] != true => {
+                let content = output["content"].as_str().unwrap_or_default().trim_end();
+                Some(call(
+                    body,
+                    "update_document",
+                    json!({"id": output["id"], "version": output["version"], "content": format!("{content}\n{MAP_LINE}\n")}),
+                    "",
+                ))
+            }
+            "save_document" | "update_document" | "read_document" => said(format!("That failed: {text}")),
+            _ => None,
+        };
+    }
+    if lower.contains("save") {
+        return Some(call(
+            body,
+            "save_document",
+            json!({"title": "Trip notes", "kind": "markdown", "content": "# Trip notes\n\n- Pack the tent\n- Buy snacks\n"}),
+            "Saving that for you. ",
+        ));
+    }
+    if lower.contains("update") {
+        let Some((id, version)) = last_known_document(body) else {
+            return said("I have no document to update yet.".to_owned());
+        };
+        return Some(call(
+            body,
+            "update_document",
+            json!({"id": id, "version": version, "content": format!("# Trip notes\n\n- Pack the tent\n- Buy snacks\n{MAP_LINE}\n")}),
+            "Adding the map. ",
+        ));
+    }
+    None
+}
+
 fn respond(body: &Value) -> Script {
     let blocks = last_user_blocks(body);
-    if let Some(result) = blocks.iter().find(|b| b["type"] == "tool_result") {
+    let lower = last_user_text(body).to_lowercase();
+    let result = blocks.iter().find(|b| b["type"] == "tool_result");
+    if let Some(script) = documents(body, &lower, result) {
+        return script;
+    }
+    if let Some(result) = result {
         let time = result["content"].as_str().unwrap_or("unknown");
         return Script::Reply(Reply::text(format!("The time is {time}.")).slowly(Duration::from_millis(30)));
     }

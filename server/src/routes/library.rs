@@ -1,0 +1,264 @@
+//! Downloads and uploads of the library: the byte-level side that server functions do not fit.
+//!
+//! - `GET /api/documents/{id}/download[?version=N]`: a document (or one of its versions) as a
+//!   file, with its name and content type.
+//! - `GET /api/library.zip`: every document and file in one zip.
+//! - `GET /api/files/{id}[?download=1]`: an uploaded file, inline (images, PDFs) or as a download.
+//! - `POST /api/uploads`: multipart upload of one or more files.
+//!
+//! Every handler takes the user from the verified session; ids in paths only name what to fetch
+//! among that user's things, so another user's id answers 404 like a missing one.
+
+use axum::{
+    Json,
+    body::Body,
+    extract::{Multipart, Path, Query, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use jarvis_backend::documents::{self, DocumentError, Kind, filename};
+use jarvis_backend::files::{self, FileError, human_size};
+use jarvis_backend::library;
+use jarvis_types::documents::{UploadRefusal, UploadReport};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{auth::RequireUser, state::AppState};
+
+/// The largest upload request body: several files at the per-file limit.
+pub const UPLOAD_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({ "error": code, "message": message }))).into_response()
+}
+
+fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "not_found", "No such document or file.")
+}
+
+fn internal(what: &str, detail: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %detail, what, "library.failed");
+    error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side.")
+}
+
+fn document_error(error: DocumentError) -> Response {
+    match error {
+        DocumentError::NotFound => not_found(),
+        DocumentError::Internal(detail) => internal("documents", &detail),
+        other => self::error(StatusCode::BAD_REQUEST, "invalid", &other.to_string()),
+    }
+}
+
+fn file_error(error: FileError) -> Response {
+    match error {
+        FileError::NotFound => not_found(),
+        other => internal("files", &other),
+    }
+}
+
+/// `Content-Disposition` with an ASCII fallback name and the exact UTF-8 one (RFC 6266/5987).
+pub fn disposition(kind: &str, name: &str) -> HeaderValue {
+    let ascii: String = name
+        .chars()
+        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' && c != '%' || c == ' ' { c } else { '_' })
+        .collect();
+    let mut encoded = String::new();
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    HeaderValue::from_str(&format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+/// Headers every served file carries: never sniffed into something else, never able to run
+/// script in our origin (an uploaded HTML or SVG stays inert).
+fn bytes_response(body: impl Into<Body>, content_type: &str, disposition: HeaderValue) -> Response {
+    let mut response = Response::new(body.into());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    headers.insert(header::CONTENT_DISPOSITION, disposition);
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // Chrome will not show a PDF in a sandboxed document; its viewer runs no page script anyway.
+    let policy = if content_type == "application/pdf" {
+        "default-src 'none'; object-src 'self'"
+    } else {
+        "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'"
+    };
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DownloadQuery {
+    version: Option<i32>,
+}
+
+pub async fn download_document(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    Path(id): Path<String>,
+    Query(query): Query<DownloadQuery>,
+) -> Response {
+    let Ok(id) = Uuid::parse_str(&id) else { return not_found() };
+    let document = match documents::read(&state.pool, user.user_id, id).await {
+        Ok(document) => document,
+        Err(error) => return document_error(error),
+    };
+    let (content, name) = match query.version {
+        None => (document.content, document.filename),
+        Some(version) => match documents::version_content(&state.pool, user.user_id, id, version).await {
+            Ok(content) => (content, filename::for_version(&document.filename, version)),
+            Err(error) => return document_error(error),
+        },
+    };
+    let content_type = Kind::parse(&document.kind).unwrap_or(Kind::Text).content_type();
+    bytes_response(content, content_type, disposition("attachment", &name))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FileQuery {
+    #[serde(default)]
+    download: Option<String>,
+}
+
+pub async fn file(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    Path(id): Path<String>,
+    Query(query): Query<FileQuery>,
+) -> Response {
+    let Ok(id) = Uuid::parse_str(&id) else { return not_found() };
+    let (record, bytes) = match files::open(&state.pool, &state.store, user.user_id, id).await {
+        Ok(found) => found,
+        Err(error) => return file_error(error),
+    };
+    // Only types a browser shows harmlessly are served inline; anything else downloads.
+    let inline = query.download.is_none() && is_inline_type(&record.content_type);
+    let kind = if inline { "inline" } else { "attachment" };
+    bytes_response(bytes, &record.content_type, disposition(kind, &record.filename))
+}
+
+fn is_inline_type(content_type: &str) -> bool {
+    matches!(
+        content_type,
+        "image/png"
+            | "image/jpeg"
+            | "image/gif"
+            | "image/webp"
+            | "application/pdf"
+            | "audio/mpeg"
+            | "audio/wav"
+            | "audio/ogg"
+    )
+}
+
+/// Every document (current version) and file in one zip.
+pub async fn export(State(state): State<AppState>, RequireUser(user): RequireUser) -> Response {
+    match library::export_zip(&state.pool, &state.store, user.user_id).await {
+        Ok(bytes) => {
+            bytes_response(bytes, "application/zip", disposition("attachment", "Jarvis library.zip"))
+        }
+        Err(error) => internal("export", &error),
+    }
+}
+
+/// Multipart upload: each part with a file name is one file. Answers what each became, and
+/// why any was refused; a refused file changes nothing.
+pub async fn upload(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    mut multipart: Multipart,
+) -> Response {
+    let limit = state.config.storage.upload_max_bytes;
+    let mut report = UploadReport::default();
+    loop {
+        let mut field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(error) => {
+                let status = error.status();
+                let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    format!("The upload is too large: at most {} in one go.", human_size(UPLOAD_BODY_LIMIT))
+                } else {
+                    format!("The upload could not be read: {}", error.body_text())
+                };
+                return error_with_report(status, &message, report);
+            }
+        };
+        let Some(name) = field.file_name().map(str::to_owned) else { continue };
+        // Read at most one byte past the limit: a larger file is refused without buffering it.
+        let mut bytes = Vec::new();
+        let mut too_large = false;
+        loop {
+            match field.chunk().await {
+                Ok(Some(chunk)) => {
+                    if bytes.len() + chunk.len() > limit {
+                        too_large = true;
+                        // Drain the rest of this part without keeping it.
+                        while let Ok(Some(_)) = field.chunk().await {}
+                        break;
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    return error_with_report(
+                        StatusCode::BAD_REQUEST,
+                        &format!("The upload was interrupted: {}", error.body_text()),
+                        report,
+                    );
+                }
+            }
+        }
+        if too_large {
+            report.refused.push(UploadRefusal {
+                filename: filename::sanitize_stem(&name),
+                reason: format!("It is larger than the limit of {}.", human_size(limit)),
+            });
+            continue;
+        }
+        match files::upload(&state.pool, &state.store, user.user_id, &name, bytes.into(), limit).await {
+            Ok(uploaded) => report.uploaded.push(uploaded.into()),
+            Err(error @ (FileError::Internal(_) | FileError::Storage(_))) => {
+                return internal("upload", &error);
+            }
+            Err(refused) => report.refused.push(UploadRefusal {
+                filename: filename::sanitize_stem(&name),
+                reason: refused.to_string(),
+            }),
+        }
+    }
+    if report.uploaded.is_empty() && report.refused.is_empty() {
+        return error(StatusCode::BAD_REQUEST, "no_files", "Choose at least one file to upload.");
+    }
+    let status = if report.uploaded.is_empty() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    (status, Json(report)).into_response()
+}
+
+fn error_with_report(status: StatusCode, message: &str, report: UploadReport) -> Response {
+    (status, Json(json!({ "error": "bad_upload", "message": message, "report": report }))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_keep_their_unicode_in_the_rfc_5987_form_and_an_ascii_fallback() {
+        let value = disposition("attachment", "Résumé \"final\".md");
+        let text = value.to_str().unwrap();
+        assert_eq!(
+            text,
+            "attachment; filename=\"R_sum_ _final_.md\"; filename*=UTF-8''R%C3%A9sum%C3%A9%20%22final%22.md"
+        );
+    }
+}
