@@ -15,6 +15,7 @@ fn engine(fake: &FakeSpeech, key: &str, timeout: Duration) -> OpenAiSpeech {
         base_url: fake.base_url().parse().unwrap(),
         api_key: SecretString::from(key.to_owned()),
         model: "gpt-4o-mini-tts".into(),
+        voice: "echo".into(),
         timeout,
         retries: 2,
     })

@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use jarvis_backend::db::DatabaseSettings;
 use jarvis_backend::storage::StorageSettings;
+use jarvis_backend::voice::VoiceLimits;
+use jarvis_backend::voice::espeak::EspeakSettings;
+use jarvis_backend::voice::openai::OpenAiSettings;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -33,6 +36,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub model: ModelConfig,
     pub storage: StorageConfig,
+    pub voice: VoiceConfig,
     /// `JARVIS_TRUST_FORWARDED_FOR`: take the client address from the last `X-Forwarded-For`
     /// entry (only behind a proxy that sets it). Default `false`.
     pub trust_forwarded_for: bool,
@@ -80,6 +84,25 @@ pub struct StorageConfig {
     pub settings: StorageSettings,
     /// `JARVIS_UPLOAD_MAX_BYTES`: the largest file a user may upload (default 10 MiB).
     pub upload_max_bytes: usize,
+}
+
+/// Spoken replies.
+#[derive(Debug, Clone)]
+pub struct VoiceConfig {
+    /// `JARVIS_VOICE_ENGINE`: `espeak` (default, offline; `JARVIS_ESPEAK_BIN`, default `espeak-ng`),
+    /// `openai` (`OPENAI_API_KEY`, `OPENAI_BASE_URL` default `https://api.openai.com`,
+    /// `JARVIS_OPENAI_TTS_MODEL` default `tts-1`, `JARVIS_OPENAI_VOICE` default `echo`), or `off`.
+    pub engine: VoiceEngineConfig,
+    /// `JARVIS_VOICE_CONCURRENCY_PER_USER` (default 2) and `JARVIS_VOICE_CONCURRENCY` (default 8):
+    /// clips synthesised at once for one user, and on this instance.
+    pub limits: VoiceLimits,
+}
+
+#[derive(Debug, Clone)]
+pub enum VoiceEngineConfig {
+    Off,
+    Espeak(EspeakSettings),
+    OpenAi(OpenAiSettings),
 }
 
 /// Outgoing mail.
@@ -245,10 +268,13 @@ impl Config {
             )?,
         };
 
+        let voice = voice_config(&get)?;
+
         Ok(Self {
             listen_addr,
             model,
             storage,
+            voice,
             public_url,
             database,
             log_format: parse_or("JARVIS_LOG_FORMAT", get("JARVIS_LOG_FORMAT"), LogFormat::Pretty)?,
@@ -277,6 +303,52 @@ impl Config {
             Url::parse(&format!("http://localhost:{port}")).expect("a localhost URL parses")
         })
     }
+}
+
+fn voice_config(get: &impl Fn(&str) -> Option<String>) -> Result<VoiceConfig, ConfigError> {
+    // Per clip: a sentence takes espeak-ng milliseconds and a remote API a second or two.
+    let timeout = Duration::from_secs(parse_or("JARVIS_VOICE_TIMEOUT_SECS", get("JARVIS_VOICE_TIMEOUT_SECS"), 20)?);
+    let engine = match get("JARVIS_VOICE_ENGINE").as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("espeak") | Some("espeak-ng") => VoiceEngineConfig::Espeak(EspeakSettings {
+            program: get("JARVIS_ESPEAK_BIN").unwrap_or_else(|| "espeak-ng".to_owned()).into(),
+            timeout,
+        }),
+        Some("openai") => VoiceEngineConfig::OpenAi(OpenAiSettings {
+            base_url: get("OPENAI_BASE_URL")
+                .unwrap_or_else(|| "https://api.openai.com".to_owned())
+                .parse()
+                .map_err(|error: url::ParseError| ConfigError::Invalid {
+                    name: "OPENAI_BASE_URL",
+                    reason: error.to_string(),
+                })?,
+            api_key: get("OPENAI_API_KEY").map(SecretString::from).ok_or(ConfigError::Missing {
+                name: "OPENAI_API_KEY",
+                hint: "the OpenAI key for the speech API (JARVIS_VOICE_ENGINE=openai)",
+            })?,
+            model: get("JARVIS_OPENAI_TTS_MODEL").unwrap_or_else(|| "tts-1".to_owned()),
+            voice: get("JARVIS_OPENAI_VOICE").unwrap_or_else(|| "echo".to_owned()),
+            timeout,
+            retries: 2,
+        }),
+        Some("off" | "none") => VoiceEngineConfig::Off,
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                name: "JARVIS_VOICE_ENGINE",
+                reason: format!("expected `espeak`, `openai` or `off`, got `{other}`"),
+            });
+        }
+    };
+    let limits = VoiceLimits {
+        per_user: parse_or("JARVIS_VOICE_CONCURRENCY_PER_USER", get("JARVIS_VOICE_CONCURRENCY_PER_USER"), 2)?,
+        global: parse_or("JARVIS_VOICE_CONCURRENCY", get("JARVIS_VOICE_CONCURRENCY"), 8)?,
+    };
+    if limits.per_user == 0 || limits.global == 0 {
+        return Err(ConfigError::Invalid {
+            name: "JARVIS_VOICE_CONCURRENCY",
+            reason: "the concurrency limits must be at least 1".into(),
+        });
+    }
+    Ok(VoiceConfig { engine, limits })
 }
 
 /// Whether a URL points at this machine (then plain-http cookies and a random JWT secret are

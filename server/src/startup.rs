@@ -21,6 +21,7 @@ use jarvis_backend::{
     chat::{Chat, ChatSettings},
     mail::{MailSettings, Mailer},
     storage::BlobStore,
+    voice::{SpeechEngine, SpeechRequest, Voice, espeak::EspeakSpeech, openai::OpenAiSpeech},
 };
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -33,6 +34,7 @@ use tower_http::{
 };
 use tracing::Level;
 
+use crate::config::VoiceEngineConfig;
 use crate::{
     auth,
     config::{Config, is_loopback},
@@ -47,6 +49,8 @@ pub enum StartupError {
     Database(#[from] jarvis_backend::Error),
     #[error("object storage is unreachable or misconfigured")]
     Storage(#[from] jarvis_backend::storage::StorageError),
+    #[error("the voice engine does not work: {0} (install it, or set JARVIS_VOICE_ENGINE=off)")]
+    Voice(String),
     #[error("mail is misconfigured")]
     Mail(#[from] jarvis_backend::mail::MailError),
     #[error("JARVIS_JWT_SECRET is not set; it is required when the public URL ({0}) is not on localhost")]
@@ -125,6 +129,7 @@ impl Application {
         store.check().await?;
         let mut tools = ToolRegistry::standard();
         jarvis_backend::documents::tools::register(&mut tools, pool.clone());
+        let voice = voice_service(&config.voice, pool.clone(), store.clone()).await?;
         let chat = Chat::new(
             pool.clone(),
             accounts.clone(),
@@ -138,6 +143,7 @@ impl Application {
                 },
                 context_budget_tokens: config.model.context_tokens,
             },
+            Some(voice.clone()),
         );
         let shutdown = CancellationToken::new();
         chat.spawn_listener(shutdown.clone());
@@ -149,6 +155,7 @@ impl Application {
             accounts,
             chat,
             store,
+            voice,
             leptos_options,
             shutdown,
         };
@@ -202,6 +209,33 @@ impl Application {
     }
 }
 
+/// The configured speech engine, tried once with a word so that a broken installation stops
+/// the start rather than every reply's voice.
+async fn voice_service(
+    config: &crate::config::VoiceConfig,
+    pool: sqlx::PgPool,
+    store: BlobStore,
+) -> Result<Voice, StartupError> {
+    let engine: Option<Arc<dyn SpeechEngine>> = match &config.engine {
+        VoiceEngineConfig::Off => None,
+        VoiceEngineConfig::Espeak(settings) => Some(Arc::new(EspeakSpeech::new(settings.clone()))),
+        VoiceEngineConfig::OpenAi(settings) => Some(Arc::new(OpenAiSpeech::new(settings.clone()))),
+    };
+    if let Some(engine) = &engine {
+        // A paid API is not called to check it; local engines are.
+        if engine.name() != "openai" {
+            let request = SpeechRequest {
+                text: "Ready.".into(),
+                voice: engine.voices().into_iter().next().unwrap_or_default(),
+                speed: 1.0,
+            };
+            engine.synthesize(&request).await.map_err(|error| StartupError::Voice(error.to_string()))?;
+        }
+        tracing::info!(engine = engine.name(), "startup.voice_ready");
+    }
+    Ok(Voice::new(engine, pool, store, config.limits))
+}
+
 fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
@@ -209,10 +243,12 @@ fn router(state: AppState) -> Router {
         let accounts = state.accounts.clone();
         let chat = state.chat.clone();
         let store = state.store.clone();
+        let voice = state.voice.clone();
         move || {
             provide_context(accounts.clone());
             provide_context(chat.clone());
             provide_context(store.clone());
+            provide_context(voice.clone());
         }
     };
     let server_fn_context = page_context.clone();
@@ -238,6 +274,8 @@ fn router(state: AppState) -> Router {
             "/api/uploads",
             post(routes::library::upload).layer(DefaultBodyLimit::max(routes::library::UPLOAD_BODY_LIMIT)),
         )
+        .route("/api/clips/{id}", get(routes::voice::clip))
+        .route("/api/clips/{id}/retry", post(routes::voice::retry))
         .route(
             "/api/{*fn_name}",
             post(move |request: axum::extract::Request| {

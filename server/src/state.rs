@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use jarvis_backend::{accounts::Accounts, chat::Chat, storage::BlobStore};
+use jarvis_backend::{accounts::Accounts, chat::Chat, storage::BlobStore, voice::Voice};
 use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -24,6 +24,8 @@ pub struct AppState {
     pub chat: Chat,
     /// Uploaded files and other binary objects.
     pub store: BlobStore,
+    /// Spoken replies: the engine, the users' settings, the clips.
+    pub voice: Voice,
     pub leptos_options: LeptosOptions,
     /// Cancelled when the process starts to stop; long-lived connections close on it.
     pub shutdown: CancellationToken,

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::voice::Clip;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationSummary {
     pub id: String,
@@ -30,6 +32,9 @@ pub struct ChatMessageView {
     /// The reply was stopped or failed; `text` is what had arrived.
     pub partial: bool,
     pub run_id: Option<String>,
+    /// The reply's spoken clips, in order (assistant replies with voice on).
+    #[serde(default)]
+    pub clips: Vec<Clip>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

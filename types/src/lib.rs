@@ -6,3 +6,4 @@ pub mod chat;
 pub mod documents;
 pub mod health;
 pub mod protocol;
+pub mod voice;

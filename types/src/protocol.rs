@@ -8,9 +8,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::documents::DocumentRef;
+use crate::voice::Clip;
 
 /// Bumped whenever a message changes shape in a way an older peer cannot read.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// The path of the WebSocket endpoint.
 pub const WS_PATH: &str = "/ws";
@@ -86,6 +87,11 @@ pub enum RunEvent {
     /// it and the documents panel updates.
     DocumentSaved {
         document: DocumentRef,
+    },
+    /// A spoken clip of the reply, announced in `seq` order as soon as it is synthesised
+    /// (usually while the text still streams), or marked failed.
+    Clip {
+        clip: Clip,
     },
     Usage {
         input_tokens: u64,

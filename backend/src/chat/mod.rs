@@ -24,6 +24,7 @@ use crate::agent::messages::{ContentBlock, Message, Role};
 use crate::agent::provider::ModelProvider;
 use crate::agent::tools::{ToolContext, ToolRegistry};
 use crate::agent::turn::{Outcome, TurnLimits};
+use crate::voice::{Speaker, Voice};
 
 /// How runs are set up.
 #[derive(Debug, Clone)]
@@ -66,6 +67,8 @@ struct Inner {
     provider: Arc<dyn ModelProvider>,
     tools: ToolRegistry,
     settings: ChatSettings,
+    /// Speaks replies while they stream, for users who want that.
+    voice: Option<Voice>,
     /// Runs executing on this instance.
     running: Mutex<HashMap<Uuid, CancellationToken>>,
     /// "Run X has new events", from this instance's writers and from other instances via NOTIFY.
@@ -88,6 +91,7 @@ impl Chat {
         provider: Arc<dyn ModelProvider>,
         tools: ToolRegistry,
         settings: ChatSettings,
+        voice: Option<Voice>,
     ) -> Self {
         let (wake, _) = broadcast::channel(1024);
         Self {
@@ -97,6 +101,7 @@ impl Chat {
                 provider,
                 tools,
                 settings,
+                voice,
                 running: Mutex::default(),
                 wake,
             }),
@@ -286,12 +291,17 @@ impl Chat {
                 Vec::new()
             }
         };
+        let speaker = match &self.inner.voice {
+            Some(voice) => voice.speaker(user_id, run_id, events.clone()).await,
+            None => None,
+        };
         let mut observer = Observer {
             chat: self.clone(),
             user_id,
             run_id,
             conversation_id: new_run.conversation_id,
             events: events.clone(),
+            speaker,
         };
         let summary = if history.is_empty() {
             None
@@ -337,6 +347,10 @@ impl Chat {
             {
                 tracing::error!(%error, "chat.partial_save_failed");
             }
+        }
+        // Every clip of the reply is announced before the run ends (a stopped run's are dropped).
+        if let Some(speaker) = observer.speaker.take() {
+            if status == RunStatus::Cancelled { speaker.abort() } else { speaker.finish().await }
         }
         let _ = events.send(RunEvent::Usage {
             input_tokens: usage.input_tokens,
@@ -511,10 +525,20 @@ struct Observer {
     run_id: Uuid,
     conversation_id: Uuid,
     events: mpsc::UnboundedSender<RunEvent>,
+    speaker: Option<Speaker>,
 }
 
 impl RunObserver for Observer {
     fn on_event(&mut self, event: driver::RunEvent) {
+        if let Some(speaker) = &mut self.speaker {
+            match &event {
+                driver::RunEvent::Text(text) => speaker.push(text),
+                driver::RunEvent::Retrying { .. } => speaker.discard_pending(),
+                // Text before a tool call ends where the call begins.
+                driver::RunEvent::ToolCall { .. } => speaker.push("\n\n"),
+                _ => {}
+            }
+        }
         let event = match event {
             driver::RunEvent::Text(text) => RunEvent::TextDelta { text },
             driver::RunEvent::Retrying { attempt, wait_ms } => RunEvent::Retrying { attempt, wait_ms },

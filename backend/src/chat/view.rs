@@ -102,7 +102,22 @@ pub async fn conversation(
             tools,
             partial: row.status == "partial",
             run_id: row.run_id.map(|id| id.to_string()),
+            clips: Vec::new(),
         });
+    }
+    // Each spoken reply's clips, on the reply of its run.
+    let run_ids: Vec<Uuid> = messages
+        .iter()
+        .filter(|message| message.role == "assistant")
+        .filter_map(|message| message.run_id.as_deref().and_then(|id| Uuid::parse_str(id).ok()))
+        .collect();
+    for clip in crate::voice::clips::for_runs(pool, user_id, &run_ids).await? {
+        let run_id = clip.run_id.to_string();
+        if let Some(message) =
+            messages.iter_mut().rev().find(|m| m.role == "assistant" && m.run_id.as_deref() == Some(&run_id))
+        {
+            message.clips.push(clip.into());
+        }
     }
     Ok(Some(ConversationView {
         id: conversation.id.to_string(),

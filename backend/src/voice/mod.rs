@@ -1,8 +1,15 @@
 //! Voice: replies spoken aloud. One trait, [`SpeechEngine`], over the engines a deployment can
 //! choose; a streaming sentence cutter that decides what is read aloud and when.
 
+pub mod clips;
+pub mod espeak;
+pub mod mp3;
 pub mod openai;
+pub mod piper;
 pub mod sentences;
+mod service;
+
+pub use service::{ClipError, SettingsError, Speaker, Voice, VoiceLimits};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -46,5 +53,7 @@ impl VoiceError {
 pub trait SpeechEngine: Send + Sync {
     /// A short name for logs and settings (`openai`, `espeak`, …).
     fn name(&self) -> &'static str;
+    /// The voices a user may choose from; the first is the default.
+    fn voices(&self) -> Vec<String>;
     fn synthesize<'a>(&'a self, request: &'a SpeechRequest) -> BoxFuture<'a, Result<Audio, VoiceError>>;
 }

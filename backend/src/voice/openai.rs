@@ -13,6 +13,10 @@ use url::Url;
 
 use super::{Audio, SpeechEngine, SpeechRequest, VoiceError};
 
+/// The API's built-in voices.
+pub const VOICES: &[&str] =
+    &["alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer", "verse"];
+
 /// The most characters the API takes in one request.
 pub const MAX_INPUT_CHARS: usize = 4096;
 
@@ -23,6 +27,8 @@ pub struct OpenAiSettings {
     pub api_key: SecretString,
     /// `tts-1`, `tts-1-hd` or `gpt-4o-mini-tts`.
     pub model: String,
+    /// The default voice (`echo` unless configured).
+    pub voice: String,
     /// Per attempt, from sending to the last byte of audio.
     pub timeout: Duration,
     /// Further attempts after a retryable failure.
@@ -102,6 +108,12 @@ impl OpenAiSpeech {
 impl SpeechEngine for OpenAiSpeech {
     fn name(&self) -> &'static str {
         "openai"
+    }
+
+    fn voices(&self) -> Vec<String> {
+        let mut voices = vec![self.settings.voice.clone()];
+        voices.extend(VOICES.iter().map(|v| (*v).to_owned()).filter(|v| *v != self.settings.voice));
+        voices
     }
 
     fn synthesize<'a>(&'a self, request: &'a SpeechRequest) -> BoxFuture<'a, Result<Audio, VoiceError>> {

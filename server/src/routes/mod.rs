@@ -5,3 +5,4 @@ pub mod health;
 pub mod library;
 pub mod origin;
 pub mod ws;
+pub mod voice;
