@@ -25,14 +25,14 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({ "error": code, "message": message }))).into_response()
 }
 
-fn clip_error(error: ClipError) -> Response {
-    match error {
+fn clip_error(failure: ClipError) -> Response {
+    match failure {
         ClipError::NotFound => error_not_found(),
-        ClipError::Failed(_) => error(StatusCode::NOT_FOUND, "clip_failed", &error.to_string()),
-        ClipError::VoiceOff => error(StatusCode::CONFLICT, "voice_off", &error.to_string()),
+        ClipError::Failed(_) => error(StatusCode::NOT_FOUND, "clip_failed", &failure.to_string()),
+        ClipError::VoiceOff => error(StatusCode::CONFLICT, "voice_off", &failure.to_string()),
         ClipError::Internal(detail) => {
             tracing::error!(error = %detail, "voice.clip_failed");
-            self::error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side.")
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side.")
         }
     }
 }

@@ -13,13 +13,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{Client, TestApp, spawn_app_with, test_config};
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn app_with_model(fake: &FakeAnthropic) -> TestApp {
     spawn_app_with(&[("ANTHROPIC_BASE_URL", &fake.base_url()), ("ANTHROPIC_API_KEY", "sk-ant-test")]).await
 }
 
-async fn open(port: u16, client: &Client) -> Socket {
+pub(crate) async fn open(port: u16, client: &Client) -> Socket {
     let mut request = format!("ws://localhost:{port}/ws").into_client_request().unwrap();
     let access = client.cookie("jarvis_access").expect("signed in");
     request
@@ -31,7 +31,7 @@ async fn open(port: u16, client: &Client) -> Socket {
 }
 
 /// A new message with a fresh client id.
-fn ask(conversation_id: Option<String>, text: impl Into<String>) -> ClientMessage {
+pub(crate) fn ask(conversation_id: Option<String>, text: impl Into<String>) -> ClientMessage {
     ClientMessage::Send {
         client_message_id: uuid::Uuid::new_v4().to_string(),
         conversation_id,
@@ -50,11 +50,11 @@ async fn counting() -> (FakeAnthropic, TestApp, Client, Socket) {
     (fake, app, client, socket)
 }
 
-async fn send(socket: &mut Socket, message: &ClientMessage) {
+pub(crate) async fn send(socket: &mut Socket, message: &ClientMessage) {
     socket.send(Message::text(serde_json::to_string(message).unwrap())).await.unwrap();
 }
 
-async fn next(socket: &mut Socket) -> ServerMessage {
+pub(crate) async fn next(socket: &mut Socket) -> ServerMessage {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
@@ -68,7 +68,7 @@ async fn next(socket: &mut Socket) -> ServerMessage {
 }
 
 /// Run events until (and with) `Finished`.
-async fn until_finished(socket: &mut Socket) -> Vec<(String, u64, RunEvent)> {
+pub(crate) async fn until_finished(socket: &mut Socket) -> Vec<(String, u64, RunEvent)> {
     let mut events = Vec::new();
     loop {
         match next(socket).await {

@@ -104,6 +104,8 @@ pub fn test_config(database_name: &str, extra: &[(&str, &str)]) -> (Config, Path
             "JARVIS_OUTBOX_DIR" => Some(outbox.clone()),
             "JARVIS_MAIL_FROM" => Some("Jarvis <jarvis@jarvis.test>".to_owned()),
             "JARVIS_STORAGE_DIR" => Some(objects_dir.clone()),
+            // Replies are spoken only in the tests about voice, which choose an engine.
+            "JARVIS_VOICE_ENGINE" => Some("off".to_owned()),
             _ => None,
         }
     })

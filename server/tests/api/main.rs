@@ -7,4 +7,5 @@ mod helpers;
 mod isolation;
 mod library;
 mod pages;
+mod voice;
 mod ws;
