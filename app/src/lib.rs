@@ -9,6 +9,7 @@ pub mod documents;
 pub mod markdown;
 pub mod pages;
 pub mod viewer;
+pub mod voice;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

@@ -35,6 +35,8 @@ pub struct Reply {
     pub chunk_size: usize,
     /// Pause between chunks, so that streaming can be watched.
     pub chunk_delay: Duration,
+    /// How long the reply takes to start (before the response headers), like a model thinking.
+    pub first_delay: Duration,
 }
 
 impl Reply {
@@ -46,6 +48,7 @@ impl Reply {
             output_tokens: 10,
             chunk_size: 0,
             chunk_delay: Duration::ZERO,
+            first_delay: Duration::ZERO,
         }
     }
 
@@ -85,6 +88,12 @@ impl Reply {
 
     pub fn chunked(mut self, bytes: usize) -> Self {
         self.chunk_size = bytes.max(1);
+        self
+    }
+
+    /// Starts answering only after `delay`.
+    pub fn after(mut self, delay: Duration) -> Self {
+        self.first_delay = delay;
         self
     }
 
@@ -421,6 +430,7 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
                     .await;
         }
         Some(Script::Reply(reply)) => {
+            tokio::time::sleep(reply.first_delay).await;
             if stream_events(&mut stream, &sse_headers, &reply.events(), reply.chunk_size, reply.chunk_delay)
                 .await
                 .is_ok()

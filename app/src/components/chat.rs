@@ -1,15 +1,21 @@
 //! The chat: the state of the open conversation (fed by the socket's run events, deduplicated by
 //! sequence number so that a resumed run shows every word once), the conversation list, the
 //! message view (Markdown rendered safely, tool calls as cards, "Jarvis mode" to hide them) and
-//! the composer (Enter sends, Shift+Enter breaks the line, Esc or "Stop" stops).
+//! the composer (Enter sends, Shift+Enter breaks the line, Esc or "Stop" stops). A voice reply
+//! carries its spoken clips, played by [`VoicePlayer`]; a reply streamed live starts playing by
+//! itself once, as the user's voice settings say.
+
+use std::collections::HashSet;
 
 use jarvis_types::chat::{ChatMessageView, ConversationSummary, ConversationView, ToolCallView};
 use jarvis_types::documents::Library;
 use jarvis_types::protocol::{ClientMessage, RunEvent, RunStatus, ServerMessage};
+use jarvis_types::voice::{Clip, ClipStatus, VoiceOptions};
 use leptos::prelude::*;
 
 use crate::components::connection::{ConnectionState, ConnectionStatus};
 use crate::components::library::{LibraryPanel, LibraryState};
+use crate::components::voice::{VoicePlayer, VoiceSettingsButton, VoiceSettingsPanel, upsert_clip};
 use crate::conversations::{delete_conversation, rename_conversation};
 use crate::markdown;
 
@@ -26,11 +32,15 @@ pub struct UiMessage {
     pub run_id: Option<String>,
     /// Length of `text` at the last tool activity: a retried model call replaces text after it.
     pub checkpoint: usize,
+    /// The reply's spoken clips, in `seq` order.
+    pub clips: Vec<Clip>,
 }
 
 impl UiMessage {
     fn from_view(key: u64, view: ChatMessageView) -> Self {
         let checkpoint = view.text.len();
+        let mut clips = view.clips;
+        clips.sort_by_key(|clip| clip.seq);
         Self {
             key,
             role: view.role,
@@ -41,6 +51,7 @@ impl UiMessage {
             usage: None,
             run_id: view.run_id,
             checkpoint,
+            clips,
         }
     }
 }
@@ -66,6 +77,17 @@ pub struct ChatState {
     pub library: LibraryState,
     /// Which panel a phone shows.
     pub panel: RwSignal<Panel>,
+    /// The deployment's voice engine and the user's voice settings (`None` until loaded).
+    pub voice: RwSignal<Option<VoiceOptions>>,
+    /// A live run whose reply should start playing now: its player takes the request.
+    pub autoplay_request: RwSignal<Option<String>>,
+    /// The player (by message key) that plays; the others pause.
+    pub now_playing: RwSignal<Option<u64>>,
+    /// The playback rate every player uses.
+    pub playback_rate: RwSignal<f64>,
+    /// Runs whose autoplay was decided (made, refused by the settings, or ruled out because the
+    /// run was loaded rather than streamed live): each run autoplays once at most.
+    autoplay_decided: StoredValue<HashSet<String>>,
     next_key: StoredValue<u64>,
     /// A send not yet acknowledged by its run's `Started`: sent again after a reconnect.
     pending_send: StoredValue<Option<ClientMessage>>,
@@ -95,9 +117,15 @@ impl ChatState {
         conversations: Vec<ConversationSummary>,
         open: Option<ConversationView>,
         library: LibraryState,
+        voice: Option<VoiceOptions>,
     ) -> Self {
         let state = Self {
             library,
+            voice: RwSignal::new(voice),
+            autoplay_request: RwSignal::new(None),
+            now_playing: RwSignal::new(None),
+            playback_rate: RwSignal::new(1.0),
+            autoplay_decided: StoredValue::new(HashSet::new()),
             panel: RwSignal::new(Panel::Chat),
             connection: RwSignal::new(ConnectionState::Connecting),
             conversation_id: RwSignal::new(None),
@@ -131,6 +159,10 @@ impl ChatState {
         let active = view.running_run_id.map(|run_id| ActiveRun { run_id, last_seq: 0 });
         self.active.set(active.clone());
         if let Some(active) = active {
+            // Loaded, not sent from here: its clips replay, but nothing starts by itself.
+            self.autoplay_decided.update_value(|decided| {
+                decided.insert(active.run_id.clone());
+            });
             self.dispatch(ClientMessage::Resume { run_id: active.run_id, after_seq: 0 });
         }
     }
@@ -169,6 +201,7 @@ impl ChatState {
             usage: None,
             run_id: None,
             checkpoint: 0,
+            clips: Vec::new(),
         };
         self.messages.update(|messages| messages.push(RwSignal::new(message)));
         self.notice.set(None);
@@ -290,6 +323,7 @@ impl ChatState {
                                 usage: None,
                                 run_id: Some(run_id.clone()),
                                 checkpoint: 0,
+                                clips: Vec::new(),
                             };
                             self.messages.update(|list| list.push(RwSignal::new(message)));
                         }
@@ -313,6 +347,13 @@ impl ChatState {
                 m.checkpoint = m.text.len();
             }),
             RunEvent::DocumentSaved { document } => self.library.saved(document),
+            RunEvent::Clip { clip } => {
+                let ready = clip.status == ClipStatus::Ready;
+                self.reply(&run_id).update(|m| upsert_clip(&mut m.clips, clip));
+                if ready {
+                    self.autoplay(&run_id);
+                }
+            }
             RunEvent::Usage { input_tokens, output_tokens, cache_read_tokens, cache_write_tokens } => {
                 let summary = format!(
                     "{input_tokens} tokens in, {output_tokens} out, {cache_read_tokens} from cache, {cache_write_tokens} cached"
@@ -331,6 +372,21 @@ impl ChatState {
                 });
                 self.active.set(None);
             }
+        }
+    }
+
+    /// The first ready clip of a run streamed live: its reply starts playing, once, if the user
+    /// wants replies spoken and started by themselves.
+    fn autoplay(&self, run_id: &str) {
+        let first = self.autoplay_decided.try_update_value(|decided| decided.insert(run_id.to_owned()));
+        if first != Some(true) {
+            return;
+        }
+        let wanted = self.voice.with_untracked(|voice| {
+            voice.as_ref().is_some_and(|voice| voice.settings.enabled && voice.settings.autoplay)
+        });
+        if wanted {
+            self.autoplay_request.set(Some(run_id.to_owned()));
         }
     }
 
@@ -353,6 +409,7 @@ impl ChatState {
                 usage: None,
                 run_id: Some(run_id.to_owned()),
                 checkpoint: 0,
+                clips: Vec::new(),
             });
             self.messages.update(|list| list.push(message));
             message
@@ -432,13 +489,15 @@ pub fn Chat(
     conversations: Vec<ConversationSummary>,
     open: Option<ConversationView>,
     library: Library,
+    voice: Option<VoiceOptions>,
 ) -> impl IntoView {
     let library = LibraryState::new(library);
     provide_context(library);
-    let state = ChatState::new(conversations, open, library);
+    let state = ChatState::new(conversations, open, library, voice);
     provide_context(state);
     state.connect();
     let panel = state.panel;
+    let voice_settings_open = RwSignal::new(false);
     let shown = move |which: Panel| if panel.get() == which { "flex" } else { "hidden" };
     let tab = move |which: Panel, label: &'static str| {
         view! {
@@ -477,11 +536,17 @@ pub fn Chat(
                 >
                     <div class="flex items-center justify-between gap-2 border-b border-slate-200 bg-white px-3 py-2">
                         <ConnectionStatus state=state.connection />
-                        <label class="flex items-center gap-2 text-sm text-slate-700">
-                            <input type="checkbox" prop:checked=move || state.jarvis_mode.get() on:change=move |ev| state.jarvis_mode.set(event_target_checked(&ev)) />
-                            "Jarvis mode"
-                        </label>
+                        <div class="flex items-center gap-3">
+                            <VoiceSettingsButton open=voice_settings_open />
+                            <label class="flex items-center gap-2 text-sm text-slate-700">
+                                <input type="checkbox" prop:checked=move || state.jarvis_mode.get() on:change=move |ev| state.jarvis_mode.set(event_target_checked(&ev)) />
+                                "Jarvis mode"
+                            </label>
+                        </div>
                     </div>
+                    <Show when=move || voice_settings_open.get()>
+                        <VoiceSettingsPanel open=voice_settings_open />
+                    </Show>
                     <MessageList />
                     <Composer />
                 </section>
@@ -678,6 +743,9 @@ fn MessageView(message: RwSignal<UiMessage>) -> impl IntoView {
                     </Show>
                     <DocumentCards message />
                     <div class="markdown space-y-2 break-words" inner_html=html on:click=copy_code></div>
+                    <Show when=move || message.with(|m| !m.clips.is_empty())>
+                        <VoicePlayer message />
+                    </Show>
                     {move || message.with(|m| m.error.clone()).map(|error| view! {
                         <div role="alert" class="mt-2 flex items-center gap-3 text-sm text-rose-700">
                             <span>{error}</span>

@@ -10,6 +10,7 @@ use crate::components::chat::Chat;
 use crate::components::forms::{Flash, PostForm, Submit, query_param};
 use crate::conversations::{list_conversations, load_conversation};
 use crate::documents::load_library;
+use crate::voice::load_voice_options;
 
 #[component]
 pub fn AppShell() -> impl IntoView {
@@ -22,7 +23,10 @@ pub fn AppShell() -> impl IntoView {
             let conversations = list_conversations().await?;
             let open = if id.is_empty() { None } else { load_conversation(id).await? };
             let library = load_library("updated".to_owned(), String::new()).await?;
-            Ok::<_, ServerFnError>((conversations, open, library))
+            // Voice settings are a nicety here: without them the chat works, and the settings
+            // form loads them when opened.
+            let voice = load_voice_options().await.ok();
+            Ok::<_, ServerFnError>((conversations, open, library, voice))
         },
     );
     view! {
@@ -56,7 +60,7 @@ pub fn AppShell() -> impl IntoView {
             <main class="flex min-h-0 flex-1 flex-col">
                 <Suspense fallback=|| view! { <p class="p-6 text-slate-500">"Loading…"</p> }>
                     {move || chat_data.get().map(|result| match result {
-                        Ok((conversations, open, library)) => view! { <Chat conversations open library /> }.into_any(),
+                        Ok((conversations, open, library, voice)) => view! { <Chat conversations open library voice /> }.into_any(),
                         Err(_) => view! {
                             <p role="alert" class="p-6 text-rose-700">"Your conversations could not be loaded. Reload the page."</p>
                         }.into_any(),

@@ -1,5 +1,7 @@
 //! The fake Anthropic server as a process, for the browser tests. It answers by looking at the
 //! user's last message:
+//! - "speak later": the same, starting after 7 s;
+//! - "speak": four sentences, a word every 120 ms (for the voice tests);
 //! - a message with "slow" in it: 60 words, one every 80 ms;
 //! - "time": a `get_current_time` tool call, then "The time is <result>." once the result comes;
 //! - "save": a `save_document` call for a Markdown note "Trip notes", then a sentence;
@@ -129,6 +131,10 @@ fn documents(body: &Value, lower: &str, result: Option<&Value>) -> Option<Script
     None
 }
 
+/// The reply to a message with "speak" in it.
+const SPOKEN: &str = "Here is the first sentence of a spoken reply. The second sentence follows right after it. \
+                      A third sentence keeps the voice going. And the fourth sentence ends the reply.";
+
 fn respond(body: &Value) -> Script {
     let blocks = last_user_blocks(body);
     let lower = last_user_text(body).to_lowercase();
@@ -142,7 +148,14 @@ fn respond(body: &Value) -> Script {
     }
     let text: String = blocks.iter().filter_map(|b| b["text"].as_str()).collect::<Vec<_>>().join(" ");
     let lower = text.to_lowercase();
-    if lower.contains("slow") {
+    if lower.contains("speak later") {
+        // The same after seven seconds of silence: long enough for a click or key press before
+        // it to stop counting as the user's gesture when the first clip is played.
+        Script::Reply(Reply::text(SPOKEN).slowly(Duration::from_millis(120)).after(Duration::from_secs(7)))
+    } else if lower.contains("speak") {
+        // Four sentences over about four seconds: the first is spoken long before the last arrives.
+        Script::Reply(Reply::text(SPOKEN).slowly(Duration::from_millis(120)))
+    } else if lower.contains("slow") {
         let words: Vec<String> = (1..=60).map(|n| format!("word{n}")).collect();
         Script::Reply(Reply::text(words.join(" ")).slowly(Duration::from_millis(80)))
     } else if lower.contains("time") {
