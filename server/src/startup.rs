@@ -21,7 +21,9 @@ use jarvis_backend::{
     chat::{Chat, ChatSettings},
     mail::{MailSettings, Mailer},
     storage::BlobStore,
-    voice::{SpeechEngine, SpeechRequest, Voice, espeak::EspeakSpeech, openai::OpenAiSpeech},
+    voice::{
+        SpeechEngine, SpeechRequest, Voice, espeak::EspeakSpeech, openai::OpenAiSpeech, piper::PiperSpeech,
+    },
 };
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -219,6 +221,7 @@ async fn voice_service(
     let engine: Option<Arc<dyn SpeechEngine>> = match &config.engine {
         VoiceEngineConfig::Off => None,
         VoiceEngineConfig::Espeak(settings) => Some(Arc::new(EspeakSpeech::new(settings.clone()))),
+        VoiceEngineConfig::Piper(settings) => Some(Arc::new(PiperSpeech::new(settings.clone()))),
         VoiceEngineConfig::OpenAi(settings) => Some(Arc::new(OpenAiSpeech::new(settings.clone()))),
     };
     if let Some(engine) = &engine {

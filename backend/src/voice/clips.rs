@@ -92,7 +92,12 @@ pub async fn insert(
 }
 
 /// Records the outcome of another attempt at a clip.
-pub async fn update(pool: &PgPool, user_id: Uuid, id: Uuid, made: &Made) -> Result<Option<ClipRow>, sqlx::Error> {
+pub async fn update(
+    pool: &PgPool,
+    user_id: Uuid,
+    id: Uuid,
+    made: &Made,
+) -> Result<Option<ClipRow>, sqlx::Error> {
     let mut tx = user_transaction(pool, user_id).await?;
     let (status, error, content_type, duration_ms, size_bytes, storage_key) = columns(made);
     let row = sqlx::query_as::<_, ClipRow>(&format!(
@@ -163,7 +168,10 @@ pub async fn for_runs(pool: &PgPool, user_id: Uuid, run_ids: &[Uuid]) -> Result<
 }
 
 /// The stored settings of this user, if they ever saved any.
-pub async fn settings(pool: &PgPool, user_id: Uuid) -> Result<Option<(bool, Option<String>, f32, bool)>, sqlx::Error> {
+pub async fn settings(
+    pool: &PgPool,
+    user_id: Uuid,
+) -> Result<Option<(bool, Option<String>, f32, bool)>, sqlx::Error> {
     let mut tx = user_transaction(pool, user_id).await?;
     let row = sqlx::query_as::<_, (bool, Option<String>, f32, bool)>(
         "SELECT enabled, voice, speed, autoplay FROM voice_settings WHERE user_id = $1",
@@ -175,7 +183,11 @@ pub async fn settings(pool: &PgPool, user_id: Uuid) -> Result<Option<(bool, Opti
     Ok(row)
 }
 
-pub async fn save_settings(pool: &PgPool, user_id: Uuid, settings: &VoiceSettings) -> Result<(), sqlx::Error> {
+pub async fn save_settings(
+    pool: &PgPool,
+    user_id: Uuid,
+    settings: &VoiceSettings,
+) -> Result<(), sqlx::Error> {
     let mut tx = user_transaction(pool, user_id).await?;
     sqlx::query(
         "INSERT INTO voice_settings (user_id, enabled, voice, speed, autoplay) VALUES ($1, $2, $3, $4, $5)

@@ -12,7 +12,8 @@ use tokio::process::Command;
 use super::{Audio, SpeechEngine, SpeechRequest, VoiceError, mp3};
 
 /// Voices offered to users: espeak-ng's names. The first is the default.
-pub const VOICES: &[&str] = &["en-us", "en-gb", "en-gb-scotland", "en-029", "de", "fr", "es", "it", "pt", "nl", "ru"];
+pub const VOICES: &[&str] =
+    &["en-us", "en-gb", "en-gb-scotland", "en-029", "de", "fr", "es", "it", "pt", "nl", "ru"];
 
 /// espeak-ng's normal rate, in words per minute.
 const NORMAL_WPM: f32 = 175.0;
@@ -58,7 +59,10 @@ impl EspeakSpeech {
             .kill_on_drop(true)
             .spawn()
             .map_err(|error| {
-                VoiceError::Unavailable(format!("could not start {}: {error}", self.settings.program.display()))
+                VoiceError::Unavailable(format!(
+                    "could not start {}: {error}",
+                    self.settings.program.display()
+                ))
             })?;
         let mut stdin = child.stdin.take().ok_or_else(|| VoiceError::Unavailable("no stdin".into()))?;
         let text = request.text.clone();

@@ -65,7 +65,8 @@ pub fn parse_wav(wav: &[u8]) -> Result<Pcm, VoiceError> {
 /// Encodes PCM as constant-bitrate MP3 (64 kb/s is plenty for speech), without a VBR tag frame
 /// so that every frame is audio.
 pub fn encode(pcm: &Pcm) -> Result<Bytes, VoiceError> {
-    let failed = |error: &dyn std::fmt::Display| VoiceError::Unavailable(format!("MP3 encoding failed: {error}"));
+    let failed =
+        |error: &dyn std::fmt::Display| VoiceError::Unavailable(format!("MP3 encoding failed: {error}"));
     let mut builder = Builder::new().ok_or_else(|| VoiceError::Unavailable("LAME did not start".into()))?;
     builder.set_num_channels(pcm.channels as u8).map_err(|e| failed(&e))?;
     builder.set_sample_rate(pcm.sample_rate).map_err(|e| failed(&e))?;

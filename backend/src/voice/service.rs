@@ -91,7 +91,12 @@ impl std::fmt::Debug for Voice {
 
 impl Voice {
     /// `engine: None` turns spoken replies off for everyone.
-    pub fn new(engine: Option<Arc<dyn SpeechEngine>>, pool: PgPool, store: BlobStore, limits: VoiceLimits) -> Self {
+    pub fn new(
+        engine: Option<Arc<dyn SpeechEngine>>,
+        pool: PgPool,
+        store: BlobStore,
+        limits: VoiceLimits,
+    ) -> Self {
         let limits = VoiceLimits { per_user: limits.per_user.max(1), global: limits.global.max(1) };
         Self {
             inner: Arc::new(Inner {
@@ -128,15 +133,20 @@ impl Voice {
     /// the engine's first voice). A saved voice the engine no longer has falls back to the default.
     pub async fn settings(&self, user_id: Uuid) -> Result<VoiceSettings, SettingsError> {
         let defaults = self.default_settings();
-        let stored =
-            clips::settings(&self.inner.pool, user_id).await.map_err(|e| SettingsError::Internal(e.to_string()))?;
+        let stored = clips::settings(&self.inner.pool, user_id)
+            .await
+            .map_err(|e| SettingsError::Internal(e.to_string()))?;
         let Some((enabled, voice, speed, autoplay)) = stored else { return Ok(defaults) };
         let voice = voice.filter(|voice| self.voices().contains(voice)).unwrap_or(defaults.voice);
         Ok(VoiceSettings { enabled: enabled && self.inner.engine.is_some(), voice, speed, autoplay })
     }
 
     /// Checks and stores this user's settings; a bad value changes nothing.
-    pub async fn save_settings(&self, user_id: Uuid, settings: VoiceSettings) -> Result<VoiceSettings, SettingsError> {
+    pub async fn save_settings(
+        &self,
+        user_id: Uuid,
+        settings: VoiceSettings,
+    ) -> Result<VoiceSettings, SettingsError> {
         if !settings.speed.is_finite() || !(MIN_SPEED..=MAX_SPEED).contains(&settings.speed) {
             return Err(SettingsError::Invalid(format!(
                 "Choose a speed between {MIN_SPEED} and {MAX_SPEED}."
@@ -157,7 +167,12 @@ impl Voice {
 
     /// A speaker for one run, or `None` when replies are not spoken (off on this server, or
     /// turned off by the user). Clips go to `events` as [`RunEvent::Clip`], in order.
-    pub async fn speaker(&self, user_id: Uuid, run_id: Uuid, events: mpsc::UnboundedSender<RunEvent>) -> Option<Speaker> {
+    pub async fn speaker(
+        &self,
+        user_id: Uuid,
+        run_id: Uuid,
+        events: mpsc::UnboundedSender<RunEvent>,
+    ) -> Option<Speaker> {
         self.inner.engine.as_ref()?;
         let settings = match self.settings(user_id).await {
             Ok(settings) => settings,
@@ -207,9 +222,12 @@ impl Voice {
         let duration_ms = mp3::duration_ms(&audio.bytes).unwrap_or(0);
         let size_bytes = audio.bytes.len();
         match self.inner.store.put(user_id, &object_name(run_id, clip_id), audio.bytes).await {
-            Ok(storage_key) => {
-                Made::Ready { content_type: audio.content_type.to_owned(), duration_ms, size_bytes, storage_key }
-            }
+            Ok(storage_key) => Made::Ready {
+                content_type: audio.content_type.to_owned(),
+                duration_ms,
+                size_bytes,
+                storage_key,
+            },
             Err(error) => {
                 tracing::warn!(%error, "voice.store_failed");
                 Made::Failed { error: "The clip could not be stored.".into() }
@@ -223,10 +241,12 @@ impl Voice {
         if row.status != "ready" {
             return Err(ClipError::Failed(row.error.unwrap_or_default()));
         }
-        let bytes = self.inner.store.get(user_id, &object_name(row.run_id, row.id)).await.map_err(|error| match error {
-            StorageError::NotFound => ClipError::NotFound,
-            other => ClipError::Internal(other.to_string()),
-        })?;
+        let bytes = self.inner.store.get(user_id, &object_name(row.run_id, row.id)).await.map_err(
+            |error| match error {
+                StorageError::NotFound => ClipError::NotFound,
+                other => ClipError::Internal(other.to_string()),
+            },
+        )?;
         Ok((row, bytes))
     }
 
@@ -240,9 +260,11 @@ impl Voice {
         if row.status == "ready" {
             return Ok(row.into());
         }
-        let request = SpeechRequest { text: row.transcript.clone(), voice: row.voice.clone(), speed: row.speed };
+        let request =
+            SpeechRequest { text: row.transcript.clone(), voice: row.voice.clone(), speed: row.speed };
         let made = self.make(user_id, row.run_id, row.id, &request).await;
-        let row = clips::update(&self.inner.pool, user_id, clip_id, &made).await?.ok_or(ClipError::NotFound)?;
+        let row =
+            clips::update(&self.inner.pool, user_id, clip_id, &made).await?.ok_or(ClipError::NotFound)?;
         Ok(row.into())
     }
 }
@@ -330,7 +352,8 @@ impl Speaker {
         self.next_seq += 1;
         let voice = self.voice.clone();
         let (user_id, run_id) = (self.user_id, self.run_id);
-        let request = SpeechRequest { text: sentence, voice: self.settings.voice.clone(), speed: self.settings.speed };
+        let request =
+            SpeechRequest { text: sentence, voice: self.settings.voice.clone(), speed: self.settings.speed };
         let stop = self.stop.clone();
         let job = tokio::spawn(async move {
             let clip_id = Uuid::new_v4();

@@ -4,5 +4,5 @@ pub mod auth;
 pub mod health;
 pub mod library;
 pub mod origin;
-pub mod ws;
 pub mod voice;
+pub mod ws;

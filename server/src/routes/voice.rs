@@ -60,7 +60,8 @@ pub async fn clip(
     }
     let total = bytes.len() as u64;
     // A Range with an If-Range naming another version is answered in full.
-    let if_range_ok = headers.get(header::IF_RANGE).and_then(|v| v.to_str().ok()).is_none_or(|tag| tag == etag);
+    let if_range_ok =
+        headers.get(header::IF_RANGE).and_then(|v| v.to_str().ok()).is_none_or(|tag| tag == etag);
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).filter(|_| if_range_ok);
     match range.map(|value| parse_range(value, total)) {
         None | Some(RangeAnswer::Ignore) => {
@@ -69,7 +70,8 @@ pub async fn clip(
             response
         }
         Some(RangeAnswer::Unsatisfiable) => {
-            let mut response = with_headers(StatusCode::RANGE_NOT_SATISFIABLE, Body::empty(), content_type, &etag);
+            let mut response =
+                with_headers(StatusCode::RANGE_NOT_SATISFIABLE, Body::empty(), content_type, &etag);
             if let Ok(value) = HeaderValue::from_str(&format!("bytes */{total}")) {
                 response.headers_mut().insert(header::CONTENT_RANGE, value);
             }
@@ -78,7 +80,8 @@ pub async fn clip(
         Some(RangeAnswer::Partial(range)) => {
             let (start, end) = (range.start, range.end);
             let part = bytes.slice(start as usize..end as usize);
-            let mut response = with_headers(StatusCode::PARTIAL_CONTENT, Body::from(part), content_type, &etag);
+            let mut response =
+                with_headers(StatusCode::PARTIAL_CONTENT, Body::from(part), content_type, &etag);
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
             if let Ok(value) = HeaderValue::from_str(&format!("bytes {start}-{}/{total}", end - 1)) {

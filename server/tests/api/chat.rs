@@ -13,7 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{Client, TestApp, spawn_app_with, test_config};
 
-pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn app_with_model(fake: &FakeAnthropic) -> TestApp {
     spawn_app_with(&[("ANTHROPIC_BASE_URL", &fake.base_url()), ("ANTHROPIC_API_KEY", "sk-ant-test")]).await

@@ -17,7 +17,8 @@ const REPLY: &str = "Good morning! The weather today is sunny and warm. You migh
                      in the park. Dr. Lee says 3.5 km is plenty. Enjoy your day.";
 
 async fn speaking_app(fake: &FakeAnthropic, extra: &[(&str, &str)]) -> TestApp {
-    let mut settings = vec![("ANTHROPIC_BASE_URL", fake.base_url()), ("ANTHROPIC_API_KEY", "sk-ant-test".into())];
+    let mut settings =
+        vec![("ANTHROPIC_BASE_URL", fake.base_url()), ("ANTHROPIC_API_KEY", "sk-ant-test".into())];
     settings.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
     let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
     spawn_app_with(&settings).await
@@ -44,7 +45,11 @@ fn text_of(events: &[(String, u64, RunEvent)]) -> String {
 }
 
 async fn user_id(app: &TestApp, email: &str) -> Uuid {
-    sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(email).fetch_one(&app.owner_pool).await.unwrap()
+    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(email)
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -73,7 +78,8 @@ async fn a_reply_is_spoken_clip_by_clip_while_it_streams_and_its_clips_are_kept_
     assert_eq!(clips.iter().map(|c| c.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
     assert!(clips.iter().all(|c| c.status == ClipStatus::Ready && c.duration_ms > 300), "{clips:?}");
     // The first clip is on the socket before the last of the text.
-    let position = |wanted: &dyn Fn(&RunEvent) -> bool| events.iter().position(|(_, _, e)| wanted(e)).unwrap();
+    let position =
+        |wanted: &dyn Fn(&RunEvent) -> bool| events.iter().position(|(_, _, e)| wanted(e)).unwrap();
     let first_clip = position(&|e| matches!(e, RunEvent::Clip { .. }));
     let last_text = events.iter().rposition(|(_, _, e)| matches!(e, RunEvent::TextDelta { .. })).unwrap();
     assert!(first_clip < last_text, "the first clip came only after the text had finished");
@@ -84,10 +90,11 @@ async fn a_reply_is_spoken_clip_by_clip_while_it_streams_and_its_clips_are_kept_
     // History: the reply carries its clips.
     let RunEvent::Started { conversation_id, .. } = &events[0].2 else { panic!("started first") };
     let user = user_id(&app, &email).await;
-    let view = jarvis_backend::chat::view::conversation(&app.app_pool, user, conversation_id.parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let view =
+        jarvis_backend::chat::view::conversation(&app.app_pool, user, conversation_id.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
     let reply = view.messages.iter().find(|m| m.role == "assistant").unwrap();
     assert_eq!(reply.clips, clips);
 
@@ -102,11 +109,23 @@ async fn a_reply_is_spoken_clip_by_clip_while_it_streams_and_its_clips_are_kept_
     let bytes = full.bytes().await.unwrap();
     assert_eq!(jarvis_backend::voice::mp3::duration_ms(&bytes), Some(clips[1].duration_ms));
 
-    let part = client.http.get(format!("{}{}", app.address, clips[1].url)).header("range", "bytes=100-299").send().await.unwrap();
+    let part = client
+        .http
+        .get(format!("{}{}", app.address, clips[1].url))
+        .header("range", "bytes=100-299")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(part.status(), 206);
     assert_eq!(part.headers()["content-range"], format!("bytes 100-299/{}", bytes.len()).as_str());
     assert_eq!(part.bytes().await.unwrap(), bytes.slice(100..300));
-    let tail = client.http.get(format!("{}{}", app.address, clips[1].url)).header("range", "bytes=-50").send().await.unwrap();
+    let tail = client
+        .http
+        .get(format!("{}{}", app.address, clips[1].url))
+        .header("range", "bytes=-50")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(tail.status(), 206);
     assert_eq!(tail.bytes().await.unwrap(), bytes.slice(bytes.len() - 50..));
     let past = client
@@ -118,13 +137,25 @@ async fn a_reply_is_spoken_clip_by_clip_while_it_streams_and_its_clips_are_kept_
         .unwrap();
     assert_eq!(past.status(), 416);
     assert_eq!(past.headers()["content-range"], format!("bytes */{}", bytes.len()).as_str());
-    let cached = client.http.get(format!("{}{}", app.address, clips[1].url)).header("if-none-match", &etag).send().await.unwrap();
+    let cached = client
+        .http
+        .get(format!("{}{}", app.address, clips[1].url))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(cached.status(), 304);
 
     // Another user, or nobody, gets nothing.
     let (stranger, _) = app.signed_in_client().await;
     assert_eq!(stranger.get(&clips[1].url).await.status(), 404);
-    let retry = stranger.http.post(format!("{}{}/retry", app.address, clips[1].url)).header("origin", &app.address).send().await.unwrap();
+    let retry = stranger
+        .http
+        .post(format!("{}{}/retry", app.address, clips[1].url))
+        .header("origin", &app.address)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(retry.status(), 404);
     assert_eq!(app.client().get(&clips[1].url).await.status(), 401);
     assert_eq!(client.get("/api/clips/not-a-uuid").await.status(), 404);
@@ -156,7 +187,10 @@ async fn when_the_engine_times_out_the_text_is_whole_the_clip_is_failed_and_a_re
     let events = until_finished(&mut socket).await;
 
     assert_eq!(text_of(&events), "This sentence will not be heard at first.");
-    assert!(matches!(events.last().unwrap().2, RunEvent::Finished { status: RunStatus::Completed, error: None, .. }));
+    assert!(matches!(
+        events.last().unwrap().2,
+        RunEvent::Finished { status: RunStatus::Completed, error: None, .. }
+    ));
     let clips = clips_of(&events);
     assert_eq!(clips.len(), 1);
     assert_eq!(clips[0].status, ClipStatus::Failed);
@@ -174,7 +208,10 @@ async fn when_the_engine_times_out_the_text_is_whole_the_clip_is_failed_and_a_re
         .unwrap();
     assert_eq!(retried.status(), 200);
     let retried: Clip = retried.json().await.unwrap();
-    assert_eq!((retried.id.as_str(), retried.seq, retried.status), (clips[0].id.as_str(), 1, ClipStatus::Ready));
+    assert_eq!(
+        (retried.id.as_str(), retried.seq, retried.status),
+        (clips[0].id.as_str(), 1, ClipStatus::Ready)
+    );
     assert!(retried.duration_ms > 0);
     let audio = client.get(&clips[0].url).await;
     assert_eq!(audio.status(), 200);
@@ -201,11 +238,13 @@ async fn a_user_who_turned_voice_off_gets_text_only() {
     fake.reply(Reply::text("Just text. No voice.").slowly(Duration::from_millis(5)));
     let app = speaking_app(&fake, &[("JARVIS_VOICE_ENGINE", "espeak")]).await;
     let (client, email) = app.signed_in_client().await;
-    sqlx::query("INSERT INTO voice_settings (user_id, enabled, speed, autoplay) VALUES ($1, false, 1.0, true)")
-        .bind(user_id(&app, &email).await)
-        .execute(&app.owner_pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO voice_settings (user_id, enabled, speed, autoplay) VALUES ($1, false, 1.0, true)",
+    )
+    .bind(user_id(&app, &email).await)
+    .execute(&app.owner_pool)
+    .await
+    .unwrap();
     let mut socket = open(app.port, &client).await;
     send(&mut socket, &ask(None, "Hi")).await;
     let events = until_finished(&mut socket).await;
