@@ -318,6 +318,30 @@ async fn a_failing_engine_marks_its_clip_failed_keeps_the_order_and_a_retry_make
 }
 
 #[tokio::test]
+async fn after_a_failure_the_rest_of_the_reply_fails_fast_instead_of_waiting_on_the_engine() {
+    let s = setup(VoiceLimits { per_user: 1, global: 1 }).await;
+    let run = s.db.user().await;
+    let (events, received) = mpsc::unbounded_channel();
+    let mut speaker = s.voice.speaker(run.user_id, run.run_id, events).await.unwrap();
+    stream(&mut speaker, "It will FAIL here. One. Two. Three. Four.");
+    speaker.finish().await;
+    let clips = clips_of(received).await;
+    assert_eq!(clips.len(), 5);
+    assert!(clips.iter().all(|c| c.status == ClipStatus::Failed));
+    assert!(
+        clips[1..]
+            .iter()
+            .all(|c| c.error.as_deref() == Some("Skipped: the voice failed earlier in this reply."))
+    );
+    assert_eq!(s.engine.state.lock().unwrap().texts, ["It will FAIL here."], "the engine was asked once");
+    // Each can still be made on demand.
+    s.engine.failing.store(false, Ordering::SeqCst);
+    let retried = s.voice.retry(run.user_id, clips[3].id.parse().unwrap()).await.unwrap();
+    assert_eq!((retried.status, retried.transcript.as_str()), (ClipStatus::Ready, "Three."));
+    s.db.drop().await;
+}
+
+#[tokio::test]
 async fn another_user_can_neither_fetch_nor_retry_nor_list_a_clip() {
     let s = setup(VoiceLimits::default()).await;
     let (owner, other) = (s.db.user().await, s.db.user().await);

@@ -167,6 +167,26 @@ pub async fn for_runs(pool: &PgPool, user_id: Uuid, run_ids: &[Uuid]) -> Result<
     Ok(rows)
 }
 
+/// The clips of every run of a conversation of this user's.
+pub async fn of_conversation(
+    pool: &PgPool,
+    user_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<Vec<ClipRow>, sqlx::Error> {
+    let mut tx = user_transaction(pool, user_id).await?;
+    let rows = sqlx::query_as::<_, ClipRow>(&format!(
+        "SELECT {COLUMNS} FROM voice_clips
+          WHERE user_id = $1 AND run_id IN (SELECT id FROM runs WHERE conversation_id = $2 AND user_id = $1)
+          ORDER BY run_id, seq"
+    ))
+    .bind(user_id)
+    .bind(conversation_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
 /// The stored settings of this user, if they ever saved any.
 pub async fn settings(
     pool: &PgPool,

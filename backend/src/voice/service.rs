@@ -7,6 +7,7 @@
 //! are never affected.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use jarvis_types::protocol::RunEvent;
@@ -200,13 +201,25 @@ impl Voice {
 
     /// Synthesises `text` and stores the audio; `Made::Failed` with a sentence for the user when
     /// the engine or the store fails.
-    async fn make(&self, user_id: Uuid, run_id: Uuid, clip_id: Uuid, request: &SpeechRequest) -> Made {
+    /// With `skip` set (by an earlier failure of the same reply) once its turn comes, the clip
+    /// fails at once instead.
+    async fn make(
+        &self,
+        user_id: Uuid,
+        run_id: Uuid,
+        clip_id: Uuid,
+        request: &SpeechRequest,
+        skip: Option<&AtomicBool>,
+    ) -> Made {
         let Some(engine) = self.inner.engine.as_ref() else {
             return Made::Failed { error: "Replies are not spoken on this server.".into() };
         };
         let Some(_permits) = self.permits(user_id).await else {
             return Made::Failed { error: "The voice service is stopping.".into() };
         };
+        if skip.is_some_and(|skip| skip.load(Ordering::SeqCst)) {
+            return Made::Failed { error: "Skipped: the voice failed earlier in this reply.".into() };
+        }
         let audio = match engine.synthesize(request).await {
             Ok(audio) => audio,
             Err(error) => {
@@ -250,6 +263,26 @@ impl Voice {
         Ok((row, bytes))
     }
 
+    /// The clips of a conversation of this user's, to delete their audio once the conversation
+    /// (and with it their rows) is deleted.
+    pub async fn conversation_clips(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+    ) -> Result<Vec<ClipRow>, ClipError> {
+        Ok(clips::of_conversation(&self.inner.pool, user_id, conversation_id).await?)
+    }
+
+    /// Deletes the audio of these clips of this user's; failures are logged (the rows are gone,
+    /// so what remains is unreachable, and account deletion removes it).
+    pub async fn delete_audio(&self, user_id: Uuid, clips: &[ClipRow]) {
+        for clip in clips.iter().filter(|clip| clip.status == "ready") {
+            if let Err(error) = self.inner.store.delete(user_id, &object_name(clip.run_id, clip.id)).await {
+                tracing::warn!(%error, clip.id = %clip.id, "voice.audio_delete_failed");
+            }
+        }
+    }
+
     /// Makes a failed clip of this user's again, with the voice and speed it was asked with. A
     /// clip that is ready is returned as it is.
     pub async fn retry(&self, user_id: Uuid, clip_id: Uuid) -> Result<Clip, ClipError> {
@@ -262,7 +295,7 @@ impl Voice {
         }
         let request =
             SpeechRequest { text: row.transcript.clone(), voice: row.voice.clone(), speed: row.speed };
-        let made = self.make(user_id, row.run_id, row.id, &request).await;
+        let made = self.make(user_id, row.run_id, row.id, &request, None).await;
         let row =
             clips::update(&self.inner.pool, user_id, clip_id, &made).await?.ok_or(ClipError::NotFound)?;
         Ok(row.into())
@@ -286,6 +319,9 @@ pub struct Speaker {
     queue: Option<mpsc::UnboundedSender<JoinHandle<Option<Clip>>>>,
     announcer: JoinHandle<()>,
     stop: CancellationToken,
+    /// Set when a clip of this reply failed: the rest fail at once (each can be retried) rather
+    /// than each waiting out the engine's timeout and holding up the end of the run.
+    engine_failed: Arc<AtomicBool>,
 }
 
 impl Speaker {
@@ -315,6 +351,7 @@ impl Speaker {
             queue: Some(queue),
             announcer,
             stop,
+            engine_failed: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -355,12 +392,16 @@ impl Speaker {
         let request =
             SpeechRequest { text: sentence, voice: self.settings.voice.clone(), speed: self.settings.speed };
         let stop = self.stop.clone();
+        let engine_failed = Arc::clone(&self.engine_failed);
         let job = tokio::spawn(async move {
             let clip_id = Uuid::new_v4();
             let made = tokio::select! {
                 () = stop.cancelled() => return None,
-                made = voice.make(user_id, run_id, clip_id, &request) => made,
+                made = voice.make(user_id, run_id, clip_id, &request, Some(&engine_failed)) => made,
             };
+            if matches!(made, Made::Failed { .. }) {
+                engine_failed.store(true, Ordering::SeqCst);
+            }
             let inserted = clips::insert(
                 &voice.inner.pool,
                 user_id,

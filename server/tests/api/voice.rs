@@ -159,7 +159,23 @@ async fn a_reply_is_spoken_clip_by_clip_while_it_streams_and_its_clips_are_kept_
     assert_eq!(retry.status(), 404);
     assert_eq!(app.client().get(&clips[1].url).await.status(), 401);
     assert_eq!(client.get("/api/clips/not-a-uuid").await.status(), 404);
+
+    // Deleting the conversation deletes its clips' audio too.
+    let clips_dir = std::env::temp_dir()
+        .join(format!("jarvis-objects-{}", app.database_name))
+        .join(format!("users/{user}/clips"));
+    assert_eq!(files_in(&clips_dir), 5);
+    let deleted = client.post_form("/api/delete_conversation", &[("id", conversation_id.as_str())]).await;
+    assert!(deleted.status().is_success());
+    assert_eq!(files_in(&clips_dir), 0);
+    assert_eq!(client.get(&clips[0].url).await.status(), 404);
     app.stop().await;
+}
+
+/// How many files are under `dir` (0 if it does not exist).
+fn files_in(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries.flatten().map(|entry| if entry.path().is_dir() { files_in(&entry.path()) } else { 1 }).sum()
 }
 
 #[tokio::test]
