@@ -61,7 +61,13 @@ export class JarvisServer {
     psql(`CREATE DATABASE "${database}"`);
     const server = new JarvisServer(await freePort(), database);
     server.fake = await startFakeAnthropic();
-    await server.start();
+    try {
+      await server.start();
+    } catch (error) {
+      // A server that does not start must not leave its fake model and database behind.
+      await server.dispose();
+      throw error;
+    }
     return server;
   }
 
