@@ -39,16 +39,7 @@ pub async fn rename_conversation(id: String, title: String) -> Result<(), Server
 pub async fn delete_conversation(id: String) -> Result<(), ServerFnError> {
     let (user, chat) = ssr::context()?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ServerFnError::new("No such conversation."))?;
-    // The spoken clips' audio goes with the conversation: rows first (with it), then objects.
-    let voice = use_context::<jarvis_backend::voice::Voice>();
-    let clips = match &voice {
-        Some(voice) => voice.conversation_clips(user.user_id, id).await.map_err(ssr::internal)?,
-        None => Vec::new(),
-    };
-    if jarvis_backend::chat::store::delete(chat.pool(), user.user_id, id).await.map_err(ssr::internal)? {
-        if let Some(voice) = voice {
-            voice.delete_audio(user.user_id, &clips).await;
-        }
+    if chat.delete_conversation(user.user_id, id).await.map_err(ssr::internal)? {
         Ok(())
     } else {
         Err(ServerFnError::new("No such conversation."))

@@ -248,6 +248,26 @@ impl Chat {
         Ok(run_id)
     }
 
+    /// Deletes a conversation of this user's with its runs, messages and spoken clips; `false`
+    /// if there is no such conversation. The clips' rows go with the conversation, then their
+    /// audio is deleted from object storage.
+    pub async fn delete_conversation(&self, user_id: Uuid, conversation_id: Uuid) -> Result<bool, ChatError> {
+        let clips = match &self.inner.voice {
+            Some(voice) => voice
+                .conversation_clips(user_id, conversation_id)
+                .await
+                .map_err(|error| ChatError::Internal(error.to_string()))?,
+            None => Vec::new(),
+        };
+        if !store::delete(&self.inner.pool, user_id, conversation_id).await? {
+            return Ok(false);
+        }
+        if let Some(voice) = &self.inner.voice {
+            voice.delete_audio(user_id, &clips).await;
+        }
+        Ok(true)
+    }
+
     /// Stops a run of this user's, wherever it executes.
     pub async fn cancel(&self, user_id: Uuid, run_id: Uuid) -> Result<(), ChatError> {
         match store::run_status(&self.inner.pool, user_id, run_id).await? {

@@ -24,9 +24,17 @@ pub struct ClipRow {
     pub storage_key: Option<String>,
 }
 
+impl ClipRow {
+    /// Made and stored: its audio can be fetched.
+    pub fn is_ready(&self) -> bool {
+        self.status == "ready"
+    }
+}
+
 impl From<ClipRow> for Clip {
     fn from(row: ClipRow) -> Self {
         let id = row.id.to_string();
+        let status = if row.is_ready() { ClipStatus::Ready } else { ClipStatus::Failed };
         Clip {
             url: clip_url(&id),
             id,
@@ -35,7 +43,7 @@ impl From<ClipRow> for Clip {
             transcript: row.transcript,
             duration_ms: row.duration_ms.max(0) as u64,
             content_type: row.content_type.unwrap_or_else(|| "audio/mpeg".into()),
-            status: if row.status == "ready" { ClipStatus::Ready } else { ClipStatus::Failed },
+            status,
             error: row.error,
         }
     }

@@ -98,12 +98,6 @@ impl SpeechEngine for EspeakSpeech {
     }
 
     fn synthesize<'a>(&'a self, request: &'a SpeechRequest) -> BoxFuture<'a, Result<Audio, VoiceError>> {
-        Box::pin(async move {
-            let wav = self.wav(request).await?;
-            let bytes = tokio::task::spawn_blocking(move || mp3::encode_wav(&wav))
-                .await
-                .map_err(|error| VoiceError::Unavailable(format!("encoder task: {error}")))??;
-            Ok(Audio { bytes, content_type: "audio/mpeg" })
-        })
+        Box::pin(async move { mp3::audio_from_wav(self.wav(request).await?).await })
     }
 }

@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use mp3lame_encoder::{Bitrate, Builder, FlushGap, InterleavedPcm, MonoPcm, Quality};
 
-use super::VoiceError;
+use super::{Audio, VoiceError};
 
 /// Signed 16-bit samples, interleaved when there are two channels.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +93,15 @@ pub fn encode_wav(wav: &[u8]) -> Result<Bytes, VoiceError> {
         return Err(bad("no samples"));
     }
     encode(&pcm)
+}
+
+/// What a local engine hands over: its WAV encoded to MP3 on a blocking thread (LAME is CPU
+/// work that must not stall the runtime).
+pub async fn audio_from_wav(wav: Vec<u8>) -> Result<Audio, VoiceError> {
+    let bytes = tokio::task::spawn_blocking(move || encode_wav(&wav))
+        .await
+        .map_err(|error| VoiceError::Unavailable(format!("encoder task: {error}")))??;
+    Ok(Audio { bytes, content_type: "audio/mpeg" })
 }
 
 /// The playing time of an MP3 stream: its MPEG audio frames counted from their headers (an ID3v2

@@ -251,7 +251,7 @@ impl Voice {
     /// The audio of a clip of this user's, with its content type.
     pub async fn audio(&self, user_id: Uuid, clip_id: Uuid) -> Result<(ClipRow, bytes::Bytes), ClipError> {
         let row = clips::get(&self.inner.pool, user_id, clip_id).await?.ok_or(ClipError::NotFound)?;
-        if row.status != "ready" {
+        if !row.is_ready() {
             return Err(ClipError::Failed(row.error.unwrap_or_default()));
         }
         let bytes = self.inner.store.get(user_id, &object_name(row.run_id, row.id)).await.map_err(
@@ -276,7 +276,7 @@ impl Voice {
     /// Deletes the audio of these clips of this user's; failures are logged (the rows are gone,
     /// so what remains is unreachable, and account deletion removes it).
     pub async fn delete_audio(&self, user_id: Uuid, clips: &[ClipRow]) {
-        for clip in clips.iter().filter(|clip| clip.status == "ready") {
+        for clip in clips.iter().filter(|clip| clip.is_ready()) {
             if let Err(error) = self.inner.store.delete(user_id, &object_name(clip.run_id, clip.id)).await {
                 tracing::warn!(%error, clip.id = %clip.id, "voice.audio_delete_failed");
             }
@@ -290,7 +290,7 @@ impl Voice {
             return Err(ClipError::VoiceOff);
         }
         let row = clips::get(&self.inner.pool, user_id, clip_id).await?.ok_or(ClipError::NotFound)?;
-        if row.status == "ready" {
+        if row.is_ready() {
             return Ok(row.into());
         }
         let request =
