@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod agent;
+pub mod billing;
 pub mod chat;
 pub mod db;
 pub mod documents;

@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use jarvis_backend::billing::plans::Catalog;
+use jarvis_backend::billing::stripe::StripeSettings;
 use jarvis_backend::db::DatabaseSettings;
 use jarvis_backend::storage::StorageSettings;
 use jarvis_backend::voice::VoiceLimits;
@@ -38,6 +40,7 @@ pub struct Config {
     pub model: ModelConfig,
     pub storage: StorageConfig,
     pub voice: VoiceConfig,
+    pub billing: BillingConfig,
     /// `JARVIS_TRUST_FORWARDED_FOR`: take the client address from the last `X-Forwarded-For`
     /// entry (only behind a proxy that sets it). Default `false`.
     pub trust_forwarded_for: bool,
@@ -107,6 +110,27 @@ pub enum VoiceEngineConfig {
     Espeak(EspeakSettings),
     Piper(PiperSettings),
     OpenAi(OpenAiSettings),
+}
+
+/// Plans and Stripe.
+#[derive(Debug, Clone)]
+pub struct BillingConfig {
+    /// `JARVIS_PLANS_FILE`: a JSON file of plans and model prices (see the README); unset: the
+    /// built-in Free and Pro. `STRIPE_PRICE_<PLAN>` (e.g. `STRIPE_PRICE_PRO`) sets a plan's
+    /// Stripe price.
+    pub catalog: Catalog,
+    /// `STRIPE_SECRET_KEY` (with `STRIPE_WEBHOOK_SECRET`, `STRIPE_API_BASE` default
+    /// `https://api.stripe.com/`): unset, billing is off and every user has the plans file's
+    /// `off_plan` (built in: Pro).
+    pub stripe: Option<StripeBillingConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StripeBillingConfig {
+    pub api: StripeSettings,
+    /// `STRIPE_WEBHOOK_SECRET`: the webhook endpoint's signing secret (`whsec_…`); several,
+    /// comma-separated, while rolling it.
+    pub webhook_secrets: Vec<SecretString>,
 }
 
 /// Outgoing mail.
@@ -273,12 +297,14 @@ impl Config {
         };
 
         let voice = voice_config(&get)?;
+        let billing = billing_config(&get)?;
 
         Ok(Self {
             listen_addr,
             model,
             storage,
             voice,
+            billing,
             public_url,
             database,
             log_format: parse_or("JARVIS_LOG_FORMAT", get("JARVIS_LOG_FORMAT"), LogFormat::Pretty)?,
@@ -307,6 +333,73 @@ impl Config {
             Url::parse(&format!("http://localhost:{port}")).expect("a localhost URL parses")
         })
     }
+}
+
+fn billing_config(get: &impl Fn(&str) -> Option<String>) -> Result<BillingConfig, ConfigError> {
+    let invalid = |name: &'static str| {
+        move |error: jarvis_backend::billing::plans::CatalogError| ConfigError::Invalid {
+            name,
+            reason: error.to_string(),
+        }
+    };
+    let mut catalog = match get("JARVIS_PLANS_FILE") {
+        None => Catalog::builtin(None),
+        Some(path) => {
+            let json = std::fs::read_to_string(&path).map_err(|error| ConfigError::Invalid {
+                name: "JARVIS_PLANS_FILE",
+                reason: format!("cannot read {path}: {error}"),
+            })?;
+            Catalog::from_json(&json).map_err(invalid("JARVIS_PLANS_FILE"))?
+        }
+    };
+    let plan_ids: Vec<String> = catalog.plans().iter().map(|plan| plan.id.clone()).collect();
+    for plan_id in plan_ids {
+        let name = format!("STRIPE_PRICE_{}", plan_id.to_ascii_uppercase().replace('-', "_"));
+        if let Some(price) = get(&name) {
+            catalog.set_price(&plan_id, price.trim().to_owned()).map_err(invalid("STRIPE_PRICE_<PLAN>"))?;
+        }
+    }
+    let stripe = match get("STRIPE_SECRET_KEY") {
+        None => None,
+        Some(key) => {
+            let webhook_secrets: Vec<SecretString> = get("STRIPE_WEBHOOK_SECRET")
+                .ok_or(ConfigError::Missing {
+                    name: "STRIPE_WEBHOOK_SECRET",
+                    hint: "with STRIPE_SECRET_KEY set, the webhook endpoint's signing secret (whsec_…) is needed to trust Stripe's events",
+                })?
+                .split(',')
+                .map(str::trim)
+                .filter(|secret| !secret.is_empty())
+                .map(SecretString::from)
+                .collect();
+            let api_base: Url = get("STRIPE_API_BASE")
+                .unwrap_or_else(|| "https://api.stripe.com/".to_owned())
+                .parse()
+                .map_err(|error: url::ParseError| ConfigError::Invalid {
+                    name: "STRIPE_API_BASE",
+                    reason: error.to_string(),
+                })?;
+            if !catalog.plans().iter().any(|plan| plan.price_id.is_some()) {
+                return Err(ConfigError::Missing {
+                    name: "STRIPE_PRICE_PRO",
+                    hint: "with STRIPE_SECRET_KEY set, at least one plan needs a Stripe price (STRIPE_PRICE_<PLAN> or price_id in JARVIS_PLANS_FILE)",
+                });
+            }
+            Some(StripeBillingConfig {
+                api: StripeSettings {
+                    secret_key: SecretString::from(key),
+                    api_base,
+                    timeout: Duration::from_secs(parse_or(
+                        "STRIPE_TIMEOUT_SECS",
+                        get("STRIPE_TIMEOUT_SECS"),
+                        20,
+                    )?),
+                },
+                webhook_secrets,
+            })
+        }
+    };
+    Ok(BillingConfig { catalog, stripe })
 }
 
 fn voice_config(get: &impl Fn(&str) -> Option<String>) -> Result<VoiceConfig, ConfigError> {

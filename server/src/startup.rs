@@ -18,6 +18,7 @@ use jarvis_backend::{
         tools::ToolRegistry,
         turn::TurnLimits,
     },
+    billing::{Billing, BillingSettings, StripeConfig},
     chat::{Chat, ChatSettings},
     mail::{MailSettings, Mailer},
     storage::BlobStore,
@@ -27,7 +28,7 @@ use jarvis_backend::{
 };
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::{
@@ -53,6 +54,8 @@ pub enum StartupError {
     Storage(#[from] jarvis_backend::storage::StorageError),
     #[error("the voice engine does not work: {0} (install it, or set JARVIS_VOICE_ENGINE=off)")]
     Voice(String),
+    #[error("billing is misconfigured: {0}")]
+    Billing(String),
     #[error("mail is misconfigured")]
     Mail(#[from] jarvis_backend::mail::MailError),
     #[error("JARVIS_JWT_SECRET is not set; it is required when the public URL ({0}) is not on localhost")]
@@ -132,6 +135,22 @@ impl Application {
         let mut tools = ToolRegistry::standard();
         jarvis_backend::documents::tools::register(&mut tools, pool.clone());
         let voice = voice_service(&config.voice, pool.clone(), store.clone()).await?;
+        let billing = Billing::new(
+            pool.clone(),
+            BillingSettings {
+                catalog: config.billing.catalog.clone(),
+                stripe: config.billing.stripe.as_ref().map(|stripe| StripeConfig {
+                    api: stripe.api.clone(),
+                    webhook_secrets: stripe
+                        .webhook_secrets
+                        .iter()
+                        .map(|secret| secret.expose_secret().to_owned())
+                        .collect(),
+                }),
+                public_url: public_url.clone(),
+            },
+        )
+        .map_err(|error| StartupError::Billing(error.to_string()))?;
         let chat = Chat::new(
             pool.clone(),
             accounts.clone(),
@@ -146,9 +165,11 @@ impl Application {
                 context_budget_tokens: config.model.context_tokens,
             },
             Some(voice.clone()),
+            billing.clone(),
         );
         let shutdown = CancellationToken::new();
         chat.spawn_listener(shutdown.clone());
+        billing.spawn_worker(shutdown.clone());
         let state = AppState {
             config: Arc::new(config),
             secure_cookies: !(loopback && public_url.scheme() == "http"),
@@ -158,6 +179,7 @@ impl Application {
             chat,
             store,
             voice,
+            billing,
             leptos_options,
             shutdown,
         };
@@ -247,7 +269,9 @@ fn router(state: AppState) -> Router {
         let chat = state.chat.clone();
         let store = state.store.clone();
         let voice = state.voice.clone();
+        let billing = state.billing.clone();
         move || {
+            provide_context(billing.clone());
             provide_context(accounts.clone());
             provide_context(chat.clone());
             provide_context(store.clone());
@@ -279,6 +303,12 @@ fn router(state: AppState) -> Router {
         )
         .route("/api/clips/{id}", get(routes::voice::clip))
         .route("/api/clips/{id}/retry", post(routes::voice::retry))
+        .route(jarvis_types::billing::CHECKOUT_PATH, post(routes::billing::checkout))
+        .route(jarvis_types::billing::PORTAL_PATH, post(routes::billing::portal))
+        .route(
+            routes::billing::WEBHOOK_PATH,
+            post(routes::billing::webhook).layer(DefaultBodyLimit::max(routes::billing::WEBHOOK_BODY_LIMIT)),
+        )
         .route(
             "/api/{*fn_name}",
             post(move |request: axum::extract::Request| {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use jarvis_backend::{accounts::Accounts, chat::Chat, storage::BlobStore, voice::Voice};
+use jarvis_backend::{accounts::Accounts, billing::Billing, chat::Chat, storage::BlobStore, voice::Voice};
 use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -26,6 +26,8 @@ pub struct AppState {
     pub store: BlobStore,
     /// Spoken replies: the engine, the users' settings, the clips.
     pub voice: Voice,
+    /// Plans, limits, metering and Stripe.
+    pub billing: Billing,
     pub leptos_options: LeptosOptions,
     /// Cancelled when the process starts to stop; long-lived connections close on it.
     pub shutdown: CancellationToken,

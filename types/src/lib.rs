@@ -2,6 +2,7 @@
 //! here is a change to the protocol: serde only, no I/O, compiles for wasm32 and native.
 
 pub mod account;
+pub mod billing;
 pub mod chat;
 pub mod documents;
 pub mod health;

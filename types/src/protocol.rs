@@ -11,7 +11,7 @@ use crate::documents::DocumentRef;
 use crate::voice::Clip;
 
 /// Bumped whenever a message changes shape in a way an older peer cannot read.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// The path of the WebSocket endpoint.
 pub const WS_PATH: &str = "/ws";
@@ -51,6 +51,22 @@ pub enum ServerMessage {
     Run { run_id: String, seq: u64, event: RunEvent },
     /// Something the client sent could not be handled. The connection stays open.
     Error { code: ErrorCode, message: String, retryable: bool },
+    /// A message was refused because the user's plan or rate limit does not allow it now. Nothing
+    /// was stored and nothing was sent to the model. `upgrade_url` points at the plans a user can
+    /// move to; `retry_after_secs` says when the same plan allows the message again, if known.
+    LimitReached { limit: Limit, message: String, upgrade_url: Option<String>, retry_after_secs: Option<u64> },
+}
+
+/// Which limit refused a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limit {
+    /// The plan's messages per day (UTC).
+    MessagesPerDay,
+    /// The plan's tokens per calendar month (UTC).
+    TokensPerMonth,
+    /// The plan's messages per hour (a sliding hour, shared by every server instance).
+    MessagesPerHour,
 }
 
 /// The events of one agent run, in order.
@@ -158,6 +174,12 @@ mod tests {
             ServerMessage::Hello { protocol_version: PROTOCOL_VERSION },
             ServerMessage::Pong { nonce: u64::MAX },
             ServerMessage::Error { code: ErrorCode::BadMessage, message: "nope".into(), retryable: false },
+            ServerMessage::LimitReached {
+                limit: Limit::MessagesPerHour,
+                message: "Wait".into(),
+                upgrade_url: Some("/pricing".into()),
+                retry_after_secs: Some(60),
+            },
         ] {
             let json = serde_json::to_string(&message).unwrap();
             assert_eq!(serde_json::from_str::<ServerMessage>(&json).unwrap(), message);

@@ -72,6 +72,10 @@ pub struct ChatState {
     pub messages: RwSignal<Vec<RwSignal<UiMessage>>>,
     pub active: RwSignal<Option<ActiveRun>>,
     pub notice: RwSignal<Option<String>>,
+    /// Beside a notice about a plan's limit: where to upgrade.
+    pub upgrade_url: RwSignal<Option<String>>,
+    /// The text of a refused message, handed back to the composer so nothing written is lost.
+    pub returned_text: RwSignal<Option<String>>,
     pub jarvis_mode: RwSignal<bool>,
     /// The documents panel, told when a run saves a document.
     pub library: LibraryState,
@@ -133,6 +137,8 @@ impl ChatState {
             messages: RwSignal::new(Vec::new()),
             active: RwSignal::new(None),
             notice: RwSignal::new(None),
+            upgrade_url: RwSignal::new(None),
+            returned_text: RwSignal::new(None),
             jarvis_mode: RwSignal::new(false),
             next_key: StoredValue::new(0),
             pending_send: StoredValue::new(None),
@@ -250,21 +256,29 @@ impl ChatState {
                 }
             }
             ServerMessage::Pong { .. } => {}
-            ServerMessage::Error { message, .. } => {
-                self.pending_send.set_value(None);
-                // A refused send: take back the optimistic message, keep the text visible.
-                self.messages.update(|messages| {
-                    if messages
-                        .last()
-                        .is_some_and(|m| m.with_untracked(|m| m.role == "user" && m.run_id.is_none()))
-                    {
-                        messages.pop();
-                    }
-                });
-                self.notice.set(Some(message));
+            ServerMessage::LimitReached { message, upgrade_url, .. } => {
+                self.refused(message);
+                self.upgrade_url.set(upgrade_url);
             }
+            ServerMessage::Error { message, .. } => self.refused(message),
             ServerMessage::Run { run_id, seq, event } => self.apply(run_id, seq, event),
         }
+    }
+
+    /// The server refused what was sent: the optimistic message goes, the text stays in the box.
+    fn refused(&self, message: String) {
+        if let Some(ClientMessage::Send { text, .. }) = self.pending_send.get_value() {
+            self.returned_text.set(Some(text));
+        }
+        self.pending_send.set_value(None);
+        self.upgrade_url.set(None);
+        // A refused send: take back the optimistic message, keep the text visible.
+        self.messages.update(|messages| {
+            if messages.last().is_some_and(|m| m.with_untracked(|m| m.role == "user" && m.run_id.is_none())) {
+                messages.pop();
+            }
+        });
+        self.notice.set(Some(message));
     }
 
     fn apply(&self, run_id: String, seq: u64, event: RunEvent) {
@@ -861,6 +875,15 @@ fn Composer() -> impl IntoView {
     let state = expect_context::<ChatState>();
     let draft = RwSignal::new(String::new());
     let running = move || state.active.get().is_some();
+    // A refused message comes back into the box (unless something new was typed meanwhile).
+    Effect::new(move |_| {
+        if let Some(text) = state.returned_text.get() {
+            if draft.get_untracked().trim().is_empty() {
+                draft.set(text);
+            }
+            state.returned_text.set(None);
+        }
+    });
     let submit = move || {
         let text = draft.get_untracked();
         if !text.trim().is_empty() && !running() {
@@ -871,7 +894,12 @@ fn Composer() -> impl IntoView {
     view! {
         <div class="border-t border-slate-200 bg-white p-3">
             {move || state.notice.get().map(|notice| view! {
-                <p role="alert" class="mb-2 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 ring-1 ring-amber-200">{notice}</p>
+                <p role="alert" class="mb-2 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 ring-1 ring-amber-200">
+                    {notice}
+                    {move || state.upgrade_url.get().map(|href| view! {
+                        " " <a href=href class="font-semibold underline" data-testid="upgrade-link">"See plans and upgrade"</a>
+                    })}
+                </p>
             })}
             <form
                 class="flex items-end gap-2"

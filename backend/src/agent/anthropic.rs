@@ -69,7 +69,7 @@ impl AnthropicProvider {
             last["cache_control"] = json!({ "type": "ephemeral" });
         }
         let mut body = json!({
-            "model": self.settings.model,
+            "model": request.model.as_deref().unwrap_or(&self.settings.model),
             "max_tokens": self.settings.max_tokens,
             "stream": true,
             "system": [{ "type": "text", "text": request.system, "cache_control": { "type": "ephemeral" } }],

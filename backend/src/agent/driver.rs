@@ -20,6 +20,8 @@ use super::turn::{Effect, Event, Outcome, Turn, TurnLimits};
 #[derive(Debug, Clone)]
 pub struct RunRequest {
     pub context: ToolContext,
+    /// The model to use (the user's plan may name one); `None`: the provider's configured one.
+    pub model: Option<String>,
     pub system: String,
     /// The conversation so far, ending with the user's new message.
     pub history: Vec<Message>,
@@ -79,7 +81,7 @@ pub async fn run(
     cancel: CancellationToken,
     observer: &mut dyn RunObserver,
 ) -> RunSummary {
-    let RunRequest { context, system, history: messages, limits, context_budget_tokens } = request;
+    let RunRequest { context, model, system, history: messages, limits, context_budget_tokens } = request;
     let mut turn = Turn::new(messages, limits);
     let mut effects: VecDeque<Effect> = turn.handle(Event::Started).into();
     let mut unfinished = String::new();
@@ -90,6 +92,7 @@ pub async fn run(
         match effect {
             Effect::CallModel { messages } => {
                 let model_request = ModelRequest {
+                    model: model.clone(),
                     system: system.clone(),
                     messages: history::fit(&messages, context_budget_tokens).to_vec(),
                     tools: tools.specs(),

@@ -8,6 +8,8 @@ use super::stream::StreamError;
 /// One model call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelRequest {
+    /// The model to use; `None`: the provider's configured one.
+    pub model: Option<String>,
     pub system: String,
     pub messages: Vec<Message>,
     pub tools: Vec<ToolSpec>,

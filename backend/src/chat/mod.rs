@@ -24,6 +24,8 @@ use crate::agent::messages::{ContentBlock, Message, Role};
 use crate::agent::provider::ModelProvider;
 use crate::agent::tools::{ToolContext, ToolRegistry};
 use crate::agent::turn::{Outcome, TurnLimits};
+use crate::billing::usage::Refusal;
+use crate::billing::{Billing, Entitlement, ModelUsage};
 use crate::voice::{Speaker, Voice};
 
 /// How runs are set up.
@@ -45,8 +47,38 @@ pub enum ChatError {
     NotFound,
     #[error("Jarvis is still answering in this conversation. Stop it or wait for it to finish.")]
     RunInProgress,
+    /// The user's plan does not allow another message now.
+    #[error("{}", limit_message(.refusal, .plan_name))]
+    LimitReached { refusal: Refusal, plan_name: String, can_upgrade: bool },
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// What a user reads when a limit refuses their message.
+fn limit_message(refusal: &Refusal, plan: &str) -> String {
+    use jarvis_types::protocol::Limit;
+    let allowed = refusal.allowed;
+    let wait = refusal.retry_at.map(|at| (at - chrono::Utc::now()).num_seconds().max(1));
+    match refusal.limit {
+        Limit::MessagesPerDay => format!(
+            "You have sent all {allowed} messages your {plan} plan allows today. Upgrade for more, or write again after midnight UTC."
+        ),
+        Limit::TokensPerMonth => format!(
+            "You have used the {allowed} tokens your {plan} plan allows this month. Upgrade for more, or write again next month."
+        ),
+        Limit::MessagesPerHour => match wait {
+            Some(secs) => format!(
+                "You have sent {allowed} messages in the last hour, the most your {plan} plan allows. Try again in {}.",
+                minutes(secs)
+            ),
+            None => format!("Your {plan} plan allows no messages."),
+        },
+    }
+}
+
+fn minutes(secs: i64) -> String {
+    let minutes = (secs + 59) / 60;
+    if minutes <= 1 { "a minute".to_owned() } else { format!("{minutes} minutes") }
 }
 
 impl From<sqlx::Error> for ChatError {
@@ -69,6 +101,8 @@ struct Inner {
     settings: ChatSettings,
     /// Speaks replies while they stream, for users who want that.
     voice: Option<Voice>,
+    /// Plans, limits and metering.
+    billing: Billing,
     /// Runs executing on this instance.
     running: Mutex<HashMap<Uuid, CancellationToken>>,
     /// "Run X has new events", from this instance's writers and from other instances via NOTIFY.
@@ -92,6 +126,7 @@ impl Chat {
         tools: ToolRegistry,
         settings: ChatSettings,
         voice: Option<Voice>,
+        billing: Billing,
     ) -> Self {
         let (wake, _) = broadcast::channel(1024);
         Self {
@@ -102,6 +137,7 @@ impl Chat {
                 tools,
                 settings,
                 voice,
+                billing,
                 running: Mutex::default(),
                 wake,
             }),
@@ -210,19 +246,42 @@ impl Chat {
             // A run whose instance died leaves no events behind; it must not block the chat.
             store::fail_orphaned_runs(&self.inner.pool, user_id, conversation_id, 120.0).await?;
         }
+        let entitlement = self
+            .inner
+            .billing
+            .entitlement(user_id, &self.inner.settings.model)
+            .await
+            .map_err(|error| ChatError::Internal(error.to_string()))?;
         let begun = store::begin_run(
             &self.inner.pool,
             user_id,
             conversation_id,
             text,
-            &self.inner.settings.model,
+            &entitlement.model,
             client_message_id,
+            &entitlement.allowance,
         )
         .await;
         let new_run = match begun {
             Ok(new_run) => new_run,
             Err(store::BeginError::NotFound) => return Err(ChatError::NotFound),
             Err(store::BeginError::RunInProgress) => return Err(ChatError::RunInProgress),
+            Err(store::BeginError::Limit(refusal)) => {
+                tracing::info!(limit = ?refusal.limit, plan = entitlement.plan.id, "chat.limit_reached");
+                let can_upgrade = self.inner.billing.enabled()
+                    && self
+                        .inner
+                        .billing
+                        .catalog()
+                        .plans()
+                        .iter()
+                        .any(|plan| plan.id != entitlement.plan.id && plan.price_id.is_some());
+                return Err(ChatError::LimitReached {
+                    refusal,
+                    plan_name: entitlement.plan.name.clone(),
+                    can_upgrade,
+                });
+            }
             Err(store::BeginError::Database(error)) => {
                 // Two sends of one message racing: the other one won; follow its run.
                 if let Some(id) = client_message_id {
@@ -242,7 +301,7 @@ impl Chat {
         let display_name = profile.display_name.clone();
         let client_message_id = client_message_id.map(str::to_owned);
         tokio::spawn(async move {
-            chat.execute(user_id, new_run, text, client_message_id, display_name, cancel).await;
+            chat.execute(user_id, new_run, text, client_message_id, display_name, entitlement, cancel).await;
             chat.inner.running.lock().expect("running runs").remove(&run_id);
         });
         Ok(run_id)
@@ -292,6 +351,7 @@ impl Chat {
         text: String,
         client_message_id: Option<String>,
         display_name: String,
+        entitlement: Entitlement,
         cancel: CancellationToken,
     ) {
         let run_id = new_run.run_id;
@@ -311,9 +371,10 @@ impl Chat {
                 Vec::new()
             }
         };
+        // Spoken replies only on plans that include voice.
         let speaker = match &self.inner.voice {
-            Some(voice) => voice.speaker(user_id, run_id, events.clone()).await,
-            None => None,
+            Some(voice) if entitlement.voice => voice.speaker(user_id, run_id, events.clone()).await,
+            _ => None,
         };
         let mut observer = Observer {
             chat: self.clone(),
@@ -328,6 +389,7 @@ impl Chat {
         } else {
             let request = RunRequest {
                 context: ToolContext { user_id, run_id },
+                model: Some(entitlement.model.clone()),
                 system: format!("{SYSTEM_PROMPT}\nThe user's name is {display_name}."),
                 history,
                 limits: self.inner.settings.limits,
@@ -378,6 +440,18 @@ impl Chat {
             cache_read_tokens: usage.cache_read_input_tokens,
             cache_write_tokens: usage.cache_creation_input_tokens,
         });
+        // Metered before the run is reported finished, so the usage is there once it is.
+        let metered = ModelUsage {
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+            cache_read_tokens: usage.cache_read_input_tokens,
+            cache_write_tokens: usage.cache_creation_input_tokens,
+        };
+        if let Err(error) =
+            self.inner.billing.record_usage(user_id, run_id, &entitlement.model, &metered).await
+        {
+            tracing::error!(%error, "chat.usage_record_failed");
+        }
         let error_code = error.as_ref().map(|error| error.code.clone());
         let _ = events.send(RunEvent::Finished { status, stop_reason: outcome_name.to_owned(), error });
         drop(observer);

@@ -7,6 +7,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::agent::messages::{ContentBlock, Message, Role, Usage};
+use crate::billing::usage::{self, Allowance};
 use crate::db::user_transaction;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -143,6 +144,8 @@ pub struct NewRun {
 pub enum BeginError {
     #[error("no such conversation")]
     NotFound,
+    #[error("the plan's limits do not allow another message now")]
+    Limit(crate::billing::usage::Refusal),
     #[error("a run is in progress")]
     RunInProgress,
     #[error(transparent)]
@@ -150,7 +153,8 @@ pub enum BeginError {
 }
 
 /// Stores the user's message (before the model is called) and a running run, in one
-/// transaction; a new conversation is created when none is given.
+/// transaction; a new conversation is created when none is given. The run is admitted against
+/// the user's allowance in the same transaction: refused, nothing is stored.
 pub async fn begin_run(
     pool: &PgPool,
     user_id: Uuid,
@@ -158,6 +162,7 @@ pub async fn begin_run(
     text: &str,
     model: &str,
     client_message_id: Option<&str>,
+    allowance: &Allowance,
 ) -> Result<NewRun, BeginError> {
     let mut tx = user_transaction(pool, user_id).await?;
     let (conversation_id, title) = match conversation_id {
@@ -200,6 +205,9 @@ pub async fn begin_run(
         }
     };
     let run_id = Uuid::new_v4();
+    if let Err(refusal) = usage::admit(&mut tx, user_id, run_id, model, allowance).await? {
+        return Err(BeginError::Limit(refusal));
+    }
     sqlx::query(
         "INSERT INTO runs (id, user_id, conversation_id, status, model, client_message_id) VALUES ($1, $2, $3, 'running', $4, $5)",
     )

@@ -226,6 +226,28 @@ pub async fn upload(
             });
             continue;
         }
+        // The plan's storage: what is already kept plus this file must fit.
+        match state.billing.storage_left(user.user_id).await {
+            Ok(Some(left)) if bytes.len() as u64 > left => {
+                report.refused.push(UploadRefusal {
+                    filename: filename::sanitize_stem(&name),
+                    reason: format!(
+                        "Your plan's storage is full: {} left. Delete files or upgrade your plan.",
+                        human_size(usize::try_from(left).unwrap_or(usize::MAX))
+                    ),
+                });
+                continue;
+            }
+            Ok(_) => {}
+            Err(failure) => {
+                tracing::error!(error = %failure, "upload.storage_check_failed");
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Something went wrong on our side.",
+                );
+            }
+        }
         match files::upload(&state.pool, &state.store, user.user_id, &name, bytes.into(), limit).await {
             Ok(uploaded) => report.uploaded.push(uploaded.into()),
             Err(error @ (FileError::Internal(_) | FileError::Storage(_))) => {

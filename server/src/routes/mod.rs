@@ -1,6 +1,7 @@
 //! The HTTP endpoints that are not Leptos pages.
 
 pub mod auth;
+pub mod billing;
 pub mod health;
 pub mod library;
 pub mod origin;

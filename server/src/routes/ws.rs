@@ -194,6 +194,16 @@ fn follow(
 
 fn error_message(error: &ChatError) -> ServerMessage {
     let code = match error {
+        ChatError::LimitReached { refusal, can_upgrade, .. } => {
+            return ServerMessage::LimitReached {
+                limit: refusal.limit,
+                message: error.to_string(),
+                upgrade_url: can_upgrade.then(|| jarvis_types::billing::PRICING_PATH.to_owned()),
+                retry_after_secs: refusal
+                    .retry_at
+                    .map(|at| u64::try_from((at - chrono::Utc::now()).num_seconds().max(1)).unwrap_or(1)),
+            };
+        }
         ChatError::EmailNotVerified => ErrorCode::EmailNotVerified,
         ChatError::InvalidMessage(_) => ErrorCode::InvalidMessage,
         ChatError::NotFound => ErrorCode::NotFound,

@@ -1,0 +1,577 @@
+//! Billing and entitlements: which plan each user is on (from their Stripe subscription, or the
+//! configured plan when billing is off), what it allows, what each run used and cost, Checkout
+//! and the Customer Portal, and the webhook that keeps subscriptions in step with Stripe.
+//!
+//! The webhook path: the signature is checked on the raw body ([`signature`]), the event parsed
+//! into `async-stripe`'s typed event, stored once by id (a duplicate changes nothing) and
+//! answered at once; a worker on any instance takes stored events with `FOR UPDATE SKIP LOCKED`
+//! and applies them, retrying failures with a growing delay. Applying never trusts the event's
+//! copy of a subscription: it fetches the subscription from Stripe and stores that, so events
+//! arriving late, twice or out of order all converge on Stripe's current state.
+
+pub mod plans;
+pub mod signature;
+pub mod store;
+pub mod stripe;
+pub mod usage;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use jarvis_types::billing::{BillingView, Meter, PlanView, PricingView, SubscriptionView};
+use sqlx::PgPool;
+use stripe_webhook::{Event, EventObject};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+use uuid::Uuid;
+
+use self::plans::{Catalog, Plan};
+use self::store::SubscriptionRow;
+use self::stripe::{Checkout, StripeApi, StripeCallError, StripeSettings};
+use self::usage::Allowance;
+
+/// Tokens of one run (or summed over many), by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ModelUsage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub cache_write_tokens: u64,
+}
+
+impl ModelUsage {
+    pub fn total(&self) -> u64 {
+        self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
+    }
+}
+
+/// How billing is set up.
+#[derive(Debug, Clone)]
+pub struct BillingSettings {
+    pub catalog: Catalog,
+    /// `None`: billing is off and every user has the catalog's billing-off plan.
+    pub stripe: Option<StripeConfig>,
+    /// Where Checkout and the portal send people back to.
+    pub public_url: Url,
+}
+
+#[derive(Debug, Clone)]
+pub struct StripeConfig {
+    pub api: StripeSettings,
+    /// `STRIPE_WEBHOOK_SECRET`: the endpoint's signing secret(s), comma-separated while rolling.
+    pub webhook_secrets: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BillingError {
+    #[error("Billing is off on this server: every account has the {0} plan.")]
+    Disabled(String),
+    #[error("There is no plan {0:?} to subscribe to.")]
+    UnknownPlan(String),
+    #[error("You already subscribe to {0}. Manage your subscription to change it.")]
+    AlreadySubscribed(String),
+    #[error("You have no subscription to manage yet.")]
+    NoCustomer,
+    #[error("Stripe could not complete this just now. Nothing was charged; try again in a minute.")]
+    Stripe(#[source] StripeCallError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<sqlx::Error> for BillingError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Internal(format!("database: {error}"))
+    }
+}
+
+/// Why a webhook delivery was refused (answered 400; Stripe retries).
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error("billing is off")]
+    Disabled,
+    #[error("bad signature: {0}")]
+    Signature(#[from] signature::SignatureError),
+    #[error("not a Stripe event: {0}")]
+    Parse(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// What became of a verified delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// Stored; the worker applies it.
+    Stored { id: String },
+    /// This event id was stored before: nothing changes.
+    Duplicate { id: String },
+    /// An event type Jarvis does not act on.
+    Ignored { id: String, event_type: String },
+}
+
+/// The event types the webhook acts on.
+pub const HANDLED_EVENTS: &[&str] = &[
+    "checkout.session.completed",
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "invoice.paid",
+    "invoice.payment_failed",
+];
+
+/// What a user may do now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entitlement {
+    pub plan: Plan,
+    pub allowance: Allowance,
+    /// Whether replies may be spoken.
+    pub voice: bool,
+    /// The model runs use.
+    pub model: String,
+}
+
+/// The billing service. Cheap to clone.
+#[derive(Clone)]
+pub struct Billing {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: PgPool,
+    catalog: Catalog,
+    stripe: Option<StripeApi>,
+    webhook_secrets: Vec<String>,
+    public_url: Url,
+    /// Rung when this instance stored an event, so it is applied without waiting for the poll.
+    wake: Notify,
+}
+
+impl std::fmt::Debug for Billing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Billing").field("enabled", &self.enabled()).finish_non_exhaustive()
+    }
+}
+
+/// How often every instance looks for events stored by others (or due for a retry).
+const POLL: Duration = Duration::from_secs(1);
+
+impl Billing {
+    pub fn new(pool: PgPool, settings: BillingSettings) -> Result<Self, BillingError> {
+        let (stripe, webhook_secrets) = match &settings.stripe {
+            Some(config) => (
+                Some(StripeApi::new(&config.api).map_err(|error| BillingError::Internal(error.to_string()))?),
+                config.webhook_secrets.clone(),
+            ),
+            None => (None, Vec::new()),
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool,
+                catalog: settings.catalog,
+                stripe,
+                webhook_secrets,
+                public_url: settings.public_url,
+                wake: Notify::new(),
+            }),
+        })
+    }
+
+    /// Whether Stripe billing is on.
+    pub fn enabled(&self) -> bool {
+        self.inner.stripe.is_some()
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
+    /// The user's plan now, and the subscription it comes from.
+    pub async fn plan_of(&self, user_id: Uuid) -> Result<(Plan, Option<SubscriptionRow>), BillingError> {
+        let catalog = &self.inner.catalog;
+        if !self.enabled() {
+            return Ok((catalog.off().clone(), None));
+        }
+        let subscriptions = store::subscriptions(&self.inner.pool, user_id).await?;
+        let live = subscriptions
+            .iter()
+            .find(|row| row.is_live() && row.plan_id.as_deref().and_then(|id| catalog.plan(id)).is_some());
+        match live {
+            Some(row) => {
+                let plan = row.plan_id.as_deref().and_then(|id| catalog.plan(id)).expect("checked above");
+                Ok((plan.clone(), Some(row.clone())))
+            }
+            None => Ok((catalog.default().clone(), subscriptions.into_iter().next())),
+        }
+    }
+
+    /// What the user may do now; `configured_model` is the server's model.
+    pub async fn entitlement(
+        &self,
+        user_id: Uuid,
+        configured_model: &str,
+    ) -> Result<Entitlement, BillingError> {
+        let (plan, _) = self.plan_of(user_id).await?;
+        Ok(Entitlement {
+            allowance: Allowance {
+                messages_per_day: plan.messages_per_day,
+                messages_per_hour: plan.messages_per_hour,
+                tokens_per_month: plan.tokens_per_month,
+            },
+            voice: plan.voice,
+            model: plan.model_for(configured_model).to_owned(),
+            plan,
+        })
+    }
+
+    /// Records a finished run's tokens and their estimated cost.
+    pub async fn record_usage(
+        &self,
+        user_id: Uuid,
+        run_id: Uuid,
+        model: &str,
+        usage: &ModelUsage,
+    ) -> Result<(), BillingError> {
+        let cost = self.inner.catalog.cost_micros(model, usage);
+        usage::record(&self.inner.pool, user_id, run_id, usage, cost).await?;
+        Ok(())
+    }
+
+    /// How many more bytes the user may store, `None` for no limit.
+    pub async fn storage_left(&self, user_id: Uuid) -> Result<Option<u64>, BillingError> {
+        let (plan, _) = self.plan_of(user_id).await?;
+        match plan.storage_bytes {
+            None => Ok(None),
+            Some(limit) => {
+                let used = usage::storage_bytes(&self.inner.pool, user_id).await?;
+                Ok(Some(limit.saturating_sub(used)))
+            }
+        }
+    }
+
+    fn plan_view(&self, plan: &Plan) -> PlanView {
+        PlanView {
+            id: plan.id.clone(),
+            name: plan.name.clone(),
+            price_label: plan.price_label.clone(),
+            messages_per_day: plan.messages_per_day,
+            messages_per_hour: plan.messages_per_hour,
+            tokens_per_month: plan.tokens_per_month,
+            voice: plan.voice,
+            storage_bytes: plan.storage_bytes,
+            models: plan.models.clone(),
+            purchasable: self.enabled() && plan.price_id.is_some(),
+        }
+    }
+
+    /// The pricing page; `user_id` when someone is signed in.
+    pub async fn pricing(&self, user_id: Option<Uuid>) -> Result<PricingView, BillingError> {
+        let current_plan = match user_id {
+            Some(user_id) => Some(self.plan_of(user_id).await?.0.id),
+            None => None,
+        };
+        Ok(PricingView {
+            plans: self.inner.catalog.plans().iter().map(|plan| self.plan_view(plan)).collect(),
+            billing_enabled: self.enabled(),
+            signed_in: user_id.is_some(),
+            current_plan,
+        })
+    }
+
+    /// The user's billing page.
+    pub async fn overview(&self, user_id: Uuid) -> Result<BillingView, BillingError> {
+        let (plan, subscription) = self.plan_of(user_id).await?;
+        let summary = usage::summary(&self.inner.pool, user_id).await?;
+        let storage = usage::storage_bytes(&self.inner.pool, user_id).await?;
+        let has_customer = self.enabled() && store::customer_id(&self.inner.pool, user_id).await?.is_some();
+        let upgrades = if self.enabled() {
+            self.inner
+                .catalog
+                .plans()
+                .iter()
+                .filter(|other| other.id != plan.id && other.price_id.is_some())
+                .map(|other| self.plan_view(other))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(BillingView {
+            billing_enabled: self.enabled(),
+            past_due: subscription.as_ref().is_some_and(|row| row.is_live() && row.status == "past_due"),
+            subscription: subscription.map(|row| SubscriptionView {
+                status: row.status,
+                current_period_end: row.current_period_end.map(|end| end.to_rfc3339()),
+                cancel_at_period_end: row.cancel_at_period_end,
+            }),
+            has_customer,
+            upgrades,
+            messages_today: Meter { used: summary.messages_today, limit: plan.messages_per_day },
+            messages_this_hour: Meter { used: summary.messages_this_hour, limit: plan.messages_per_hour },
+            tokens_this_month: Meter { used: summary.month.total(), limit: plan.tokens_per_month },
+            storage_bytes: Meter { used: storage, limit: plan.storage_bytes },
+            input_tokens: summary.month.input_tokens,
+            output_tokens: summary.month.output_tokens,
+            cache_read_tokens: summary.month.cache_read_tokens,
+            cache_write_tokens: summary.month.cache_write_tokens,
+            estimated_cost_micros: summary.cost_micros_this_month,
+            plan: self.plan_view(&plan),
+        })
+    }
+
+    fn stripe(&self) -> Result<&StripeApi, BillingError> {
+        self.inner
+            .stripe
+            .as_ref()
+            .ok_or_else(|| BillingError::Disabled(self.inner.catalog.off().name.clone()))
+    }
+
+    fn page(&self, path: &str) -> String {
+        self.inner.public_url.join(path).map(String::from).unwrap_or_else(|_| path.to_owned())
+    }
+
+    /// The user's Stripe customer, created (once) if needed.
+    async fn customer(&self, user_id: Uuid, email: &str, name: &str) -> Result<String, BillingError> {
+        if let Some(id) = store::customer_id(&self.inner.pool, user_id).await? {
+            return Ok(id);
+        }
+        let created = self.stripe()?.create_customer(user_id, email, name).await.map_err(stripe_failure)?;
+        Ok(store::save_customer(&self.inner.pool, user_id, &created).await?)
+    }
+
+    /// Starts a Checkout Session for `plan_id`; returns the page to send the user to.
+    #[tracing::instrument(name = "billing.checkout", skip_all, fields(user.id = %user_id, plan = plan_id))]
+    pub async fn checkout(
+        &self,
+        user_id: Uuid,
+        email: &str,
+        name: &str,
+        plan_id: &str,
+    ) -> Result<String, BillingError> {
+        let stripe = self.stripe()?;
+        let plan = self.inner.catalog.plan(plan_id).filter(|plan| plan.price_id.is_some());
+        let plan = plan.ok_or_else(|| BillingError::UnknownPlan(plan_id.to_owned()))?;
+        let price_id = plan.price_id.as_deref().expect("filtered above");
+        let (current, subscription) = self.plan_of(user_id).await?;
+        if subscription.as_ref().is_some_and(SubscriptionRow::is_live) {
+            return Err(BillingError::AlreadySubscribed(current.name));
+        }
+        let customer_id = self.customer(user_id, email, name).await?;
+        let success_url = format!("{}?checkout=success", self.page(jarvis_types::billing::BILLING_PATH));
+        let cancel_url = format!("{}?checkout=cancelled", self.page(jarvis_types::billing::PRICING_PATH));
+        let checkout = Checkout {
+            user_id,
+            plan_id: &plan.id,
+            customer_id: &customer_id,
+            price_id,
+            success_url: &success_url,
+            cancel_url: &cancel_url,
+        };
+        let url = stripe.create_checkout(&checkout).await.map_err(stripe_failure)?;
+        tracing::info!("billing.checkout_created");
+        Ok(url)
+    }
+
+    /// A Customer Portal session for the user; returns its page.
+    #[tracing::instrument(name = "billing.portal", skip_all, fields(user.id = %user_id))]
+    pub async fn portal(&self, user_id: Uuid) -> Result<String, BillingError> {
+        let stripe = self.stripe()?;
+        let customer_id =
+            store::customer_id(&self.inner.pool, user_id).await?.ok_or(BillingError::NoCustomer)?;
+        let return_url = self.page(jarvis_types::billing::BILLING_PATH);
+        stripe.create_portal(&customer_id, &return_url).await.map_err(stripe_failure)
+    }
+
+    /// Takes one webhook delivery: verifies it, parses it, stores it once. Call with the raw body.
+    #[tracing::instrument(name = "billing.webhook", skip_all)]
+    pub async fn receive(
+        &self,
+        body: &[u8],
+        signature_header: Option<&str>,
+    ) -> Result<Received, WebhookError> {
+        if !self.enabled() {
+            return Err(WebhookError::Disabled);
+        }
+        signature::verify(signature_header, body, &self.inner.webhook_secrets, Utc::now().timestamp())?;
+        #[derive(serde::Deserialize)]
+        struct Envelope {
+            id: String,
+            #[serde(rename = "type")]
+            event_type: String,
+        }
+        let envelope: Envelope =
+            serde_json::from_slice(body).map_err(|error| WebhookError::Parse(error.to_string()))?;
+        if !HANDLED_EVENTS.contains(&envelope.event_type.as_str()) {
+            tracing::debug!(
+                event.id = envelope.id,
+                event.kind = envelope.event_type,
+                "billing.event_ignored"
+            );
+            return Ok(Received::Ignored { id: envelope.id, event_type: envelope.event_type });
+        }
+        // The typed parse: an event we act on must be one async-stripe understands.
+        let event: Event =
+            serde_json::from_slice(body).map_err(|error| WebhookError::Parse(error.to_string()))?;
+        let payload: serde_json::Value =
+            serde_json::from_slice(body).map_err(|error| WebhookError::Parse(error.to_string()))?;
+        let id = event.id.to_string();
+        let stored = store::insert_event(&self.inner.pool, &id, event.type_.as_str(), &payload)
+            .await
+            .map_err(|error| WebhookError::Internal(error.to_string()))?;
+        if !stored {
+            tracing::info!(event.id = id, "billing.event_duplicate");
+            return Ok(Received::Duplicate { id });
+        }
+        tracing::info!(event.id = id, event.kind = event.type_.as_str(), "billing.event_stored");
+        self.inner.wake.notify_one();
+        Ok(Received::Stored { id })
+    }
+
+    /// Applies stored events until none is due on any instance's account; returns how many
+    /// were taken (applied or put back for a retry).
+    pub async fn process_due(&self) -> Result<usize, sqlx::Error> {
+        let mut taken = 0;
+        while let Some(pending) = store::take_due_event(&self.inner.pool).await? {
+            taken += 1;
+            let id = pending.id.clone();
+            let attempts = pending.attempts;
+            match self.apply(&pending.payload).await {
+                Ok(()) => {
+                    tracing::info!(event.id = id, "billing.event_applied");
+                    pending.done().await?;
+                }
+                Err(error) => {
+                    // 2, 4, 8 … seconds, at most an hour.
+                    let delay = 2f64.powi(attempts.clamp(0, 11) + 1).min(3600.0);
+                    tracing::warn!(event.id = id, attempts = attempts + 1, %error, delay_secs = delay, "billing.event_failed");
+                    pending.retry_later(&error.to_string(), delay).await?;
+                }
+            }
+        }
+        Ok(taken)
+    }
+
+    /// Applies stored events as they come, until `shutdown`.
+    pub fn spawn_worker(&self, shutdown: CancellationToken) {
+        if !self.enabled() {
+            return;
+        }
+        let billing = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = billing.process_due().await {
+                    tracing::error!(%error, "billing.worker_failed");
+                }
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = billing.inner.wake.notified() => {}
+                    () = tokio::time::sleep(POLL) => {}
+                }
+            }
+        });
+    }
+
+    async fn apply(&self, payload: &serde_json::Value) -> Result<(), BillingError> {
+        let event: Event = serde_json::from_value(payload.clone())
+            .map_err(|error| BillingError::Internal(format!("stored event does not parse: {error}")))?;
+        match event.data.object {
+            EventObject::CheckoutSessionCompleted(session) => {
+                let customer = session.customer.as_ref().map(|customer| customer.id().to_string());
+                let referenced =
+                    session.client_reference_id.as_deref().and_then(|id| Uuid::parse_str(id).ok());
+                if let (Some(customer), Some(user_id)) = (&customer, referenced) {
+                    self.link_customer(customer, user_id).await?;
+                }
+                match &session.subscription {
+                    Some(subscription) => self.sync_subscription(subscription.id().as_str()).await,
+                    None => Ok(()),
+                }
+            }
+            EventObject::CustomerSubscriptionCreated(subscription)
+            | EventObject::CustomerSubscriptionUpdated(subscription)
+            | EventObject::CustomerSubscriptionDeleted(subscription) => {
+                self.sync_subscription(subscription.id.as_str()).await
+            }
+            EventObject::InvoicePaid(invoice) | EventObject::InvoicePaymentFailed(invoice) => {
+                let subscription = invoice
+                    .parent
+                    .as_ref()
+                    .and_then(|parent| parent.subscription_details.as_ref())
+                    .map(|details| details.subscription.id().to_string());
+                match subscription {
+                    Some(id) => self.sync_subscription(&id).await,
+                    None => Ok(()),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A checkout names both a customer and (as `client_reference_id`) a user. The customer was
+    /// created and recorded by [`Billing::checkout`]; a customer nobody has yet is recorded for
+    /// the referenced user, and a mismatch is logged and left alone.
+    async fn link_customer(&self, customer_id: &str, user_id: Uuid) -> Result<(), BillingError> {
+        match store::user_for_customer(&self.inner.pool, customer_id).await? {
+            Some(owner) if owner == user_id => Ok(()),
+            Some(owner) => {
+                tracing::error!(%owner, referenced = %user_id, "billing.checkout_customer_mismatch");
+                Ok(())
+            }
+            None => {
+                let kept = store::save_customer(&self.inner.pool, user_id, customer_id).await?;
+                if kept != customer_id {
+                    tracing::warn!(user.id = %user_id, "billing.second_customer_ignored");
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Fetches a subscription from Stripe and stores what Stripe says now.
+    async fn sync_subscription(&self, subscription_id: &str) -> Result<(), BillingError> {
+        let stripe = self.stripe()?;
+        let subscription = match stripe.subscription(subscription_id).await {
+            Ok(subscription) => subscription,
+            Err(error) if error.is_missing() => {
+                tracing::warn!(subscription = subscription_id, "billing.subscription_unknown_to_stripe");
+                return Ok(());
+            }
+            Err(error) => return Err(BillingError::Stripe(error)),
+        };
+        let customer_id = subscription.customer.id().to_string();
+        let Some(user_id) = store::user_for_customer(&self.inner.pool, &customer_id).await? else {
+            // Not a customer of ours (yet): the checkout's event links it and syncs again.
+            return Err(BillingError::Internal(format!("customer {customer_id} belongs to no user")));
+        };
+        let item = subscription.items.data.first();
+        let price_id = item.map(|item| item.price.id.to_string());
+        let plan_id = price_id
+            .as_deref()
+            .and_then(|price| self.inner.catalog.plan_for_price(price))
+            .map(|plan| plan.id.clone());
+        if plan_id.is_none() {
+            tracing::warn!(subscription = subscription_id, price = ?price_id, "billing.price_of_no_plan");
+        }
+        let row = SubscriptionRow {
+            stripe_subscription_id: subscription.id.to_string(),
+            stripe_customer_id: customer_id,
+            plan_id,
+            price_id,
+            status: subscription.status.as_str().to_owned(),
+            current_period_end: item.and_then(|item| timestamp(item.current_period_end)),
+            cancel_at_period_end: subscription.cancel_at_period_end,
+            ended_at: subscription.ended_at.and_then(timestamp),
+        };
+        store::save_subscription(&self.inner.pool, user_id, &row).await?;
+        tracing::info!(user.id = %user_id, subscription = row.stripe_subscription_id, status = row.status, plan = ?row.plan_id, "billing.subscription_synced");
+        Ok(())
+    }
+}
+
+fn timestamp(seconds: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(seconds, 0)
+}
+
+fn stripe_failure(error: StripeCallError) -> BillingError {
+    tracing::error!(%error, "billing.stripe_call_failed");
+    BillingError::Stripe(error)
+}

@@ -1,0 +1,196 @@
+//! Billing's rows: customers, subscriptions, webhook events (and their jobs), usage records.
+//! Every query on a user's rows runs in that user's transaction (row-level security) and names
+//! the user; the event table holds Stripe's data and no user's.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::db::user_transaction;
+
+/// A user's subscription as last fetched from Stripe.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SubscriptionRow {
+    pub stripe_subscription_id: String,
+    pub stripe_customer_id: String,
+    pub plan_id: Option<String>,
+    pub price_id: Option<String>,
+    pub status: String,
+    pub current_period_end: Option<DateTime<Utc>>,
+    pub cancel_at_period_end: bool,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl SubscriptionRow {
+    /// Whether it entitles to its plan now: active, trialing, or past due while Stripe retries
+    /// the payment. Unpaid, canceled, incomplete, paused or ended subscriptions do not.
+    pub fn is_live(&self) -> bool {
+        self.ended_at.is_none() && matches!(self.status.as_str(), "active" | "trialing" | "past_due")
+    }
+}
+
+pub async fn customer_id(pool: &PgPool, user_id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    let mut tx = user_transaction(pool, user_id).await?;
+    let id = sqlx::query_scalar("SELECT stripe_customer_id FROM billing_customers WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Records the user's customer; if one was recorded meanwhile (another instance), keeps that one
+/// and returns it.
+pub async fn save_customer(pool: &PgPool, user_id: Uuid, customer_id: &str) -> Result<String, sqlx::Error> {
+    let mut tx = user_transaction(pool, user_id).await?;
+    sqlx::query(
+        "INSERT INTO billing_customers (user_id, stripe_customer_id) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(customer_id)
+    .execute(&mut *tx)
+    .await?;
+    let kept = sqlx::query_scalar("SELECT stripe_customer_id FROM billing_customers WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(kept)
+}
+
+/// Whose customer this is (the one lookup across users).
+pub async fn user_for_customer(pool: &PgPool, customer_id: &str) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT billing_user_for_customer($1)").bind(customer_id).fetch_one(pool).await
+}
+
+/// The user's subscriptions, newest first.
+pub async fn subscriptions(pool: &PgPool, user_id: Uuid) -> Result<Vec<SubscriptionRow>, sqlx::Error> {
+    let mut tx = user_transaction(pool, user_id).await?;
+    let rows = sqlx::query_as(
+        "SELECT stripe_subscription_id, stripe_customer_id, plan_id, price_id, status, current_period_end,
+                cancel_at_period_end, ended_at
+           FROM subscriptions WHERE user_id = $1 ORDER BY updated_at DESC",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// Stores a subscription's current state (as just fetched from Stripe).
+pub async fn save_subscription(
+    pool: &PgPool,
+    user_id: Uuid,
+    row: &SubscriptionRow,
+) -> Result<(), sqlx::Error> {
+    let mut tx = user_transaction(pool, user_id).await?;
+    sqlx::query(
+        "INSERT INTO subscriptions (stripe_subscription_id, user_id, stripe_customer_id, plan_id, price_id, status,
+                                    current_period_end, cancel_at_period_end, ended_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
+         ON CONFLICT (stripe_subscription_id) DO UPDATE
+            SET plan_id = EXCLUDED.plan_id, price_id = EXCLUDED.price_id, status = EXCLUDED.status,
+                current_period_end = EXCLUDED.current_period_end,
+                cancel_at_period_end = EXCLUDED.cancel_at_period_end, ended_at = EXCLUDED.ended_at,
+                updated_at = now()
+          WHERE subscriptions.user_id = EXCLUDED.user_id",
+    )
+    .bind(&row.stripe_subscription_id)
+    .bind(user_id)
+    .bind(&row.stripe_customer_id)
+    .bind(&row.plan_id)
+    .bind(&row.price_id)
+    .bind(&row.status)
+    .bind(row.current_period_end)
+    .bind(row.cancel_at_period_end)
+    .bind(row.ended_at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// Stores a verified webhook event; `false` when its id was seen before (nothing changes).
+pub async fn insert_event(
+    pool: &PgPool,
+    id: &str,
+    event_type: &str,
+    payload: &serde_json::Value,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO stripe_events (id, event_type, payload) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(event_type)
+    .bind(payload)
+    .execute(pool)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// An event waiting to be applied, locked by the transaction that took it.
+pub struct PendingEvent {
+    pub tx: Transaction<'static, Postgres>,
+    pub id: String,
+    pub payload: serde_json::Value,
+    pub attempts: i32,
+}
+
+/// Takes the oldest due event no other instance is applying.
+pub async fn take_due_event(pool: &PgPool) -> Result<Option<PendingEvent>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let row: Option<(String, sqlx::types::Json<serde_json::Value>, i32)> = sqlx::query_as(
+        "SELECT id, payload, attempts FROM stripe_events
+          WHERE processed_at IS NULL AND next_attempt_at <= now()
+          ORDER BY received_at, id
+          LIMIT 1
+          FOR UPDATE SKIP LOCKED",
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(row.map(|(id, payload, attempts)| PendingEvent { tx, id, payload: payload.0, attempts }))
+}
+
+impl PendingEvent {
+    pub async fn done(mut self) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE stripe_events SET processed_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1")
+            .bind(&self.id)
+            .execute(&mut *self.tx)
+            .await?;
+        self.tx.commit().await
+    }
+
+    /// Leaves the event for later, `delay_secs` from now, with the reason.
+    pub async fn retry_later(mut self, error: &str, delay_secs: f64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE stripe_events SET attempts = attempts + 1, last_error = $2,
+                    next_attempt_at = now() + make_interval(secs => $3)
+              WHERE id = $1",
+        )
+        .bind(&self.id)
+        .bind(error)
+        .bind(delay_secs)
+        .execute(&mut *self.tx)
+        .await?;
+        self.tx.commit().await
+    }
+}
+
+/// How an event's processing stands (for tests and operators).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EventState {
+    pub id: String,
+    pub event_type: String,
+    pub attempts: i32,
+    pub processed: bool,
+    pub last_error: Option<String>,
+}
+
+pub async fn event_states(pool: &PgPool) -> Result<Vec<EventState>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, event_type, attempts, processed_at IS NOT NULL AS processed, last_error
+           FROM stripe_events ORDER BY received_at, id",
+    )
+    .fetch_all(pool)
+    .await
+}

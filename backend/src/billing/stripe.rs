@@ -1,0 +1,182 @@
+//! The Stripe calls Jarvis makes, through `async-stripe`'s typed requests: create a customer,
+//! a Checkout Session and a Customer Portal session, and fetch a subscription. Every POST carries
+//! an `Idempotency-Key`; the API version is the one the crate was generated for (sent as
+//! `Stripe-Version` on every request), so Stripe renders objects in the shape the types expect.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
+use stripe_billing::billing_portal_session::CreateBillingPortalSession;
+use stripe_billing::subscription::RetrieveSubscription;
+use stripe_checkout::checkout_session::{
+    CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionSubscriptionData,
+};
+use stripe_core::customer::CreateCustomer;
+use stripe_shared::{CheckoutSessionMode, Subscription};
+use url::Url;
+
+/// The API version Jarvis speaks (pinned by the crate version in Cargo.lock).
+pub fn api_version() -> &'static str {
+    stripe_shared::version::VERSION.as_str()
+}
+
+/// Where and how to reach Stripe.
+#[derive(Debug, Clone)]
+pub struct StripeSettings {
+    /// `STRIPE_SECRET_KEY`.
+    pub secret_key: SecretString,
+    /// `STRIPE_API_BASE` (default `https://api.stripe.com/`).
+    pub api_base: Url,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+/// A Stripe call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StripeCallError {
+    /// Stripe answered with an error status.
+    #[error("Stripe answered {status}: {message}")]
+    Api { status: u16, code: Option<String>, message: String },
+    /// Stripe could not be reached, or its answer could not be read.
+    #[error("Stripe could not be reached: {0}")]
+    Transport(String),
+}
+
+impl StripeCallError {
+    /// Whether trying again later can help.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Api { status, .. } => matches!(status, 409 | 429 | 500..=599),
+            Self::Transport(_) => true,
+        }
+    }
+
+    /// Stripe's 404 for an object that does not exist.
+    pub fn is_missing(&self) -> bool {
+        matches!(self, Self::Api { status: 404, .. })
+    }
+}
+
+impl From<StripeError> for StripeCallError {
+    fn from(error: StripeError) -> Self {
+        match error {
+            StripeError::Stripe(api, status) => Self::Api {
+                status,
+                code: api.code.map(|code| code.as_str().to_owned()),
+                message: api.message.unwrap_or_else(|| "no message".into()),
+            },
+            other => Self::Transport(other.to_string()),
+        }
+    }
+}
+
+/// The Stripe API client.
+#[derive(Clone)]
+pub struct StripeApi {
+    client: Client,
+}
+
+impl std::fmt::Debug for StripeApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StripeApi").finish_non_exhaustive()
+    }
+}
+
+impl StripeApi {
+    pub fn new(settings: &StripeSettings) -> Result<Self, StripeCallError> {
+        let mut base = settings.api_base.to_string();
+        if !base.ends_with('/') {
+            base.push('/');
+        }
+        let client = ClientBuilder::new(settings.secret_key.expose_secret())
+            .url(base)
+            .timeout(settings.timeout)
+            .app_info("Jarvis", Some(env!("CARGO_PKG_VERSION").to_owned()), None)
+            .build()
+            .map_err(StripeCallError::from)?;
+        Ok(Self { client })
+    }
+
+    /// Creates the customer of a user. The key is derived from the user, so two instances
+    /// creating it at once get one customer.
+    pub async fn create_customer(
+        &self,
+        user_id: uuid::Uuid,
+        email: &str,
+        name: &str,
+    ) -> Result<String, StripeCallError> {
+        let request = CreateCustomer::new()
+            .email(email)
+            .name(name)
+            .metadata(HashMap::from([("user_id".to_owned(), user_id.to_string())]));
+        let customer = request
+            .customize()
+            .request_strategy(once_with_key(&format!("jarvis-customer-{user_id}"))?)
+            .send(&self.client)
+            .await?;
+        Ok(customer.id.to_string())
+    }
+
+    /// A Checkout Session in subscription mode for one unit of `price_id`, for the user's
+    /// customer; returns Stripe's hosted page.
+    pub async fn create_checkout(&self, checkout: &Checkout<'_>) -> Result<String, StripeCallError> {
+        let mut item = CreateCheckoutSessionLineItems::new();
+        item.price = Some(checkout.price_id.to_owned());
+        item.quantity = Some(1);
+        let mut subscription_data = CreateCheckoutSessionSubscriptionData::new();
+        let metadata = HashMap::from([
+            ("user_id".to_owned(), checkout.user_id.to_string()),
+            ("plan_id".to_owned(), checkout.plan_id.to_owned()),
+        ]);
+        subscription_data.metadata = Some(metadata.clone());
+        let request = CreateCheckoutSession::new()
+            .mode(CheckoutSessionMode::Subscription)
+            .customer(checkout.customer_id)
+            .client_reference_id(checkout.user_id.to_string())
+            .line_items(vec![item])
+            .subscription_data(subscription_data)
+            .metadata(metadata)
+            .success_url(checkout.success_url)
+            .cancel_url(checkout.cancel_url);
+        let key = format!("jarvis-checkout-{}", uuid::Uuid::new_v4());
+        let session = request.customize().request_strategy(once_with_key(&key)?).send(&self.client).await?;
+        session.url.ok_or_else(|| StripeCallError::Transport("the Checkout Session has no url".into()))
+    }
+
+    /// A Customer Portal session; returns its page.
+    pub async fn create_portal(
+        &self,
+        customer_id: &str,
+        return_url: &str,
+    ) -> Result<String, StripeCallError> {
+        let request = CreateBillingPortalSession::new().customer(customer_id).return_url(return_url);
+        let key = format!("jarvis-portal-{}", uuid::Uuid::new_v4());
+        let session = request.customize().request_strategy(once_with_key(&key)?).send(&self.client).await?;
+        Ok(session.url)
+    }
+
+    /// The subscription as Stripe has it now.
+    pub async fn subscription(&self, id: &str) -> Result<Subscription, StripeCallError> {
+        Ok(RetrieveSubscription::new(id).send(&self.client).await?)
+    }
+}
+
+/// What a Checkout Session is for.
+#[derive(Debug, Clone)]
+pub struct Checkout<'a> {
+    pub user_id: uuid::Uuid,
+    pub plan_id: &'a str,
+    pub customer_id: &'a str,
+    pub price_id: &'a str,
+    pub success_url: &'a str,
+    pub cancel_url: &'a str,
+}
+
+/// One try carrying an `Idempotency-Key`: a POST repeated with the same key (a retry, or two
+/// instances doing the same thing) is done once by Stripe.
+fn once_with_key(key: &str) -> Result<RequestStrategy, StripeCallError> {
+    let key = IdempotencyKey::new(key).map_err(|error| StripeCallError::Transport(error.to_string()))?;
+    Ok(RequestStrategy::Idempotent(key))
+}
