@@ -3,6 +3,7 @@
 //! wasm, which takes over the rendered page.
 
 pub mod account;
+pub mod billing;
 pub mod components;
 pub mod conversations;
 pub mod documents;
@@ -21,8 +22,10 @@ use leptos_router::{
 use crate::pages::{
     app_shell::AppShell,
     auth::{ForgotPasswordPage, LoginPage, RegisterPage, ResetPasswordPage},
+    billing::BillingPage,
     landing::LandingPage,
     not_found::NotFound,
+    pricing::PricingPage,
     settings::SettingsPage,
 };
 
@@ -71,6 +74,8 @@ pub fn App() -> impl IntoView {
                 // without JavaScript.
                 <Route path=StaticSegment("app") view=AppShell ssr=SsrMode::Async />
                 <Route path=StaticSegment("settings") view=SettingsPage ssr=SsrMode::Async />
+                <Route path=StaticSegment("pricing") view=PricingPage ssr=SsrMode::Async />
+                <Route path=StaticSegment("billing") view=BillingPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -29,7 +29,7 @@ pub const ACCESS_COOKIE: &str = "jarvis_access";
 pub const REFRESH_COOKIE: &str = "jarvis_refresh";
 
 /// Pages that only a signed-in user may see; others are sent to log in first.
-const PROTECTED_PAGES: &[&str] = &["/app", "/settings"];
+const PROTECTED_PAGES: &[&str] = &["/app", "/settings", "/billing"];
 
 /// Paths that never need to know the user (static files, probes).
 fn is_anonymous_path(path: &str) -> bool {

@@ -1,11 +1,13 @@
 //! The signed-in application at `/app`: the header with the account and the live connection,
-//! and, until the address is verified, a banner asking for it.
+//! until the address is verified, a banner asking for it, and, while a payment has failed, a
+//! banner pointing to billing.
 
 use jarvis_types::account::AccountView;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::account::get_account;
+use crate::billing::get_billing;
 use crate::components::chat::Chat;
 use crate::components::forms::{Flash, PostForm, Submit, query_param};
 use crate::conversations::{list_conversations, load_conversation};
@@ -15,6 +17,9 @@ use crate::voice::load_voice_options;
 #[component]
 pub fn AppShell() -> impl IntoView {
     let account = Resource::new(|| (), |()| get_account());
+    // Only for the past-due banner: loaded on its own, so that a billing failure shows nothing
+    // rather than breaking the chat.
+    let billing = Resource::new(|| (), |()| get_billing());
     // The conversation named in the address (`?c=`), rendered on the server so a reload shows it.
     let open_id = query_param("c");
     let chat_data = Resource::new(
@@ -40,6 +45,7 @@ pub fn AppShell() -> impl IntoView {
                             <span class="hidden text-sm text-slate-600 sm:inline" data-testid="account-email">{account.email}</span>
                         })}
                     </Suspense>
+                    <a href="/billing" class="text-sm font-medium text-slate-700 hover:underline">"Plan"</a>
                     <a href="/settings" class="text-sm font-medium text-slate-700 hover:underline">"Settings"</a>
                     <PostForm action="/logout".into() label="Log out">
                         <Submit label="Log out" pending_label="Logging out…" quiet=true />
@@ -54,6 +60,11 @@ pub fn AppShell() -> impl IntoView {
                         Err(_) => view! {
                             <p role="alert" class="text-sm text-rose-700">"Your account could not be loaded. Reload the page."</p>
                         }.into_any(),
+                    })}
+                </Suspense>
+                <Suspense fallback=|| ()>
+                    {move || billing.get().and_then(Result::ok).filter(|billing| billing.past_due).map(|billing| view! {
+                        <PastDueBanner plan=billing.plan.name />
                     })}
                 </Suspense>
             </div>
@@ -86,4 +97,18 @@ fn VerifyBanner(account: AccountView) -> impl IntoView {
             </section>
         }
     })
+}
+
+#[component]
+fn PastDueBanner(plan: String) -> impl IntoView {
+    view! {
+        <section
+            role="alert"
+            data-testid="past-due-banner"
+            class="rounded-lg bg-amber-50 px-4 py-3 text-sm text-amber-900 ring-1 ring-amber-200"
+        >
+            {format!("Your last payment failed. Stripe will retry; update your card to keep your {plan} plan. ")}
+            <a href="/billing" class="font-semibold underline">"Go to billing"</a>
+        </section>
+    }
 }

@@ -45,7 +45,7 @@ pub fn LandingPage() -> impl IntoView {
         <header class="mx-auto flex max-w-5xl items-center justify-between px-6 py-6">
             <a href="/" class="text-xl font-bold tracking-tight">"Jarvis"</a>
             <nav class="flex gap-6 text-sm" aria-label="Main">
-                <a href="#pricing" class="hover:underline">"Pricing"</a>
+                <a href="/pricing" class="hover:underline">"Pricing"</a>
                 <a href="/login" class="hover:underline">"Log in"</a>
             </nav>
         </header>

@@ -2,6 +2,8 @@
 
 pub mod app_shell;
 pub mod auth;
+pub mod billing;
 pub mod landing;
 pub mod not_found;
+pub mod pricing;
 pub mod settings;

@@ -45,6 +45,7 @@ fn AccountSettings(account: AccountView) -> impl IntoView {
         <section aria-labelledby="usage-heading" class="space-y-1">
             <h2 id="usage-heading" class="text-lg font-semibold">"Usage"</h2>
             <p data-testid="usage">{format!("{} tokens this month", account.tokens_this_month)}</p>
+            <a href="/billing" class="text-sm font-medium text-indigo-700 hover:underline">"Plan and usage"</a>
         </section>
         <section aria-labelledby="sessions-heading" class="space-y-3">
             <h2 id="sessions-heading" class="text-lg font-semibold">"Active sessions"</h2>

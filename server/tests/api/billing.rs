@@ -156,14 +156,18 @@ async fn two_instances_on_one_database_share_the_hourly_rate_limit() {
     assert_eq!(say(&mut here, "3").await, Ok(RunStatus::Completed));
     for socket in [&mut there, &mut here] {
         let refusal = say(socket, "4").await.unwrap_err();
-        let ServerMessage::LimitReached { limit: Limit::MessagesPerHour, message, retry_after_secs, .. } = refusal
+        let ServerMessage::LimitReached { limit: Limit::MessagesPerHour, message, retry_after_secs, .. } =
+            refusal
         else {
             panic!("expected the hourly limit, got {refusal:?}");
         };
         // The oldest of the three frees its slot an hour after it was sent.
         let wait = retry_after_secs.unwrap();
         assert!((3_500..=3_600).contains(&wait), "{wait}");
-        assert!(message.contains("Try again in 60 minutes") || message.contains("Try again in 59 minutes"), "{message}");
+        assert!(
+            message.contains("Try again in 60 minutes") || message.contains("Try again in 59 minutes"),
+            "{message}"
+        );
     }
 
     // Once the oldest message is more than an hour old, one more is admitted (on either instance).
@@ -209,13 +213,18 @@ async fn concurrent_sends_on_two_instances_never_exceed_the_limit() {
         sockets.push(open(port, &client).await);
     }
     let outcomes = futures::future::join_all(
-        sockets.iter_mut().enumerate().map(|(index, socket)| async move { say(socket, &format!("m{index}")).await }),
+        sockets
+            .iter_mut()
+            .enumerate()
+            .map(|(index, socket)| async move { say(socket, &format!("m{index}")).await }),
     )
     .await;
     let admitted = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
     let refused = outcomes
         .iter()
-        .filter(|outcome| matches!(outcome, Err(ServerMessage::LimitReached { limit: Limit::MessagesPerDay, .. })))
+        .filter(|outcome| {
+            matches!(outcome, Err(ServerMessage::LimitReached { limit: Limit::MessagesPerDay, .. }))
+        })
         .count();
     assert_eq!((admitted, refused), (3, 5), "{outcomes:?}");
     assert_eq!(count(&app, "SELECT count(*) FROM usage_records").await, 3);
@@ -258,7 +267,10 @@ async fn start_checkout(stripe: &FakeStripe, client: &Client) -> String {
 }
 
 /// Waits until the user's subscription row satisfies `done`.
-async fn wait_for_subscription(app: &TestApp, done: impl Fn(&(Option<String>, String)) -> bool) -> (Option<String>, String) {
+async fn wait_for_subscription(
+    app: &TestApp,
+    done: impl Fn(&(Option<String>, String)) -> bool,
+) -> (Option<String>, String) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
         let row: Option<(Option<String>, String)> =
@@ -307,7 +319,8 @@ async fn checkout_then_webhook_moves_the_user_to_pro_and_the_portal_manages_it()
             assert!(header("idempotency-key").is_some(), "every POST carries an Idempotency-Key");
         }
     }
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(posts[1].body.as_bytes()).into_owned().collect();
+    let form: Vec<(String, String)> =
+        url::form_urlencoded::parse(posts[1].body.as_bytes()).into_owned().collect();
     let field = |name: &str| form.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
     assert_eq!(field("mode"), Some("subscription"));
     assert_eq!(field("client_reference_id"), Some(user_id.to_string().as_str()));
@@ -317,7 +330,11 @@ async fn checkout_then_webhook_moves_the_user_to_pro_and_the_portal_manages_it()
     // Leaving Checkout and starting again reuses the customer.
     let again = start_checkout(&stripe, &client).await;
     assert_ne!(again, session);
-    let customers = stripe.requests().iter().filter(|r| r.method == "POST" && r.path.starts_with("/v1/customers")).count();
+    let customers = stripe
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.starts_with("/v1/customers"))
+        .count();
     assert_eq!(customers, 1, "the customer is created once");
 
     stripe.complete_checkout(&session).await.unwrap();
@@ -350,7 +367,11 @@ async fn the_same_event_delivered_twice_is_applied_once() {
     assert_eq!(stripe.deliver(completed).await, 200);
     wait_for_subscription(&app, |(_, status)| status == "active").await;
     let fetches = || {
-        stripe.requests().iter().filter(|r| r.method == "GET" && r.path.starts_with("/v1/subscriptions/")).count()
+        stripe
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET" && r.path.starts_with("/v1/subscriptions/"))
+            .count()
     };
     let fetched = fetches();
     assert_eq!(stripe.deliver(completed).await, 200, "a duplicate is acknowledged");
@@ -416,7 +437,10 @@ async fn a_failed_payment_warns_and_an_unpaid_subscription_drops_to_free_at_once
     stripe.set_subscription_status(&subscription, "unpaid").await.unwrap();
     wait_for_subscription(&app, |(_, status)| status == "unpaid").await;
     assert!(
-        matches!(say(&mut socket, "now?").await, Err(ServerMessage::LimitReached { limit: Limit::MessagesPerDay, .. })),
+        matches!(
+            say(&mut socket, "now?").await,
+            Err(ServerMessage::LimitReached { limit: Limit::MessagesPerDay, .. })
+        ),
         "unpaid means Free, whose one message a day is used"
     );
     app.stop().await;
@@ -442,7 +466,8 @@ async fn the_webhook_refuses_bad_signatures_and_stores_nothing() {
     let now = chrono_now();
     let secrets = vec![WEBHOOK_SECRET.to_owned()];
 
-    let tampered = event.payload.replacen("\"livemode\":false", "\"livemode\":true", 1);
+    // An attacker turning a cancellation into an active subscription, or the reverse.
+    let tampered = event.payload.replacen("\"status\": \"active\"", "\"status\": \"canceled\"", 1);
     assert_ne!(tampered, event.payload);
     let signed = fake_stripe::signature_header(&event.payload, &secrets, now);
     assert_eq!(post(tampered, Some(signed.clone())).await.unwrap().status(), 400);
@@ -454,7 +479,11 @@ async fn the_webhook_refuses_bad_signatures_and_stores_nothing() {
     assert_eq!(count(&app, "SELECT count(*) FROM stripe_events").await, 0, "nothing refused is stored");
 
     // During a secret rotation Stripe signs with both; ours may be either of several v1 values.
-    let rotating = fake_stripe::signature_header(&event.payload, &["whsec_new".to_owned(), WEBHOOK_SECRET.to_owned()], now);
+    let rotating = fake_stripe::signature_header(
+        &event.payload,
+        &["whsec_new".to_owned(), WEBHOOK_SECRET.to_owned()],
+        now,
+    );
     assert_eq!(rotating.matches("v1=").count(), 2);
     assert_eq!(post(event.payload.clone(), Some(rotating)).await.unwrap().status(), 200);
     assert_eq!(count(&app, "SELECT count(*) FROM stripe_events").await, 1);
