@@ -372,6 +372,12 @@ fn billing_config(get: &impl Fn(&str) -> Option<String>) -> Result<BillingConfig
                 .filter(|secret| !secret.is_empty())
                 .map(SecretString::from)
                 .collect();
+            if webhook_secrets.is_empty() {
+                return Err(ConfigError::Invalid {
+                    name: "STRIPE_WEBHOOK_SECRET",
+                    reason: "name at least one signing secret (whsec_…)".into(),
+                });
+            }
             let api_base: Url = get("STRIPE_API_BASE")
                 .unwrap_or_else(|| "https://api.stripe.com/".to_owned())
                 .parse()

@@ -100,6 +100,7 @@ pub fn error_message(code: &str, retry: Option<&str>) -> String {
         "locked" => format!("Too many attempts. Try again in {} seconds.", retry.unwrap_or("a few")),
         "invalid_link" => "This link is invalid, expired or was already used.".into(),
         "wrong_password" => "That password is not correct.".into(),
+        "subscription_live" => "Your subscription is still running. Cancel it first (Plan, then Manage subscription); then delete the account.".into(),
         "not_found" => "That no longer exists.".into(),
         _ => "Something went wrong on our side. Please try again.".into(),
     }

@@ -156,6 +156,10 @@ impl std::fmt::Debug for Billing {
 /// How often every instance looks for events stored by others (or due for a retry).
 const POLL: Duration = Duration::from_secs(1);
 
+/// Tries of one event before it is set aside (about 34 hours of growing delays); the row keeps
+/// its last error for an operator.
+const MAX_ATTEMPTS: i32 = 40;
+
 impl Billing {
     pub fn new(pool: PgPool, settings: BillingSettings) -> Result<Self, BillingError> {
         let (stripe, webhook_secrets) = match &settings.stripe {
@@ -203,6 +207,14 @@ impl Billing {
             }
             None => Ok((catalog.default().clone(), subscriptions.into_iter().next())),
         }
+    }
+
+    /// Whether the user has a subscription Stripe still bills (active, trialing or past due).
+    pub async fn has_live_subscription(&self, user_id: Uuid) -> Result<bool, BillingError> {
+        if !self.enabled() {
+            return Ok(false);
+        }
+        Ok(store::subscriptions(&self.inner.pool, user_id).await?.iter().any(SubscriptionRow::is_live))
     }
 
     /// What the user may do now; `configured_model` is the server's model.
@@ -439,6 +451,10 @@ impl Billing {
                     tracing::info!(event.id = id, "billing.event_applied");
                     pending.done().await?;
                 }
+                Err(error) if attempts + 1 >= MAX_ATTEMPTS => {
+                    tracing::error!(event.id = id, attempts = attempts + 1, %error, "billing.event_given_up");
+                    pending.give_up(&error.to_string()).await?;
+                }
                 Err(error) => {
                     // 2, 4, 8 … seconds, at most an hour.
                     let delay = 2f64.powi(attempts.clamp(0, 11) + 1).min(3600.0);
@@ -478,13 +494,14 @@ impl Billing {
                 let customer = session.customer.as_ref().map(|customer| customer.id().to_string());
                 let referenced =
                     session.client_reference_id.as_deref().and_then(|id| Uuid::parse_str(id).ok());
-                if let (Some(customer), Some(user_id)) = (&customer, referenced) {
-                    self.link_customer(customer, user_id).await?;
-                }
-                match &session.subscription {
+                let synced = match &session.subscription {
                     Some(subscription) => self.sync_subscription(subscription.id().as_str()).await,
                     None => Ok(()),
+                };
+                if let (Some(customer), Some(user_id)) = (&customer, referenced) {
+                    self.check_checkout_owner(customer, user_id).await?;
                 }
+                synced
             }
             EventObject::CustomerSubscriptionCreated(subscription)
             | EventObject::CustomerSubscriptionUpdated(subscription)
@@ -506,29 +523,38 @@ impl Billing {
         }
     }
 
-    /// A checkout names both a customer and (as `client_reference_id`) a user. The customer was
-    /// created and recorded by [`Billing::checkout`]; a customer nobody has yet is recorded for
-    /// the referenced user, and a mismatch is logged and left alone.
-    async fn link_customer(&self, customer_id: &str, user_id: Uuid) -> Result<(), BillingError> {
+    /// A checkout names both a customer and (as `client_reference_id`) a user. Jarvis records
+    /// the user's customer before it creates the session, so the two must agree; the user is
+    /// always the customer's, never taken from the reference alone (a session Jarvis did not
+    /// create, such as a Payment Link, could name anyone there).
+    async fn check_checkout_owner(&self, customer_id: &str, referenced: Uuid) -> Result<(), BillingError> {
         match store::user_for_customer(&self.inner.pool, customer_id).await? {
-            Some(owner) if owner == user_id => Ok(()),
+            Some(owner) if owner == referenced => {
+                let live = store::subscriptions(&self.inner.pool, owner).await?;
+                if live.iter().filter(|row| row.is_live()).count() > 1 {
+                    tracing::error!(user.id = %owner, "billing.several_live_subscriptions");
+                }
+                Ok(())
+            }
             Some(owner) => {
-                tracing::error!(%owner, referenced = %user_id, "billing.checkout_customer_mismatch");
+                tracing::error!(%owner, %referenced, "billing.checkout_customer_mismatch");
                 Ok(())
             }
             None => {
-                let kept = store::save_customer(&self.inner.pool, user_id, customer_id).await?;
-                if kept != customer_id {
-                    tracing::warn!(user.id = %user_id, "billing.second_customer_ignored");
-                }
+                tracing::warn!(customer = customer_id, %referenced, "billing.checkout_of_unknown_customer");
                 Ok(())
             }
         }
     }
 
     /// Fetches a subscription from Stripe and stores what Stripe says now.
+    ///
+    /// Fetch and store happen under a lock on the subscription (held by a transaction), so when
+    /// two instances sync it at once the one that fetched last also stores last: an older state
+    /// never overwrites a newer one.
     async fn sync_subscription(&self, subscription_id: &str) -> Result<(), BillingError> {
         let stripe = self.stripe()?;
+        let mut lock = store::lock_subscription(&self.inner.pool, subscription_id).await?;
         let subscription = match stripe.subscription(subscription_id).await {
             Ok(subscription) => subscription,
             Err(error) if error.is_missing() => {
@@ -539,8 +565,15 @@ impl Billing {
         };
         let customer_id = subscription.customer.id().to_string();
         let Some(user_id) = store::user_for_customer(&self.inner.pool, &customer_id).await? else {
-            // Not a customer of ours (yet): the checkout's event links it and syncs again.
-            return Err(BillingError::Internal(format!("customer {customer_id} belongs to no user")));
+            // Jarvis records a user's customer before any checkout, so this subscription is not
+            // one of ours (another product on the account, or a deleted user): nothing to do,
+            // and retrying would not change that.
+            tracing::warn!(
+                subscription = subscription_id,
+                customer = customer_id,
+                "billing.subscription_of_no_user"
+            );
+            return Ok(());
         };
         let item = subscription.items.data.first();
         let price_id = item.map(|item| item.price.id.to_string());
@@ -561,7 +594,8 @@ impl Billing {
             cancel_at_period_end: subscription.cancel_at_period_end,
             ended_at: subscription.ended_at.and_then(timestamp),
         };
-        store::save_subscription(&self.inner.pool, user_id, &row).await?;
+        store::save_subscription(&mut lock, user_id, &row).await?;
+        lock.commit().await?;
         tracing::info!(user.id = %user_id, subscription = row.stripe_subscription_id, status = row.status, plan = ?row.plan_id, "billing.subscription_synced");
         Ok(())
     }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::db::user_transaction;
+use crate::db::{act_for_user, user_transaction};
 
 /// A user's subscription as last fetched from Stripe.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -78,13 +78,27 @@ pub async fn subscriptions(pool: &PgPool, user_id: Uuid) -> Result<Vec<Subscript
     Ok(rows)
 }
 
-/// Stores a subscription's current state (as just fetched from Stripe).
-pub async fn save_subscription(
+/// A transaction holding the lock of one subscription (see `Billing::sync_subscription`).
+pub async fn lock_subscription(
     pool: &PgPool,
+    subscription_id: &str,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('jarvis.subscription.' || $1, 0))")
+        .bind(subscription_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// Stores a subscription's current state (as just fetched from Stripe), in the transaction that
+/// holds its lock, on behalf of its user.
+pub async fn save_subscription(
+    tx: &mut Transaction<'static, Postgres>,
     user_id: Uuid,
     row: &SubscriptionRow,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = user_transaction(pool, user_id).await?;
+    act_for_user(tx, user_id).await?;
     sqlx::query(
         "INSERT INTO subscriptions (stripe_subscription_id, user_id, stripe_customer_id, plan_id, price_id, status,
                                     current_period_end, cancel_at_period_end, ended_at, updated_at)
@@ -105,9 +119,9 @@ pub async fn save_subscription(
     .bind(row.current_period_end)
     .bind(row.cancel_at_period_end)
     .bind(row.ended_at)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await
+    Ok(())
 }
 
 /// Stores a verified webhook event; `false` when its id was seen before (nothing changes).
@@ -157,6 +171,19 @@ impl PendingEvent {
             .bind(&self.id)
             .execute(&mut *self.tx)
             .await?;
+        self.tx.commit().await
+    }
+
+    /// Sets the event aside for good (it stays unprocessed with its error, for an operator).
+    pub async fn give_up(mut self, error: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE stripe_events SET attempts = attempts + 1, last_error = $2, next_attempt_at = 'infinity'
+              WHERE id = $1",
+        )
+        .bind(&self.id)
+        .bind(format!("given up: {error}"))
+        .execute(&mut *self.tx)
+        .await?;
         self.tx.commit().await
     }
 

@@ -19,6 +19,14 @@ pub struct Allowance {
     pub tokens_per_month: Option<u64>,
 }
 
+/// What an admitted run may still spend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admitted {
+    /// Tokens left this month on the plan (`None`: no monthly limit). The run's own token budget
+    /// is capped by it, so one run cannot spend far past the plan.
+    pub tokens_left: Option<u64>,
+}
+
 /// Why a run was not admitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
@@ -50,7 +58,7 @@ pub async fn admit(
     run_id: Uuid,
     model: &str,
     allowance: &Allowance,
-) -> Result<Result<(), Refusal>, sqlx::Error> {
+) -> Result<Result<Admitted, Refusal>, sqlx::Error> {
     // One admission per user at a time, across instances; released at commit or rollback.
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('jarvis.admit.' || $1::text, 0))")
         .bind(user_id)
@@ -90,9 +98,25 @@ pub async fn admit(
     }
     if let Some(allowed) = allowance.messages_per_hour {
         if hour >= allowed {
-            // A slot frees when the oldest message of the last hour is an hour old. With a limit
-            // of 0 no slot ever frees.
-            let retry_at = oldest_in_hour.map(|oldest| oldest + chrono::Duration::hours(1));
+            // A message is admitted again once fewer than `allowed` are left in the hour: when
+            // the (hour - allowed + 1)-th oldest is an hour old (the oldest, at the limit; a later
+            // one after a move to a smaller plan). With a limit of 0 no slot ever frees.
+            let retry_at = if allowed == 0 {
+                None
+            } else if hour == allowed {
+                oldest_in_hour.map(|oldest| oldest + chrono::Duration::hours(1))
+            } else {
+                let frees: Option<DateTime<Utc>> = sqlx::query_scalar(
+                    "SELECT started_at + interval '1 hour' FROM usage_records
+                      WHERE user_id = $1 AND started_at > now() - interval '1 hour'
+                      ORDER BY started_at OFFSET $2 LIMIT 1",
+                )
+                .bind(user_id)
+                .bind(as_i64(hour - allowed))
+                .fetch_optional(&mut **tx)
+                .await?;
+                frees
+            };
             return Ok(Err(Refusal { limit: Limit::MessagesPerHour, allowed, retry_at }));
         }
     }
@@ -102,7 +126,7 @@ pub async fn admit(
         .bind(model)
         .execute(&mut **tx)
         .await?;
-    Ok(Ok(()))
+    Ok(Ok(Admitted { tokens_left: allowance.tokens_per_month.map(|allowed| allowed.saturating_sub(tokens)) }))
 }
 
 /// Records a finished run's tokens and estimated cost.

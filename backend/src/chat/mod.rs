@@ -392,7 +392,15 @@ impl Chat {
                 model: Some(entitlement.model.clone()),
                 system: format!("{SYSTEM_PROMPT}\nThe user's name is {display_name}."),
                 history,
-                limits: self.inner.settings.limits,
+                // The run's budget never exceeds what the plan has left this month.
+                limits: TurnLimits {
+                    token_budget: new_run
+                        .tokens_left
+                        .map_or(self.inner.settings.limits.token_budget, |left| {
+                            left.min(self.inner.settings.limits.token_budget)
+                        }),
+                    ..self.inner.settings.limits
+                },
                 context_budget_tokens: self.inner.settings.context_budget_tokens,
             };
             Some(

@@ -138,6 +138,8 @@ pub struct NewRun {
     pub run_id: Uuid,
     pub conversation_id: Uuid,
     pub title: String,
+    /// Tokens the user's plan has left this month (`None`: no limit).
+    pub tokens_left: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -205,9 +207,10 @@ pub async fn begin_run(
         }
     };
     let run_id = Uuid::new_v4();
-    if let Err(refusal) = usage::admit(&mut tx, user_id, run_id, model, allowance).await? {
-        return Err(BeginError::Limit(refusal));
-    }
+    let admitted = match usage::admit(&mut tx, user_id, run_id, model, allowance).await? {
+        Ok(admitted) => admitted,
+        Err(refusal) => return Err(BeginError::Limit(refusal)),
+    };
     sqlx::query(
         "INSERT INTO runs (id, user_id, conversation_id, status, model, client_message_id) VALUES ($1, $2, $3, 'running', $4, $5)",
     )
@@ -221,7 +224,7 @@ pub async fn begin_run(
     insert_message(&mut tx, user_id, conversation_id, &Message::user_text(text), "complete", Some(run_id))
         .await?;
     tx.commit().await?;
-    Ok(NewRun { run_id, conversation_id, title })
+    Ok(NewRun { run_id, conversation_id, title, tokens_left: admitted.tokens_left })
 }
 
 fn title_from(text: &str) -> String {
@@ -397,11 +400,12 @@ pub async fn run_status(pool: &PgPool, user_id: Uuid, run_id: Uuid) -> Result<Op
     Ok(status)
 }
 
-/// Tokens this user spent this calendar month (UTC), all runs.
+/// Tokens this user spent this calendar month (UTC), all runs, including those of conversations
+/// since deleted (the usage records outlive them).
 pub async fn tokens_this_month(pool: &PgPool, user_id: Uuid) -> Result<i64, sqlx::Error> {
     let mut tx = user_transaction(pool, user_id).await?;
     let total: Option<i64> = sqlx::query_scalar(
-        "SELECT sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens)::bigint FROM runs
+        "SELECT sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens)::bigint FROM usage_records
           WHERE user_id = $1 AND started_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
     )
     .bind(user_id)

@@ -206,6 +206,15 @@ pub async fn delete_account(
     RequireUser(user): RequireUser,
     Form(form): Form<PasswordForm>,
 ) -> Response {
+    // Deleting the account would orphan a subscription Stripe keeps charging.
+    match state.billing.has_live_subscription(user.user_id).await {
+        Ok(false) => {}
+        Ok(true) => return to("/settings", &[("error", "subscription_live")]).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "accounts.subscription_check_failed");
+            return to("/settings", &[("error", "internal")]).into_response();
+        }
+    }
     match state.accounts.delete_account(user.user_id, SecretString::from(form.password)).await {
         Ok(()) => {
             // The rows went with the account; the user's objects go too. A failure here leaves

@@ -94,7 +94,7 @@ async fn the_daily_limit_admits_exactly_its_messages_then_refuses_without_storin
 async fn tokens_and_cost_are_metered_per_run_and_the_monthly_token_quota_refuses_the_next_run() {
     let fake = model().await;
     let plans = plans_file(
-        r#"{"plans": [{"id": "free", "name": "Free", "tokens_per_month": 100, "models": ["claude-haiku-4-5"]}],
+        r#"{"plans": [{"id": "free", "name": "Free", "tokens_per_month": 111, "models": ["claude-haiku-4-5"]}],
             "default_plan": "free"}"#,
     );
     let app = spawn_app_with(&[
@@ -119,13 +119,16 @@ async fn tokens_and_cost_are_metered_per_run_and_the_monthly_token_quota_refuses
     // Haiku 4.5: $1 in, $5 out per million tokens = 1 and 5 micro-dollars a token.
     assert_eq!(cost, 60 + 50 * 5);
 
-    // 110 tokens used of 100: the next run is refused before the model is asked.
-    let refusal = say(&mut socket, "Again").await.unwrap_err();
+    // 110 of 111 tokens used: one more run is admitted (its budget capped to the 1 token left,
+    // so it makes a single model call), then, 220 used, the next is refused before the model is
+    // asked.
+    assert_eq!(say(&mut socket, "Again").await, Ok(RunStatus::Completed));
+    let refusal = say(&mut socket, "Once more").await.unwrap_err();
     assert!(
-        matches!(&refusal, ServerMessage::LimitReached { limit: Limit::TokensPerMonth, message, .. } if message.contains("100 tokens")),
+        matches!(&refusal, ServerMessage::LimitReached { limit: Limit::TokensPerMonth, message, .. } if message.contains("111 tokens")),
         "{refusal:?}"
     );
-    assert_eq!(fake.requests().len(), 1);
+    assert_eq!(fake.requests().len(), 2);
     app.stop().await;
 }
 
@@ -183,6 +186,44 @@ async fn two_instances_on_one_database_share_the_hourly_rate_limit() {
     assert_eq!(fake.requests().len(), 4);
     stop_sibling.cancel();
     sibling_task.await.unwrap().unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn over_the_hourly_limit_the_retry_time_is_when_enough_messages_have_aged_out() {
+    let fake = model().await;
+    let plans = plans_file(
+        r#"{"plans": [{"id": "free", "name": "Free", "messages_per_hour": 2}], "default_plan": "free"}"#,
+    );
+    let app = spawn_app_with(&[
+        ("ANTHROPIC_BASE_URL", &fake.base_url()),
+        ("ANTHROPIC_API_KEY", "sk-ant-test"),
+        ("JARVIS_PLANS_FILE", &plans),
+    ])
+    .await;
+    let (client, _) = app.signed_in_client().await;
+    // Three messages in the last hour (sent on a bigger plan), 50, 40 and 30 minutes ago: a new
+    // one is allowed when only one is left in the hour, i.e. when the one of 40 minutes ago is
+    // an hour old, in 20 minutes.
+    for minutes in [50, 40, 30] {
+        sqlx::query(
+            "INSERT INTO usage_records (run_id, user_id, model, started_at)
+             SELECT gen_random_uuid(), id, 'claude-sonnet-4-5', now() - make_interval(mins => $1) FROM users",
+        )
+        .bind(minutes)
+        .execute(&app.owner_pool)
+        .await
+        .unwrap();
+    }
+    let mut socket = open(app.port, &client).await;
+    let refusal = say(&mut socket, "now?").await.unwrap_err();
+    let ServerMessage::LimitReached { limit: Limit::MessagesPerHour, retry_after_secs: Some(wait), .. } =
+        refusal
+    else {
+        panic!("expected the hourly limit with a retry time, got {refusal:?}");
+    };
+    assert!((1_190..=1_200).contains(&wait), "{wait}");
+    assert!(fake.requests().is_empty());
     app.stop().await;
 }
 
@@ -343,7 +384,13 @@ async fn checkout_then_webhook_moves_the_user_to_pro_and_the_portal_manages_it()
     assert_eq!(say(&mut socket, "now as Pro").await, Ok(RunStatus::Completed));
 
     let page = client.get("/billing").await.text().await.unwrap();
-    assert!(page.contains("Pro"), "the billing page shows the plan");
+    assert!(page.contains(r#"data-testid="current-plan">Pro<"#), "the billing page shows the plan");
+
+    // An account Stripe still bills cannot be deleted (the subscription would be orphaned).
+    let response =
+        client.post_form("/settings/delete-account", &[("password", crate::helpers::PASSWORD)]).await;
+    assert_eq!(location(&response), "/settings?error=subscription_live");
+    assert_eq!(count(&app, "SELECT count(*) FROM users").await, 1);
 
     // A second checkout while subscribed is refused; the portal is offered instead.
     let response = client.post_form("/billing/checkout", &[("plan", "pro")]).await;
@@ -391,13 +438,18 @@ async fn events_out_of_order_converge_on_the_subscription_as_stripe_has_it() {
     let session = start_checkout(&stripe, &client).await;
     stripe.hold_webhooks(true);
     let subscription = stripe.complete_checkout(&session).await.unwrap();
+    stripe.fail_payment(&subscription).await.unwrap();
     stripe.set_subscription_status(&subscription, "canceled").await.unwrap();
     let mut held = stripe.held_events();
-    let types: Vec<&str> = held.iter().map(|event| event.event_type.as_str()).collect();
-    assert!(types.contains(&"customer.subscription.deleted"), "{types:?}");
 
-    // Newest first: the deletion arrives before the creation and the checkout.
+    // Newest first: the deletion arrives before the update (past due), the creation and the
+    // checkout, each of whose copies says the subscription is live.
     held.reverse();
+    let types: Vec<&str> = held.iter().map(|event| event.event_type.as_str()).collect();
+    let position =
+        |kind: &str| types.iter().position(|t| *t == kind).unwrap_or_else(|| panic!("{kind} in {types:?}"));
+    assert!(position("customer.subscription.deleted") < position("customer.subscription.updated"));
+    assert!(position("customer.subscription.updated") < position("customer.subscription.created"));
     for event in &held {
         assert_eq!(stripe.deliver(event).await, 200, "{}", event.event_type);
     }
