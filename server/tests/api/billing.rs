@@ -44,6 +44,36 @@ async fn say(socket: &mut Socket, text: &str) -> Result<RunStatus, ServerMessage
     }
 }
 
+/// The configuration of an app whose model is `fake` and whose plans are `plans` (JSON).
+fn plan_env(fake: &FakeAnthropic, plans: &str) -> Vec<(String, String)> {
+    vec![
+        ("ANTHROPIC_BASE_URL".into(), fake.base_url()),
+        ("ANTHROPIC_API_KEY".into(), "sk-ant-test".into()),
+        ("JARVIS_PLANS_FILE".into(), plans_file(plans)),
+    ]
+}
+
+fn borrowed(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(key, value)| (key.as_str(), value.as_str())).collect()
+}
+
+async fn app_with_plans(fake: &FakeAnthropic, plans: &str) -> TestApp {
+    spawn_app_with(&borrowed(&plan_env(fake, plans))).await
+}
+
+/// A second instance on the app's database; returns its port, its stop signal and its task.
+async fn sibling(
+    app: &TestApp,
+    env: &[(String, String)],
+) -> (u16, CancellationToken, tokio::task::JoinHandle<Result<(), jarvis_server::startup::StartupError>>) {
+    let (config, _) = test_config(&app.database_name, &borrowed(env));
+    let sibling = Application::build(config).await.unwrap();
+    let port = sibling.port();
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(sibling.run_until(stop.clone().cancelled_owned()));
+    (port, stop, task)
+}
+
 async fn count(app: &TestApp, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(&app.owner_pool).await.unwrap()
 }
@@ -51,14 +81,10 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 #[tokio::test]
 async fn the_daily_limit_admits_exactly_its_messages_then_refuses_without_storing_or_calling_the_model() {
     let fake = model().await;
-    let plans = plans_file(
+    let app = app_with_plans(
+        &fake,
         r#"{"plans": [{"id": "free", "name": "Free", "messages_per_day": 2}], "default_plan": "free"}"#,
-    );
-    let app = spawn_app_with(&[
-        ("ANTHROPIC_BASE_URL", &fake.base_url()),
-        ("ANTHROPIC_API_KEY", "sk-ant-test"),
-        ("JARVIS_PLANS_FILE", &plans),
-    ])
+    )
     .await;
     let (client, _) = app.signed_in_client().await;
     let mut socket = open(app.port, &client).await;
@@ -135,21 +161,12 @@ async fn tokens_and_cost_are_metered_per_run_and_the_monthly_token_quota_refuses
 #[tokio::test]
 async fn two_instances_on_one_database_share_the_hourly_rate_limit() {
     let fake = model().await;
-    let plans = plans_file(
+    let env = plan_env(
+        &fake,
         r#"{"plans": [{"id": "free", "name": "Free", "messages_per_hour": 3}], "default_plan": "free"}"#,
     );
-    let extra = [
-        ("ANTHROPIC_BASE_URL", fake.base_url()),
-        ("ANTHROPIC_API_KEY", "sk-ant-test".to_owned()),
-        ("JARVIS_PLANS_FILE", plans),
-    ];
-    let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = spawn_app_with(&extra).await;
-    let (config, _) = test_config(&app.database_name, &extra);
-    let sibling = Application::build(config).await.unwrap();
-    let sibling_port = sibling.port();
-    let stop_sibling = CancellationToken::new();
-    let sibling_task = tokio::spawn(sibling.run_until(stop_sibling.clone().cancelled_owned()));
+    let app = spawn_app_with(&borrowed(&env)).await;
+    let (sibling_port, stop_sibling, sibling_task) = sibling(&app, &env).await;
     let (client, _) = app.signed_in_client().await;
     let mut here = open(app.port, &client).await;
     let mut there = open(sibling_port, &client).await;
@@ -192,14 +209,10 @@ async fn two_instances_on_one_database_share_the_hourly_rate_limit() {
 #[tokio::test]
 async fn over_the_hourly_limit_the_retry_time_is_when_enough_messages_have_aged_out() {
     let fake = model().await;
-    let plans = plans_file(
+    let app = app_with_plans(
+        &fake,
         r#"{"plans": [{"id": "free", "name": "Free", "messages_per_hour": 2}], "default_plan": "free"}"#,
-    );
-    let app = spawn_app_with(&[
-        ("ANTHROPIC_BASE_URL", &fake.base_url()),
-        ("ANTHROPIC_API_KEY", "sk-ant-test"),
-        ("JARVIS_PLANS_FILE", &plans),
-    ])
+    )
     .await;
     let (client, _) = app.signed_in_client().await;
     // Three messages in the last hour (sent on a bigger plan), 50, 40 and 30 minutes ago: a new
@@ -230,21 +243,12 @@ async fn over_the_hourly_limit_the_retry_time_is_when_enough_messages_have_aged_
 #[tokio::test]
 async fn concurrent_sends_on_two_instances_never_exceed_the_limit() {
     let fake = model().await;
-    let plans = plans_file(
+    let env = plan_env(
+        &fake,
         r#"{"plans": [{"id": "free", "name": "Free", "messages_per_day": 3}], "default_plan": "free"}"#,
     );
-    let extra = [
-        ("ANTHROPIC_BASE_URL", fake.base_url()),
-        ("ANTHROPIC_API_KEY", "sk-ant-test".to_owned()),
-        ("JARVIS_PLANS_FILE", plans),
-    ];
-    let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = spawn_app_with(&extra).await;
-    let (config, _) = test_config(&app.database_name, &extra);
-    let sibling = Application::build(config).await.unwrap();
-    let sibling_port = sibling.port();
-    let stop_sibling = CancellationToken::new();
-    let sibling_task = tokio::spawn(sibling.run_until(stop_sibling.clone().cancelled_owned()));
+    let app = spawn_app_with(&borrowed(&env)).await;
+    let (sibling_port, stop_sibling, sibling_task) = sibling(&app, &env).await;
     let (client, _) = app.signed_in_client().await;
 
     // Eight new conversations at once, four through each instance.
