@@ -3,11 +3,15 @@
 -- record per run that outlives the conversation (quotas and metering count these, so deleting a
 -- conversation does not give a message back).
 
--- The Stripe customer created for a user (once; its id is reused for every checkout).
+-- The Stripe customer created for a user (once; its id is reused for every checkout), and the
+-- user's last Checkout Session: while it is open, "Upgrade" leads back to it rather than to a new
+-- one, so two tabs or a double click cannot end in two paid subscriptions.
 CREATE TABLE billing_customers (
-    user_id            uuid PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
-    stripe_customer_id text NOT NULL UNIQUE,
-    created_at         timestamptz NOT NULL DEFAULT now()
+    user_id             uuid PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    stripe_customer_id  text NOT NULL UNIQUE,
+    checkout_session_id text,
+    checkout_plan_id    text,
+    created_at          timestamptz NOT NULL DEFAULT now()
 );
 ALTER TABLE billing_customers ENABLE ROW LEVEL SECURITY;
 CREATE POLICY billing_customers_own_row ON billing_customers

@@ -368,6 +368,22 @@ impl Billing {
             return Err(BillingError::AlreadySubscribed(current.name));
         }
         let customer_id = self.customer(user_id, email, name).await?;
+        // One checkout at a time per user: an open session for the same plan is reused, so
+        // two tabs or a double click lead to one payment page, not two subscriptions.
+        let mut lock = store::lock_checkout(&self.inner.pool, user_id).await?;
+        if let Some((session_id, session_plan)) = store::last_checkout(&mut lock, user_id).await? {
+            if session_plan == plan.id {
+                match stripe.open_checkout_url(&session_id).await {
+                    Ok(Some(url)) => {
+                        tracing::info!("billing.checkout_reused");
+                        return Ok(url);
+                    }
+                    Ok(None) => {}
+                    Err(error) if error.is_missing() => {}
+                    Err(error) => return Err(stripe_failure(error)),
+                }
+            }
+        }
         let success_url = format!("{}?checkout=success", self.page(jarvis_types::billing::BILLING_PATH));
         let cancel_url = format!("{}?checkout=cancelled", self.page(jarvis_types::billing::PRICING_PATH));
         let checkout = Checkout {
@@ -378,7 +394,9 @@ impl Billing {
             success_url: &success_url,
             cancel_url: &cancel_url,
         };
-        let url = stripe.create_checkout(&checkout).await.map_err(stripe_failure)?;
+        let (session_id, url) = stripe.create_checkout(&checkout).await.map_err(stripe_failure)?;
+        store::save_checkout(&mut lock, user_id, &session_id, &plan.id).await?;
+        lock.commit().await?;
         tracing::info!("billing.checkout_created");
         Ok(url)
     }

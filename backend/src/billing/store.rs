@@ -58,6 +58,51 @@ pub async fn save_customer(pool: &PgPool, user_id: Uuid, customer_id: &str) -> R
     Ok(kept)
 }
 
+/// The user's last Checkout Session and its plan, if any.
+pub async fn last_checkout(
+    tx: &mut Transaction<'static, Postgres>,
+    user_id: Uuid,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT checkout_session_id, checkout_plan_id FROM billing_customers WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.and_then(|(session, plan)| session.zip(plan)))
+}
+
+pub async fn save_checkout(
+    tx: &mut Transaction<'static, Postgres>,
+    user_id: Uuid,
+    session_id: &str,
+    plan_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE billing_customers SET checkout_session_id = $2, checkout_plan_id = $3 WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .bind(session_id)
+    .bind(plan_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A transaction acting for the user that holds the user's checkout lock: one checkout at a
+/// time per user, across instances.
+pub async fn lock_checkout(
+    pool: &PgPool,
+    user_id: Uuid,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let mut tx = user_transaction(pool, user_id).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('jarvis.checkout.' || $1::text, 0))")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
 /// Whose customer this is (the one lookup across users).
 pub async fn user_for_customer(pool: &PgPool, customer_id: &str) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar("SELECT billing_user_for_customer($1)").bind(customer_id).fetch_one(pool).await

@@ -12,6 +12,7 @@ use stripe_billing::billing_portal_session::CreateBillingPortalSession;
 use stripe_billing::subscription::RetrieveSubscription;
 use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionSubscriptionData,
+    RetrieveCheckoutSession,
 };
 use stripe_core::customer::CreateCustomer;
 use stripe_shared::{CheckoutSessionMode, Subscription};
@@ -123,9 +124,19 @@ impl StripeApi {
         Ok(customer.id.to_string())
     }
 
+    /// The page of a Checkout Session that is still open (not completed, not expired).
+    pub async fn open_checkout_url(&self, session_id: &str) -> Result<Option<String>, StripeCallError> {
+        let session = RetrieveCheckoutSession::new(session_id).send(&self.client).await?;
+        let open = session.status.as_ref().is_some_and(|status| status.as_str() == "open");
+        Ok(if open { session.url } else { None })
+    }
+
     /// A Checkout Session in subscription mode for one unit of `price_id`, for the user's
-    /// customer; returns Stripe's hosted page.
-    pub async fn create_checkout(&self, checkout: &Checkout<'_>) -> Result<String, StripeCallError> {
+    /// customer; returns its id and Stripe's hosted page.
+    pub async fn create_checkout(
+        &self,
+        checkout: &Checkout<'_>,
+    ) -> Result<(String, String), StripeCallError> {
         let mut item = CreateCheckoutSessionLineItems::new();
         item.price = Some(checkout.price_id.to_owned());
         item.quantity = Some(1);
@@ -146,7 +157,10 @@ impl StripeApi {
             .cancel_url(checkout.cancel_url);
         let key = format!("jarvis-checkout-{}", uuid::Uuid::new_v4());
         let session = request.customize().request_strategy(once_with_key(&key)?).send(&self.client).await?;
-        session.url.ok_or_else(|| StripeCallError::Transport("the Checkout Session has no url".into()))
+        let url = session
+            .url
+            .ok_or_else(|| StripeCallError::Transport("the Checkout Session has no url".into()))?;
+        Ok((session.id.to_string(), url))
     }
 
     /// A Customer Portal session; returns its page.

@@ -372,15 +372,15 @@ async fn checkout_then_webhook_moves_the_user_to_pro_and_the_portal_manages_it()
     assert_eq!(field("line_items[0][price]"), Some(PRO_PRICE));
     assert!(field("customer").is_some_and(|customer| customer.starts_with("cus_")));
 
-    // Leaving Checkout and starting again reuses the customer.
+    // Leaving Checkout and starting again (or a second tab) leads back to the same open session:
+    // one payment page, so never two subscriptions; one customer.
     let again = start_checkout(&stripe, &client).await;
-    assert_ne!(again, session);
-    let customers = stripe
-        .requests()
-        .iter()
-        .filter(|r| r.method == "POST" && r.path.starts_with("/v1/customers"))
-        .count();
-    assert_eq!(customers, 1, "the customer is created once");
+    assert_eq!(again, session);
+    let posts = |path: &str| {
+        stripe.requests().iter().filter(|r| r.method == "POST" && r.path.starts_with(path)).count()
+    };
+    assert_eq!(posts("/v1/customers"), 1, "the customer is created once");
+    assert_eq!(posts("/v1/checkout/sessions"), 1, "the open session is reused");
 
     stripe.complete_checkout(&session).await.unwrap();
     let (plan, status) = wait_for_subscription(&app, |(_, status)| status == "active").await;
@@ -470,6 +470,8 @@ async fn events_out_of_order_converge_on_the_subscription_as_stripe_has_it() {
     let mut socket = open(app.port, &client).await;
     assert_eq!(say(&mut socket, "one").await, Ok(RunStatus::Completed));
     assert!(matches!(say(&mut socket, "two").await, Err(ServerMessage::LimitReached { .. })), "back on Free");
+    // The paid session is no longer open: upgrading again starts a new one.
+    assert_ne!(start_checkout(&stripe, &client).await, session);
     app.stop().await;
 }
 
