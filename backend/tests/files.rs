@@ -342,7 +342,7 @@ async fn text_named_like_an_image_becomes_a_document_the_agent_can_read(store: &
 
     // The agent reads and finds uploaded documents with its tools.
     let mut tools = ToolRegistry::standard();
-    documents::tools::register(&mut tools, db.app.clone());
+    documents::tools::register(&mut tools, db.app.clone(), None);
     let read: Value = serde_json::from_str(
         &tools.call(agent, "read_document", json!({"id": document.id})).await.unwrap().content,
     )

@@ -132,8 +132,6 @@ impl Application {
         });
         let store = BlobStore::new(&config.storage.settings)?;
         store.check().await?;
-        let mut tools = ToolRegistry::standard();
-        jarvis_backend::documents::tools::register(&mut tools, pool.clone());
         let voice = voice_service(&config.voice, pool.clone(), store.clone()).await?;
         let billing = Billing::new(
             pool.clone(),
@@ -151,6 +149,8 @@ impl Application {
             },
         )
         .map_err(|error| StartupError::Billing(error.to_string()))?;
+        let mut tools = ToolRegistry::standard();
+        jarvis_backend::documents::tools::register(&mut tools, pool.clone(), Some(billing.clone()));
         let chat = Chat::new(
             pool.clone(),
             accounts.clone(),

@@ -14,11 +14,14 @@ use uuid::Uuid;
 use super::{Author, DocumentError, Edit, Kind, NewDocument, Sort};
 use crate::agent::messages::ToolSpec;
 use crate::agent::tools::{Tool, ToolContext, ToolError, ToolOutput, ToolRegistry};
+use crate::billing::Billing;
 use jarvis_types::documents::DocumentRef;
 
 /// Adds the document tools to a registry.
-pub fn register(registry: &mut ToolRegistry, pool: PgPool) {
-    registry.register(Arc::new(SaveDocument(pool.clone())));
+/// Registers the document tools. With `billing`, a new document must fit in the storage the
+/// user's plan has left.
+pub fn register(registry: &mut ToolRegistry, pool: PgPool, billing: Option<Billing>) {
+    registry.register(Arc::new(SaveDocument(pool.clone(), billing)));
     registry.register(Arc::new(ListDocuments(pool.clone())));
     registry.register(Arc::new(ReadDocument(pool.clone())));
     registry.register(Arc::new(SearchDocuments(pool.clone())));
@@ -61,7 +64,7 @@ fn kind_of(raw: &str) -> Result<Kind, ToolError> {
     })
 }
 
-pub struct SaveDocument(PgPool);
+pub struct SaveDocument(PgPool, Option<Billing>);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,6 +105,21 @@ impl Tool for SaveDocument {
             let kind = kind_of(&args.kind)?;
             if kind == Kind::Code && args.language.as_deref().is_none_or(|l| l.trim().is_empty()) {
                 return Err(ToolError("Code documents need a `language`.".into()));
+            }
+            if let Some(billing) = &self.1 {
+                match billing.storage_left(context.user_id).await {
+                    Ok(Some(left)) if args.content.len() as u64 > left => {
+                        return Err(ToolError(format!(
+                            "The user's storage is full: their plan has {left} bytes left and this document needs {}. Tell them; they can delete documents or files, or upgrade their plan.",
+                            args.content.len()
+                        )));
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::error!(%error, "documents.storage_check_failed");
+                        return Err(ToolError("The document store failed; try again later.".into()));
+                    }
+                }
             }
             let new = NewDocument { title: args.title, kind, language: args.language, content: args.content };
             let document =

@@ -76,7 +76,7 @@ impl TestDb {
 
     pub fn tools(&self) -> ToolRegistry {
         let mut registry = ToolRegistry::standard();
-        documents::tools::register(&mut registry, self.app.clone());
+        documents::tools::register(&mut registry, self.app.clone(), None);
         registry
     }
 

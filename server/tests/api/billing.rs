@@ -12,7 +12,7 @@ use jarvis_testkit::fake_stripe::{self, FAKE_SECRET_KEY, FakeStripe};
 use jarvis_types::protocol::{Limit, RunEvent, RunStatus, ServerMessage};
 use tokio_util::sync::CancellationToken;
 
-use crate::chat::{Socket, ask, next, open, send};
+use crate::chat::{Socket, ask, next, open, send, until_finished};
 use crate::helpers::{Client, TestApp, location, spawn_app_with, test_config};
 
 const WEBHOOK_SECRET: &str = "whsec_jarvis_test";
@@ -237,6 +237,35 @@ async fn over_the_hourly_limit_the_retry_time_is_when_enough_messages_have_aged_
     };
     assert!((1_190..=1_200).contains(&wait), "{wait}");
     assert!(fake.requests().is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_agent_cannot_save_a_document_beyond_the_plans_storage() {
+    let fake = FakeAnthropic::start().await;
+    let content = "x".repeat(600);
+    fake.reply(Reply::tool_use(
+        "toolu_1",
+        "save_document",
+        serde_json::json!({"title": "Big", "kind": "text", "content": content}),
+    ));
+    fake.reply(Reply::text("Your storage is full."));
+    let app = app_with_plans(
+        &fake,
+        r#"{"plans": [{"id": "free", "name": "Free", "storage_bytes": 500}], "default_plan": "free"}"#,
+    )
+    .await;
+    let (client, _) = app.signed_in_client().await;
+    let mut socket = open(app.port, &client).await;
+    send(&mut socket, &ask(None, "Save a big note")).await;
+    let events = until_finished(&mut socket).await;
+    assert!(
+        events.iter().any(|(_, _, event)| matches!(event,
+            RunEvent::ToolResult { name, is_error: true, output, .. }
+                if name == "save_document" && output.contains("storage is full") && output.contains("500 bytes left"))),
+        "{events:?}"
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM documents").await, 0, "nothing was saved");
     app.stop().await;
 }
 
