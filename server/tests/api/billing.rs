@@ -74,6 +74,13 @@ async fn sibling(
     (port, stop, task)
 }
 
+/// A new signed-in user with a socket open.
+async fn connected(app: &TestApp) -> (Client, Socket) {
+    let (client, _) = app.signed_in_client().await;
+    let socket = open(app.port, &client).await;
+    (client, socket)
+}
+
 async fn count(app: &TestApp, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(&app.owner_pool).await.unwrap()
 }
@@ -86,8 +93,7 @@ async fn the_daily_limit_admits_exactly_its_messages_then_refuses_without_storin
         r#"{"plans": [{"id": "free", "name": "Free", "messages_per_day": 2}], "default_plan": "free"}"#,
     )
     .await;
-    let (client, _) = app.signed_in_client().await;
-    let mut socket = open(app.port, &client).await;
+    let (_client, mut socket) = connected(&app).await;
 
     assert_eq!(say(&mut socket, "one").await, Ok(RunStatus::Completed));
     assert_eq!(say(&mut socket, "two").await, Ok(RunStatus::Completed));
@@ -130,8 +136,7 @@ async fn tokens_and_cost_are_metered_per_run_and_the_monthly_token_quota_refuses
         ("JARVIS_PLANS_FILE", &plans),
     ])
     .await;
-    let (client, _) = app.signed_in_client().await;
-    let mut socket = open(app.port, &client).await;
+    let (_client, mut socket) = connected(&app).await;
 
     assert_eq!(say(&mut socket, "Hello").await, Ok(RunStatus::Completed));
     // The plan names its model: the run used it rather than the server's.
@@ -255,8 +260,7 @@ async fn the_agent_cannot_save_a_document_beyond_the_plans_storage() {
         r#"{"plans": [{"id": "free", "name": "Free", "storage_bytes": 500}], "default_plan": "free"}"#,
     )
     .await;
-    let (client, _) = app.signed_in_client().await;
-    let mut socket = open(app.port, &client).await;
+    let (_client, mut socket) = connected(&app).await;
     send(&mut socket, &ask(None, "Save a big note")).await;
     let events = until_finished(&mut socket).await;
     assert!(
