@@ -192,16 +192,20 @@ async fn overloaded_and_rate_limited_calls_are_retried_honouring_retry_after() {
 
     assert_eq!(summary.outcome, Outcome::Completed);
     assert_eq!(fake.requests().len(), 3);
-    assert!(started.elapsed() >= Duration::from_millis(1400), "0.5 s backoff, then the 1 s retry-after");
-    let retries: Vec<u32> = recorder
+    let retries: Vec<(u32, u64)> = recorder
         .events
         .iter()
         .filter_map(|e| match e {
-            RunEvent::Retrying { attempt, .. } => Some(*attempt),
+            RunEvent::Retrying { attempt, wait_ms } => Some((*attempt, *wait_ms)),
             _ => None,
         })
         .collect();
-    assert_eq!(retries, vec![1, 2]);
+    assert_eq!(retries.iter().map(|(attempt, _)| *attempt).collect::<Vec<_>>(), vec![1, 2]);
+    // The backoff is 0.5 s less up to a quarter of jitter; then the server's 1 s retry-after.
+    assert!((375..=500).contains(&retries[0].1), "{retries:?}");
+    assert_eq!(retries[1].1, 1000, "retry-after is honoured");
+    let waited = Duration::from_millis(retries[0].1 + retries[1].1);
+    assert!(started.elapsed() >= waited, "both waits were actually waited: {:?}", started.elapsed());
 }
 
 #[tokio::test]
