@@ -14,17 +14,17 @@ pub async fn get_account() -> Result<AccountView, ServerFnError> {
     let accounts = use_context::<Accounts>().ok_or_else(|| ServerFnError::new("accounts service missing"))?;
     let profile = accounts.profile(user.user_id).await.map_err(ssr::internal)?;
     let sessions = accounts.sessions(user.user_id).await.map_err(ssr::internal)?;
-    let tokens_this_month = match use_context::<jarvis_backend::chat::Chat>() {
-        Some(chat) => jarvis_backend::chat::store::tokens_this_month(chat.pool(), user.user_id)
-            .await
-            .map_err(|error| ssr::internal(jarvis_backend::accounts::AccountError::from(error)))?,
-        None => 0,
-    };
+    let tokens_this_month = crate::billing::ssr::billing()?
+        .usage(user.user_id)
+        .await
+        .map_err(crate::billing::ssr::internal)?
+        .month
+        .total();
     Ok(AccountView {
         email: profile.email.clone(),
         display_name: profile.display_name.clone(),
         email_verified: profile.email_verified(),
-        tokens_this_month: u64::try_from(tokens_this_month).unwrap_or(0),
+        tokens_this_month,
         sessions: sessions
             .into_iter()
             .map(|session| SessionView {

@@ -6,18 +6,10 @@ use jarvis_types::billing::{BillingView, PricingView};
 use leptos::prelude::*;
 
 /// The plans on offer, and, when someone is signed in, which one is theirs. Works signed out.
-///
-/// With billing off, `current_plan` names the plan every account has, signed in or not, so that
-/// the page can say which one it is.
 #[server(prefix = "/api", endpoint = "pricing")]
 pub async fn get_pricing() -> Result<PricingView, ServerFnError> {
-    let billing = ssr::billing()?;
     let user_id = ssr::signed_in_user().map(|user| user.user_id);
-    let mut pricing = billing.pricing(user_id).await.map_err(ssr::internal)?;
-    if !pricing.billing_enabled && pricing.current_plan.is_none() {
-        pricing.current_plan = Some(billing.catalog().off().id.clone());
-    }
-    Ok(pricing)
+    ssr::billing()?.pricing(user_id).await.map_err(ssr::internal)
 }
 
 /// The signed-in user's plan, subscription and usage this month.

@@ -7,6 +7,7 @@ pub mod billing;
 pub mod components;
 pub mod conversations;
 pub mod documents;
+pub mod format;
 pub mod markdown;
 pub mod pages;
 pub mod viewer;

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use jarvis_backend::billing::StripeConfig;
 use jarvis_backend::billing::plans::Catalog;
 use jarvis_backend::billing::stripe::StripeSettings;
 use jarvis_backend::db::DatabaseSettings;
@@ -122,15 +123,9 @@ pub struct BillingConfig {
     /// `STRIPE_SECRET_KEY` (with `STRIPE_WEBHOOK_SECRET`, `STRIPE_API_BASE` default
     /// `https://api.stripe.com/`): unset, billing is off and every user has the plans file's
     /// `off_plan` (built in: Pro).
-    pub stripe: Option<StripeBillingConfig>,
-}
-
-#[derive(Debug, Clone)]
-pub struct StripeBillingConfig {
-    pub api: StripeSettings,
-    /// `STRIPE_WEBHOOK_SECRET`: the webhook endpoint's signing secret (`whsec_…`); several,
+    /// `STRIPE_WEBHOOK_SECRET` is the webhook endpoint's signing secret (`whsec_…`); several,
     /// comma-separated, while rolling it.
-    pub webhook_secrets: Vec<SecretString>,
+    pub stripe: Option<StripeConfig>,
 }
 
 /// Outgoing mail.
@@ -391,7 +386,7 @@ fn billing_config(get: &impl Fn(&str) -> Option<String>) -> Result<BillingConfig
                     hint: "with STRIPE_SECRET_KEY set, at least one plan needs a Stripe price (STRIPE_PRICE_<PLAN> or price_id in JARVIS_PLANS_FILE)",
                 });
             }
-            Some(StripeBillingConfig {
+            Some(StripeConfig {
                 api: StripeSettings {
                     secret_key: SecretString::from(key),
                     api_base,

@@ -18,7 +18,7 @@ use jarvis_backend::{
         tools::ToolRegistry,
         turn::TurnLimits,
     },
-    billing::{Billing, BillingSettings, StripeConfig},
+    billing::{Billing, BillingSettings},
     chat::{Chat, ChatSettings},
     mail::{MailSettings, Mailer},
     storage::BlobStore,
@@ -28,7 +28,7 @@ use jarvis_backend::{
 };
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::{
@@ -137,14 +137,7 @@ impl Application {
             pool.clone(),
             BillingSettings {
                 catalog: config.billing.catalog.clone(),
-                stripe: config.billing.stripe.as_ref().map(|stripe| StripeConfig {
-                    api: stripe.api.clone(),
-                    webhook_secrets: stripe
-                        .webhook_secrets
-                        .iter()
-                        .map(|secret| secret.expose_secret().to_owned())
-                        .collect(),
-                }),
+                stripe: config.billing.stripe.clone(),
                 public_url: public_url.clone(),
             },
         )

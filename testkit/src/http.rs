@@ -76,24 +76,36 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
+/// A message's head: its first lines (each ending in CRLF), then `headers`, then the blank line.
+fn head(start: String, headers: &[(String, String)]) -> String {
+    let mut head = start;
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    head
+}
+
+/// Writes a whole message (request or response) with a `content-length` body.
+async fn write_message(
+    stream: &mut (impl AsyncWrite + Unpin),
+    start: String,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> std::io::Result<()> {
+    let start = format!("{start}content-length: {}\r\nconnection: close\r\n", body.len());
+    stream.write_all(head(start, headers).as_bytes()).await?;
+    stream.write_all(body).await?;
+    stream.flush().await
+}
+
 pub async fn write_whole(
     stream: &mut (impl AsyncWrite + Unpin),
     status: u16,
     headers: &[(String, String)],
     body: &[u8],
 ) -> std::io::Result<()> {
-    let mut head = format!(
-        "HTTP/1.1 {status} {}\r\ncontent-length: {}\r\nconnection: close\r\n",
-        reason(status),
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body).await?;
-    stream.flush().await
+    write_message(stream, format!("HTTP/1.1 {status} {}\r\n", reason(status)), headers, body).await
 }
 
 pub async fn write_chunked_head(
@@ -101,15 +113,11 @@ pub async fn write_chunked_head(
     status: u16,
     headers: &[(String, String)],
 ) -> std::io::Result<()> {
-    let mut head = format!(
+    let start = format!(
         "HTTP/1.1 {status} {}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n",
         reason(status)
     );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(head(start, headers).as_bytes()).await?;
     stream.flush().await
 }
 
@@ -147,17 +155,8 @@ pub async fn post(
     };
     let exchange = async {
         let mut stream = TcpStream::connect(address).await?;
-        let mut head = format!(
-            "POST {path} HTTP/1.1\r\nhost: {authority}\r\ncontent-length: {}\r\nconnection: close\r\n",
-            body.len()
-        );
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).await?;
-        stream.write_all(body).await?;
-        stream.flush().await?;
+        write_message(&mut stream, format!("POST {path} HTTP/1.1\r\nhost: {authority}\r\n"), headers, body)
+            .await?;
         let mut buffer = Vec::new();
         let mut chunk = [0u8; 4096];
         let line_end = loop {

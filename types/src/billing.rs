@@ -38,7 +38,8 @@ pub struct PricingView {
     /// False when the server has no Stripe key: every user has `off_plan`.
     pub billing_enabled: bool,
     pub signed_in: bool,
-    /// The signed-in user's current plan id.
+    /// The signed-in user's current plan id; with billing off, the plan every account has
+    /// (visitors included).
     pub current_plan: Option<String>,
 }
 
@@ -51,6 +52,8 @@ pub struct SubscriptionView {
     /// `cancel_at_period_end`.
     pub current_period_end: Option<String>,
     pub cancel_at_period_end: bool,
+    /// Whether it entitles to its plan now (active, trialing, or past due while Stripe retries).
+    pub live: bool,
 }
 
 /// A usage meter: how much of a limit is used.
@@ -84,25 +87,4 @@ pub struct BillingView {
     pub cache_write_tokens: u64,
     /// Estimated cost of this month's runs at the model's list prices, in micro-dollars.
     pub estimated_cost_micros: u64,
-}
-
-/// Formats micro-dollars as dollars with cents (`$0.42`), rounding up any fraction of a cent so
-/// that a non-zero cost never shows as `$0.00`.
-pub fn format_cost(micros: u64) -> String {
-    let cents = micros.div_ceil(10_000);
-    format!("${}.{:02}", cents / 100, cents % 100)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn costs_show_dollars_and_cents_rounded_up() {
-        assert_eq!(format_cost(0), "$0.00");
-        assert_eq!(format_cost(1), "$0.01");
-        assert_eq!(format_cost(10_000), "$0.01");
-        assert_eq!(format_cost(10_001), "$0.02");
-        assert_eq!(format_cost(12_340_000), "$12.34");
-    }
 }

@@ -17,6 +17,7 @@ use crate::documents::{
     SORTS, delete_document, delete_file, diff_versions, document_versions, error_message, load_document,
     load_library, rename_document, restore_version, save_document,
 };
+use crate::format::format_size;
 use crate::viewer::{self, Rendered};
 
 /// What the panel shows besides the list.
@@ -188,18 +189,13 @@ const KIND_LABELS: [(&str, &str); 6] = [
     ("csv", "CSV"),
 ];
 
-fn kind_label(kind: &str) -> &'static str {
-    KIND_LABELS.iter().find(|(k, _)| *k == kind).map_or("Other", |(_, label)| label)
+/// A stored size as people read it (sizes are never negative).
+fn size(bytes: i64) -> String {
+    format_size(u64::try_from(bytes).unwrap_or(0))
 }
 
-pub fn human_size(bytes: i64) -> String {
-    if bytes >= 1024 * 1024 {
-        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
-    } else if bytes >= 1024 {
-        format!("{:.1} KB", bytes as f64 / 1024.0)
-    } else {
-        format!("{bytes} B")
-    }
+fn kind_label(kind: &str) -> &'static str {
+    KIND_LABELS.iter().find(|(k, _)| *k == kind).map_or("Other", |(_, label)| label)
 }
 
 #[component]
@@ -298,7 +294,7 @@ fn LibraryList() -> impl IntoView {
                         <For each=files key=|f| f.id.clone() let(file)>
                             {
                                 let label = file.filename.clone();
-                                let meta = format!("{} · {}", file.content_type, human_size(file.size_bytes));
+                                let meta = format!("{} · {}", file.content_type, size(file.size_bytes));
                                 view! {
                                     <li>
                                         <button
@@ -329,7 +325,7 @@ fn DocumentRow(item: DocumentItem) -> impl IntoView {
         kind_label(&item.kind),
         item.language.as_deref().map(|l| format!(" ({l})")).unwrap_or_default(),
         item.version,
-        human_size(item.size_bytes)
+        size(item.size_bytes)
     );
     let id = item.id.clone();
     view! {
@@ -675,7 +671,7 @@ fn History(document: DocumentView) -> impl IntoView {
                         view! {
                             <li class="flex items-center gap-2 px-3 py-1.5 text-sm" data-testid="version-row">
                                 <span class="w-10 font-mono">{format!("v{version}")}</span>
-                                <span class="flex-1 text-slate-600">{format!("{who} · {when} · {}", human_size(v.size_bytes))}</span>
+                                <span class="flex-1 text-slate-600">{format!("{who} · {when} · {}", size(v.size_bytes))}</span>
                                 <a href=download download class="text-xs text-slate-600 hover:underline">"Download"</a>
                                 {(version != current).then(|| view! {
                                     <button type="button" class="text-xs text-indigo-700 hover:underline" on:click=restore>"Restore"</button>
@@ -761,7 +757,7 @@ fn FilePane(file: FileItem) -> impl IntoView {
             <button type="button" class="text-sm text-slate-600 hover:underline" on:click=move |_| state.close()>"← Documents"</button>
             <div class="min-w-0 flex-1">
                 <h2 class="truncate text-base font-semibold text-slate-900">{file.filename.clone()}</h2>
-                <p class="text-xs text-slate-500">{format!("{} · {}", file.content_type, human_size(file.size_bytes))}</p>
+                <p class="text-xs text-slate-500">{format!("{} · {}", file.content_type, size(file.size_bytes))}</p>
             </div>
             <a href=download download class="rounded px-2 py-1 text-xs ring-1 ring-slate-300 hover:bg-slate-50">"Download"</a>
             <button type="button" class="rounded px-2 py-1 text-xs text-rose-700 ring-1 ring-rose-300 hover:bg-rose-50" on:click=delete>"Delete"</button>

@@ -2,12 +2,13 @@
 //! limits, what it cost, and the ways to Stripe (Checkout to upgrade, the Customer Portal to
 //! manage), as plain form posts so that the page works without JavaScript.
 
-use jarvis_types::billing::{BillingView, CHECKOUT_PATH, Meter, PORTAL_PATH, SubscriptionView, format_cost};
+use jarvis_types::billing::{BillingView, CHECKOUT_PATH, Meter, PORTAL_PATH, SubscriptionView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::pricing::{BillingFlash, BillingOffNote, StripeForm, format_count, format_storage};
+use super::pricing::{BillingFlash, BillingOffNote, StripeForm};
 use crate::billing::get_billing;
+use crate::format::{format_cost, format_count, format_size};
 
 #[component]
 pub fn BillingPage() -> impl IntoView {
@@ -75,7 +76,7 @@ fn BillingOverview(billing: BillingView) -> impl IntoView {
             <UsageMeter id="messages-today" label="Messages today" meter=billing.messages_today format=format_count />
             <UsageMeter id="messages-this-hour" label="Messages this hour" meter=billing.messages_this_hour format=format_count />
             <UsageMeter id="tokens-this-month" label="Tokens this month" meter=billing.tokens_this_month format=format_count />
-            <UsageMeter id="storage" label="Storage" meter=billing.storage_bytes format=format_storage />
+            <UsageMeter id="storage" label="Storage" meter=billing.storage_bytes format=format_size />
         </section>
         <section aria-labelledby="tokens-heading" class="space-y-3 rounded-2xl bg-white p-6 ring-1 ring-slate-200">
             <h2 id="tokens-heading" class="text-lg font-semibold">"Tokens this month, by kind"</h2>
@@ -104,8 +105,7 @@ fn Subscription(subscription: SubscriptionView) -> impl IntoView {
             </p>
         }
     });
-    let live = matches!(subscription.status.as_str(), "active" | "trialing" | "past_due");
-    let date = subscription.current_period_end.filter(|_| live).map(|end| {
+    let date = subscription.current_period_end.filter(|_| subscription.live).map(|end| {
         let day = end.get(..10).unwrap_or(&end).to_owned();
         let text = if subscription.cancel_at_period_end {
             format!("Ends on {day}")
@@ -216,6 +216,7 @@ mod tests {
                 status: "past_due".into(),
                 current_period_end: Some("2026-12-22T04:00:00+00:00".into()),
                 cancel_at_period_end: false,
+                live: true,
             }),
             past_due: true,
             has_customer: true,
@@ -271,6 +272,7 @@ mod tests {
             status: "active".into(),
             current_period_end: Some("2026-12-22T04:00:00+00:00".into()),
             cancel_at_period_end: true,
+            live: true,
         });
         billing.past_due = false;
         let html = render(billing);

@@ -10,6 +10,7 @@ use leptos_meta::Title;
 
 use crate::billing::get_pricing;
 use crate::components::forms::query_param;
+use crate::format::{format_count, format_limit, format_size};
 
 #[component]
 pub fn PricingPage() -> impl IntoView {
@@ -112,7 +113,7 @@ fn PlanLimits(plan: PlanView) -> impl IntoView {
         ("Messages per hour", format_limit(plan.messages_per_hour, format_count)),
         ("Tokens per month", format_limit(plan.tokens_per_month, format_count)),
         ("Voice replies", if plan.voice { "Yes" } else { "No" }.to_owned()),
-        ("Storage", format_limit(plan.storage_bytes, format_storage)),
+        ("Storage", format_limit(plan.storage_bytes, format_size)),
     ];
     if !plan.models.is_empty() {
         rows.push(("Models", plan.models.join(", ")));
@@ -218,42 +219,6 @@ pub(crate) fn BillingFlash() -> impl IntoView {
     }
 }
 
-/// A limit, or "Unlimited" when there is none.
-pub(crate) fn format_limit(limit: Option<u64>, format: fn(u64) -> String) -> String {
-    limit.map_or_else(|| "Unlimited".to_owned(), format)
-}
-
-/// A count with thousands separated by commas: `10,000,000`.
-pub(crate) fn format_count(count: u64) -> String {
-    let digits = count.to_string();
-    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    grouped
-}
-
-/// A size in bytes in the largest unit it reaches, to a tenth (binary units, as the limits are
-/// set): `100 MB`, `1.5 GB`, `512 KB`.
-pub(crate) fn format_storage(bytes: u64) -> String {
-    const UNITS: [(&str, u64); 3] = [("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)];
-    for (unit, size) in UNITS {
-        if bytes >= size {
-            // Rounded to the nearest tenth, in u128 so that no size overflows.
-            let tenths = (u128::from(bytes) * 10 + u128::from(size) / 2) / u128::from(size);
-            return if tenths % 10 == 0 {
-                format!("{} {unit}", tenths / 10)
-            } else {
-                format!("{}.{} {unit}", tenths / 10, tenths % 10)
-            };
-        }
-    }
-    format!("{bytes} B")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,31 +278,6 @@ mod tests {
         let html = render(pricing(false, false));
         assert!(html.contains("Billing is off on this server: every account has the Free plan."), "{html}");
         assert!(!html.contains("<form"), "{html}");
-    }
-
-    #[test]
-    fn counts_are_grouped_by_thousands() {
-        assert_eq!(format_count(0), "0");
-        assert_eq!(format_count(999), "999");
-        assert_eq!(format_count(1_000), "1,000");
-        assert_eq!(format_count(200_000), "200,000");
-        assert_eq!(format_count(10_000_000), "10,000,000");
-    }
-
-    #[test]
-    fn storage_is_written_in_the_largest_unit_it_reaches() {
-        assert_eq!(format_storage(0), "0 B");
-        assert_eq!(format_storage(1_023), "1023 B");
-        assert_eq!(format_storage(512 * 1024), "512 KB");
-        assert_eq!(format_storage(100 * 1024 * 1024), "100 MB");
-        assert_eq!(format_storage(10 * 1024 * 1024 * 1024), "10 GB");
-        assert_eq!(format_storage(3 * (1 << 29)), "1.5 GB");
-    }
-
-    #[test]
-    fn a_missing_limit_is_unlimited() {
-        assert_eq!(format_limit(None, format_count), "Unlimited");
-        assert_eq!(format_limit(Some(20), format_count), "20");
     }
 
     #[test]

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use jarvis_types::billing::{BillingView, Meter, PlanView, PricingView, SubscriptionView};
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
 use stripe_webhook::{Event, EventObject};
 use tokio::sync::Notify;
@@ -31,21 +32,7 @@ use self::plans::{Catalog, Plan};
 use self::store::SubscriptionRow;
 use self::stripe::{Checkout, StripeApi, StripeCallError, StripeSettings};
 use self::usage::Allowance;
-
-/// Tokens of one run (or summed over many), by kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ModelUsage {
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    pub cache_read_tokens: u64,
-    pub cache_write_tokens: u64,
-}
-
-impl ModelUsage {
-    pub fn total(&self) -> u64 {
-        self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
-    }
-}
+use crate::agent::messages::Usage;
 
 /// How billing is set up.
 #[derive(Debug, Clone)]
@@ -60,8 +47,8 @@ pub struct BillingSettings {
 #[derive(Debug, Clone)]
 pub struct StripeConfig {
     pub api: StripeSettings,
-    /// `STRIPE_WEBHOOK_SECRET`: the endpoint's signing secret(s), comma-separated while rolling.
-    pub webhook_secrets: Vec<String>,
+    /// The webhook endpoint's signing secrets (more than one while rolling).
+    pub webhook_secrets: Vec<SecretString>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,7 +152,7 @@ impl Billing {
         let (stripe, webhook_secrets) = match &settings.stripe {
             Some(config) => (
                 Some(StripeApi::new(&config.api).map_err(|error| BillingError::Internal(error.to_string()))?),
-                config.webhook_secrets.clone(),
+                config.webhook_secrets.iter().map(|secret| secret.expose_secret().to_owned()).collect(),
             ),
             None => (None, Vec::new()),
         };
@@ -197,16 +184,11 @@ impl Billing {
             return Ok((catalog.off().clone(), None));
         }
         let subscriptions = store::subscriptions(&self.inner.pool, user_id).await?;
-        let live = subscriptions
-            .iter()
-            .find(|row| row.is_live() && row.plan_id.as_deref().and_then(|id| catalog.plan(id)).is_some());
-        match live {
-            Some(row) => {
-                let plan = row.plan_id.as_deref().and_then(|id| catalog.plan(id)).expect("checked above");
-                Ok((plan.clone(), Some(row.clone())))
-            }
-            None => Ok((catalog.default().clone(), subscriptions.into_iter().next())),
-        }
+        let live = subscriptions.iter().filter(|row| row.is_live()).find_map(|row| {
+            let plan = row.plan_id.as_deref().and_then(|id| catalog.plan(id))?;
+            Some((plan.clone(), Some(row.clone())))
+        });
+        Ok(live.unwrap_or_else(|| (catalog.default().clone(), subscriptions.into_iter().next())))
     }
 
     /// Whether the user has a subscription Stripe still bills (active, trialing or past due).
@@ -242,11 +224,17 @@ impl Billing {
         user_id: Uuid,
         run_id: Uuid,
         model: &str,
-        usage: &ModelUsage,
+        usage: &Usage,
     ) -> Result<(), BillingError> {
         let cost = self.inner.catalog.cost_micros(model, usage);
         usage::record(&self.inner.pool, user_id, run_id, usage, cost).await?;
         Ok(())
+    }
+
+    /// The user's usage today, this hour and this month (UTC), conversations since deleted
+    /// included.
+    pub async fn usage(&self, user_id: Uuid) -> Result<usage::UsageSummary, BillingError> {
+        Ok(usage::summary(&self.inner.pool, user_id).await?)
     }
 
     /// How many more bytes the user may store, `None` for no limit.
@@ -280,6 +268,8 @@ impl Billing {
     pub async fn pricing(&self, user_id: Option<Uuid>) -> Result<PricingView, BillingError> {
         let current_plan = match user_id {
             Some(user_id) => Some(self.plan_of(user_id).await?.0.id),
+            // With billing off everyone has one plan, visitors included.
+            None if !self.enabled() => Some(self.inner.catalog.off().id.clone()),
             None => None,
         };
         Ok(PricingView {
@@ -293,7 +283,7 @@ impl Billing {
     /// The user's billing page.
     pub async fn overview(&self, user_id: Uuid) -> Result<BillingView, BillingError> {
         let (plan, subscription) = self.plan_of(user_id).await?;
-        let summary = usage::summary(&self.inner.pool, user_id).await?;
+        let summary = self.usage(user_id).await?;
         let storage = usage::storage_bytes(&self.inner.pool, user_id).await?;
         let has_customer = self.enabled() && store::customer_id(&self.inner.pool, user_id).await?.is_some();
         let upgrades = if self.enabled() {
@@ -311,6 +301,7 @@ impl Billing {
             billing_enabled: self.enabled(),
             past_due: subscription.as_ref().is_some_and(|row| row.is_live() && row.status == "past_due"),
             subscription: subscription.map(|row| SubscriptionView {
+                live: row.is_live(),
                 status: row.status,
                 current_period_end: row.current_period_end.map(|end| end.to_rfc3339()),
                 cancel_at_period_end: row.cancel_at_period_end,
@@ -323,8 +314,8 @@ impl Billing {
             storage_bytes: Meter { used: storage, limit: plan.storage_bytes },
             input_tokens: summary.month.input_tokens,
             output_tokens: summary.month.output_tokens,
-            cache_read_tokens: summary.month.cache_read_tokens,
-            cache_write_tokens: summary.month.cache_write_tokens,
+            cache_read_tokens: summary.month.cache_read_input_tokens,
+            cache_write_tokens: summary.month.cache_creation_input_tokens,
             estimated_cost_micros: summary.cost_micros_this_month,
             plan: self.plan_view(&plan),
         })

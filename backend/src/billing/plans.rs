@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::ModelUsage;
+use crate::agent::messages::Usage;
 
 /// One plan. `None` limits mean "no limit".
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -221,13 +221,13 @@ impl Catalog {
 
     /// The estimated cost of a run's tokens on `model`, in micro-dollars; 0 for a model the
     /// table does not know (a local model costs nothing).
-    pub fn cost_micros(&self, model: &str, usage: &ModelUsage) -> u64 {
+    pub fn cost_micros(&self, model: &str, usage: &Usage) -> u64 {
         let Some(price) = self.price_of(model) else { return 0 };
         // Dollars per million tokens = micro-dollars per token.
         let micros = usage.input_tokens as f64 * price.input
             + usage.output_tokens as f64 * price.output
-            + usage.cache_write_tokens as f64 * price.cache_write
-            + usage.cache_read_tokens as f64 * price.cache_read;
+            + usage.cache_creation_input_tokens as f64 * price.cache_write
+            + usage.cache_read_input_tokens as f64 * price.cache_read;
         micros.round() as u64
     }
 
@@ -318,11 +318,11 @@ mod tests {
     #[test]
     fn costs_follow_the_price_table_by_model_family() {
         let catalog = Catalog::builtin(None);
-        let usage = ModelUsage {
+        let usage = Usage {
             input_tokens: 1_000_000,
             output_tokens: 100_000,
-            cache_read_tokens: 1_000_000,
-            cache_write_tokens: 100_000,
+            cache_read_input_tokens: 1_000_000,
+            cache_creation_input_tokens: 100_000,
         };
         // 3 + 1.5 + 0.3 + 0.375 dollars.
         assert_eq!(catalog.cost_micros("claude-sonnet-4-5", &usage), 5_175_000);

@@ -43,17 +43,16 @@ pub async fn customer_id(pool: &PgPool, user_id: Uuid) -> Result<Option<String>,
 /// and returns it.
 pub async fn save_customer(pool: &PgPool, user_id: Uuid, customer_id: &str) -> Result<String, sqlx::Error> {
     let mut tx = user_transaction(pool, user_id).await?;
-    sqlx::query(
-        "INSERT INTO billing_customers (user_id, stripe_customer_id) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING",
+    // On conflict the row is "updated" to itself so that RETURNING gives the one kept.
+    let kept = sqlx::query_scalar(
+        "INSERT INTO billing_customers (user_id, stripe_customer_id) VALUES ($1, $2)
+         ON CONFLICT (user_id) DO UPDATE SET stripe_customer_id = billing_customers.stripe_customer_id
+         RETURNING stripe_customer_id",
     )
     .bind(user_id)
     .bind(customer_id)
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
-    let kept = sqlx::query_scalar("SELECT stripe_customer_id FROM billing_customers WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_one(&mut *tx)
-        .await?;
     tx.commit().await?;
     Ok(kept)
 }

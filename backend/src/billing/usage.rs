@@ -8,7 +8,7 @@ use jarvis_types::protocol::Limit;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::ModelUsage;
+use crate::agent::messages::Usage;
 use crate::db::user_transaction;
 
 /// The limits a run is admitted against (`None`: no limit).
@@ -37,12 +37,19 @@ pub struct Refusal {
     pub retry_at: Option<DateTime<Utc>>,
 }
 
+impl Refusal {
+    /// Seconds from now until `retry_at` (at least 1), if it is known.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_at.map(|at| u64::try_from((at - Utc::now()).num_seconds()).unwrap_or(0).max(1))
+    }
+}
+
 /// This month's and today's usage of one user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct UsageSummary {
     pub messages_today: u64,
     pub messages_this_hour: u64,
-    pub month: ModelUsage,
+    pub month: Usage,
     pub cost_micros_this_month: u64,
 }
 
@@ -134,7 +141,7 @@ pub async fn record(
     pool: &PgPool,
     user_id: Uuid,
     run_id: Uuid,
-    usage: &ModelUsage,
+    usage: &Usage,
     cost_micros: u64,
 ) -> Result<(), sqlx::Error> {
     let mut tx = user_transaction(pool, user_id).await?;
@@ -147,8 +154,8 @@ pub async fn record(
     .bind(user_id)
     .bind(as_i64(usage.input_tokens))
     .bind(as_i64(usage.output_tokens))
-    .bind(as_i64(usage.cache_read_tokens))
-    .bind(as_i64(usage.cache_write_tokens))
+    .bind(as_i64(usage.cache_read_input_tokens))
+    .bind(as_i64(usage.cache_creation_input_tokens))
     .bind(as_i64(cost_micros))
     .execute(&mut *tx)
     .await?;
@@ -176,11 +183,11 @@ pub async fn summary(pool: &PgPool, user_id: Uuid) -> Result<UsageSummary, sqlx:
     Ok(UsageSummary {
         messages_today: as_u64(row.0),
         messages_this_hour: as_u64(row.1),
-        month: ModelUsage {
+        month: Usage {
             input_tokens: as_u64(row.2),
             output_tokens: as_u64(row.3),
-            cache_read_tokens: as_u64(row.4),
-            cache_write_tokens: as_u64(row.5),
+            cache_read_input_tokens: as_u64(row.4),
+            cache_creation_input_tokens: as_u64(row.5),
         },
         cost_micros_this_month: as_u64(row.6),
     })

@@ -25,7 +25,7 @@ use crate::agent::provider::ModelProvider;
 use crate::agent::tools::{ToolContext, ToolRegistry};
 use crate::agent::turn::{Outcome, TurnLimits};
 use crate::billing::usage::Refusal;
-use crate::billing::{Billing, Entitlement, ModelUsage};
+use crate::billing::{Billing, Entitlement};
 use crate::voice::{Speaker, Voice};
 
 /// How runs are set up.
@@ -58,7 +58,6 @@ pub enum ChatError {
 fn limit_message(refusal: &Refusal, plan: &str) -> String {
     use jarvis_types::protocol::Limit;
     let allowed = refusal.allowed;
-    let wait = refusal.retry_at.map(|at| (at - chrono::Utc::now()).num_seconds().max(1));
     match refusal.limit {
         Limit::MessagesPerDay => format!(
             "You have sent all {allowed} messages your {plan} plan allows today. Upgrade for more, or write again after midnight UTC."
@@ -66,7 +65,7 @@ fn limit_message(refusal: &Refusal, plan: &str) -> String {
         Limit::TokensPerMonth => format!(
             "You have used the {allowed} tokens your {plan} plan allows this month. Upgrade for more, or write again next month."
         ),
-        Limit::MessagesPerHour => match wait {
+        Limit::MessagesPerHour => match refusal.retry_after_secs() {
             Some(secs) => format!(
                 "You have sent {allowed} messages in the last hour, the most your {plan} plan allows. Try again in {}.",
                 minutes(secs)
@@ -76,7 +75,7 @@ fn limit_message(refusal: &Refusal, plan: &str) -> String {
     }
 }
 
-fn minutes(secs: i64) -> String {
+fn minutes(secs: u64) -> String {
     let minutes = (secs + 59) / 60;
     if minutes <= 1 { "a minute".to_owned() } else { format!("{minutes} minutes") }
 }
@@ -449,14 +448,7 @@ impl Chat {
             cache_write_tokens: usage.cache_creation_input_tokens,
         });
         // Metered before the run is reported finished, so the usage is there once it is.
-        let metered = ModelUsage {
-            input_tokens: usage.input_tokens,
-            output_tokens: usage.output_tokens,
-            cache_read_tokens: usage.cache_read_input_tokens,
-            cache_write_tokens: usage.cache_creation_input_tokens,
-        };
-        if let Err(error) =
-            self.inner.billing.record_usage(user_id, run_id, &entitlement.model, &metered).await
+        if let Err(error) = self.inner.billing.record_usage(user_id, run_id, &entitlement.model, &usage).await
         {
             tracing::error!(%error, "chat.usage_record_failed");
         }

@@ -400,21 +400,6 @@ pub async fn run_status(pool: &PgPool, user_id: Uuid, run_id: Uuid) -> Result<Op
     Ok(status)
 }
 
-/// Tokens this user spent this calendar month (UTC), all runs, including those of conversations
-/// since deleted (the usage records outlive them).
-pub async fn tokens_this_month(pool: &PgPool, user_id: Uuid) -> Result<i64, sqlx::Error> {
-    let mut tx = user_transaction(pool, user_id).await?;
-    let total: Option<i64> = sqlx::query_scalar(
-        "SELECT sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens)::bigint FROM usage_records
-          WHERE user_id = $1 AND started_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
-    )
-    .bind(user_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(total.unwrap_or(0))
-}
-
 /// Runs left `running` by an instance that died: closed as failed, so the conversation is free.
 pub async fn fail_orphaned_runs(
     pool: &PgPool,

@@ -199,9 +199,7 @@ fn error_message(error: &ChatError) -> ServerMessage {
                 limit: refusal.limit,
                 message: error.to_string(),
                 upgrade_url: can_upgrade.then(|| jarvis_types::billing::PRICING_PATH.to_owned()),
-                retry_after_secs: refusal
-                    .retry_at
-                    .map(|at| u64::try_from((at - chrono::Utc::now()).num_seconds().max(1)).unwrap_or(1)),
+                retry_after_secs: refusal.retry_after_secs(),
             };
         }
         ChatError::EmailNotVerified => ErrorCode::EmailNotVerified,

@@ -85,7 +85,7 @@ pub(crate) async fn until_finished(socket: &mut Socket) -> Vec<(String, u64, Run
     }
 }
 
-fn text_of(events: &[(String, u64, RunEvent)]) -> String {
+pub(crate) fn text_of(events: &[(String, u64, RunEvent)]) -> String {
     events
         .iter()
         .filter_map(|(_, _, event)| match event {

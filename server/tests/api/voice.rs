@@ -10,7 +10,7 @@ use jarvis_types::protocol::{RunEvent, RunStatus};
 use jarvis_types::voice::{Clip, ClipStatus};
 use uuid::Uuid;
 
-use crate::chat::{ask, open, send, until_finished};
+use crate::chat::{ask, open, send, text_of, until_finished};
 use crate::helpers::{TestApp, spawn_app_with};
 
 const REPLY: &str = "Good morning! The weather today is sunny and warm. You might want to take a walk \
@@ -29,16 +29,6 @@ fn clips_of(events: &[(String, u64, RunEvent)]) -> Vec<Clip> {
         .iter()
         .filter_map(|(_, _, event)| match event {
             RunEvent::Clip { clip } => Some(clip.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn text_of(events: &[(String, u64, RunEvent)]) -> String {
-    events
-        .iter()
-        .filter_map(|(_, _, event)| match event {
-            RunEvent::TextDelta { text } => Some(text.as_str()),
             _ => None,
         })
         .collect()
