@@ -260,7 +260,16 @@ impl ChatState {
                 self.refused(message);
                 self.upgrade_url.set(upgrade_url);
             }
-            ServerMessage::Error { message, .. } => self.refused(message),
+            ServerMessage::Error { message, .. } => match self.active.get_untracked() {
+                // With no send pending, an error while a run is followed answers its Resume or
+                // Cancel (the run is unknown, or following it failed): no more events of it will
+                // come, so the page stops following rather than show Stop forever.
+                Some(_) if self.pending_send.get_value().is_none() => {
+                    self.active.set(None);
+                    self.notice.set(Some(message));
+                }
+                _ => self.refused(message),
+            },
             ServerMessage::Run { run_id, seq, event } => self.apply(run_id, seq, event),
         }
     }
@@ -940,4 +949,91 @@ fn Composer() -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use jarvis_types::documents::Library;
+    use jarvis_types::protocol::{ErrorCode, RunError};
+
+    use super::*;
+
+    // Each test runs inside an `Owner`: with `ssr`, signals live in the owner's arena.
+
+    /// A page that loaded a conversation whose run `r1` is still answering, and follows it.
+    fn following_a_run() -> ChatState {
+        let open = ConversationView {
+            id: "c1".into(),
+            title: "Hello".into(),
+            messages: vec![ChatMessageView {
+                id: "m1".into(),
+                role: "user".into(),
+                text: "Hi".into(),
+                tools: Vec::new(),
+                partial: false,
+                run_id: Some("r1".into()),
+                clips: Vec::new(),
+            }],
+            running_run_id: Some("r1".into()),
+        };
+        let state = ChatState::new(Vec::new(), Some(open), LibraryState::new(Library::default()), None);
+        assert!(state.active.get_untracked().is_some(), "the page shows Stop");
+        state
+    }
+
+    #[test]
+    fn a_run_the_server_no_longer_knows_stops_being_followed() {
+        Owner::new().with(|| {
+            let state = following_a_run();
+            state.handle(ServerMessage::Error {
+                code: ErrorCode::NotFound,
+                message: "No such conversation or run.".into(),
+                retryable: false,
+            });
+            assert_eq!(state.active.get_untracked(), None, "Send comes back instead of Stop");
+            assert_eq!(state.notice.get_untracked().as_deref(), Some("No such conversation or run."));
+            assert_eq!(state.messages.get_untracked().len(), 1, "the question stays on screen");
+        });
+    }
+
+    #[test]
+    fn a_run_ended_by_the_server_as_interrupted_shows_its_error_and_send_again() {
+        Owner::new().with(|| {
+            let state = following_a_run();
+            state.handle(ServerMessage::Run {
+                run_id: "r1".into(),
+                seq: 4,
+                event: RunEvent::Finished {
+                    status: RunStatus::Failed,
+                    stop_reason: "interrupted".into(),
+                    error: Some(RunError {
+                        code: "interrupted".into(),
+                        message: "The reply was interrupted. Send it again.".into(),
+                        retryable: true,
+                    }),
+                },
+            });
+            assert_eq!(state.active.get_untracked(), None);
+            let reply = state.messages.get_untracked().last().map(|m| m.get_untracked());
+            let reply = reply.expect("the reply is shown");
+            assert!(reply.partial);
+            assert_eq!(reply.error.as_deref(), Some("The reply was interrupted. Send it again."));
+        });
+    }
+
+    #[test]
+    fn a_refused_send_gives_its_text_back_without_touching_a_followed_run() {
+        Owner::new().with(|| {
+            let state = ChatState::new(Vec::new(), None, LibraryState::new(Library::default()), None);
+            state.send("Hello there".into());
+            state.handle(ServerMessage::Error {
+                code: ErrorCode::RunInProgress,
+                message: "This conversation already has a reply in progress.".into(),
+                retryable: true,
+            });
+            assert_eq!(state.returned_text.get_untracked().as_deref(), Some("Hello there"));
+            assert!(state.messages.get_untracked().is_empty(), "the optimistic message is taken back");
+            assert_eq!(state.active.get_untracked(), None);
+        });
+    }
 }
