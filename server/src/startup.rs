@@ -19,7 +19,7 @@ use jarvis_backend::{
         turn::TurnLimits,
     },
     billing::{Billing, BillingSettings},
-    chat::{Chat, ChatSettings},
+    chat::{Chat, ChatSettings, Engine, JournalSettings},
     mail::{MailSettings, Mailer},
     storage::BlobStore,
     voice::{
@@ -62,6 +62,8 @@ pub enum StartupError {
     MissingJwtSecret(url::Url),
     #[error("could not listen on {addr}")]
     Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error("the chat engine could not start: {0}")]
+    Chat(String),
     #[error("the server failed")]
     Serve(#[source] std::io::Error),
 }
@@ -71,6 +73,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    /// The run engine's background tasks, stopped in order at shutdown.
+    engine: Engine,
 }
 
 impl Application {
@@ -159,9 +163,10 @@ impl Application {
             },
             Some(voice.clone()),
             billing.clone(),
+            JournalSettings::default(),
         );
+        let engine = chat.start_engine().await.map_err(|error| StartupError::Chat(error.to_string()))?;
         let shutdown = CancellationToken::new();
-        chat.spawn_listener(shutdown.clone());
         billing.spawn_worker(shutdown.clone());
         let state = AppState {
             config: Arc::new(config),
@@ -178,7 +183,7 @@ impl Application {
         };
         let router = router(state.clone());
         tracing::info!(addr = %local_addr, public_url = %state.public_url, "startup.listening");
-        Ok(Self { listener, router, state })
+        Ok(Self { listener, router, state, engine })
     }
 
     /// The port actually bound (useful when the configuration asked for port 0).
@@ -192,13 +197,16 @@ impl Application {
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
-        let Self { listener, router, state } = self;
+        let Self { listener, router, state, engine } = self;
         let shutdown = state.shutdown.clone();
+        let shutdown_at = Arc::new(std::sync::OnceLock::new());
         tokio::spawn({
             let shutdown = shutdown.clone();
+            let shutdown_at = Arc::clone(&shutdown_at);
             async move {
                 stop.await;
                 tracing::info!("shutdown.begin");
+                let _ = shutdown_at.set(tokio::time::Instant::now());
                 shutdown.cancel();
             }
         });
@@ -214,12 +222,13 @@ impl Application {
                 Ok(())
             }
         };
-        // Replies in progress run on without their sockets: let them finish and be stored
-        // within the grace period, so that their clients find them whole on reconnecting.
-        let unfinished = state.chat.drain(grace).await;
-        if unfinished > 0 {
-            tracing::warn!(runs = unfinished, "shutdown.runs_interrupted");
-        }
+        // Replies in progress run on without their sockets: they get what is left of the grace
+        // period to finish; past it they end cleanly, with what they had written kept. Stop
+        // keeps working meanwhile, from any instance.
+        let since_shutdown = shutdown_at.get().map_or(std::time::Duration::ZERO, |at| at.elapsed());
+        let left = grace.saturating_sub(since_shutdown);
+        let interrupted = state.chat.shut_down(engine, left).await;
+        tracing::info!(interrupted, "shutdown.runs_ended");
         state.pool.close().await;
         tracing::info!("shutdown.complete");
         result

@@ -125,7 +125,12 @@ impl AnthropicProvider {
                 Ok(Some(Ok(chunk))) => chunk,
             };
             for event in parser.push(&chunk) {
-                match assembler.apply_json(&event.data)? {
+                let used_before = assembler.usage();
+                let assembled = assembler.apply_json(&event.data)?;
+                if assembler.usage() != used_before {
+                    on_delta(ModelDelta::Usage(assembler.usage()));
+                }
+                match assembled {
                     Some(Assembled::Text(text)) => on_delta(ModelDelta::Text(text)),
                     Some(Assembled::ToolUseStarted { id, name }) => {
                         on_delta(ModelDelta::ToolUseStarted { id, name })

@@ -53,7 +53,10 @@ pub enum RunEvent {
     },
     /// A tool saved a document (after its `ToolResult`).
     DocumentSaved(DocumentRef),
+    /// A model call completed, using this much.
     Usage(Usage),
+    /// The model call in progress has used this much so far.
+    CallUsage(Usage),
 }
 
 /// Where a run reports to.
@@ -109,6 +112,7 @@ pub async fn run(
                             observer.on_event(RunEvent::Retrying { attempt, wait_ms });
                         }
                         ModelDelta::ToolUseStarted { .. } => {}
+                        ModelDelta::Usage(usage) => observer.on_event(RunEvent::CallUsage(usage)),
                     };
                     tokio::select! {
                         biased;

@@ -2,7 +2,7 @@
 
 use futures::future::BoxFuture;
 
-use super::messages::{Message, ModelReply, ToolSpec};
+use super::messages::{Message, ModelReply, ToolSpec, Usage};
 use super::stream::StreamError;
 
 /// One model call.
@@ -23,6 +23,8 @@ pub enum ModelDelta {
         id: String,
         name: String,
     },
+    /// What the attempt in progress has used so far (from `message_start` and `message_delta`).
+    Usage(Usage),
     /// The attempt failed and another follows after `wait_ms`; text of the failed attempt is void.
     Retrying {
         attempt: u32,

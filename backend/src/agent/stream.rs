@@ -145,6 +145,11 @@ impl Assembler {
         Self::default()
     }
 
+    /// What the message has used so far, as the stream reported it.
+    pub fn usage(&self) -> Usage {
+        self.usage
+    }
+
     /// Parses one SSE `data` payload and applies it.
     pub fn apply_json(&mut self, data: &str) -> Result<Option<Assembled>, StreamError> {
         let event: StreamEvent = serde_json::from_str(data)

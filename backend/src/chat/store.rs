@@ -2,7 +2,7 @@
 //! inside a user-scoped transaction, and names the user in its queries as well.
 
 use chrono::{DateTime, Utc};
-use jarvis_types::protocol::RunEvent;
+use jarvis_types::protocol::{RunEvent, RunStatus};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
@@ -165,6 +165,7 @@ pub async fn begin_run(
     model: &str,
     client_message_id: Option<&str>,
     allowance: &Allowance,
+    owner: Uuid,
 ) -> Result<NewRun, BeginError> {
     let mut tx = user_transaction(pool, user_id).await?;
     let (conversation_id, title) = match conversation_id {
@@ -212,15 +213,17 @@ pub async fn begin_run(
         Err(refusal) => return Err(BeginError::Limit(refusal)),
     };
     sqlx::query(
-        "INSERT INTO runs (id, user_id, conversation_id, status, model, client_message_id) VALUES ($1, $2, $3, 'running', $4, $5)",
+        "INSERT INTO runs (id, user_id, conversation_id, status, model, client_message_id, owner)
+         VALUES ($1, $2, $3, 'running', $4, $5, $6)",
     )
-        .bind(run_id)
-        .bind(user_id)
-        .bind(conversation_id)
-        .bind(model)
-        .bind(client_message_id)
-        .execute(&mut *tx)
-        .await?;
+    .bind(run_id)
+    .bind(user_id)
+    .bind(conversation_id)
+    .bind(model)
+    .bind(client_message_id)
+    .bind(owner)
+    .execute(&mut *tx)
+    .await?;
     insert_message(&mut tx, user_id, conversation_id, &Message::user_text(text), "complete", Some(run_id))
         .await?;
     tx.commit().await?;
@@ -285,36 +288,8 @@ pub async fn append_message(
     tx.commit().await
 }
 
-/// Appends events to a run's log with the next sequence numbers, and wakes its followers on
-/// every instance (NOTIFY is delivered when the transaction commits).
-pub async fn append_events(
-    pool: &PgPool,
-    user_id: Uuid,
-    run_id: Uuid,
-    first_seq: u64,
-    events: &[RunEvent],
-) -> Result<(), sqlx::Error> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let mut tx = user_transaction(pool, user_id).await?;
-    for (offset, event) in events.iter().enumerate() {
-        sqlx::query("INSERT INTO run_events (run_id, seq, user_id, payload) VALUES ($1, $2, $3, $4)")
-            .bind(run_id)
-            .bind(i64::try_from(first_seq + offset as u64).unwrap_or(i64::MAX))
-            .bind(user_id)
-            .bind(sqlx::types::Json(event))
-            .execute(&mut *tx)
-            .await?;
-    }
-    sqlx::query("SELECT pg_notify('jarvis_run_events', $1)")
-        .bind(run_id.to_string())
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await
-}
-
-/// A run's events after `after_seq`, in order, and whether the run has finished.
+/// A run's events after `after_seq`, in order (at most about a thousand), and whether the run
+/// has ended; `None` when the user has no such run.
 pub async fn events_after(
     pool: &PgPool,
     user_id: Uuid,
@@ -328,18 +303,52 @@ pub async fn events_after(
         .fetch_optional(&mut *tx)
         .await?;
     let Some(status) = status else { return Ok(None) };
-    let rows: Vec<(i64, sqlx::types::Json<RunEvent>)> = sqlx::query_as(
-        "SELECT seq, payload FROM run_events WHERE run_id = $1 AND user_id = $2 AND seq > $3 ORDER BY seq LIMIT 1000",
+    let rows = event_rows(&mut tx, user_id, run_id, after_seq, 200).await?;
+    tx.commit().await?;
+    Ok(Some((expand(rows, after_seq), status != "running")))
+}
+
+type EventRow = (i64, sqlx::types::Json<Vec<RunEvent>>);
+
+/// The stored batches holding events after `after_seq`.
+async fn event_rows(
+    tx: &mut Transaction<'static, Postgres>,
+    user_id: Uuid,
+    run_id: Uuid,
+    after_seq: u64,
+    limit: i64,
+) -> Result<Vec<EventRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT seq, payload FROM run_events
+          WHERE run_id = $1 AND user_id = $2 AND last_seq > $3 ORDER BY seq LIMIT $4",
     )
     .bind(run_id)
     .bind(user_id)
     .bind(i64::try_from(after_seq).unwrap_or(i64::MAX))
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    let events =
-        rows.into_iter().map(|(seq, payload)| (u64::try_from(seq).unwrap_or(0), payload.0)).collect();
-    Ok(Some((events, status != "running")))
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Batches into numbered events, those after `after_seq` only, stopping at a gap.
+fn expand(rows: Vec<EventRow>, after_seq: u64) -> Vec<(u64, RunEvent)> {
+    let mut events = Vec::new();
+    let mut expected = None;
+    for (first, payload) in rows {
+        let first = u64::try_from(first).unwrap_or(0);
+        for (offset, event) in payload.0.into_iter().enumerate() {
+            let seq = first + offset as u64;
+            if seq <= after_seq {
+                continue;
+            }
+            if expected.is_some_and(|expected| expected != seq) {
+                return events;
+            }
+            expected = Some(seq + 1);
+            events.push((seq, event));
+        }
+    }
+    events
 }
 
 /// Closes a run with its status and token usage.
@@ -400,33 +409,202 @@ pub async fn run_status(pool: &PgPool, user_id: Uuid, run_id: Uuid) -> Result<Op
     Ok(status)
 }
 
-/// Runs left `running` by an instance that died: closed as failed, so the conversation is free.
-pub async fn fail_orphaned_runs(
+/// How a run left behind by its owner ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndedOrphan {
+    pub model: String,
+    pub usage: Usage,
+    pub conversation_id: Uuid,
+}
+
+/// Ends a run this instance has taken over from an owner that is gone: keeps the text its
+/// viewers saw as a partial reply, appends `Usage` and `Finished` to its log (unless the log
+/// already ends with `Finished`), closes the run and wakes its followers everywhere. `None` if
+/// the run is not this instance's to end or has ended already.
+pub async fn end_orphaned_run(
     pool: &PgPool,
     user_id: Uuid,
-    conversation_id: Uuid,
-    older_than_secs: f64,
-) -> Result<u64, sqlx::Error> {
+    run_id: Uuid,
+    owner: Uuid,
+    finished: &RunEvent,
+) -> Result<Option<EndedOrphan>, sqlx::Error> {
     let mut tx = user_transaction(pool, user_id).await?;
-    let done = sqlx::query(
-        "UPDATE runs SET status = 'failed', outcome = 'orphaned', error_code = 'interrupted', finished_at = now()
-          WHERE conversation_id = $1 AND user_id = $2 AND status = 'running'
-            AND NOT EXISTS (SELECT 1 FROM run_events e WHERE e.run_id = runs.id
-                              AND e.created_at > now() - make_interval(secs => $3))
-            AND started_at < now() - make_interval(secs => $3)",
+    let run: Option<(String, Uuid, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT model, conversation_id, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens
+           FROM runs WHERE id = $1 AND user_id = $2 AND owner = $3 AND status = 'running' FOR UPDATE",
     )
-    .bind(conversation_id)
+    .bind(run_id)
     .bind(user_id)
-    .bind(older_than_secs)
+    .bind(owner)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((model, conversation_id, input, output, cache_read, cache_write)) = run else {
+        return Ok(None);
+    };
+    let usage = Usage {
+        input_tokens: u64::try_from(input).unwrap_or(0),
+        output_tokens: u64::try_from(output).unwrap_or(0),
+        cache_read_input_tokens: u64::try_from(cache_read).unwrap_or(0),
+        cache_creation_input_tokens: u64::try_from(cache_write).unwrap_or(0),
+    };
+    let events = expand(event_rows(&mut tx, user_id, run_id, 0, i64::MAX).await?, 0);
+    let last_seq = events.last().map_or(0, |(seq, _)| *seq);
+    let already_finished = events.iter().find_map(|(_, event)| match event {
+        RunEvent::Finished { .. } => Some(event.clone()),
+        _ => None,
+    });
+    let finished = match already_finished {
+        Some(finished) => finished,
+        None => {
+            let unfinished = unfinished_text(events.iter().map(|(_, event)| event));
+            let last_reply: Option<sqlx::types::Json<Vec<ContentBlock>>> = sqlx::query_scalar(
+                "SELECT content FROM messages WHERE run_id = $1 AND user_id = $2 AND role = 'assistant'
+                   AND position > coalesce((SELECT max(position) FROM messages
+                                             WHERE run_id = $1 AND user_id = $2 AND role = 'user'), 0)
+                  ORDER BY position DESC LIMIT 1",
+            )
+            .bind(run_id)
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let stored = last_reply.map(|content| text_of(&content.0)).unwrap_or_default();
+            if !unfinished.is_empty() && !stored.ends_with(&unfinished) {
+                let partial = Message { role: Role::Assistant, content: vec![ContentBlock::Text { text: unfinished }] };
+                insert_message(&mut tx, user_id, conversation_id, &partial, "partial", Some(run_id)).await?;
+            }
+            let usage_event = RunEvent::Usage {
+                input_tokens: usage.input_tokens,
+                output_tokens: usage.output_tokens,
+                cache_read_tokens: usage.cache_read_input_tokens,
+                cache_write_tokens: usage.cache_creation_input_tokens,
+            };
+            let first = last_seq + 1;
+            sqlx::query(
+                "INSERT INTO run_events (run_id, seq, last_seq, user_id, payload) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(run_id)
+            .bind(i64::try_from(first).unwrap_or(i64::MAX))
+            .bind(i64::try_from(first + 1).unwrap_or(i64::MAX))
+            .bind(user_id)
+            .bind(sqlx::types::Json([&usage_event, finished]))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("SELECT pg_notify('jarvis_run_events', $1)")
+                .bind(format!("{run_id}:{}", first + 1))
+                .execute(&mut *tx)
+                .await?;
+            finished.clone()
+        }
+    };
+    let (status, outcome, error_code) = match &finished {
+        RunEvent::Finished { status, stop_reason, error } => {
+            (status_name(*status), stop_reason.clone(), error.as_ref().map(|error| error.code.clone()))
+        }
+        _ => ("failed", "interrupted".to_owned(), Some("interrupted".to_owned())),
+    };
+    sqlx::query(
+        "UPDATE runs SET status = $3, outcome = $4, error_code = $5, finished_at = now() WHERE id = $1 AND user_id = $2",
+    )
+    .bind(run_id)
+    .bind(user_id)
+    .bind(status)
+    .bind(outcome)
+    .bind(error_code)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(done.rows_affected())
+    Ok(Some(EndedOrphan { model, usage, conversation_id }))
+}
+
+/// How a run status is stored.
+pub fn status_name(status: RunStatus) -> &'static str {
+    match status {
+        RunStatus::Completed => "completed",
+        RunStatus::Cancelled => "cancelled",
+        RunStatus::Failed => "failed",
+    }
+}
+
+/// The text a run's viewers saw of the model call in progress: what streamed since the last
+/// tool activity, less what a retried attempt withdrew.
+pub fn unfinished_text<'a>(events: impl IntoIterator<Item = &'a RunEvent>) -> String {
+    let mut text = String::new();
+    for event in events {
+        match event {
+            RunEvent::TextDelta { text: delta } => text.push_str(delta),
+            RunEvent::Retrying { .. } | RunEvent::ToolCall { .. } | RunEvent::ToolResult { .. } => text.clear(),
+            _ => {}
+        }
+    }
+    text
+}
+
+fn text_of(content: &[ContentBlock]) -> String {
+    content
+        .iter()
+        .filter_map(|block| match block {
+            ContentBlock::Text { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether the run's stored log holds its `Finished` event.
+pub async fn has_finished_event(pool: &PgPool, user_id: Uuid, run_id: Uuid) -> Result<bool, sqlx::Error> {
+    let mut tx = user_transaction(pool, user_id).await?;
+    let finished = sqlx::query_scalar(
+        r#"SELECT EXISTS (SELECT 1 FROM run_events WHERE run_id = $1 AND user_id = $2
+                            AND payload @> '[{"kind": "finished"}]')"#,
+    )
+    .bind(run_id)
+    .bind(user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(finished)
+}
+
+/// The running runs of a conversation, for taking over one whose owner is gone.
+pub async fn running_runs(
+    pool: &PgPool,
+    user_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let mut tx = user_transaction(pool, user_id).await?;
+    let ids = sqlx::query_scalar(
+        "SELECT id FROM runs WHERE conversation_id = $1 AND user_id = $2 AND status = 'running'",
+    )
+    .bind(conversation_id)
+    .bind(user_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(ids)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn text(text: &str) -> RunEvent {
+        RunEvent::TextDelta { text: text.into() }
+    }
+
+    #[test]
+    fn batches_expand_to_numbered_events_after_the_cursor_and_stop_at_a_gap() {
+        use sqlx::types::Json;
+        let rows = vec![(1, Json(vec![text("a"), text("b")])), (3, Json(vec![text("c")])), (5, Json(vec![text("e")]))];
+        assert_eq!(expand(rows.clone(), 1), vec![(2, text("b")), (3, text("c"))]);
+        assert_eq!(expand(rows, 0).len(), 3, "seq 4 is missing: nothing after the hole is served");
+    }
+
+    #[test]
+    fn unfinished_text_is_what_streamed_since_the_last_tool_activity_or_retry() {
+        let call = RunEvent::ToolCall { id: "t".into(), name: "n".into(), input: "{}".into() };
+        let retry = RunEvent::Retrying { attempt: 1, wait_ms: 10 };
+        let events = [text("before tool "), call, text("Hello "), retry, text("Hel"), text("lo")];
+        assert_eq!(unfinished_text(&events), "Hello");
+    }
 
     #[test]
     fn titles_come_from_the_first_line_cut_at_sixty_characters() {

@@ -1,0 +1,388 @@
+//! Executes one run on this instance: drives the agent, emits every event to the run's live log
+//! (which feeds this instance's followers and the journal), keeps the messages, and ends the run
+//! the same clean way whatever stops it — the user, a deploy past its grace period, a database
+//! away for too long: a partial reply keeps what was shown, usage is recorded, `Finished` is
+//! stored before the run is closed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use jarvis_types::protocol::{RunError, RunEvent, RunStatus};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::live::{LiveRun, StopReason};
+use super::{Chat, store};
+use crate::agent::driver::{self, RunObserver, RunRequest};
+use crate::agent::messages::{ContentBlock, Message, Role, Usage};
+use crate::agent::provider::ProviderError;
+use crate::agent::tools::ToolContext;
+use crate::agent::turn::{Outcome, TurnLimits};
+use crate::billing::Entitlement;
+use crate::voice::Speaker;
+
+const SYSTEM_PROMPT: &str = "You are Jarvis, a capable and concise personal assistant in the user's browser. \
+Answer in Markdown. Use tools when they help, and say plainly when you cannot do something.";
+
+/// How long a write that must not be lost (a message, the run's end) is retried while the
+/// database is away.
+const STORE_PATIENCE: Duration = Duration::from_secs(120);
+
+/// Everything a run starts from.
+pub(super) struct RunStart {
+    pub user_id: Uuid,
+    pub new_run: store::NewRun,
+    pub text: String,
+    pub client_message_id: Option<String>,
+    pub display_name: String,
+    pub entitlement: Entitlement,
+}
+
+pub(super) async fn execute(chat: Chat, run: Arc<LiveRun>, start: RunStart) {
+    let RunStart { user_id, new_run, text, client_message_id, display_name, entitlement } = start;
+    let run_id = new_run.run_id;
+    let inner = &chat.inner;
+    run.emit(
+        &inner.journal,
+        RunEvent::Started {
+            conversation_id: new_run.conversation_id.to_string(),
+            title: new_run.title.clone(),
+            user_text: text,
+            client_message_id,
+        },
+    );
+
+    let history = match retrying("chat.history", || {
+        store::model_history(&inner.pool, user_id, new_run.conversation_id)
+    })
+    .await
+    {
+        Ok(history) => history,
+        Err(error) => {
+            tracing::error!(%error, "chat.history_failed");
+            Vec::new()
+        }
+    };
+    // Clips come from the speaker's own tasks; a pump hands them to the run in order.
+    let (clips, mut clip_events) = mpsc::unbounded_channel::<RunEvent>();
+    let pump = tokio::spawn({
+        let run = Arc::clone(&run);
+        let journal = inner.journal.clone();
+        async move {
+            while let Some(event) = clip_events.recv().await {
+                run.emit(&journal, event);
+            }
+        }
+    });
+    // Spoken replies only on plans that include voice.
+    let speaker = match &inner.voice {
+        Some(voice) if entitlement.voice => voice.speaker(user_id, run_id, clips.clone()).await,
+        _ => None,
+    };
+    drop(clips);
+    let mut observer = Observer {
+        chat: chat.clone(),
+        run: Arc::clone(&run),
+        user_id,
+        conversation_id: new_run.conversation_id,
+        speaker,
+        completed_usage: Usage::default(),
+    };
+    let summary = if history.is_empty() {
+        None
+    } else {
+        let request = RunRequest {
+            context: ToolContext { user_id, run_id },
+            model: Some(entitlement.model.clone()),
+            system: format!("{SYSTEM_PROMPT}\nThe user's name is {display_name}."),
+            history,
+            // The run's budget never exceeds what the plan has left this month.
+            limits: TurnLimits {
+                token_budget: new_run.tokens_left.map_or(inner.settings.limits.token_budget, |left| {
+                    left.min(inner.settings.limits.token_budget)
+                }),
+                ..inner.settings.limits
+            },
+            context_budget_tokens: inner.settings.context_budget_tokens,
+        };
+        Some(driver::run(inner.provider.as_ref(), &inner.tools, request, run.cancel_token(), &mut observer).await)
+    };
+
+    if run.stop_reason() == Some(StopReason::TakenOver) {
+        // Another instance has ended this run already (this one had lost its lease).
+        if let Some(speaker) = observer.speaker.take() {
+            speaker.abort();
+        }
+        pump.abort();
+        tracing::warn!(run.id = %run_id, "chat.run_taken_over");
+        inner.live.finished(run_id);
+        return;
+    }
+
+    let ending = match &summary {
+        None => Ending {
+            status: RunStatus::Failed,
+            error: Some(run_error("internal", "The conversation could not be loaded.", true)),
+            outcome: "failed",
+            usage: Usage::default(),
+            unfinished: String::new(),
+        },
+        Some(summary) => {
+            let (status, error, outcome) = describe(&summary.outcome, summary.error.as_ref(), run.stop_reason());
+            Ending { status, error, outcome, usage: summary.usage, unfinished: summary.unfinished_text.clone() }
+        }
+    };
+    if !ending.unfinished.is_empty() && ending.status != RunStatus::Completed {
+        let partial = Message {
+            role: Role::Assistant,
+            content: vec![ContentBlock::Text { text: ending.unfinished.clone() }],
+        };
+        if let Err(error) = retrying("chat.partial_save", || {
+            store::append_message(&inner.pool, user_id, new_run.conversation_id, run_id, &partial, true)
+        })
+        .await
+        {
+            tracing::error!(%error, "chat.partial_save_failed");
+        }
+    }
+    // Every clip of the reply is announced before the run ends (a stopped run's are dropped).
+    if let Some(speaker) = observer.speaker.take() {
+        if ending.status == RunStatus::Completed { speaker.finish().await } else { speaker.abort() }
+    }
+    drop(observer);
+    if tokio::time::timeout(Duration::from_secs(5), pump).await.is_err() {
+        tracing::warn!("chat.clip_pump_stuck");
+    }
+    let usage = ending.usage;
+    inner.journal.record_usage(&run, usage);
+    run.emit(
+        &inner.journal,
+        RunEvent::Usage {
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+            cache_read_tokens: usage.cache_read_input_tokens,
+            cache_write_tokens: usage.cache_creation_input_tokens,
+        },
+    );
+    // Metered before the run is reported finished, so the usage is there once it is.
+    if let Err(error) = retrying("chat.usage_record", || {
+        inner.billing.record_usage(user_id, run_id, &entitlement.model, &usage)
+    })
+    .await
+    {
+        tracing::error!(%error, "chat.usage_record_failed");
+    }
+    let error_code = ending.error.as_ref().map(|error| error.code.clone());
+    run.emit(
+        &inner.journal,
+        RunEvent::Finished { status: ending.status, stop_reason: ending.outcome.to_owned(), error: ending.error },
+    );
+    // The log holds `Finished` before the run is closed, so a follower elsewhere that sees the
+    // run closed has every event to read.
+    inner.journal.hurry();
+    if !run.flushed(STORE_PATIENCE).await {
+        tracing::error!(run.id = %run_id, "chat.run_events_not_stored");
+    }
+    if let Err(error) = retrying("chat.finish", || {
+        store::finish_run(
+            &inner.pool,
+            user_id,
+            run_id,
+            store::status_name(ending.status),
+            ending.outcome,
+            error_code.as_deref(),
+            &usage,
+        )
+    })
+    .await
+    {
+        tracing::error!(%error, "chat.finish_failed");
+    }
+    inner.live.finished(run_id);
+}
+
+struct Ending {
+    status: RunStatus,
+    error: Option<RunError>,
+    outcome: &'static str,
+    usage: Usage,
+    unfinished: String,
+}
+
+/// Retries a database write while the database is away, for up to [`STORE_PATIENCE`].
+async fn retrying<T, E, F, Fut>(what: &'static str, mut attempt: F) -> Result<T, E>
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let deadline = tokio::time::Instant::now() + STORE_PATIENCE;
+    let mut wait = Duration::from_millis(100);
+    loop {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(error) if tokio::time::Instant::now() + wait < deadline => {
+                tracing::warn!(%error, what, "chat.store_retry");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(2));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+fn run_error(code: &str, message: &str, retryable: bool) -> RunError {
+    RunError { code: code.into(), message: message.into(), retryable }
+}
+
+/// How an outcome is told to the user and recorded.
+fn describe(
+    outcome: &Outcome,
+    error: Option<&ProviderError>,
+    stopped: Option<StopReason>,
+) -> (RunStatus, Option<RunError>, &'static str) {
+    match outcome {
+        Outcome::Completed => (RunStatus::Completed, None, "completed"),
+        Outcome::Cancelled => match stopped {
+            Some(StopReason::Shutdown) => (
+                RunStatus::Failed,
+                Some(run_error(
+                    "interrupted",
+                    "Jarvis was restarted while answering. What it had written is kept; send your message again to continue.",
+                    true,
+                )),
+                "interrupted",
+            ),
+            Some(StopReason::StorageUnavailable) => (
+                RunStatus::Failed,
+                Some(run_error(
+                    "unavailable",
+                    "Jarvis could not save this reply, so it stopped. What it had written is kept; try again in a moment.",
+                    true,
+                )),
+                "unavailable",
+            ),
+            _ => (RunStatus::Cancelled, None, "cancelled"),
+        },
+        Outcome::MaxTokens => (
+            RunStatus::Completed,
+            Some(run_error("max_tokens", "The reply reached its length limit and was cut short.", false)),
+            "max_tokens",
+        ),
+        Outcome::Refused => (
+            RunStatus::Completed,
+            Some(run_error("refusal", "Jarvis declined to answer this.", false)),
+            "refusal",
+        ),
+        Outcome::ContextWindowExceeded => (
+            RunStatus::Failed,
+            Some(run_error(
+                "context_window_exceeded",
+                "This conversation is too long for the model. Start a new one.",
+                false,
+            )),
+            "context_window_exceeded",
+        ),
+        Outcome::TurnLimitReached => (
+            RunStatus::Failed,
+            Some(run_error("turn_limit", "Jarvis stopped after too many steps. Ask again to continue.", true)),
+            "turn_limit",
+        ),
+        Outcome::BudgetExhausted => (
+            RunStatus::Failed,
+            Some(run_error("token_budget", "Jarvis stopped: this reply used its whole token budget.", false)),
+            "token_budget",
+        ),
+        Outcome::Failed { message } => {
+            let code = error.map_or("internal", |error| error.code());
+            let retryable = !matches!(code, "model_not_configured" | "model_auth_failed");
+            (RunStatus::Failed, Some(run_error(code, message, retryable)), "failed")
+        }
+    }
+}
+
+/// The `Finished` event of a run whose owner is gone, ended by another instance.
+pub(super) fn interrupted(stopped_by_user: bool) -> RunEvent {
+    if stopped_by_user {
+        return RunEvent::Finished { status: RunStatus::Cancelled, stop_reason: "cancelled".into(), error: None };
+    }
+    RunEvent::Finished {
+        status: RunStatus::Failed,
+        stop_reason: "interrupted".into(),
+        error: Some(run_error(
+            "interrupted",
+            "The server answering this reply stopped. What it had written is kept; send your message again to continue.",
+            true,
+        )),
+    }
+}
+
+/// Relays a run's driver events to its live log, tracks its token usage for the journal, and
+/// stores its messages.
+struct Observer {
+    chat: Chat,
+    run: Arc<LiveRun>,
+    user_id: Uuid,
+    conversation_id: Uuid,
+    speaker: Option<Speaker>,
+    /// Usage of the model calls that completed.
+    completed_usage: Usage,
+}
+
+impl RunObserver for Observer {
+    fn on_event(&mut self, event: driver::RunEvent) {
+        if let Some(speaker) = &mut self.speaker {
+            match &event {
+                driver::RunEvent::Text(text) => speaker.push(text),
+                driver::RunEvent::Retrying { .. } => speaker.discard_pending(),
+                // Text before a tool call ends where the call begins.
+                driver::RunEvent::ToolCall { .. } => speaker.push("\n\n"),
+                _ => {}
+            }
+        }
+        let journal = &self.chat.inner.journal;
+        let event = match event {
+            driver::RunEvent::Text(text) => RunEvent::TextDelta { text },
+            driver::RunEvent::Retrying { attempt, wait_ms } => RunEvent::Retrying { attempt, wait_ms },
+            driver::RunEvent::ToolCall { id, name, input } => {
+                RunEvent::ToolCall { id, name, input: input.to_string() }
+            }
+            driver::RunEvent::ToolResult { id, name, output, is_error } => {
+                RunEvent::ToolResult { id, name, output, is_error }
+            }
+            driver::RunEvent::DocumentSaved(document) => RunEvent::DocumentSaved { document },
+            // Usage is reported once, in total, at the end of the run; meanwhile the journal
+            // keeps it in the run's row, so a run whose instance dies is still metered.
+            driver::RunEvent::Usage(usage) => {
+                self.completed_usage.add(&usage);
+                journal.record_usage(&self.run, self.completed_usage);
+                return;
+            }
+            driver::RunEvent::CallUsage(usage) => {
+                let mut so_far = self.completed_usage;
+                so_far.add(&usage);
+                journal.record_usage(&self.run, so_far);
+                return;
+            }
+        };
+        self.run.emit(journal, event);
+    }
+
+    fn persist<'a>(&'a mut self, message: &'a Message) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            retrying("chat.message_save", || {
+                store::append_message(
+                    &self.chat.inner.pool,
+                    self.user_id,
+                    self.conversation_id,
+                    self.run.run_id,
+                    message,
+                    false,
+                )
+            })
+            .await
+            .map_err(|error| error.to_string())
+        })
+    }
+}

@@ -1,0 +1,331 @@
+//! The durable path: one writer per instance group-commits the events of all its runs to
+//! Postgres (one statement: a multi-row insert of one batch row per run, the runs' token usage
+//! so far, the instance's lease, and one NOTIFY naming the runs and their newest seq), every
+//! `interval` or sooner under load. A batch keeps its `(run, first seq)` through every retry, so
+//! a retry after a COMMIT whose acknowledgement was lost changes nothing. Nothing is dropped:
+//! while the database is away, batches wait in memory and the commit is retried with backoff;
+//! past `max_pending_events` the runs are stopped (they end cleanly with what is kept) but every
+//! event already emitted is still written once the database is back.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jarvis_types::protocol::RunEvent;
+use sqlx::PgPool;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::live::{LiveRun, StopReason};
+use crate::agent::messages::Usage;
+
+/// How often the writer commits and how much it holds.
+#[derive(Debug, Clone, Copy)]
+pub struct JournalSettings {
+    /// The longest an event waits before its commit starts.
+    pub interval: Duration,
+    /// A commit starts at once when this many events wait.
+    pub eager_events: usize,
+    /// Past this many events not yet stored, runs are stopped.
+    pub max_pending_events: usize,
+    /// The lease renewed with each commit; an instance silent this long is taken for dead.
+    pub lease: Duration,
+    /// The lease is renewed at least this often, events or not.
+    pub heartbeat: Duration,
+    /// One commit may take this long before it is abandoned and retried.
+    pub statement_timeout: Duration,
+}
+
+impl Default for JournalSettings {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_millis(50),
+            eager_events: 4_000,
+            max_pending_events: 500_000,
+            lease: Duration::from_secs(10),
+            heartbeat: Duration::from_secs(2),
+            statement_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The instance's journal. Cheap to clone.
+#[derive(Clone)]
+pub struct Journal {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Option<PgPool>,
+    instance_id: Uuid,
+    settings: JournalSettings,
+    pending: Mutex<Pending>,
+    /// Enough events wait for an early commit, or someone waits for a flush.
+    hurry: Notify,
+    commits: AtomicU64,
+}
+
+#[derive(Default)]
+struct Pending {
+    /// Each run's events since its last sealed batch.
+    open: HashMap<Uuid, Batch>,
+    /// Batches taken out of `open`, in order, waiting for a successful commit.
+    sealed: Vec<Batch>,
+    /// Each run's newest token usage not yet stored.
+    usage: HashMap<Uuid, (Arc<LiveRun>, Usage)>,
+    /// Events in `open` and `sealed`.
+    events: usize,
+    saturated: bool,
+}
+
+struct Batch {
+    run: Arc<LiveRun>,
+    first_seq: u64,
+    last_seq: u64,
+    /// A JSON array of the events, built as they come.
+    json: String,
+}
+
+/// What one commit carries.
+struct Commit {
+    batches: Vec<Batch>,
+    usage: Vec<(Arc<LiveRun>, Usage)>,
+}
+
+impl Journal {
+    pub fn new(pool: PgPool, instance_id: Uuid, settings: JournalSettings) -> Self {
+        Self::build(Some(pool), instance_id, settings)
+    }
+
+    /// A journal that keeps events in memory and never writes (unit tests).
+    pub fn detached() -> Self {
+        Self::build(None, Uuid::new_v4(), JournalSettings::default())
+    }
+
+    fn build(pool: Option<PgPool>, instance_id: Uuid, settings: JournalSettings) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                instance_id,
+                settings,
+                pending: Mutex::default(),
+                hurry: Notify::new(),
+                commits: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    pub fn instance_id(&self) -> Uuid {
+        self.inner.instance_id
+    }
+
+    pub fn settings(&self) -> JournalSettings {
+        self.inner.settings
+    }
+
+    /// Group commits done so far (for benchmarks and tests).
+    pub fn commits(&self) -> u64 {
+        self.inner.commits.load(Ordering::Relaxed)
+    }
+
+    /// Takes event `seq` of `run`; called in seq order for each run.
+    pub fn append(&self, run: &Arc<LiveRun>, seq: u64, event: &RunEvent) {
+        let json = serde_json::to_string(event).expect("run events always serialise");
+        let hurry = {
+            let mut pending = self.inner.pending.lock().expect("journal");
+            let batch = pending.open.entry(run.run_id).or_insert_with(|| Batch {
+                run: Arc::clone(run),
+                first_seq: seq,
+                last_seq: seq - 1,
+                json: String::from("["),
+            });
+            debug_assert_eq!(batch.last_seq + 1, seq, "events reach the journal in order");
+            if batch.json.len() > 1 {
+                batch.json.push(',');
+            }
+            batch.json.push_str(&json);
+            batch.last_seq = seq;
+            pending.events += 1;
+            if pending.events > self.inner.settings.max_pending_events && !pending.saturated {
+                pending.saturated = true;
+                tracing::error!(events = pending.events, "chat.journal_saturated");
+                for batch in pending.open.values().chain(pending.sealed.iter()) {
+                    batch.run.stop(StopReason::StorageUnavailable);
+                }
+            }
+            if pending.saturated {
+                run.stop(StopReason::StorageUnavailable);
+            }
+            pending.events >= self.inner.settings.eager_events
+        };
+        if hurry {
+            self.inner.hurry.notify_one();
+        }
+    }
+
+    /// The run's token usage so far, stored with the next commit.
+    pub fn record_usage(&self, run: &Arc<LiveRun>, usage: Usage) {
+        self.inner.pending.lock().expect("journal").usage.insert(run.run_id, (Arc::clone(run), usage));
+    }
+
+    /// Asks for a commit now (someone waits for it).
+    pub fn hurry(&self) {
+        self.inner.hurry.notify_one();
+    }
+
+    /// Events not yet stored.
+    pub fn pending_events(&self) -> usize {
+        self.inner.pending.lock().expect("journal").events
+    }
+
+    /// Commits until `stop`, then until nothing is left or `drain_limit` has passed.
+    pub fn spawn_writer(&self, stop: CancellationToken, drain_limit: Duration) -> tokio::task::JoinHandle<()> {
+        let journal = self.clone();
+        tokio::spawn(async move { journal.write_until(stop, drain_limit).await })
+    }
+
+    async fn write_until(&self, stop: CancellationToken, drain_limit: Duration) {
+        let Some(pool) = self.inner.pool.clone() else { return };
+        let settings = self.inner.settings;
+        let mut backoff = Duration::ZERO;
+        let mut last_commit = tokio::time::Instant::now() - settings.heartbeat;
+        let mut drain_deadline = None;
+        loop {
+            if drain_deadline.is_none() {
+                tokio::select! {
+                    () = stop.cancelled() => {
+                        drain_deadline = Some(tokio::time::Instant::now() + drain_limit);
+                    }
+                    () = self.inner.hurry.notified() => {}
+                    () = tokio::time::sleep(settings.interval.max(backoff)) => {}
+                }
+            } else {
+                tokio::time::sleep(backoff.max(Duration::from_millis(5))).await;
+            }
+            let commit = self.seal();
+            let due = last_commit.elapsed() >= settings.heartbeat;
+            if commit.batches.is_empty() && commit.usage.is_empty() {
+                if let Some(deadline) = drain_deadline {
+                    if self.pending_events() == 0 || tokio::time::Instant::now() >= deadline {
+                        return;
+                    }
+                }
+                if !due {
+                    continue;
+                }
+            }
+            match tokio::time::timeout(settings.statement_timeout, self.commit(&pool, &commit)).await {
+                Ok(Ok(lost)) => {
+                    backoff = Duration::ZERO;
+                    last_commit = tokio::time::Instant::now();
+                    self.inner.commits.fetch_add(1, Ordering::Relaxed);
+                    self.committed(commit, &lost);
+                }
+                outcome => {
+                    match outcome {
+                        Ok(Err(error)) => tracing::warn!(%error, batches = commit.batches.len(), "chat.journal_commit_failed"),
+                        _ => tracing::warn!(batches = commit.batches.len(), "chat.journal_commit_timed_out"),
+                    }
+                    backoff = (backoff * 2).clamp(Duration::from_millis(100), Duration::from_secs(2));
+                    self.restore(commit);
+                    if let Some(deadline) = drain_deadline {
+                        if tokio::time::Instant::now() >= deadline {
+                            tracing::error!(events = self.pending_events(), "chat.journal_abandoned_at_shutdown");
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Moves every open batch to the sealed ones and takes them all, with the usage.
+    fn seal(&self) -> Commit {
+        let mut pending = self.inner.pending.lock().expect("journal");
+        let open: Vec<Batch> = pending.open.drain().map(|(_, batch)| batch).collect();
+        pending.sealed.extend(open);
+        Commit {
+            batches: std::mem::take(&mut pending.sealed),
+            usage: pending.usage.drain().map(|(_, entry)| entry).collect(),
+        }
+    }
+
+    /// A commit failed: its batches go back in front of anything sealed since.
+    fn restore(&self, commit: Commit) {
+        let mut pending = self.inner.pending.lock().expect("journal");
+        let newer = std::mem::replace(&mut pending.sealed, commit.batches);
+        pending.sealed.extend(newer);
+        for (run, usage) in commit.usage {
+            pending.usage.entry(run.run_id).or_insert((run, usage));
+        }
+    }
+
+    fn committed(&self, commit: Commit, lost: &[Uuid]) {
+        let stored: usize = commit.batches.iter().map(|batch| (batch.last_seq + 1 - batch.first_seq) as usize).sum();
+        {
+            let mut pending = self.inner.pending.lock().expect("journal");
+            pending.events = pending.events.saturating_sub(stored);
+            if pending.saturated && pending.events < self.inner.settings.max_pending_events / 2 {
+                pending.saturated = false;
+                tracing::info!("chat.journal_recovered");
+            }
+        }
+        for batch in &commit.batches {
+            if lost.contains(&batch.run.run_id) {
+                batch.run.stop(StopReason::TakenOver);
+            }
+            batch.run.mark_committed(batch.last_seq);
+        }
+        for (run, _) in &commit.usage {
+            if lost.contains(&run.run_id) {
+                run.stop(StopReason::TakenOver);
+            }
+        }
+    }
+
+    async fn commit(&self, pool: &PgPool, commit: &Commit) -> Result<Vec<Uuid>, sqlx::Error> {
+        let count = commit.batches.len();
+        let mut run_ids = Vec::with_capacity(count);
+        let mut first_seqs = Vec::with_capacity(count);
+        let mut last_seqs = Vec::with_capacity(count);
+        let mut payloads = Vec::with_capacity(count);
+        for batch in &commit.batches {
+            run_ids.push(batch.run.run_id);
+            first_seqs.push(as_i64(batch.first_seq));
+            last_seqs.push(as_i64(batch.last_seq));
+            payloads.push(format!("{}]", batch.json));
+        }
+        let mut usage_runs = Vec::with_capacity(commit.usage.len());
+        let (mut input, mut output, mut cache_read, mut cache_write) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (run, usage) in &commit.usage {
+            usage_runs.push(run.run_id);
+            input.push(as_i64(usage.input_tokens));
+            output.push(as_i64(usage.output_tokens));
+            cache_read.push(as_i64(usage.cache_read_input_tokens));
+            cache_write.push(as_i64(usage.cache_creation_input_tokens));
+        }
+        sqlx::query_scalar(
+            "SELECT lost_run_id FROM chat_commit_events($1, $2, $3, $4, $5, $6::text[]::jsonb[], $7, $8, $9, $10, $11)",
+        )
+        .bind(self.inner.instance_id)
+        .bind(self.inner.settings.lease.as_secs_f64())
+        .bind(run_ids)
+        .bind(first_seqs)
+        .bind(last_seqs)
+        .bind(payloads)
+        .bind(usage_runs)
+        .bind(input)
+        .bind(output)
+        .bind(cache_read)
+        .bind(cache_write)
+        .fetch_all(pool)
+        .await
+    }
+}
+
+fn as_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
