@@ -9,3 +9,4 @@ pub mod fake_anthropic;
 pub mod fake_openai_speech;
 pub mod fake_stripe;
 pub mod http;
+pub mod tcp_proxy;

@@ -3,8 +3,10 @@
 mod accounts;
 mod billing;
 mod chat;
+mod faults;
 mod health;
 mod helpers;
+mod instances;
 mod isolation;
 mod library;
 mod pages;
