@@ -26,7 +26,8 @@ ALTER TABLE run_events ALTER COLUMN last_seq SET NOT NULL;
 ALTER TABLE run_events ADD CONSTRAINT run_events_batch CHECK (last_seq >= seq AND jsonb_typeof(payload) = 'array');
 
 -- The group commit of one instance: renews its lease, stores the batches of the runs it owns
--- (others' are not written: a reaper took them), records their token usage so far, and
+-- (others' are not written: a reaper took them), records their token usage so far, closes the
+-- runs whose `Finished` event it stores (status, outcome and error code from it), and
 -- announces on `jarvis_run_events` which runs have new events up to which seq (as
 -- `run:seq,run:seq…`, several notifications when many runs are named). Returns the runs named
 -- that this instance no longer owns. Like the accounts migration's functions: SECURITY DEFINER,
@@ -42,7 +43,11 @@ CREATE FUNCTION chat_commit_events(
     p_input_tokens bigint[],
     p_output_tokens bigint[],
     p_cache_read_tokens bigint[],
-    p_cache_write_tokens bigint[]
+    p_cache_write_tokens bigint[],
+    p_closed_run_ids uuid[],
+    p_statuses text[],
+    p_outcomes text[],
+    p_error_codes text[]
 )
     RETURNS TABLE (lost_run_id uuid)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
@@ -89,6 +94,13 @@ BEGIN
            AS u (run_id, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
      WHERE runs.id = u.run_id AND runs.owner = p_instance;
 
+    -- A run is closed in the commit that stores its `Finished` event, never before.
+    UPDATE runs
+       SET status = c.status, outcome = c.outcome, error_code = c.error_code, finished_at = now()
+      FROM unnest(p_closed_run_ids, p_statuses, p_outcomes, p_error_codes)
+           AS c (run_id, status, outcome, error_code)
+     WHERE runs.id = c.run_id AND runs.owner = p_instance AND runs.status = 'running';
+
     RETURN QUERY
         SELECT DISTINCT named.id
           FROM unnest(p_run_ids || p_usage_run_ids) AS named (id)
@@ -126,12 +138,12 @@ CREATE FUNCTION chat_release_instance(p_instance uuid)
     AS $$ DELETE FROM instances WHERE id = p_instance $$;
 
 REVOKE ALL ON FUNCTION
-    chat_commit_events(uuid, double precision, uuid[], bigint[], bigint[], jsonb[], uuid[], bigint[], bigint[], bigint[], bigint[]),
+    chat_commit_events(uuid, double precision, uuid[], bigint[], bigint[], jsonb[], uuid[], bigint[], bigint[], bigint[], bigint[], uuid[], text[], text[], text[]),
     chat_claim_orphaned_runs(uuid, double precision, uuid),
     chat_release_instance(uuid)
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
-    chat_commit_events(uuid, double precision, uuid[], bigint[], bigint[], jsonb[], uuid[], bigint[], bigint[], bigint[], bigint[]),
+    chat_commit_events(uuid, double precision, uuid[], bigint[], bigint[], jsonb[], uuid[], bigint[], bigint[], bigint[], bigint[], uuid[], text[], text[], text[]),
     chat_claim_orphaned_runs(uuid, double precision, uuid),
     chat_release_instance(uuid)
 TO jarvis_app;

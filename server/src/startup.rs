@@ -150,7 +150,6 @@ impl Application {
         jarvis_backend::documents::tools::register(&mut tools, pool.clone(), Some(billing.clone()));
         let chat = Chat::new(
             pool.clone(),
-            accounts.clone(),
             Arc::new(provider),
             tools,
             ChatSettings {

@@ -35,12 +35,11 @@ pub(super) struct RunStart {
     pub new_run: store::NewRun,
     pub text: String,
     pub client_message_id: Option<String>,
-    pub display_name: String,
     pub entitlement: Entitlement,
 }
 
 pub(super) async fn execute(chat: Chat, run: Arc<LiveRun>, start: RunStart) {
-    let RunStart { user_id, new_run, text, client_message_id, display_name, entitlement } = start;
+    let RunStart { user_id, mut new_run, text, client_message_id, entitlement } = start;
     let run_id = new_run.run_id;
     let inner = &chat.inner;
     run.emit(
@@ -53,17 +52,7 @@ pub(super) async fn execute(chat: Chat, run: Arc<LiveRun>, start: RunStart) {
         },
     );
 
-    let history = match retrying("chat.history", || {
-        store::model_history(&inner.pool, user_id, new_run.conversation_id)
-    })
-    .await
-    {
-        Ok(history) => history,
-        Err(error) => {
-            tracing::error!(%error, "chat.history_failed");
-            Vec::new()
-        }
-    };
+    let history = std::mem::take(&mut new_run.history);
     // Clips come from the speaker's own tasks; a pump hands them to the run in order.
     let (clips, mut clip_events) = mpsc::unbounded_channel::<RunEvent>();
     let pump = tokio::spawn({
@@ -95,7 +84,7 @@ pub(super) async fn execute(chat: Chat, run: Arc<LiveRun>, start: RunStart) {
         let request = RunRequest {
             context: ToolContext { user_id, run_id },
             model: Some(entitlement.model.clone()),
-            system: format!("{SYSTEM_PROMPT}\nThe user's name is {display_name}."),
+            system: format!("{SYSTEM_PROMPT}\nThe user's name is {}.", new_run.display_name),
             history,
             // The run's budget never exceeds what the plan has left this month.
             limits: TurnLimits {
@@ -173,31 +162,16 @@ pub(super) async fn execute(chat: Chat, run: Arc<LiveRun>, start: RunStart) {
     {
         tracing::error!(%error, "chat.usage_record_failed");
     }
-    let error_code = ending.error.as_ref().map(|error| error.code.clone());
     run.emit(
         &inner.journal,
         RunEvent::Finished { status: ending.status, stop_reason: ending.outcome.to_owned(), error: ending.error },
     );
-    // The log holds `Finished` before the run is closed, so a follower elsewhere that sees the
-    // run closed has every event to read.
+    // The journal closes the run in the commit that stores `Finished`, so a follower elsewhere
+    // that sees the run closed has every event to read. While the database is away the journal
+    // keeps trying; the run stays this instance's until then.
     inner.journal.hurry();
     if !run.flushed(STORE_PATIENCE).await {
-        tracing::error!(run.id = %run_id, "chat.run_events_not_stored");
-    }
-    if let Err(error) = retrying("chat.finish", || {
-        store::finish_run(
-            &inner.pool,
-            user_id,
-            run_id,
-            store::status_name(ending.status),
-            ending.outcome,
-            error_code.as_deref(),
-            &usage,
-        )
-    })
-    .await
-    {
-        tracing::error!(%error, "chat.finish_failed");
+        tracing::error!(run.id = %run_id, "chat.run_end_not_stored_yet");
     }
     inner.live.finished(run_id);
 }

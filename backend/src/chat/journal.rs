@@ -1,6 +1,7 @@
 //! The durable path: one writer per instance group-commits the events of all its runs to
 //! Postgres (one statement: a multi-row insert of one batch row per run, the runs' token usage
-//! so far, the instance's lease, and one NOTIFY naming the runs and their newest seq), every
+//! so far, the closing of the runs whose `Finished` it stores, the instance's lease, and one
+//! NOTIFY naming the runs and their newest seq), every
 //! `interval` or sooner under load. A batch keeps its `(run, first seq)` through every retry, so
 //! a retry after a COMMIT whose acknowledgement was lost changes nothing. Nothing is dropped:
 //! while the database is away, batches wait in memory and the commit is retried with backoff;
@@ -86,6 +87,8 @@ struct Batch {
     last_seq: u64,
     /// A JSON array of the events, built as they come.
     json: String,
+    /// The batch ends the run: its status, outcome and error code, stored with it.
+    finished: Option<(&'static str, String, Option<String>)>,
 }
 
 /// What one commit carries.
@@ -140,7 +143,15 @@ impl Journal {
                 first_seq: seq,
                 last_seq: seq - 1,
                 json: String::from("["),
+                finished: None,
             });
+            if let RunEvent::Finished { status, stop_reason, error } = event {
+                batch.finished = Some((
+                    super::store::status_name(*status),
+                    stop_reason.clone(),
+                    error.as_ref().map(|error| error.code.clone()),
+                ));
+            }
             debug_assert_eq!(batch.last_seq + 1, seq, "events reach the journal in order");
             if batch.json.len() > 1 {
                 batch.json.push(',');
@@ -297,6 +308,15 @@ impl Journal {
             last_seqs.push(as_i64(batch.last_seq));
             payloads.push(format!("{}]", batch.json));
         }
+        let (mut closed, mut statuses, mut outcomes, mut error_codes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for batch in &commit.batches {
+            if let Some((status, outcome, error_code)) = &batch.finished {
+                closed.push(batch.run.run_id);
+                statuses.push(*status);
+                outcomes.push(outcome.as_str());
+                error_codes.push(error_code.as_deref());
+            }
+        }
         let mut usage_runs = Vec::with_capacity(commit.usage.len());
         let (mut input, mut output, mut cache_read, mut cache_write) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -308,7 +328,7 @@ impl Journal {
             cache_write.push(as_i64(usage.cache_creation_input_tokens));
         }
         sqlx::query_scalar(
-            "SELECT lost_run_id FROM chat_commit_events($1, $2, $3, $4, $5, $6::text[]::jsonb[], $7, $8, $9, $10, $11)",
+            "SELECT lost_run_id FROM chat_commit_events($1, $2, $3, $4, $5, $6::text[]::jsonb[], $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(self.inner.instance_id)
         .bind(self.inner.settings.lease.as_secs_f64())
@@ -321,6 +341,10 @@ impl Journal {
         .bind(output)
         .bind(cache_read)
         .bind(cache_write)
+        .bind(closed)
+        .bind(statuses)
+        .bind(outcomes)
+        .bind(error_codes)
         .fetch_all(pool)
         .await
     }

@@ -39,7 +39,6 @@ pub use self::journal::JournalSettings;
 use self::journal::Journal;
 use self::listener::RemoteWakes;
 use self::live::{LiveRuns, StopReason};
-use crate::accounts::Accounts;
 use crate::agent::provider::ModelProvider;
 use crate::agent::tools::ToolRegistry;
 use crate::agent::turn::TurnLimits;
@@ -63,7 +62,6 @@ pub struct Chat {
 
 struct Inner {
     pool: PgPool,
-    accounts: Accounts,
     provider: Arc<dyn ModelProvider>,
     tools: ToolRegistry,
     settings: ChatSettings,
@@ -101,7 +99,6 @@ pub struct Engine {
 impl Chat {
     pub fn new(
         pool: PgPool,
-        accounts: Accounts,
         provider: Arc<dyn ModelProvider>,
         tools: ToolRegistry,
         settings: ChatSettings,
@@ -113,7 +110,6 @@ impl Chat {
         Self {
             inner: Arc::new(Inner {
                 pool,
-                accounts,
                 provider,
                 tools,
                 settings,
@@ -219,11 +215,6 @@ impl Chat {
     ) -> Result<Uuid, ChatError> {
         let client_message_id =
             client_message_id.map(str::trim).filter(|id| !id.is_empty() && id.len() <= 100);
-        if let Some(id) = client_message_id {
-            if let Some(run_id) = store::run_for_client_message(&self.inner.pool, user_id, id).await? {
-                return Ok(run_id);
-            }
-        }
         let text = text.trim();
         if text.is_empty() {
             return Err(ChatError::InvalidMessage("Write a message first.".into()));
@@ -232,13 +223,6 @@ impl Chat {
             return Err(ChatError::InvalidMessage(format!(
                 "Messages are limited to {MAX_MESSAGE_CHARS} characters."
             )));
-        }
-        let profile = self.inner.accounts.profile(user_id).await.map_err(|error| match error {
-            crate::accounts::AccountError::NotFound => ChatError::NotFound,
-            other => ChatError::Internal(other.to_string()),
-        })?;
-        if !profile.email_verified() {
-            return Err(ChatError::EmailNotVerified);
         }
         let entitlement = self
             .inner
@@ -250,18 +234,22 @@ impl Chat {
         let new_run = loop {
             let begun = store::begin_run(
                 &self.inner.pool,
-                user_id,
-                conversation_id,
-                text,
-                &entitlement.model,
-                client_message_id,
-                &entitlement.allowance,
-                self.instance_id(),
+                store::BeginRun {
+                    user_id,
+                    conversation_id,
+                    text,
+                    model: &entitlement.model,
+                    client_message_id,
+                    allowance: &entitlement.allowance,
+                    owner: self.instance_id(),
+                },
             )
             .await;
             match begun {
                 Ok(new_run) => break new_run,
+                Err(store::BeginError::Existing(run_id)) => return Ok(run_id),
                 Err(store::BeginError::NotFound) => return Err(ChatError::NotFound),
+                Err(store::BeginError::EmailNotVerified) => return Err(ChatError::EmailNotVerified),
                 Err(store::BeginError::RunInProgress) => {
                     let conversation_id = conversation_id.ok_or(ChatError::RunInProgress)?;
                     if settled || !self.settle_runs(user_id, conversation_id).await? {
@@ -305,7 +293,6 @@ impl Chat {
             new_run,
             text: text.to_owned(),
             client_message_id: client_message_id.map(str::to_owned),
-            display_name: profile.display_name.clone(),
             entitlement,
         };
         tokio::spawn(executor::execute(self.clone(), run, start));

@@ -61,33 +61,35 @@ pub async fn messages(
     conversation_id: Uuid,
 ) -> Result<Vec<MessageRow>, sqlx::Error> {
     let mut tx = user_transaction(pool, user_id).await?;
-    let rows = sqlx::query_as::<_, MessageRow>(
+    let rows = message_rows(&mut tx, user_id, conversation_id).await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+async fn message_rows(
+    tx: &mut Transaction<'static, Postgres>,
+    user_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<Vec<MessageRow>, sqlx::Error> {
+    sqlx::query_as::<_, MessageRow>(
         "SELECT id, role, content, status, run_id FROM messages
           WHERE conversation_id = $1 AND user_id = $2 ORDER BY position",
     )
     .bind(conversation_id)
     .bind(user_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(rows)
+    .fetch_all(&mut **tx)
+    .await
 }
 
 /// The conversation as the model sees it: complete messages only, in order.
-pub async fn model_history(
-    pool: &PgPool,
-    user_id: Uuid,
-    conversation_id: Uuid,
-) -> Result<Vec<Message>, sqlx::Error> {
-    Ok(messages(pool, user_id, conversation_id)
-        .await?
-        .into_iter()
+fn complete_messages(rows: Vec<MessageRow>) -> Vec<Message> {
+    rows.into_iter()
         .filter(|row| row.status == "complete")
         .map(|row| Message {
             role: if row.role == "user" { Role::User } else { Role::Assistant },
             content: row.content.0,
         })
-        .collect())
+        .collect()
 }
 
 pub async fn rename(pool: &PgPool, user_id: Uuid, id: Uuid, title: &str) -> Result<bool, sqlx::Error> {
@@ -140,34 +142,72 @@ pub struct NewRun {
     pub title: String,
     /// Tokens the user's plan has left this month (`None`: no limit).
     pub tokens_left: Option<u64>,
+    /// The user's name, for the system prompt.
+    pub display_name: String,
+    /// The conversation as the model sees it, ending with the new message.
+    pub history: Vec<Message>,
+}
+
+/// What `begin_run` is asked to store.
+#[derive(Debug, Clone, Copy)]
+pub struct BeginRun<'a> {
+    pub user_id: Uuid,
+    /// `None`: a new conversation.
+    pub conversation_id: Option<Uuid>,
+    pub text: &'a str,
+    pub model: &'a str,
+    /// Chosen by the client: a resend of a message that already started a run starts none.
+    pub client_message_id: Option<&'a str>,
+    pub allowance: &'a Allowance,
+    /// The instance that will execute the run.
+    pub owner: Uuid,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum BeginError {
     #[error("no such conversation")]
     NotFound,
+    #[error("the address is not confirmed")]
+    EmailNotVerified,
     #[error("the plan's limits do not allow another message now")]
     Limit(crate::billing::usage::Refusal),
     #[error("a run is in progress")]
     RunInProgress,
+    /// The client message id started this run already.
+    #[error("the message started a run already")]
+    Existing(Uuid),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
 
-/// Stores the user's message (before the model is called) and a running run, in one
-/// transaction; a new conversation is created when none is given. The run is admitted against
-/// the user's allowance in the same transaction: refused, nothing is stored.
-pub async fn begin_run(
-    pool: &PgPool,
-    user_id: Uuid,
-    conversation_id: Option<Uuid>,
-    text: &str,
-    model: &str,
-    client_message_id: Option<&str>,
-    allowance: &Allowance,
-    owner: Uuid,
-) -> Result<NewRun, BeginError> {
+/// Stores the user's message (before the model is called) and a running run owned by this
+/// instance, in one transaction that also checks the account, finds a resent message's run and
+/// reads the history the model is sent; a new conversation is created when none is given. The
+/// run is admitted against the user's allowance in the same transaction: refused, nothing is
+/// stored.
+pub async fn begin_run(pool: &PgPool, begin: BeginRun<'_>) -> Result<NewRun, BeginError> {
+    let BeginRun { user_id, conversation_id, text, model, client_message_id, allowance, owner } = begin;
     let mut tx = user_transaction(pool, user_id).await?;
+    if let Some(client_message_id) = client_message_id {
+        let existing: Option<Uuid> =
+            sqlx::query_scalar("SELECT id FROM runs WHERE user_id = $1 AND client_message_id = $2")
+                .bind(user_id)
+                .bind(client_message_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(run_id) = existing {
+            return Err(BeginError::Existing(run_id));
+        }
+    }
+    let account: Option<(bool, String)> =
+        sqlx::query_as("SELECT email_verified_at IS NOT NULL, display_name FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (verified, display_name) = account.ok_or(BeginError::NotFound)?;
+    if !verified {
+        return Err(BeginError::EmailNotVerified);
+    }
     let (conversation_id, title) = match conversation_id {
         Some(id) => {
             let title: Option<String> = sqlx::query_scalar(
@@ -226,8 +266,9 @@ pub async fn begin_run(
     .await?;
     insert_message(&mut tx, user_id, conversation_id, &Message::user_text(text), "complete", Some(run_id))
         .await?;
+    let history = complete_messages(message_rows(&mut tx, user_id, conversation_id).await?);
     tx.commit().await?;
-    Ok(NewRun { run_id, conversation_id, title, tokens_left: admitted.tokens_left })
+    Ok(NewRun { run_id, conversation_id, title, tokens_left: admitted.tokens_left, display_name, history })
 }
 
 fn title_from(text: &str) -> String {
@@ -349,36 +390,6 @@ fn expand(rows: Vec<EventRow>, after_seq: u64) -> Vec<(u64, RunEvent)> {
         }
     }
     events
-}
-
-/// Closes a run with its status and token usage.
-pub async fn finish_run(
-    pool: &PgPool,
-    user_id: Uuid,
-    run_id: Uuid,
-    status: &str,
-    outcome: &str,
-    error_code: Option<&str>,
-    usage: &Usage,
-) -> Result<(), sqlx::Error> {
-    let mut tx = user_transaction(pool, user_id).await?;
-    sqlx::query(
-        "UPDATE runs SET status = $3, outcome = $4, error_code = $5, input_tokens = $6, output_tokens = $7,
-                cache_read_tokens = $8, cache_write_tokens = $9, finished_at = now()
-          WHERE id = $1 AND user_id = $2",
-    )
-    .bind(run_id)
-    .bind(user_id)
-    .bind(status)
-    .bind(outcome)
-    .bind(error_code)
-    .bind(i64::try_from(usage.input_tokens).unwrap_or(i64::MAX))
-    .bind(i64::try_from(usage.output_tokens).unwrap_or(i64::MAX))
-    .bind(i64::try_from(usage.cache_read_input_tokens).unwrap_or(i64::MAX))
-    .bind(i64::try_from(usage.cache_creation_input_tokens).unwrap_or(i64::MAX))
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await
 }
 
 /// The run a client message id already started, if any.
