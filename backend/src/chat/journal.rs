@@ -22,6 +22,11 @@ use uuid::Uuid;
 use super::live::{LiveRun, StopReason};
 use crate::agent::messages::Usage;
 
+/// One commit carries at most about this many events…
+const MAX_COMMIT_EVENTS: usize = 20_000;
+/// …and about this many bytes of them.
+const MAX_COMMIT_BYTES: usize = 8 << 20;
+
 /// How often the writer commits and how much it holds.
 #[derive(Debug, Clone, Copy)]
 pub struct JournalSettings {
@@ -252,15 +257,30 @@ impl Journal {
         }
     }
 
-    /// Moves every open batch to the sealed ones and takes them all, with the usage.
+    /// Moves every open batch to the sealed ones and takes the oldest of them (as many as one
+    /// statement should carry, so that a backlog after an outage goes in several commits), with
+    /// the usage.
     fn seal(&self) -> Commit {
         let mut pending = self.inner.pending.lock().expect("journal");
         let open: Vec<Batch> = pending.open.drain().map(|(_, batch)| batch).collect();
         pending.sealed.extend(open);
-        Commit {
-            batches: std::mem::take(&mut pending.sealed),
-            usage: pending.usage.drain().map(|(_, entry)| entry).collect(),
+        let mut events = 0;
+        let mut bytes = 0;
+        let take = pending
+            .sealed
+            .iter()
+            .take_while(|batch| {
+                let fits = events < MAX_COMMIT_EVENTS && bytes < MAX_COMMIT_BYTES;
+                events += (batch.last_seq + 1 - batch.first_seq) as usize;
+                bytes += batch.json.len();
+                fits
+            })
+            .count();
+        let batches: Vec<Batch> = pending.sealed.drain(..take).collect();
+        if !pending.sealed.is_empty() {
+            self.inner.hurry.notify_one();
         }
+        Commit { batches, usage: pending.usage.drain().map(|(_, entry)| entry).collect() }
     }
 
     /// A commit failed: its batches go back in front of anything sealed since.
@@ -352,4 +372,93 @@ impl Journal {
 
 fn as_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(text: &str) -> RunEvent {
+        RunEvent::TextDelta { text: text.into() }
+    }
+
+    fn run() -> Arc<LiveRun> {
+        Arc::new(LiveRun::new(Uuid::new_v4(), Uuid::new_v4()))
+    }
+
+    #[test]
+    fn each_run_gets_one_batch_of_consecutive_events_as_a_json_array() {
+        let journal = Journal::detached();
+        let (a, b) = (run(), run());
+        journal.append(&a, 1, &text("x"));
+        journal.append(&b, 1, &text("y"));
+        journal.append(&a, 2, &text("z"));
+        let mut commit = journal.seal();
+        commit.batches.sort_by_key(|batch| batch.run.run_id != a.run_id);
+        assert_eq!(commit.batches.len(), 2);
+        let first = &commit.batches[0];
+        assert_eq!((first.first_seq, first.last_seq), (1, 2));
+        let events: Vec<RunEvent> = serde_json::from_str(&format!("{}]", first.json)).unwrap();
+        assert_eq!(events, vec![text("x"), text("z")]);
+        assert_eq!(journal.pending_events(), 3, "nothing is forgotten until it is committed");
+    }
+
+    #[test]
+    fn a_failed_commit_is_retried_with_the_same_batches_ahead_of_newer_ones() {
+        let journal = Journal::detached();
+        let a = run();
+        journal.append(&a, 1, &text("one"));
+        let failed = journal.seal();
+        journal.append(&a, 2, &text("two"));
+        journal.restore(failed);
+        let retry = journal.seal();
+        let seqs: Vec<(u64, u64)> = retry.batches.iter().map(|batch| (batch.first_seq, batch.last_seq)).collect();
+        assert_eq!(seqs, vec![(1, 1), (2, 2)], "the retried batch keeps its first seq, so a retry is idempotent");
+        journal.committed(retry, &[]);
+        assert_eq!(journal.pending_events(), 0);
+        assert_eq!(*a.committed.borrow(), 2);
+    }
+
+    #[test]
+    fn a_commit_marks_its_runs_stored_and_stops_the_runs_another_instance_took() {
+        let journal = Journal::detached();
+        let (kept, taken) = (run(), run());
+        journal.append(&kept, 1, &text("a"));
+        journal.append(&taken, 1, &text("b"));
+        let commit = journal.seal();
+        journal.committed(commit, &[taken.run_id]);
+        assert_eq!(taken.stop_reason(), Some(StopReason::TakenOver));
+        assert_eq!(kept.stop_reason(), None);
+    }
+
+    #[test]
+    fn past_the_bound_runs_are_stopped_but_every_event_is_kept() {
+        let journal = Journal::build(
+            None,
+            Uuid::new_v4(),
+            JournalSettings { max_pending_events: 3, ..JournalSettings::default() },
+        );
+        let a = run();
+        for seq in 1..=5 {
+            journal.append(&a, seq, &text("x"));
+        }
+        assert_eq!(a.stop_reason(), Some(StopReason::StorageUnavailable));
+        assert_eq!(journal.pending_events(), 5);
+    }
+
+    #[test]
+    fn a_backlog_goes_in_several_commits_oldest_first() {
+        let journal = Journal::detached();
+        let runs: Vec<_> = (0..3).map(|_| run()).collect();
+        for seq in 1..=(MAX_COMMIT_EVENTS as u64) {
+            for run in &runs {
+                journal.append(run, seq, &text("x"));
+            }
+        }
+        let first = journal.seal();
+        let carried: usize = first.batches.iter().map(|b| (b.last_seq + 1 - b.first_seq) as usize).sum();
+        assert!(carried < 3 * MAX_COMMIT_EVENTS, "one commit does not carry the whole backlog");
+        let second = journal.seal();
+        assert!(!second.batches.is_empty());
+    }
 }

@@ -34,7 +34,7 @@ pub struct LiveRun {
     /// The newest seq, for this instance's followers.
     newest: watch::Sender<u64>,
     /// The newest seq the journal has committed.
-    committed: watch::Sender<u64>,
+    pub(super) committed: watch::Sender<u64>,
     cancel: CancellationToken,
     reason: OnceLock<StopReason>,
     /// Set once the run is closed in Postgres too.
@@ -49,7 +49,7 @@ struct Log {
 }
 
 impl LiveRun {
-    fn new(run_id: Uuid, user_id: Uuid) -> Self {
+    pub(super) fn new(run_id: Uuid, user_id: Uuid) -> Self {
         Self {
             run_id,
             user_id,
