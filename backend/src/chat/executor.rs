@@ -104,6 +104,7 @@ pub(super) async fn execute(chat: Chat, run: Arc<LiveRun>, start: RunStart) {
             speaker.abort();
         }
         pump.abort();
+        run.abandon();
         tracing::warn!(run.id = %run_id, "chat.run_taken_over");
         inner.live.finished(run_id);
         return;

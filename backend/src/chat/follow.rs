@@ -23,8 +23,15 @@ const SAFETY_POLL: Duration = Duration::from_secs(5);
 const READ_ATTEMPTS: u32 = 60;
 
 enum Source {
-    Local { run: Arc<LiveRun>, newest: watch::Receiver<u64> },
+    Local { run: Arc<LiveRun>, newest: watch::Receiver<u64>, elsewhere: Elsewhere },
     Remote { pool: PgPool, user_id: Uuid, run_id: Uuid, watch: RemoteWatch, failures: u32 },
+}
+
+/// Where to read a run from Postgres.
+#[derive(Clone)]
+pub(super) struct Elsewhere {
+    pub pool: PgPool,
+    pub wakes: Arc<RemoteWakes>,
 }
 
 struct Follower {
@@ -38,9 +45,15 @@ struct Follower {
 pub(super) fn local(
     run: Arc<LiveRun>,
     after_seq: u64,
+    elsewhere: Elsewhere,
 ) -> impl Stream<Item = Result<(u64, RunEvent), ChatError>> + Send + 'static {
     let newest = run.subscribe();
-    stream(Follower { source: Source::Local { run, newest }, cursor: after_seq, queue: VecDeque::new(), done: false })
+    stream(Follower {
+        source: Source::Local { run, newest, elsewhere },
+        cursor: after_seq,
+        queue: VecDeque::new(),
+        done: false,
+    })
 }
 
 /// Follows a run executing elsewhere (or long finished) from Postgres.
@@ -82,9 +95,16 @@ impl Follower {
                 return None;
             }
             match &mut self.source {
-                Source::Local { run, newest } => {
+                Source::Local { run, newest, elsewhere } => {
                     // Marked seen before reading, so an event emitted after the read wakes us.
                     newest.borrow_and_update();
+                    if run.is_abandoned() {
+                        let (user_id, run_id) = (run.user_id, run.run_id);
+                        let watch = elsewhere.wakes.watch(run_id);
+                        let pool = elsewhere.pool.clone();
+                        self.source = Source::Remote { pool, user_id, run_id, watch, failures: 0 };
+                        continue;
+                    }
                     let (events, complete) = run.events_after(self.cursor);
                     if take(&mut self.cursor, &mut self.queue, events) == 0 {
                         if complete {

@@ -39,6 +39,8 @@ pub struct LiveRun {
     reason: OnceLock<StopReason>,
     /// Set once the run is closed in Postgres too.
     closed: watch::Sender<bool>,
+    /// Set when another instance ended the run: its end is in Postgres, not here.
+    abandoned: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -59,6 +61,7 @@ impl LiveRun {
             cancel: CancellationToken::new(),
             reason: OnceLock::new(),
             closed: watch::channel(false).0,
+            abandoned: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -80,16 +83,22 @@ impl LiveRun {
         Some(seq)
     }
 
-    /// The events after `after_seq` (clones), and whether the log is complete.
+    /// The events after `after_seq` (clones), and whether the log is complete. `Finished` is
+    /// shown only once it is stored — the run is closed in Postgres in the same commit — so a
+    /// client that sees a run end can write again at once, on any instance.
     pub fn events_after(&self, after_seq: u64) -> (Vec<(u64, RunEvent)>, bool) {
         let log = self.log.lock().expect("run log");
-        let start = usize::try_from(after_seq).unwrap_or(usize::MAX).min(log.events.len());
-        let events = log.events[start..]
+        let mut end = log.events.len();
+        if log.finished && (*self.committed.borrow() as usize) < end {
+            end -= 1;
+        }
+        let start = usize::try_from(after_seq).unwrap_or(usize::MAX).min(end);
+        let events = log.events[start..end]
             .iter()
             .enumerate()
             .map(|(offset, event)| ((start + offset) as u64 + 1, event.clone()))
             .collect();
-        (events, log.finished)
+        (events, log.finished && end == log.events.len())
     }
 
     /// The seq of the newest event.
@@ -103,13 +112,17 @@ impl LiveRun {
 
     /// Called by the journal once events up to `seq` are durable.
     pub fn mark_committed(&self, seq: u64) {
-        self.committed.send_if_modified(|committed| {
+        let advanced = self.committed.send_if_modified(|committed| {
             let advanced = seq > *committed;
             if advanced {
                 *committed = seq;
             }
             advanced
         });
+        // A `Finished` held back until now can be shown.
+        if advanced && self.is_complete() {
+            self.newest.send_modify(|_| {});
+        }
     }
 
     /// Waits until every event emitted so far is durable, or `limit` passes; `true` if it is.
@@ -117,6 +130,17 @@ impl LiveRun {
         let target = self.newest_seq();
         let mut committed = self.committed.subscribe();
         tokio::time::timeout(limit, committed.wait_for(|seq| *seq >= target)).await.is_ok_and(|r| r.is_ok())
+    }
+
+    /// Another instance ended this run (this one had lost its lease): followers here read the
+    /// rest from Postgres.
+    pub fn abandon(&self) {
+        self.abandoned.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.newest.send_modify(|_| {});
+    }
+
+    pub fn is_abandoned(&self) -> bool {
+        self.abandoned.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Whether `Finished` has been emitted.
@@ -239,6 +263,10 @@ mod tests {
         };
         assert_eq!(run.emit(&journal, finished), Some(2));
         assert_eq!(run.emit(&journal, text("late")), None);
+        let (events, complete) = run.events_after(0);
+        assert_eq!(events.len(), 1, "`Finished` waits until it is stored");
+        assert!(!complete);
+        run.mark_committed(2);
         let (events, complete) = run.events_after(0);
         assert_eq!(events.len(), 2);
         assert!(complete);

@@ -383,7 +383,11 @@ impl Chat {
         after_seq: u64,
     ) -> impl Stream<Item = Result<(u64, RunEvent), ChatError>> + Send + 'static {
         match self.inner.live.get(user_id, run_id) {
-            Some(run) => follow::local(run, after_seq).left_stream(),
+            Some(run) => {
+                let elsewhere =
+                    follow::Elsewhere { pool: self.inner.pool.clone(), wakes: Arc::clone(&self.inner.wakes) };
+                follow::local(run, after_seq, elsewhere).left_stream()
+            }
             None => follow::remote(self.inner.pool.clone(), &self.inner.wakes, user_id, run_id, after_seq)
                 .right_stream(),
         }

@@ -337,16 +337,42 @@ pub async fn events_after(
     run_id: Uuid,
     after_seq: u64,
 ) -> Result<Option<(Vec<(u64, RunEvent)>, bool)>, sqlx::Error> {
+    const BATCHES: i64 = 200;
     let mut tx = user_transaction(pool, user_id).await?;
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM runs WHERE id = $1 AND user_id = $2")
-        .bind(run_id)
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some(status) = status else { return Ok(None) };
-    let rows = event_rows(&mut tx, user_id, run_id, after_seq, 200).await?;
+    let run: Option<(String, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT status, outcome, error_code FROM runs WHERE id = $1 AND user_id = $2")
+            .bind(run_id)
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((status, outcome, error_code)) = run else { return Ok(None) };
+    let rows = event_rows(&mut tx, user_id, run_id, after_seq, BATCHES).await?;
     tx.commit().await?;
-    Ok(Some((expand(rows, after_seq), status != "running")))
+    let read_to_the_end = rows.len() < BATCHES as usize;
+    let mut events = expand(rows, after_seq);
+    let over = status != "running";
+    let finished = events.iter().any(|(_, event)| matches!(event, RunEvent::Finished { .. }));
+    if over && read_to_the_end && !finished {
+        // Runs closed before every run's log ended with `Finished`: its end, told from the row.
+        let seq = events.last().map_or(after_seq, |(seq, _)| *seq) + 1;
+        events.push((seq, closing_event(&status, outcome, error_code)));
+    }
+    Ok(Some((events, over)))
+}
+
+/// The `Finished` event of a closed run whose log lacks one.
+fn closing_event(status: &str, outcome: Option<String>, error_code: Option<String>) -> RunEvent {
+    let status = match status {
+        "completed" => RunStatus::Completed,
+        "cancelled" => RunStatus::Cancelled,
+        _ => RunStatus::Failed,
+    };
+    let error = (status == RunStatus::Failed).then(|| jarvis_types::protocol::RunError {
+        code: error_code.unwrap_or_else(|| "interrupted".into()),
+        message: "This reply was interrupted. Send your message again to continue.".into(),
+        retryable: true,
+    });
+    RunEvent::Finished { status, stop_reason: outcome.unwrap_or_else(|| "interrupted".into()), error }
 }
 
 type EventRow = (i64, sqlx::types::Json<Vec<RunEvent>>);

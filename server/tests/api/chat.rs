@@ -490,3 +490,41 @@ async fn a_document_saved_by_a_tool_is_announced_live_and_again_on_resume() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_run_closed_without_a_finished_event_still_ends_for_a_resuming_client() {
+    // Runs closed before every log ended with `Finished` (an older server's orphans).
+    let fake = FakeAnthropic::start().await;
+    let app = app_with_model(&fake).await;
+    let (client, _) = app.signed_in_client().await;
+    let user_id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users").fetch_one(&app.owner_pool).await.unwrap();
+    let (conversation_id, run_id) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    sqlx::query("INSERT INTO conversations (id, user_id, title) VALUES ($1, $2, 'Old')")
+        .bind(conversation_id)
+        .bind(user_id)
+        .execute(&app.owner_pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO runs (id, user_id, conversation_id, status, outcome, error_code, model)
+         VALUES ($1, $2, $3, 'failed', 'orphaned', 'interrupted', 'm')",
+    )
+    .bind(run_id)
+    .bind(user_id)
+    .bind(conversation_id)
+    .execute(&app.owner_pool)
+    .await
+    .unwrap();
+    let mut socket = open(app.port, &client).await;
+
+    send(&mut socket, &ClientMessage::Resume { run_id: run_id.to_string(), after_seq: 0 }).await;
+    let events = until_finished(&mut socket).await;
+
+    assert_eq!(events.len(), 1);
+    assert!(
+        matches!(&events[0], (_, 1, RunEvent::Finished { status: RunStatus::Failed, error: Some(error), .. }) if error.retryable),
+        "{events:?}"
+    );
+    app.stop().await;
+}
