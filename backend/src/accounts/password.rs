@@ -1,9 +1,14 @@
 //! Passwords: the policy a new password must meet, and argon2id hashing with OWASP's
-//! parameters (19 MiB memory, 2 iterations, 1 lane). Hashing runs on the blocking pool.
+//! parameters (19 MiB memory, 2 iterations, 1 lane). Hashing runs on the blocking pool, at most
+//! as many hashes at once as there are cores.
+
+use std::num::NonZeroUsize;
+use std::sync::{Arc, LazyLock};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Semaphore;
 
 use super::email::EmailAddress;
 
@@ -65,9 +70,34 @@ fn argon2() -> Argon2<'static> {
 #[error("password hashing failed: {0}")]
 pub struct HashingError(String);
 
+/// Hashes running at once: one per core. Each holds 19 MiB while it runs, and a hash beyond the
+/// cores would only wait for a CPU while holding its memory. Unbounded, a burst of log-ins started
+/// a blocking thread per request, all hashing at once (50 log-ins took an instance from 55 MB to
+/// 0.9 GB). Waiting for a slot holds no thread. That the 19 MiB goes back to the system when a
+/// hash ends is the global allocator's part (`server/src/main.rs`).
+static HASHING_SLOTS: LazyLock<Arc<Semaphore>> = LazyLock::new(|| {
+    Arc::new(Semaphore::new(std::thread::available_parallelism().map_or(1, NonZeroUsize::get)))
+});
+
+/// Runs `work` on the blocking pool once a hashing slot is free. The blocking task holds the slot
+/// until it ends, so a request that stops waiting for it lets no extra hash start.
+async fn in_hashing_slot<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, HashingError> {
+    let slot =
+        Arc::clone(&HASHING_SLOTS).acquire_owned().await.map_err(|error| HashingError(error.to_string()))?;
+    tokio::task::spawn_blocking(move || {
+        let result = work();
+        drop(slot);
+        result
+    })
+    .await
+    .map_err(|error| HashingError(error.to_string()))
+}
+
 /// Hashes a password into a PHC string (algorithm, parameters and salt included).
 pub async fn hash(password: SecretString) -> Result<String, HashingError> {
-    tokio::task::spawn_blocking(move || {
+    in_hashing_slot(move || {
         let mut salt_bytes = [0u8; 16];
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut salt_bytes);
         let salt = SaltString::encode_b64(&salt_bytes).map_err(|error| HashingError(error.to_string()))?;
@@ -76,13 +106,12 @@ pub async fn hash(password: SecretString) -> Result<String, HashingError> {
             .map(|hash| hash.to_string())
             .map_err(|error| HashingError(error.to_string()))
     })
-    .await
-    .map_err(|error| HashingError(error.to_string()))?
+    .await?
 }
 
 /// Whether `password` matches `phc`. A malformed stored hash counts as a mismatch (and is logged).
 pub async fn verify(password: SecretString, phc: String) -> bool {
-    tokio::task::spawn_blocking(move || match PasswordHash::new(&phc) {
+    in_hashing_slot(move || match PasswordHash::new(&phc) {
         Ok(parsed) => argon2().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok(),
         Err(error) => {
             tracing::error!(%error, "accounts.stored_hash_malformed");
@@ -131,6 +160,38 @@ mod tests {
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
         assert!(verify(SecretString::from("correct horse battery staple"), phc.clone()).await);
         assert!(!verify(SecretString::from("correct horse battery stapler"), phc).await);
+    }
+
+    #[tokio::test]
+    async fn a_hash_stored_by_earlier_versions_still_verifies() {
+        // argon2id, OWASP parameters, salt "jarvis-fixed-salt", made before hashing was bounded.
+        let stored = "$argon2id$v=19$m=19456,t=2,p=1$amFydmlzLWZpeGVkLXNhbHQ$CUQbcCy2LhAw4QnmMsFPQug+q/JQJW0gGk1CwjiT93I";
+        assert!(verify(SecretString::from("correct horse battery staple"), stored.into()).await);
+        assert!(!verify(SecretString::from("correct horse battery stapler"), stored.into()).await);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn no_more_hashes_run_at_once_than_there_are_cores() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let jobs: Vec<_> = (0..cores * 4)
+            .map(|_| {
+                let (running, most) = (Arc::clone(&running), Arc::clone(&most));
+                tokio::spawn(in_hashing_slot(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                }))
+            })
+            .collect();
+        for job in jobs {
+            job.await.expect("the job ran").expect("the job had a slot");
+        }
+        let most = most.load(Ordering::SeqCst);
+        assert!((1..=cores).contains(&most), "{most} at once on {cores} cores");
     }
 
     #[tokio::test]

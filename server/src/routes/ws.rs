@@ -51,7 +51,11 @@ pub async fn upgrade(
         Err(rejection) => return rejection,
     };
     tracing::Span::current().record("user.id", tracing::field::display(user.user_id));
-    upgrade.max_message_size(MAX_FRAME_BYTES).on_upgrade(move |socket| session(socket, state, user))
+    upgrade
+        .max_message_size(MAX_FRAME_BYTES)
+        .read_buffer_size(8 * 1024) // not 128 KiB: an idle socket's read buffer stays resident
+        .write_buffer_size(8 * 1024)
+        .on_upgrade(move |socket| session(socket, state, user))
 }
 
 async fn session(socket: WebSocket, state: AppState, user: CurrentUser) {
