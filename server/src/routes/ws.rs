@@ -78,7 +78,15 @@ async fn session(socket: WebSocket, state: AppState, user: CurrentUser) {
                 break;
             }
             Some(message) = to_send.recv() => {
-                if send(&mut sink, &message).await.is_err() {
+                // Whatever else is already waiting goes out with it, in one flush.
+                let mut batch = vec![message];
+                while batch.len() < 64 {
+                    match to_send.try_recv() {
+                        Ok(message) => batch.push(message),
+                        Err(_) => break,
+                    }
+                }
+                if send_all(&mut sink, &batch).await.is_err() {
                     break;
                 }
             }
@@ -228,6 +236,18 @@ fn error_message(error: &ChatError) -> ServerMessage {
 
 fn bad_message(message: &str) -> ServerMessage {
     ServerMessage::Error { code: ErrorCode::BadMessage, message: message.to_owned(), retryable: false }
+}
+
+/// Sends messages in order with one flush at the end.
+async fn send_all(
+    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
+    messages: &[ServerMessage],
+) -> Result<(), axum::Error> {
+    for message in messages {
+        let json = serde_json::to_string(message).expect("protocol messages always serialise");
+        sink.feed(Message::Text(json.into())).await?;
+    }
+    sink.flush().await
 }
 
 async fn send(
