@@ -1,0 +1,118 @@
+//! The benchmark's database: a fresh one created for the run (dropped at the end), users put in
+//! it directly as the schema owner (verified, each with a live session, no password anyone could
+//! log in with), and the database's transaction counter.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+use uuid::Uuid;
+
+/// `url` pointing at database `name` instead.
+pub fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
+    let mut url = url::Url::parse(url).context("a postgres:// database URL")?;
+    url.set_path(name);
+    Ok(url.to_string())
+}
+
+/// Creates a uniquely named database with the owner role of `owner_url`; returns its name.
+pub async fn create(owner_url: &str) -> anyhow::Result<String> {
+    let name = format!("jarvis_load_{}", Uuid::new_v4().simple());
+    let mut admin =
+        PgConnection::connect(owner_url).await.context("connecting to Postgres as the owner role")?;
+    admin.execute(format!(r#"CREATE DATABASE "{name}""#).as_str()).await.context("creating the database")?;
+    Ok(name)
+}
+
+/// Drops the database, ending the connections still open to it.
+pub async fn drop(owner_url: &str, name: &str) -> anyhow::Result<()> {
+    let mut admin =
+        PgConnection::connect(owner_url).await.context("connecting to Postgres as the owner role")?;
+    admin
+        .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
+        .await
+        .context("dropping the database")?;
+    Ok(())
+}
+
+/// A pool on the benchmark's database as the schema owner (whom row-level security does not bind).
+pub async fn owner_pool(url: &str) -> anyhow::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect(url)
+        .await
+        .context("connecting to the benchmark's database")
+}
+
+/// A user the benchmark acts as.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadUser {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+}
+
+/// Inserts `count` verified users, each with a session valid for a day. Logging in through the
+/// server would hash a password with argon2 per user; these rows are what a log-in leaves behind
+/// (a session the access token names), minus the refresh token, which the benchmark never needs.
+pub async fn create_users(pool: &PgPool, count: usize) -> anyhow::Result<Vec<LoadUser>> {
+    let run = Uuid::new_v4().simple().to_string();
+    let users: Vec<LoadUser> =
+        (0..count).map(|_| LoadUser { user_id: Uuid::new_v4(), session_id: Uuid::new_v4() }).collect();
+    for batch in users.chunks(1000) {
+        let ids: Vec<Uuid> = batch.iter().map(|user| user.user_id).collect();
+        let sessions: Vec<Uuid> = batch.iter().map(|user| user.session_id).collect();
+        let emails: Vec<String> =
+            ids.iter().map(|id| format!("load-{run}-{}@example.com", id.simple())).collect();
+        let mut tx = pool.begin().await?;
+        // "!" is no PHC string: no password verifies against it, so nobody can log in as these users.
+        sqlx::query(
+            "INSERT INTO users (id, email, password_hash, display_name, email_verified_at)
+             SELECT id, email::citext, '!', 'Load test', now() FROM unnest($1::uuid[], $2::text[]) AS u(id, email)",
+        )
+        .bind(&ids)
+        .bind(&emails)
+        .execute(&mut *tx)
+        .await
+        .context("inserting the users")?;
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, user_agent, ip, expires_at)
+             SELECT sid, uid, 'jarvis-load', '127.0.0.1', now() + interval '1 day'
+               FROM unnest($1::uuid[], $2::uuid[]) AS s(sid, uid)",
+        )
+        .bind(&sessions)
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await
+        .context("inserting the sessions")?;
+        tx.commit().await?;
+    }
+    Ok(users)
+}
+
+/// Deletes the benchmark's users (their conversations, runs and sessions go with them), for a
+/// server whose database the benchmark did not create.
+pub async fn delete_users(pool: &PgPool, users: &[LoadUser]) -> anyhow::Result<()> {
+    let ids: Vec<Uuid> = users.iter().map(|user| user.user_id).collect();
+    for batch in ids.chunks(1000) {
+        sqlx::query("DELETE FROM users WHERE id = ANY($1)")
+            .bind(batch)
+            .execute(pool)
+            .await
+            .context("deleting the benchmark's users")?;
+    }
+    Ok(())
+}
+
+/// Transactions committed and rolled back in this database so far, by Postgres's statistics
+/// (which each backend reports at most once a second, so read it a second after activity).
+pub async fn transactions(pool: &PgPool) -> anyhow::Result<i64> {
+    let count: i64 = sqlx::query_scalar(
+        "SELECT (xact_commit + xact_rollback)::bigint FROM pg_stat_database WHERE datname = current_database()",
+    )
+    .fetch_one(pool)
+    .await
+    .context("reading pg_stat_database")?;
+    Ok(count)
+}
