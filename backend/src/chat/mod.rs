@@ -75,6 +75,9 @@ struct Inner {
     journal: Journal,
     /// Followers here of runs executing elsewhere.
     wakes: Arc<RemoteWakes>,
+    /// Messages being admitted at once: a burst queues here rather than exhausting the
+    /// connection pool (whose waits time out) for everything else.
+    admissions: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Chat {
@@ -107,6 +110,7 @@ impl Chat {
         journal_settings: JournalSettings,
     ) -> Self {
         let journal = Journal::new(pool.clone(), Uuid::new_v4(), journal_settings);
+        let admissions = tokio::sync::Semaphore::new((pool.options().get_max_connections() as usize / 2).max(1));
         Self {
             inner: Arc::new(Inner {
                 pool,
@@ -118,6 +122,7 @@ impl Chat {
                 live: Arc::default(),
                 journal,
                 wakes: Arc::default(),
+                admissions,
             }),
         }
     }
@@ -232,6 +237,7 @@ impl Chat {
             .map_err(|error| ChatError::Internal(error.to_string()))?;
         let mut settled = false;
         let new_run = loop {
+            let permit = self.inner.admissions.acquire().await.expect("the admission gate is never closed");
             let begun = store::begin_run(
                 &self.inner.pool,
                 store::BeginRun {
@@ -245,6 +251,7 @@ impl Chat {
                 },
             )
             .await;
+            drop(permit);
             match begun {
                 Ok(new_run) => break new_run,
                 Err(store::BeginError::Existing(run_id)) => return Ok(run_id),
