@@ -17,6 +17,8 @@ test("register, verify from the mail, log in, reach the app, log out", async ({ 
   const email = uniqueEmail();
 
   await page.goto(`${server.baseUrl}/register`);
+  // The page hydrates once its wasm has loaded; a form filled before that can be redrawn empty.
+  await page.waitForLoadState("networkidle");
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
