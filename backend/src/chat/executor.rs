@@ -95,7 +95,10 @@ pub(super) async fn execute(chat: Chat, run: Arc<LiveRun>, start: RunStart) {
             },
             context_budget_tokens: inner.settings.context_budget_tokens,
         };
-        Some(driver::run(inner.provider.as_ref(), &inner.tools, request, run.cancel_token(), &mut observer).await)
+        Some(
+            driver::run(inner.provider.as_ref(), &inner.tools, request, run.cancel_token(), &mut observer)
+                .await,
+        )
     };
 
     if run.stop_reason() == Some(StopReason::TakenOver) {
@@ -119,8 +122,15 @@ pub(super) async fn execute(chat: Chat, run: Arc<LiveRun>, start: RunStart) {
             unfinished: String::new(),
         },
         Some(summary) => {
-            let (status, error, outcome) = describe(&summary.outcome, summary.error.as_ref(), run.stop_reason());
-            Ending { status, error, outcome, usage: summary.usage, unfinished: summary.unfinished_text.clone() }
+            let (status, error, outcome) =
+                describe(&summary.outcome, summary.error.as_ref(), run.stop_reason());
+            Ending {
+                status,
+                error,
+                outcome,
+                usage: summary.usage,
+                unfinished: summary.unfinished_text.clone(),
+            }
         }
     };
     if !ending.unfinished.is_empty() && ending.status != RunStatus::Completed {
@@ -165,7 +175,11 @@ pub(super) async fn execute(chat: Chat, run: Arc<LiveRun>, start: RunStart) {
     }
     run.emit(
         &inner.journal,
-        RunEvent::Finished { status: ending.status, stop_reason: ending.outcome.to_owned(), error: ending.error },
+        RunEvent::Finished {
+            status: ending.status,
+            stop_reason: ending.outcome.to_owned(),
+            error: ending.error,
+        },
     );
     // The journal closes the run in the commit that stores `Finished`, so a follower elsewhere
     // that sees the run closed has every event to read. While the database is away the journal
@@ -261,7 +275,11 @@ fn describe(
         ),
         Outcome::TurnLimitReached => (
             RunStatus::Failed,
-            Some(run_error("turn_limit", "Jarvis stopped after too many steps. Ask again to continue.", true)),
+            Some(run_error(
+                "turn_limit",
+                "Jarvis stopped after too many steps. Ask again to continue.",
+                true,
+            )),
             "turn_limit",
         ),
         Outcome::BudgetExhausted => (
@@ -280,7 +298,11 @@ fn describe(
 /// The `Finished` event of a run whose owner is gone, ended by another instance.
 pub(super) fn interrupted(stopped_by_user: bool) -> RunEvent {
     if stopped_by_user {
-        return RunEvent::Finished { status: RunStatus::Cancelled, stop_reason: "cancelled".into(), error: None };
+        return RunEvent::Finished {
+            status: RunStatus::Cancelled,
+            stop_reason: "cancelled".into(),
+            error: None,
+        };
     }
     RunEvent::Finished {
         status: RunStatus::Failed,

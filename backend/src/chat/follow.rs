@@ -148,7 +148,6 @@ impl Follower {
             }
         }
     }
-
 }
 
 /// Queues the events that follow the cursor, moving it; returns how many. Exactly once, in

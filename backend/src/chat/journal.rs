@@ -197,7 +197,11 @@ impl Journal {
     }
 
     /// Commits until `stop`, then until nothing is left or `drain_limit` has passed.
-    pub fn spawn_writer(&self, stop: CancellationToken, drain_limit: Duration) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_writer(
+        &self,
+        stop: CancellationToken,
+        drain_limit: Duration,
+    ) -> tokio::task::JoinHandle<()> {
         let journal = self.clone();
         tokio::spawn(async move { journal.write_until(stop, drain_limit).await })
     }
@@ -241,14 +245,19 @@ impl Journal {
                 }
                 outcome => {
                     match outcome {
-                        Ok(Err(error)) => tracing::warn!(%error, batches = commit.batches.len(), "chat.journal_commit_failed"),
+                        Ok(Err(error)) => {
+                            tracing::warn!(%error, batches = commit.batches.len(), "chat.journal_commit_failed")
+                        }
                         _ => tracing::warn!(batches = commit.batches.len(), "chat.journal_commit_timed_out"),
                     }
                     backoff = (backoff * 2).clamp(Duration::from_millis(100), Duration::from_secs(2));
                     self.restore(commit);
                     if let Some(deadline) = drain_deadline {
                         if tokio::time::Instant::now() >= deadline {
-                            tracing::error!(events = self.pending_events(), "chat.journal_abandoned_at_shutdown");
+                            tracing::error!(
+                                events = self.pending_events(),
+                                "chat.journal_abandoned_at_shutdown"
+                            );
                             return;
                         }
                     }
@@ -294,7 +303,8 @@ impl Journal {
     }
 
     fn committed(&self, commit: Commit, lost: &[Uuid]) {
-        let stored: usize = commit.batches.iter().map(|batch| (batch.last_seq + 1 - batch.first_seq) as usize).sum();
+        let stored: usize =
+            commit.batches.iter().map(|batch| (batch.last_seq + 1 - batch.first_seq) as usize).sum();
         {
             let mut pending = self.inner.pending.lock().expect("journal");
             pending.events = pending.events.saturating_sub(stored);
@@ -328,7 +338,8 @@ impl Journal {
             last_seqs.push(as_i64(batch.last_seq));
             payloads.push(format!("{}]", batch.json));
         }
-        let (mut closed, mut statuses, mut outcomes, mut error_codes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut closed, mut statuses, mut outcomes, mut error_codes) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for batch in &commit.batches {
             if let Some((status, outcome, error_code)) = &batch.finished {
                 closed.push(batch.run.run_id);
@@ -412,8 +423,13 @@ mod tests {
         journal.append(&a, 2, &text("two"));
         journal.restore(failed);
         let retry = journal.seal();
-        let seqs: Vec<(u64, u64)> = retry.batches.iter().map(|batch| (batch.first_seq, batch.last_seq)).collect();
-        assert_eq!(seqs, vec![(1, 1), (2, 2)], "the retried batch keeps its first seq, so a retry is idempotent");
+        let seqs: Vec<(u64, u64)> =
+            retry.batches.iter().map(|batch| (batch.first_seq, batch.last_seq)).collect();
+        assert_eq!(
+            seqs,
+            vec![(1, 1), (2, 2)],
+            "the retried batch keeps its first seq, so a retry is idempotent"
+        );
         journal.committed(retry, &[]);
         assert_eq!(journal.pending_events(), 0);
         assert_eq!(*a.committed.borrow(), 2);

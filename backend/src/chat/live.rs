@@ -187,10 +187,7 @@ const KEEP_AFTER_FINISH: Duration = Duration::from_secs(30);
 impl LiveRuns {
     pub fn register(&self, run_id: Uuid, user_id: Uuid) -> Arc<LiveRun> {
         let run = Arc::new(LiveRun::new(run_id, user_id));
-        self.runs
-            .lock()
-            .expect("live runs")
-            .insert(run_id, Entry { run: Arc::clone(&run), executing: true });
+        self.runs.lock().expect("live runs").insert(run_id, Entry { run: Arc::clone(&run), executing: true });
         run
     }
 

@@ -35,8 +35,8 @@ use uuid::Uuid;
 
 pub use self::error::ChatError;
 use self::executor::RunStart;
-pub use self::journal::JournalSettings;
 use self::journal::Journal;
+pub use self::journal::JournalSettings;
 use self::listener::RemoteWakes;
 use self::live::{LiveRuns, StopReason};
 use crate::agent::provider::ModelProvider;
@@ -110,7 +110,8 @@ impl Chat {
         journal_settings: JournalSettings,
     ) -> Self {
         let journal = Journal::new(pool.clone(), Uuid::new_v4(), journal_settings);
-        let admissions = tokio::sync::Semaphore::new((pool.options().get_max_connections() as usize / 2).max(1));
+        let admissions =
+            tokio::sync::Semaphore::new((pool.options().get_max_connections() as usize / 2).max(1));
         Self {
             inner: Arc::new(Inner {
                 pool,

@@ -19,7 +19,11 @@ const SWEEP_EVERY: Duration = Duration::from_secs(3);
 
 /// Takes over the runs without a live owner (all, or only `run`) and ends them; returns how
 /// many it ended.
-pub(super) async fn reap(chat: &Chat, run: Option<Uuid>, stopped_by_user: bool) -> Result<usize, sqlx::Error> {
+pub(super) async fn reap(
+    chat: &Chat,
+    run: Option<Uuid>,
+    stopped_by_user: bool,
+) -> Result<usize, sqlx::Error> {
     let inner = &chat.inner;
     let claimed: Vec<(Uuid, Uuid)> =
         sqlx::query_as("SELECT run_id, user_id FROM chat_claim_orphaned_runs($1, $2, $3)")
@@ -31,7 +35,9 @@ pub(super) async fn reap(chat: &Chat, run: Option<Uuid>, stopped_by_user: bool) 
     let mut ended = 0;
     for (run_id, user_id) in claimed {
         let finished = interrupted(stopped_by_user);
-        match store::end_orphaned_run(&inner.pool, user_id, run_id, inner.journal.instance_id(), &finished).await {
+        match store::end_orphaned_run(&inner.pool, user_id, run_id, inner.journal.instance_id(), &finished)
+            .await
+        {
             Ok(Some(orphan)) => {
                 ended += 1;
                 tracing::warn!(run.id = %run_id, user.id = %user_id, "chat.orphaned_run_ended");

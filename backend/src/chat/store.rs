@@ -506,7 +506,8 @@ pub async fn end_orphaned_run(
             .await?;
             let stored = last_reply.map(|content| text_of(&content.0)).unwrap_or_default();
             if !unfinished.is_empty() && !stored.ends_with(&unfinished) {
-                let partial = Message { role: Role::Assistant, content: vec![ContentBlock::Text { text: unfinished }] };
+                let partial =
+                    Message { role: Role::Assistant, content: vec![ContentBlock::Text { text: unfinished }] };
                 insert_message(&mut tx, user_id, conversation_id, &partial, "partial", Some(run_id)).await?;
             }
             let usage_event = RunEvent::Usage {
@@ -569,7 +570,9 @@ pub fn unfinished_text<'a>(events: impl IntoIterator<Item = &'a RunEvent>) -> St
     for event in events {
         match event {
             RunEvent::TextDelta { text: delta } => text.push_str(delta),
-            RunEvent::Retrying { .. } | RunEvent::ToolCall { .. } | RunEvent::ToolResult { .. } => text.clear(),
+            RunEvent::Retrying { .. } | RunEvent::ToolCall { .. } | RunEvent::ToolResult { .. } => {
+                text.clear()
+            }
             _ => {}
         }
     }
@@ -630,7 +633,11 @@ mod tests {
     #[test]
     fn batches_expand_to_numbered_events_after_the_cursor_and_stop_at_a_gap() {
         use sqlx::types::Json;
-        let rows = vec![(1, Json(vec![text("a"), text("b")])), (3, Json(vec![text("c")])), (5, Json(vec![text("e")]))];
+        let rows = vec![
+            (1, Json(vec![text("a"), text("b")])),
+            (3, Json(vec![text("c")])),
+            (5, Json(vec![text("e")])),
+        ];
         assert_eq!(expand(rows.clone(), 1), vec![(2, text("b")), (3, text("c"))]);
         assert_eq!(expand(rows, 0).len(), 3, "seq 4 is missing: nothing after the hole is served");
     }
