@@ -9,7 +9,6 @@
 //! event already emitted is still written once the database is back.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,6 +18,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use super::instance_store::{self, CommitRows};
 use super::live::{LiveRun, StopReason};
 use crate::agent::messages::Usage;
 
@@ -70,7 +70,6 @@ struct Inner {
     pending: Mutex<Pending>,
     /// Enough events wait for an early commit, or someone waits for a flush.
     hurry: Notify,
-    commits: AtomicU64,
 }
 
 #[derive(Default)]
@@ -120,7 +119,6 @@ impl Journal {
                 settings,
                 pending: Mutex::default(),
                 hurry: Notify::new(),
-                commits: AtomicU64::new(0),
             }),
         }
     }
@@ -131,11 +129,6 @@ impl Journal {
 
     pub fn settings(&self) -> JournalSettings {
         self.inner.settings
-    }
-
-    /// Group commits done so far (for benchmarks and tests).
-    pub fn commits(&self) -> u64 {
-        self.inner.commits.load(Ordering::Relaxed)
     }
 
     /// Takes event `seq` of `run`; called in seq order for each run.
@@ -240,7 +233,6 @@ impl Journal {
                 Ok(Ok(lost)) => {
                     backoff = Duration::ZERO;
                     last_commit = tokio::time::Instant::now();
-                    self.inner.commits.fetch_add(1, Ordering::Relaxed);
                     self.committed(commit, &lost);
                 }
                 outcome => {
@@ -327,56 +319,32 @@ impl Journal {
     }
 
     async fn commit(&self, pool: &PgPool, commit: &Commit) -> Result<Vec<Uuid>, sqlx::Error> {
-        let count = commit.batches.len();
-        let mut run_ids = Vec::with_capacity(count);
-        let mut first_seqs = Vec::with_capacity(count);
-        let mut last_seqs = Vec::with_capacity(count);
-        let mut payloads = Vec::with_capacity(count);
+        let mut rows = CommitRows::default();
         for batch in &commit.batches {
-            run_ids.push(batch.run.run_id);
-            first_seqs.push(as_i64(batch.first_seq));
-            last_seqs.push(as_i64(batch.last_seq));
-            payloads.push(format!("{}]", batch.json));
-        }
-        let (mut closed, mut statuses, mut outcomes, mut error_codes) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for batch in &commit.batches {
+            rows.run_ids.push(batch.run.run_id);
+            rows.first_seqs.push(as_i64(batch.first_seq));
+            rows.last_seqs.push(as_i64(batch.last_seq));
+            rows.payloads.push(format!("{}]", batch.json));
             if let Some((status, outcome, error_code)) = &batch.finished {
-                closed.push(batch.run.run_id);
-                statuses.push(*status);
-                outcomes.push(outcome.as_str());
-                error_codes.push(error_code.as_deref());
+                rows.closed_run_ids.push(batch.run.run_id);
+                rows.statuses.push(*status);
+                rows.outcomes.push(outcome.as_str());
+                rows.error_codes.push(error_code.as_deref());
             }
         }
-        let mut usage_runs = Vec::with_capacity(commit.usage.len());
-        let (mut input, mut output, mut cache_read, mut cache_write) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (run, usage) in &commit.usage {
-            usage_runs.push(run.run_id);
-            input.push(as_i64(usage.input_tokens));
-            output.push(as_i64(usage.output_tokens));
-            cache_read.push(as_i64(usage.cache_read_input_tokens));
-            cache_write.push(as_i64(usage.cache_creation_input_tokens));
+            rows.usage_run_ids.push(run.run_id);
+            rows.input_tokens.push(as_i64(usage.input_tokens));
+            rows.output_tokens.push(as_i64(usage.output_tokens));
+            rows.cache_read_tokens.push(as_i64(usage.cache_read_input_tokens));
+            rows.cache_write_tokens.push(as_i64(usage.cache_creation_input_tokens));
         }
-        sqlx::query_scalar(
-            "SELECT lost_run_id FROM chat_commit_events($1, $2, $3, $4, $5, $6::text[]::jsonb[], $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        instance_store::commit_events(
+            pool,
+            self.inner.instance_id,
+            self.inner.settings.lease.as_secs_f64(),
+            rows,
         )
-        .bind(self.inner.instance_id)
-        .bind(self.inner.settings.lease.as_secs_f64())
-        .bind(run_ids)
-        .bind(first_seqs)
-        .bind(last_seqs)
-        .bind(payloads)
-        .bind(usage_runs)
-        .bind(input)
-        .bind(output)
-        .bind(cache_read)
-        .bind(cache_write)
-        .bind(closed)
-        .bind(statuses)
-        .bind(outcomes)
-        .bind(error_codes)
-        .fetch_all(pool)
         .await
     }
 }

@@ -37,8 +37,6 @@ pub struct LiveRun {
     pub(super) committed: watch::Sender<u64>,
     cancel: CancellationToken,
     reason: OnceLock<StopReason>,
-    /// Set once the run is closed in Postgres too.
-    closed: watch::Sender<bool>,
     /// Set when another instance ended the run: its end is in Postgres, not here.
     abandoned: std::sync::atomic::AtomicBool,
 }
@@ -60,7 +58,6 @@ impl LiveRun {
             committed: watch::channel(0).0,
             cancel: CancellationToken::new(),
             reason: OnceLock::new(),
-            closed: watch::channel(false).0,
             abandoned: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -148,12 +145,6 @@ impl LiveRun {
         self.log.lock().expect("run log").finished
     }
 
-    /// Waits until the run is closed in Postgres, or `limit` passes.
-    pub async fn closed(&self, limit: Duration) {
-        let mut closed = self.closed.subscribe();
-        let _ = tokio::time::timeout(limit, closed.wait_for(|closed| *closed)).await;
-    }
-
     pub fn cancel_token(&self) -> CancellationToken {
         self.cancel.clone()
     }
@@ -216,7 +207,6 @@ impl LiveRuns {
     pub fn finished(self: &Arc<Self>, run_id: Uuid) {
         if let Some(entry) = self.runs.lock().expect("live runs").get_mut(&run_id) {
             entry.executing = false;
-            entry.run.closed.send_replace(true);
         }
         let runs = Arc::clone(self);
         tokio::spawn(async move {

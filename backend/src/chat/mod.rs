@@ -11,10 +11,13 @@
 //!   once and in order.
 //! - [`executor`]: drives one run and ends it cleanly whatever stops it.
 //! - [`reaper`]: ends the runs whose owner's lease expired.
+//! - [`instance_store`]: the engine's queries made for the instance rather than one user (group
+//!   commit, lease, take-over, Stop notice); [`store`] holds the per-user ones.
 
 mod error;
 mod executor;
 mod follow;
+mod instance_store;
 pub mod journal;
 mod listener;
 mod live;
@@ -186,11 +189,7 @@ impl Chat {
         engine.listener_stop.cancel();
         let _ = engine.listener.await;
         let _ = engine.reaper.await;
-        if let Err(error) = sqlx::query("SELECT chat_release_instance($1)")
-            .bind(self.instance_id())
-            .execute(&self.inner.pool)
-            .await
-        {
+        if let Err(error) = instance_store::release(&self.inner.pool, self.instance_id()).await {
             tracing::warn!(%error, "shutdown.lease_release_failed");
         }
         interrupted
@@ -236,7 +235,7 @@ impl Chat {
             .entitlement(user_id, &self.inner.settings.model)
             .await
             .map_err(|error| ChatError::Internal(error.to_string()))?;
-        let mut settled = false;
+        let mut reaped = false;
         let new_run = loop {
             let permit = self.inner.admissions.acquire().await.expect("the admission gate is never closed");
             let begun = store::begin_run(
@@ -260,10 +259,10 @@ impl Chat {
                 Err(store::BeginError::EmailNotVerified) => return Err(ChatError::EmailNotVerified),
                 Err(store::BeginError::RunInProgress) => {
                     let conversation_id = conversation_id.ok_or(ChatError::RunInProgress)?;
-                    if settled || !self.settle_runs(user_id, conversation_id).await? {
+                    if reaped || !self.end_ownerless_runs(user_id, conversation_id).await? {
                         return Err(ChatError::RunInProgress);
                     }
-                    settled = true;
+                    reaped = true;
                 }
                 Err(store::BeginError::Limit(refusal)) => {
                     tracing::info!(limit = ?refusal.limit, plan = entitlement.plan.id, "chat.limit_reached");
@@ -307,36 +306,15 @@ impl Chat {
         Ok(run_id)
     }
 
-    /// The runs still marked running in a conversation that should not block it: one whose
-    /// `Finished` has been sent (the client may answer before the run is closed in Postgres)
-    /// is waited for; one whose owner is gone is ended now. `true` if any was.
-    async fn settle_runs(&self, user_id: Uuid, conversation_id: Uuid) -> Result<bool, ChatError> {
-        let mut settled = false;
+    /// Ends the running runs of a conversation whose owner is gone, so they do not block it;
+    /// `true` if it ended any. (A run that ended normally is closed in Postgres before its
+    /// `Finished` is shown, so it never blocks the next message.)
+    async fn end_ownerless_runs(&self, user_id: Uuid, conversation_id: Uuid) -> Result<bool, ChatError> {
+        let mut ended = 0;
         for run_id in store::running_runs(&self.inner.pool, user_id, conversation_id).await? {
-            if let Some(run) = self.inner.live.get(user_id, run_id) {
-                if run.is_complete() {
-                    run.closed(Duration::from_secs(10)).await;
-                    settled = true;
-                }
-                continue;
-            }
-            if reaper::reap(self, Some(run_id), false).await? > 0 {
-                settled = true;
-                continue;
-            }
-            // Finishing on another instance: closed right after its `Finished` is stored.
-            for _ in 0..20 {
-                if !store::has_finished_event(&self.inner.pool, user_id, run_id).await? {
-                    break;
-                }
-                if store::run_status(&self.inner.pool, user_id, run_id).await?.as_deref() != Some("running") {
-                    settled = true;
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            ended += reaper::reap(self, Some(run_id), false).await?;
         }
-        Ok(settled)
+        Ok(ended > 0)
     }
 
     /// Deletes a conversation of this user's with its runs, messages and spoken clips; `false`
@@ -371,11 +349,7 @@ impl Chat {
             Some(status) if status != "running" => Ok(()),
             Some(_) => {
                 if reaper::reap(self, Some(run_id), true).await? == 0 {
-                    sqlx::query("SELECT pg_notify($1, $2)")
-                        .bind(listener::CANCEL_CHANNEL)
-                        .bind(run_id.to_string())
-                        .execute(&self.inner.pool)
-                        .await?;
+                    instance_store::notify_cancel(&self.inner.pool, run_id).await?;
                 }
                 Ok(())
             }

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::executor::interrupted;
-use super::{Chat, store};
+use super::{Chat, instance_store, store};
 
 /// How often each instance sweeps.
 const SWEEP_EVERY: Duration = Duration::from_secs(3);
@@ -25,13 +25,9 @@ pub(super) async fn reap(
     stopped_by_user: bool,
 ) -> Result<usize, sqlx::Error> {
     let inner = &chat.inner;
-    let claimed: Vec<(Uuid, Uuid)> =
-        sqlx::query_as("SELECT run_id, user_id FROM chat_claim_orphaned_runs($1, $2, $3)")
-            .bind(inner.journal.instance_id())
-            .bind(inner.journal.settings().lease.as_secs_f64())
-            .bind(run)
-            .fetch_all(&inner.pool)
-            .await?;
+    let instance_id = inner.journal.instance_id();
+    let lease_secs = inner.journal.settings().lease.as_secs_f64();
+    let claimed = instance_store::claim_orphaned_runs(&inner.pool, instance_id, lease_secs, run).await?;
     let mut ended = 0;
     for (run_id, user_id) in claimed {
         let finished = interrupted(stopped_by_user);

@@ -589,21 +589,6 @@ fn text_of(content: &[ContentBlock]) -> String {
         .collect()
 }
 
-/// Whether the run's stored log holds its `Finished` event.
-pub async fn has_finished_event(pool: &PgPool, user_id: Uuid, run_id: Uuid) -> Result<bool, sqlx::Error> {
-    let mut tx = user_transaction(pool, user_id).await?;
-    let finished = sqlx::query_scalar(
-        r#"SELECT EXISTS (SELECT 1 FROM run_events WHERE run_id = $1 AND user_id = $2
-                            AND payload @> '[{"kind": "finished"}]')"#,
-    )
-    .bind(run_id)
-    .bind(user_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(finished)
-}
-
 /// The running runs of a conversation, for taking over one whose owner is gone.
 pub async fn running_runs(
     pool: &PgPool,

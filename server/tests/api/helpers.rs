@@ -283,27 +283,7 @@ impl TestApp {
 
     /// Mails to `to` that arrived so far.
     pub fn read_mails_to(&self, to: &str) -> Vec<String> {
-        let mut found = Vec::new();
-        let mut stack = vec![self.mail_dir.clone()];
-        while let Some(dir) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if let Ok(text) = std::fs::read_to_string(&path) {
-                    let addressed = text.lines().any(|line| {
-                        line.to_ascii_lowercase().starts_with("to:") && line.to_ascii_lowercase().contains(to)
-                    });
-                    if addressed {
-                        let modified = entry.metadata().and_then(|m| m.modified()).ok();
-                        found.push((modified, decode_quoted_printable(&text)));
-                    }
-                }
-            }
-        }
-        found.sort_by_key(|(modified, _)| *modified);
-        found.into_iter().map(|(_, text)| text).collect()
+        mails_in(&self.mail_dir, to)
     }
 
     /// The first link in the newest mail to `to` whose path is `path`, as a path and query.
@@ -323,6 +303,32 @@ impl TestApp {
 }
 
 /// Finds `http…{path}?…` in a text and returns its path and query.
+/// Mails to `to` in `dir` (an outbox or a maildir, searched recursively), oldest first.
+pub fn mails_in(dir: &std::path::Path, to: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(text) = std::fs::read_to_string(&path) {
+                let addressed = text.lines().any(|line| {
+                    let line = line.to_ascii_lowercase();
+                    line.starts_with("to:") && line.contains(to)
+                });
+                if addressed {
+                    let modified = entry.metadata().and_then(|m| m.modified()).ok();
+                    found.push((modified, decode_quoted_printable(&text)));
+                }
+            }
+        }
+    }
+    found.sort_by_key(|(modified, _)| *modified);
+    found.into_iter().map(|(_, text)| text).collect()
+}
+
 pub fn link_in(text: &str, path: &str) -> Option<String> {
     text.split_whitespace().filter(|word| word.starts_with("http")).find_map(|word| {
         let url = url::Url::parse(word).ok()?;

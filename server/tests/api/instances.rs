@@ -4,7 +4,7 @@
 //! [`TcpProxy`](jarvis_testkit::tcp_proxy::TcpProxy) between it and Postgres. Each instance's
 //! output goes to a log file in the test's own folder, printed when the test fails.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,8 +17,8 @@ use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValu
 
 use crate::chat::Socket;
 use crate::helpers::{
-    JWT_SECRET, PASSWORD, app_database_url, create_database, decode_quoted_printable, drop_database, link_in,
-    location, owner_database_url, unique_email, with_database,
+    JWT_SECRET, PASSWORD, app_database_url, create_database, drop_database, link_in, location, mails_in,
+    owner_database_url, unique_email, with_database,
 };
 
 /// How long an instance may take from spawn to a ready `/readyz` (a debug build that runs the
@@ -149,7 +149,7 @@ impl Cluster {
     /// The newest mail to `to`, waiting up to 10 s for it.
     async fn mail_to(&self, to: &str) -> String {
         for _ in 0..100 {
-            if let Some(mail) = read_mails_to(&self.mail_dir, to).pop() {
+            if let Some(mail) = mails_in(&self.mail_dir, to).pop() {
                 return mail;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -170,32 +170,6 @@ impl Cluster {
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("a local address").port()
-}
-
-/// Mails to `to` in `dir` (an outbox or a maildir, searched recursively), oldest first.
-fn read_mails_to(dir: &Path, to: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(text) = std::fs::read_to_string(&path) {
-                let addressed = text.lines().any(|line| {
-                    let line = line.to_ascii_lowercase();
-                    line.starts_with("to:") && line.contains(to)
-                });
-                if addressed {
-                    let modified = entry.metadata().and_then(|m| m.modified()).ok();
-                    found.push((modified, decode_quoted_printable(&text)));
-                }
-            }
-        }
-    }
-    found.sort_by_key(|(modified, _)| *modified);
-    found.into_iter().map(|(_, text)| text).collect()
 }
 
 /// A running `jarvis-server` process. Dropping it kills the process (if still running) and,
