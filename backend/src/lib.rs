@@ -12,6 +12,7 @@ pub mod files;
 pub mod library;
 pub mod mail;
 pub mod storage;
+pub mod text;
 pub mod voice;
 
 pub use error::Error;

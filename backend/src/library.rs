@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::documents::{self, Document, DocumentError, DocumentSummary, SearchHit, Sort, VersionSummary};
 use crate::files::{self, FileError, FileRecord, Uploaded};
 use crate::storage::BlobStore;
+use crate::text;
 
 /// The most documents the overview lists at once.
 const PAGE: i64 = 200;
@@ -30,13 +31,14 @@ pub enum LibraryError {
 
 /// The panel's contents: with a blank `query` a page of documents in `sort` order and every
 /// file; otherwise the documents that match in full text, best first, and the files whose name
-/// contains the query.
+/// contains the query. A NUL in the query is read as a space, never an error.
 pub async fn overview(
     pool: &PgPool,
     user_id: Uuid,
     sort: Sort,
     query: &str,
 ) -> Result<view::Library, LibraryError> {
+    let query = text::nul_as_space(query);
     let query = query.trim();
     let documents = if query.is_empty() {
         let (rows, _) = documents::list(pool, user_id, None, sort, PAGE, 0).await?;

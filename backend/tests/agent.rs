@@ -52,6 +52,8 @@ fn provider(fake: &FakeAnthropic) -> AnthropicProvider {
         version: "2023-06-01".into(),
         model: "claude-test".into(),
         max_tokens: 1024,
+        max_output_tokens: 8192,
+        first_byte_timeout: Duration::from_millis(500),
         stall_timeout: Duration::from_millis(500),
     })
 }
@@ -64,6 +66,8 @@ fn keyless(base_url: &str, model: &str) -> AnthropicProvider {
         version: "2023-06-01".into(),
         model: model.into(),
         max_tokens: 512,
+        max_output_tokens: 8192,
+        first_byte_timeout: Duration::from_secs(1),
         stall_timeout: Duration::from_secs(1),
     })
 }
@@ -225,7 +229,14 @@ async fn x_should_retry_false_and_client_errors_are_not_retried() {
     assert_eq!(fake.requests().len(), 1);
     let error = summary.error.expect("an error");
     assert_eq!(error.code(), "model_auth_failed");
-    assert!(error.to_string().contains("invalid x-api-key"), "{error}");
+    assert!(!error.retryable());
+    assert!(error.to_string().contains("API key"), "a sentence of ours: {error}");
+    assert!(!error.to_string().contains("invalid x-api-key"), "not the API's words: {error}");
+    assert!(
+        matches!(&error, ProviderError::Status { kind, message, request_id: Some(id), .. }
+            if kind == "authentication_error" && message == "invalid x-api-key" && id.starts_with("req_")),
+        "the API's error is kept for the log: {error:?}"
+    );
 }
 
 #[tokio::test]
@@ -243,7 +254,9 @@ async fn a_spend_limit_429_fails_at_once_with_the_services_message() {
     let (summary, _) = go(&fake, "Hello?").await;
 
     assert_eq!(fake.requests().len(), 1);
-    assert!(summary.error.unwrap().to_string().contains("usage limits"));
+    let error = summary.error.unwrap();
+    assert!(error.to_string().contains("spending limit"), "{error}");
+    assert!(!error.retryable());
 }
 
 #[tokio::test]
@@ -297,7 +310,8 @@ async fn retries_run_out_with_a_clear_error() {
     assert_eq!(fake.requests().len(), 4);
     let error = summary.error.expect("an error");
     assert_eq!(error.code(), "model_overloaded");
-    assert_eq!(error.to_string(), "The model service answered 529: Overloaded");
+    assert_eq!(error.to_string(), "The model service is overloaded right now. Try again in a moment.");
+    assert!(error.retryable(), "overloaded is worth another try later");
 }
 
 #[tokio::test]
@@ -348,7 +362,7 @@ async fn pause_turn_continues_with_the_paused_content() {
     assert_eq!(summary.outcome, Outcome::Completed);
     assert_eq!(recorder.text(), "Searching… Found it.");
     let second = &fake.requests()[1].body["messages"];
-    assert_eq!(second[1]["content"][0]["text"], "Searching… ");
+    assert_eq!(second[1]["content"][0]["text"], "Searching…", "sent back without trailing whitespace");
 }
 
 #[tokio::test]

@@ -72,6 +72,15 @@ pub struct ModelConfig {
     pub model: String,
     /// `ANTHROPIC_MAX_TOKENS`: output tokens per model call (default 4096).
     pub max_tokens: u32,
+    /// `ANTHROPIC_MAX_OUTPUT_TOKENS`: the model's largest output, asked for once when a reply
+    /// is cut inside a tool call (default 32000).
+    pub max_output_tokens: u32,
+    /// `ANTHROPIC_FIRST_BYTE_TIMEOUT_SECS`: how long a call may take to begin answering before
+    /// it is retried (default 15).
+    pub first_byte_timeout: Duration,
+    /// `ANTHROPIC_STALL_TIMEOUT_SECS`: how long a stream may go without an event before it is
+    /// retried (default 45; the API sends pings meanwhile).
+    pub stall_timeout: Duration,
     /// `JARVIS_MAX_MODEL_CALLS`: model calls per run (default 12).
     pub max_model_calls: u32,
     /// `JARVIS_RUN_TOKEN_BUDGET`: tokens per run (default 200000).
@@ -244,6 +253,21 @@ impl Config {
             version: get("ANTHROPIC_VERSION").unwrap_or_else(|| "2023-06-01".to_owned()),
             model: get("ANTHROPIC_MODEL").unwrap_or_else(|| "claude-sonnet-4-5".to_owned()),
             max_tokens: parse_or("ANTHROPIC_MAX_TOKENS", get("ANTHROPIC_MAX_TOKENS"), 4096)?,
+            max_output_tokens: parse_or(
+                "ANTHROPIC_MAX_OUTPUT_TOKENS",
+                get("ANTHROPIC_MAX_OUTPUT_TOKENS"),
+                32_000,
+            )?,
+            first_byte_timeout: positive_secs(
+                "ANTHROPIC_FIRST_BYTE_TIMEOUT_SECS",
+                get("ANTHROPIC_FIRST_BYTE_TIMEOUT_SECS"),
+                15.0,
+            )?,
+            stall_timeout: positive_secs(
+                "ANTHROPIC_STALL_TIMEOUT_SECS",
+                get("ANTHROPIC_STALL_TIMEOUT_SECS"),
+                45.0,
+            )?,
             max_model_calls: parse_or("JARVIS_MAX_MODEL_CALLS", get("JARVIS_MAX_MODEL_CALLS"), 12)?,
             run_token_budget: parse_or("JARVIS_RUN_TOKEN_BUDGET", get("JARVIS_RUN_TOKEN_BUDGET"), 200_000)?,
             context_tokens: parse_or("JARVIS_CONTEXT_TOKENS", get("JARVIS_CONTEXT_TOKENS"), 150_000)?,
@@ -492,6 +516,18 @@ where
             .parse()
             .map_err(|error: T::Err| ConfigError::Invalid { name, reason: error.to_string() }),
     }
+}
+
+/// A duration in seconds (fractions allowed), greater than zero.
+fn positive_secs(name: &'static str, value: Option<String>, default: f64) -> Result<Duration, ConfigError> {
+    let secs: f64 = parse_or(name, value, default)?;
+    if !secs.is_finite() || secs <= 0.0 || secs > 3600.0 {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: "must be a number of seconds above 0 and at most 3600".into(),
+        });
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 fn parse_public_url(raw: String) -> Result<Url, ConfigError> {

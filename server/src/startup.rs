@@ -132,7 +132,9 @@ impl Application {
             version: config.model.version.clone(),
             model: config.model.model.clone(),
             max_tokens: config.model.max_tokens,
-            stall_timeout: std::time::Duration::from_secs(90),
+            max_output_tokens: config.model.max_output_tokens,
+            first_byte_timeout: config.model.first_byte_timeout,
+            stall_timeout: config.model.stall_timeout,
         });
         let store = BlobStore::new(&config.storage.settings)?;
         store.check().await?;

@@ -2,12 +2,21 @@
 //! reply. It speaks the protocol as documented: `event:`/`data:` SSE framing sent in chunks of a
 //! chosen size (so a test can split events anywhere), `ping` events, cumulative usage in
 //! `message_delta`, error statuses with the documented JSON bodies and headers (`retry-after`,
-//! `x-should-retry`, `request-id`), an `error` event after a 200, and a stall. Like the real API
-//! it refuses, with the real 400 body, a request in which a `tool_use` is not answered by a
-//! `tool_result` at the start of the next message.
+//! `x-should-retry`, a unique `request-id` on every response, repeated as `request_id` in every
+//! error body), an `error` event after a 200, and a stall. Scripted replies can also be empty,
+//! end in a refusal, or be cut by `max_tokens` partway through a tool call's JSON.
+//!
+//! Like the real API it checks every request before answering ([`validate_request`]) and refuses
+//! a bad one with the real 400 `invalid_request_error` body: a missing or invalid `model` or
+//! `max_tokens`, no messages, a first message not the user's, roles not alternating, an empty
+//! message other than a final assistant one, an empty or whitespace-only text block, a final
+//! assistant message ending in whitespace, a `tool_use` not answered by `tool_result` blocks at
+//! the start of the next message, a `tool_result` answering no `tool_use` of the previous message,
+//! and more than four `cache_control` breakpoints. Every request is recorded, refused or not.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,6 +24,10 @@ use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::http;
+
+mod validate;
+
+pub use validate::{unanswered_tool_use, validate_request};
 
 /// One content block of a scripted reply.
 #[derive(Debug, Clone)]
@@ -37,6 +50,10 @@ pub struct Reply {
     pub chunk_delay: Duration,
     /// How long the reply takes to start (before the response headers), like a model thinking.
     pub first_delay: Duration,
+    /// Cut by `max_tokens`: the last block stops halfway (see [`Reply::truncated`]).
+    pub truncated: bool,
+    /// `stop_details` of the `message_delta` (a refusal's).
+    pub stop_details: Option<Value>,
 }
 
 impl Reply {
@@ -49,7 +66,31 @@ impl Reply {
             chunk_size: 0,
             chunk_delay: Duration::ZERO,
             first_delay: Duration::ZERO,
+            truncated: false,
+            stop_details: None,
         }
+    }
+
+    /// No content blocks at all, `stop_reason` `end_turn`: what the API sometimes sends right
+    /// after tool results (a couple of output tokens, nothing to show).
+    pub fn empty() -> Self {
+        let mut reply = Self::text("");
+        reply.blocks.clear();
+        reply.output_tokens = 3;
+        reply
+    }
+
+    /// `text_before` (none if empty), then `stop_reason` `refusal` with its `stop_details`, as the
+    /// streaming classifiers end a reply they stop.
+    pub fn refusal(text_before: impl Into<String>) -> Self {
+        let text = text_before.into();
+        let mut reply = Self::text(text.as_str());
+        if text.is_empty() {
+            reply.blocks.clear();
+        }
+        reply.stop_reason = "refusal".into();
+        reply.stop_details = Some(json!({"type": "refusal", "category": null, "explanation": null}));
+        reply
     }
 
     pub fn tool_use(id: &str, name: &str, input: Value) -> Self {
@@ -77,6 +118,16 @@ impl Reply {
 
     pub fn stop_reason(mut self, reason: &str) -> Self {
         self.stop_reason = reason.into();
+        self
+    }
+
+    /// Cut by `max_tokens` inside the last block, as the real stream ends then: a tool call's
+    /// `input_json_delta`s stop after the first half of its JSON (which does not parse), a text
+    /// stops after half its characters; then `content_block_stop`, `message_delta` with
+    /// `stop_reason` `max_tokens`, and `message_stop`.
+    pub fn truncated(mut self) -> Self {
+        self.truncated = true;
+        self.stop_reason = "max_tokens".into();
         self
     }
 
@@ -112,10 +163,15 @@ impl Reply {
                 "usage": {"input_tokens": self.input_tokens, "output_tokens": 1}
             }}),
         )];
+        if self.blocks.is_empty() {
+            events.push(("ping".into(), json!({"type": "ping"})));
+        }
         for (index, block) in self.blocks.iter().enumerate() {
+            let cut = self.truncated && index + 1 == self.blocks.len();
             match block {
                 Block::Text(text) => {
                     events.push(start(index, json!({"type": "text", "text": ""})));
+                    let text = if cut { &text[..middle(text)] } else { text.as_str() };
                     for piece in split_words(text) {
                         events.push(delta(index, json!({"type": "text_delta", "text": piece})));
                     }
@@ -123,17 +179,13 @@ impl Reply {
                 Block::ToolUse { id, name, input } => {
                     events
                         .push(start(index, json!({"type": "tool_use", "id": id, "name": name, "input": {}})));
-                    let json = input.to_string();
-                    let middle = json.char_indices().nth(json.chars().count() / 2).map_or(0, |(i, _)| i);
+                    let whole = input.to_string();
+                    let json = if cut { &whole[..middle(&whole)] } else { whole.as_str() };
+                    let half = middle(json);
                     events.push(delta(index, json!({"type": "input_json_delta", "partial_json": ""})));
-                    events.push(delta(
-                        index,
-                        json!({"type": "input_json_delta", "partial_json": &json[..middle]}),
-                    ));
-                    events.push(delta(
-                        index,
-                        json!({"type": "input_json_delta", "partial_json": &json[middle..]}),
-                    ));
+                    for part in [&json[..half], &json[half..]] {
+                        events.push(delta(index, json!({"type": "input_json_delta", "partial_json": part})));
+                    }
                 }
                 Block::Thinking { thinking, signature } => {
                     events.push(start(index, json!({"type": "thinking", "thinking": ""})));
@@ -146,14 +198,22 @@ impl Reply {
                 events.push(("ping".into(), json!({"type": "ping"})));
             }
         }
+        let mut stop = json!({"stop_reason": self.stop_reason, "stop_sequence": null});
+        if let Some(details) = &self.stop_details {
+            stop["stop_details"] = details.clone();
+        }
         events.push((
             "message_delta".into(),
-            json!({"type": "message_delta", "delta": {"stop_reason": self.stop_reason, "stop_sequence": null},
-                   "usage": {"output_tokens": self.output_tokens}}),
+            json!({"type": "message_delta", "delta": stop, "usage": {"output_tokens": self.output_tokens}}),
         ));
         events.push(("message_stop".into(), json!({"type": "message_stop"})));
         events
     }
+}
+
+/// The byte offset of the middle character of `text`.
+fn middle(text: &str) -> usize {
+    text.char_indices().nth(text.chars().count() / 2).map_or(text.len(), |(offset, _)| offset)
 }
 
 fn start(index: usize, block: Value) -> (String, Value) {
@@ -231,16 +291,23 @@ impl Script {
     }
 }
 
-/// A request the fake received.
+/// A request the fake received (recorded before it is checked, so refused ones too).
 #[derive(Debug, Clone)]
 pub struct Recorded {
     pub headers: Vec<(String, String)>,
     pub body: Value,
+    /// The `request-id` the fake answered it with.
+    pub request_id: String,
 }
 
 impl Recorded {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+    }
+
+    /// The request's `max_tokens`, for a fallback or an assertion that depends on it.
+    pub fn max_tokens(&self) -> Option<u64> {
+        self.body.get("max_tokens").and_then(Value::as_u64)
     }
 }
 
@@ -310,93 +377,59 @@ impl FakeAnthropic {
     }
 }
 
-fn error_body(kind: &str, message: &str) -> Vec<u8> {
-    json!({"type": "error", "error": {"type": kind, "message": message}}).to_string().into_bytes()
+/// A request id unique to this process, in the API's `req_…` form.
+fn next_request_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!("req_fake_{:016}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
-/// The real API's check: each assistant `tool_use` must be answered by `tool_result` blocks at
-/// the start of the next (user) message.
-pub fn unanswered_tool_use(body: &Value) -> Option<String> {
-    let messages = body.get("messages")?.as_array()?;
-    for (index, message) in messages.iter().enumerate() {
-        let ids: Vec<&str> = message
-            .get("content")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|block| block.get("type").and_then(Value::as_str) == Some("tool_use"))
-            .filter_map(|block| block.get("id").and_then(Value::as_str))
-            .collect();
-        if ids.is_empty() {
-            continue;
-        }
-        let answered: Vec<&str> = messages
-            .get(index + 1)
-            .and_then(|next| next.get("content"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .take_while(|block| block.get("type").and_then(Value::as_str) == Some("tool_result"))
-            .filter_map(|block| block.get("tool_use_id").and_then(Value::as_str))
-            .collect();
-        let missing: Vec<&str> = ids.into_iter().filter(|id| !answered.contains(id)).collect();
-        if !missing.is_empty() {
-            return Some(format!(
-                "messages.{}: `tool_use` ids were found without `tool_result` blocks immediately after: {}. Each `tool_use` block must have a corresponding `tool_result` block in the next message.",
-                index + 1,
-                missing.join(", ")
-            ));
-        }
-    }
-    None
+/// The API's error body, fields in its order:
+/// `{"type":"error","error":{"type":…,"message":…},"request_id":…}`.
+fn error_body(kind: &str, message: &str, request_id: &str) -> Vec<u8> {
+    let [kind, message, request_id] = [kind, message, request_id].map(|text| Value::from(text).to_string());
+    format!(r#"{{"type":"error","error":{{"type":{kind},"message":{message}}},"request_id":{request_id}}}"#)
+        .into_bytes()
 }
 
 async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
     let Ok(Some(request)) = http::read_request(&mut stream).await else { return };
-    let request_id = [("request-id".to_owned(), "req_fake".to_owned())];
+    let request_id = next_request_id();
     let json_headers = |extra: &[(String, String)]| {
-        let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
-        headers.extend(request_id.iter().cloned());
+        let mut headers = vec![
+            ("content-type".to_owned(), "application/json".to_owned()),
+            ("request-id".to_owned(), request_id.clone()),
+        ];
         headers.extend(extra.iter().cloned());
         headers
     };
+    let no_retry = [("x-should-retry".to_owned(), "false".to_owned())];
     if request.method != "POST" || request.path != "/v1/messages" {
-        let _ = http::write_whole(
-            &mut stream,
-            404,
-            &json_headers(&[]),
-            &error_body("not_found_error", "Not found"),
-        )
-        .await;
+        let error = error_body("not_found_error", "Not found", &request_id);
+        let _ = http::write_whole(&mut stream, 404, &json_headers(&no_retry), &error).await;
         return;
     }
     let body: Value = match serde_json::from_slice(&request.body) {
         Ok(body) => body,
         Err(_) => {
-            let error = error_body("invalid_request_error", "The request body is not valid JSON.");
-            let _ = http::write_whole(&mut stream, 400, &json_headers(&[]), &error).await;
+            let error =
+                error_body("invalid_request_error", "The request body is not valid JSON.", &request_id);
+            let _ = http::write_whole(&mut stream, 400, &json_headers(&no_retry), &error).await;
             return;
         }
     };
-    state
-        .lock()
-        .expect("fake state")
-        .requests
-        .push(Recorded { headers: request.headers.clone(), body: body.clone() });
+    state.lock().expect("fake state").requests.push(Recorded {
+        headers: request.headers.clone(),
+        body: body.clone(),
+        request_id: request_id.clone(),
+    });
 
-    if request.header("anthropic-version").is_none() {
-        let error = error_body("invalid_request_error", "anthropic-version: header is required");
-        let _ = http::write_whole(&mut stream, 400, &json_headers(&[]), &error).await;
-        return;
-    }
-    if let Some(message) = unanswered_tool_use(&body) {
-        let _ = http::write_whole(
-            &mut stream,
-            400,
-            &json_headers(&[]),
-            &error_body("invalid_request_error", &message),
-        )
-        .await;
+    let refusal = match request.header("anthropic-version") {
+        None => Err("anthropic-version: header is required".to_owned()),
+        Some(_) => validate_request(&body),
+    };
+    if let Err(message) = refusal {
+        let error = error_body("invalid_request_error", &message, &request_id);
+        let _ = http::write_whole(&mut stream, 400, &json_headers(&no_retry), &error).await;
         return;
     }
 
@@ -405,29 +438,20 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
         let queued = state.scripts.pop_front();
         queued.or_else(|| state.fallback.as_ref().map(|fallback| fallback(&body)))
     };
-    let sse_headers = {
-        let mut headers = vec![
-            ("content-type".to_owned(), "text/event-stream; charset=utf-8".to_owned()),
-            ("cache-control".to_owned(), "no-cache".to_owned()),
-        ];
-        headers.extend(request_id.iter().cloned());
-        headers
-    };
+    let sse_headers = [
+        ("content-type".to_owned(), "text/event-stream; charset=utf-8".to_owned()),
+        ("cache-control".to_owned(), "no-cache".to_owned()),
+        ("request-id".to_owned(), request_id.clone()),
+    ];
     match script {
         None => {
-            let error = error_body("api_error", "The fake has no scripted reply for this request.");
-            let _ = http::write_whole(
-                &mut stream,
-                500,
-                &json_headers(&[("x-should-retry".into(), "false".into())]),
-                &error,
-            )
-            .await;
+            let error =
+                error_body("api_error", "The fake has no scripted reply for this request.", &request_id);
+            let _ = http::write_whole(&mut stream, 500, &json_headers(&no_retry), &error).await;
         }
         Some(Script::Status { status, kind, message, headers }) => {
-            let _ =
-                http::write_whole(&mut stream, status, &json_headers(&headers), &error_body(&kind, &message))
-                    .await;
+            let error = error_body(&kind, &message, &request_id);
+            let _ = http::write_whole(&mut stream, status, &json_headers(&headers), &error).await;
         }
         Some(Script::Reply(reply)) => {
             tokio::time::sleep(reply.first_delay).await;

@@ -35,6 +35,9 @@ pub struct ChatMessageView {
     /// The reply's spoken clips, in order (assistant replies with voice on).
     #[serde(default)]
     pub clips: Vec<Clip>,
+    /// The model refused this exchange: it is shown, but no longer sent to the model.
+    #[serde(default)]
+    pub refused: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -140,6 +140,12 @@ pub struct RunError {
     pub retryable: bool,
 }
 
+/// What a reply the model refused says, live and on reload.
+pub const REFUSAL_NOTE: &str = "Jarvis declined to answer this. This exchange is left out of the conversation from now on, so you can go on with something else.";
+
+/// What a reply says when a tool call's input (a long document, say) did not fit in one reply.
+pub const TOOL_INPUT_TOO_LONG_NOTE: &str = "The document Jarvis was writing was too long to fit in one reply, so nothing was saved. Ask for it in parts, for example one section at a time.";
+
 /// Stable, machine-readable error codes; the message beside them is for people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -39,6 +39,9 @@ pub struct UiMessage {
 impl UiMessage {
     fn from_view(key: u64, view: ChatMessageView) -> Self {
         let checkpoint = view.text.len();
+        // Shown again on reload: the refusal note the run ended with.
+        let error = (view.refused && view.role == "assistant")
+            .then(|| jarvis_types::protocol::REFUSAL_NOTE.to_owned());
         let mut clips = view.clips;
         clips.sort_by_key(|clip| clip.seq);
         Self {
@@ -47,7 +50,7 @@ impl UiMessage {
             text: view.text,
             tools: view.tools,
             partial: view.partial,
-            error: None,
+            error,
             usage: None,
             run_id: view.run_id,
             checkpoint,
@@ -973,6 +976,7 @@ mod tests {
                 partial: false,
                 run_id: Some("r1".into()),
                 clips: Vec::new(),
+                refused: false,
             }],
             running_run_id: Some("r1".into()),
         };

@@ -967,6 +967,7 @@ mod tests {
                 clip(1, 62_000, ClipStatus::Ready),
                 clip(2, 0, ClipStatus::Failed),
             ],
+            refused: false,
         };
         let open = ConversationView {
             id: "c".into(),

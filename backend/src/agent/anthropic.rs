@@ -29,7 +29,13 @@ pub struct AnthropicSettings {
     pub model: String,
     /// `ANTHROPIC_MAX_TOKENS`: output tokens per model call.
     pub max_tokens: u32,
-    /// A stream silent for this long is treated as broken.
+    /// `ANTHROPIC_MAX_OUTPUT_TOKENS`: the model's largest output, asked for once when a reply
+    /// is cut inside a tool call.
+    pub max_output_tokens: u32,
+    /// `ANTHROPIC_FIRST_BYTE_TIMEOUT_SECS`: how long to wait for the response to begin.
+    pub first_byte_timeout: Duration,
+    /// `ANTHROPIC_STALL_TIMEOUT_SECS`: a stream silent for this long between events (the API
+    /// sends `ping`s meanwhile) is treated as broken.
     pub stall_timeout: Duration,
 }
 
@@ -68,9 +74,14 @@ impl AnthropicProvider {
         if let Some(last) = tools.last_mut() {
             last["cache_control"] = json!({ "type": "ephemeral" });
         }
+        let max_tokens = if request.largest_output {
+            self.settings.max_output_tokens.max(self.settings.max_tokens)
+        } else {
+            self.settings.max_tokens
+        };
         let mut body = json!({
             "model": request.model.as_deref().unwrap_or(&self.settings.model),
-            "max_tokens": self.settings.max_tokens,
+            "max_tokens": max_tokens,
             "stream": true,
             "system": [{ "type": "text", "text": request.system, "cache_control": { "type": "ephemeral" } }],
             "messages": request.messages,
@@ -99,7 +110,11 @@ impl AnthropicProvider {
         if let Some(key) = &self.settings.api_key {
             builder = builder.header("x-api-key", key.expose_secret());
         }
-        let response = builder.send().await.map_err(|error| AttemptError::Connection(error.to_string()))?;
+        let response = match tokio::time::timeout(self.settings.first_byte_timeout, builder.send()).await {
+            Err(_) => return Err(AttemptError::Stalled { waited: self.settings.first_byte_timeout }),
+            Ok(Err(error)) => return Err(AttemptError::Connection(error.to_string())),
+            Ok(Ok(response)) => response,
+        };
         let status = response.status().as_u16();
         if status != 200 {
             let headers: Vec<(String, String)> = response
@@ -114,9 +129,13 @@ impl AnthropicProvider {
         let mut bytes = response.bytes_stream();
         let mut parser = SseParser::new();
         let mut assembler = Assembler::new();
+        let mut first = true;
         loop {
-            let chunk = match tokio::time::timeout(self.settings.stall_timeout, bytes.next()).await {
-                Err(_) => return Err(AttemptError::Stalled),
+            // The first event (`message_start`) comes at once; later ones, or pings, keep coming.
+            let wait = if first { self.settings.first_byte_timeout } else { self.settings.stall_timeout };
+            first = false;
+            let chunk = match tokio::time::timeout(wait, bytes.next()).await {
+                Err(_) => return Err(AttemptError::Stalled { waited: wait }),
                 Ok(None) => {
                     assembler.finish()?;
                     return Err(AttemptError::Stream(StreamError::Incomplete));
@@ -146,7 +165,7 @@ impl AnthropicProvider {
 enum AttemptError {
     Status { status: u16, headers: Vec<(String, String)>, body: String },
     Connection(String),
-    Stalled,
+    Stalled { waited: Duration },
     Stream(StreamError),
 }
 
@@ -157,32 +176,51 @@ impl From<StreamError> for AttemptError {
 }
 
 impl AttemptError {
+    /// For the log: the status, the API's error type and message, and its request id.
     fn describe(&self) -> String {
         match self {
-            Self::Status { status, .. } => format!("status {status}"),
+            Self::Status { status, headers, body } => {
+                let (error, request_id) = api_error(headers, body);
+                format!(
+                    "status {status}, {}: {} (request-id {})",
+                    error.kind,
+                    error.message,
+                    request_id.as_deref().unwrap_or("none")
+                )
+            }
             Self::Connection(error) => format!("connection: {error}"),
-            Self::Stalled => "stalled".into(),
+            Self::Stalled { waited } => format!("no event for {} s", waited.as_secs_f32()),
             Self::Stream(error) => error.to_string(),
         }
     }
 
     fn into_provider_error(self) -> ProviderError {
         match self {
-            Self::Status { status, body, .. } => {
-                let error = serde_json::from_str::<Value>(&body)
-                    .ok()
-                    .and_then(|value| serde_json::from_value::<ApiError>(value.get("error")?.clone()).ok())
-                    .unwrap_or(ApiError {
-                        kind: "unknown".into(),
-                        message: body.chars().take(300).collect(),
-                    });
-                ProviderError::Status { status, kind: error.kind, message: error.message }
+            Self::Status { status, headers, body } => {
+                let (error, request_id) = api_error(&headers, &body);
+                ProviderError::Status { status, kind: error.kind, message: error.message, request_id }
             }
             Self::Connection(error) => ProviderError::Connection(error),
-            Self::Stalled => ProviderError::Stalled,
+            Self::Stalled { .. } => ProviderError::Stalled,
             Self::Stream(error) => ProviderError::Stream(error),
         }
     }
+}
+
+/// The API's error object and request id (the `request-id` header, else the body's
+/// `request_id`) of an error response.
+fn api_error(headers: &[(String, String)], body: &str) -> (ApiError, Option<String>) {
+    let value = serde_json::from_str::<Value>(body).ok();
+    let error = value
+        .as_ref()
+        .and_then(|value| serde_json::from_value::<ApiError>(value.get("error")?.clone()).ok())
+        .unwrap_or(ApiError { kind: "unknown".into(), message: body.chars().take(300).collect() });
+    let request_id = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("request-id"))
+        .map(|(_, value)| value.clone())
+        .or_else(|| value.as_ref()?.get("request_id")?.as_str().map(str::to_owned));
+    (error, request_id)
 }
 
 impl ModelProvider for AnthropicProvider {
@@ -207,7 +245,7 @@ impl ModelProvider for AnthropicProvider {
                         AttemptError::Status { status, headers, body } => {
                             Failure::Status { status: *status, headers, body }
                         }
-                        AttemptError::Connection(_) | AttemptError::Stalled => Failure::Connection,
+                        AttemptError::Connection(_) | AttemptError::Stalled { .. } => Failure::Connection,
                         AttemptError::Stream(StreamError::Api(api)) => {
                             Failure::StreamError { kind: &api.kind }
                         }
@@ -220,7 +258,7 @@ impl ModelProvider for AnthropicProvider {
                 };
                 match decision {
                     Decision::GiveUp => {
-                        tracing::warn!(attempt, error = %error.describe(), "agent.model_call_failed");
+                        tracing::error!(attempt, error = %error.describe(), "agent.model_call_failed");
                         return Err(error.into_provider_error());
                     }
                     Decision::RetryAfter(wait) => {

@@ -1,7 +1,9 @@
 //! Runs one turn: performs the state machine's effects against a model provider and the tool
 //! registry, reports what happens to an observer (the socket, the store), and honours
 //! cancellation at every await. Text streamed by an attempt that does not complete is handed
-//! back so that a stopped or failed run keeps what the user already saw.
+//! back so that a stopped or failed run keeps what the user already saw. Every request is made
+//! valid by [`valid_history`] on its way out, and text is shown joined as [`ReplyText`] joins
+//! it, so that a reload shows exactly what was streamed.
 
 use std::collections::VecDeque;
 
@@ -10,11 +12,11 @@ use jarvis_types::documents::DocumentRef;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::history;
-use super::messages::{Message, Usage};
+use super::messages::{Message, ReplyText, Usage};
 use super::provider::{ModelDelta, ModelProvider, ModelRequest, ProviderError};
 use super::tools::{ToolContext, ToolRegistry};
 use super::turn::{Effect, Event, Outcome, Turn, TurnLimits};
+use super::{history, valid_history};
 
 /// Everything one run needs besides its collaborators.
 #[derive(Debug, Clone)]
@@ -90,28 +92,42 @@ pub async fn run(
     let mut unfinished = String::new();
     let mut provider_error = None;
     let mut outcome = Outcome::Failed { message: "the run ended without an outcome".into() };
+    // The reply's text as shown, up to the last completed model call, and since.
+    let mut shown = ReplyText::new();
 
     while let Some(effect) = effects.pop_front() {
         match effect {
-            Effect::CallModel { messages } => {
+            Effect::CallModel { messages, longer } => {
+                if longer {
+                    // The last call was cut inside a tool call: what it streamed is void.
+                    observer.on_event(RunEvent::Retrying { attempt: 1, wait_ms: 0 });
+                }
                 let model_request = ModelRequest {
                     model: model.clone(),
                     system: system.clone(),
-                    messages: history::fit(&messages, context_budget_tokens).to_vec(),
+                    messages: valid_history::make_valid(
+                        history::fit(&messages, context_budget_tokens).to_vec(),
+                    ),
                     tools: tools.specs(),
+                    largest_output: longer,
                 };
                 unfinished.clear();
+                let before_call = shown.clone();
                 let event = {
                     let mut on_delta = |delta: ModelDelta| match delta {
                         ModelDelta::Text(text) => {
                             unfinished.push_str(&text);
-                            observer.on_event(RunEvent::Text(text));
+                            let text = shown.push_text(&text);
+                            if !text.is_empty() {
+                                observer.on_event(RunEvent::Text(text));
+                            }
                         }
                         ModelDelta::Retrying { attempt, wait_ms, .. } => {
                             unfinished.clear();
+                            shown = before_call.clone();
                             observer.on_event(RunEvent::Retrying { attempt, wait_ms });
                         }
-                        ModelDelta::ToolUseStarted { .. } => {}
+                        ModelDelta::ToolUseStarted { .. } => shown.push_tool_call(),
                         ModelDelta::Usage(usage) => observer.on_event(RunEvent::CallUsage(usage)),
                     };
                     tokio::select! {
@@ -129,6 +145,9 @@ pub async fn run(
                 };
                 if let Event::ModelReplied(reply) = &event {
                     unfinished.clear();
+                    if reply.truncated_tool_use {
+                        shown = before_call;
+                    }
                     observer.on_event(RunEvent::Usage(reply.usage));
                 }
                 effects.extend(turn.handle(event));

@@ -120,6 +120,61 @@ pub struct ModelReply {
     pub message: Message,
     pub stop_reason: StopReason,
     pub usage: Usage,
+    /// The reply was cut by `max_tokens` inside a tool call's input; that call is not in
+    /// `message`.
+    pub truncated_tool_use: bool,
+}
+
+/// Joins a reply's text as the user reads it, live and reloaded alike: text runs on directly
+/// (a continued turn, consecutive blocks), and text after a tool call starts a new paragraph.
+#[derive(Debug, Clone, Default)]
+pub struct ReplyText {
+    text: String,
+    after_tool_call: bool,
+}
+
+impl ReplyText {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// What to show for the next piece of text: the piece, after a paragraph break when it is
+    /// the first text after a tool call.
+    pub fn push_text(&mut self, piece: &str) -> String {
+        if piece.is_empty() {
+            return String::new();
+        }
+        let mut shown = String::new();
+        if std::mem::take(&mut self.after_tool_call) && !self.text.is_empty() {
+            shown.push_str("\n\n");
+        }
+        shown.push_str(piece);
+        self.text.push_str(&shown);
+        shown
+    }
+
+    pub fn push_tool_call(&mut self) {
+        self.after_tool_call = true;
+    }
+
+    /// Feeds a stored block.
+    pub fn push_block(&mut self, block: &ContentBlock) {
+        match block {
+            ContentBlock::Text { text } => {
+                self.push_text(text);
+            }
+            ContentBlock::ToolUse { .. } => self.push_tool_call(),
+            _ => {}
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn into_string(self) -> String {
+        self.text
+    }
 }
 
 /// A tool as the model is told about it.
@@ -170,6 +225,30 @@ mod tests {
             serde_json::json!({"type": "tool_result", "tool_use_id": "t", "content": "4"})
         );
         assert_eq!(serde_json::to_value(failed).unwrap()["is_error"], true);
+    }
+
+    #[test]
+    fn reply_text_runs_on_and_breaks_a_paragraph_after_a_tool_call() {
+        let mut live = ReplyText::new();
+        let shown: String = ["Let me ", "check."].iter().map(|piece| live.push_text(piece)).collect();
+        live.push_tool_call();
+        let after = live.push_text("It is noon.");
+        assert_eq!(shown, "Let me check.");
+        assert_eq!(after, "\n\nIt is noon.");
+
+        let mut reloaded = ReplyText::new();
+        for block in [
+            ContentBlock::Text { text: "Let me check.".into() },
+            ContentBlock::ToolUse { id: "t".into(), name: "x".into(), input: serde_json::json!({}) },
+            ContentBlock::Text { text: "It is noon.".into() },
+        ] {
+            reloaded.push_block(&block);
+        }
+        assert_eq!(reloaded.as_str(), live.as_str());
+
+        let mut first = ReplyText::new();
+        first.push_tool_call();
+        assert_eq!(first.push_text("Done."), "Done.", "no break before the first text");
     }
 
     #[test]

@@ -12,3 +12,4 @@ pub mod sse;
 pub mod stream;
 pub mod tools;
 pub mod turn;
+pub mod valid_history;

@@ -13,6 +13,9 @@ pub struct ModelRequest {
     pub system: String,
     pub messages: Vec<Message>,
     pub tools: Vec<ToolSpec>,
+    /// Ask with the model's largest output limit rather than the usual one (a reply was cut
+    /// inside a tool call).
+    pub largest_output: bool,
 }
 
 /// What the provider reports while a call is under way.
@@ -39,17 +42,72 @@ pub enum ProviderError {
         "No model is configured. Set ANTHROPIC_API_KEY to use Claude, or ANTHROPIC_BASE_URL to a local server that speaks the Messages API (Ollama, llama.cpp)."
     )]
     NotConfigured,
-    #[error("The model service answered {status}: {message}")]
-    Status { status: u16, kind: String, message: String },
-    #[error("The model service could not be reached: {0}")]
+    /// An error status. What the user reads is ours; the API's own words (`kind`, `message`,
+    /// `request_id`) go to the log.
+    #[error("{}", status_sentence(*.status, .message))]
+    Status { status: u16, kind: String, message: String, request_id: Option<String> },
+    #[error("The model service could not be reached. Try again in a moment.")]
     Connection(String),
-    #[error("The model service stopped answering mid-reply.")]
+    #[error("The model service stopped answering mid-reply. Try again in a moment.")]
     Stalled,
-    #[error("{0}")]
+    #[error("{}", stream_sentence(.0))]
     Stream(#[from] StreamError),
 }
 
+fn status_sentence(status: u16, message: &str) -> &'static str {
+    if status == 429 && super::retry::is_spend_limit(message) {
+        return "Jarvis's model account has reached its spending limit. An operator has to raise it; trying again will not help.";
+    }
+    match status {
+        400 => {
+            "The model service could not accept this conversation. The problem is logged for us to fix; trying again will not help."
+        }
+        401 | 403 => {
+            "Jarvis's access to the model service was refused. An operator has to fix its API key; trying again will not help."
+        }
+        404 => {
+            "The model this account uses is not available. An operator has to change the model; trying again will not help."
+        }
+        413 => "This conversation is too large for the model service. Start a new conversation.",
+        429 => "The model service is busy with too many requests. Try again in a minute.",
+        529 => "The model service is overloaded right now. Try again in a moment.",
+        _ => "The model service had a problem answering. Try again in a moment.",
+    }
+}
+
+fn stream_sentence(error: &StreamError) -> &'static str {
+    match error {
+        StreamError::Api(api) if api.kind == "overloaded_error" => {
+            "The model service is overloaded right now. Try again in a moment."
+        }
+        StreamError::Api(api) if api.kind == "invalid_request_error" => {
+            "The model service could not accept this conversation. The problem is logged for us to fix; trying again will not help."
+        }
+        StreamError::Incomplete => "The model service stopped answering mid-reply. Try again in a moment.",
+        _ => "The model service had a problem answering. Try again in a moment.",
+    }
+}
+
 impl ProviderError {
+    /// Whether the same request may succeed later: not for a request the API refused as such
+    /// (400, 401, 403, 404, 413) or a missing configuration.
+    pub fn retryable(&self) -> bool {
+        match self {
+            Self::NotConfigured => false,
+            Self::Status { status: 429, message, .. } => !super::retry::is_spend_limit(message),
+            Self::Status { status, .. } => !matches!(status, 400 | 401 | 403 | 404 | 413),
+            Self::Stream(StreamError::Api(api)) => !matches!(
+                api.kind.as_str(),
+                "invalid_request_error"
+                    | "authentication_error"
+                    | "permission_error"
+                    | "not_found_error"
+                    | "request_too_large"
+            ),
+            Self::Connection(_) | Self::Stalled | Self::Stream(_) => true,
+        }
+    }
+
     /// A stable code for the protocol.
     pub fn code(&self) -> &'static str {
         match self {
@@ -57,6 +115,7 @@ impl ProviderError {
             Self::Status { status: 429, .. } => "model_rate_limited",
             Self::Status { status: 401 | 403, .. } => "model_auth_failed",
             Self::Status { status: 529, .. } => "model_overloaded",
+            Self::Status { status: 400 | 404 | 413, .. } => "model_request_refused",
             Self::Status { .. } => "model_error",
             Self::Connection(_) | Self::Stalled => "model_unreachable",
             Self::Stream(_) => "model_error",

@@ -91,7 +91,7 @@ fn server_wait(retry_after_ms: Option<&str>, retry_after: Option<&str>) -> Optio
 }
 
 /// Whether an error body says the organisation's spend limit is reached.
-fn is_spend_limit(body: &str) -> bool {
+pub(crate) fn is_spend_limit(body: &str) -> bool {
     let lower = body.to_ascii_lowercase();
     lower.contains("spend limit") || lower.contains("usage limit") || lower.contains("credit balance")
 }

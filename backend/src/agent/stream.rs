@@ -1,7 +1,9 @@
 //! The Messages API's streaming events, and the assembler that turns them into one
 //! [`ModelReply`]. Unknown event, block and delta types are ignored (the API adds them over
-//! time); `tool_use` input arrives as JSON fragments and is parsed when its block stops;
-//! thinking blocks keep their signature so they can be sent back unchanged.
+//! time); `tool_use` input arrives as JSON fragments and is parsed when its block stops (a
+//! tool call cut by `max_tokens` is left out of the reply, which says so; malformed input with
+//! any other ending is an error); thinking blocks keep their signature so they can be sent
+//! back unchanged.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -125,8 +127,18 @@ pub enum Assembled {
 #[derive(Debug)]
 enum Block {
     Text(String),
-    ToolUse { id: String, name: String, json: String },
-    Thinking { thinking: String, signature: String },
+    /// `input` is set once the block stopped with input that parses.
+    ToolUse {
+        id: String,
+        name: String,
+        json: String,
+        input: Option<Value>,
+        error: Option<String>,
+    },
+    Thinking {
+        thinking: String,
+        signature: String,
+    },
     RedactedThinking(String),
     Ignored,
 }
@@ -165,9 +177,17 @@ impl Assembler {
             }
             StreamEvent::ContentBlockStart { index, content_block } => {
                 let (block, announce) = match content_block {
-                    BlockStart::Text { text } => (Block::Text(text), None),
+                    BlockStart::Text { text } => {
+                        (Block::Text(crate::text::replace_nul(&text).into_owned()), None)
+                    }
                     BlockStart::ToolUse { id, name } => (
-                        Block::ToolUse { id: id.clone(), name: name.clone(), json: String::new() },
+                        Block::ToolUse {
+                            id: id.clone(),
+                            name: name.clone(),
+                            json: String::new(),
+                            input: None,
+                            error: None,
+                        },
                         Some(Assembled::ToolUseStarted { id, name }),
                     ),
                     BlockStart::Thinking { thinking, signature } => {
@@ -182,7 +202,9 @@ impl Assembler {
             StreamEvent::ContentBlockDelta { index, delta } => {
                 let block = self.block(index)?;
                 match (block, delta) {
-                    (Block::Text(text), Delta::TextDelta { text: more }) => {
+                    (Block::Text(text), Delta::TextDelta { text: mut more }) => {
+                        // Postgres cannot store U+0000: it never gets further than here.
+                        crate::text::replace_nul_in_string(&mut more);
                         text.push_str(&more);
                         Ok(Some(Assembled::Text(more)))
                     }
@@ -203,16 +225,20 @@ impl Assembler {
                 }
             }
             StreamEvent::ContentBlockStop { index } => {
-                if let Block::ToolUse { json, .. } = self.block(index)? {
-                    let parsed: Value = if json.trim().is_empty() {
-                        Value::Object(Default::default())
+                // Whether input that does not parse is an error depends on why the message
+                // stopped, which comes later.
+                if let Block::ToolUse { json, input, error, .. } = self.block(index)? {
+                    if json.trim().is_empty() {
+                        *input = Some(Value::Object(Default::default()));
                     } else {
-                        serde_json::from_str(json).map_err(|error| StreamError::Malformed {
-                            what: "tool input",
-                            detail: error.to_string(),
-                        })?
-                    };
-                    *json = parsed.to_string();
+                        match serde_json::from_str::<Value>(json) {
+                            Ok(mut parsed) => {
+                                crate::text::replace_nul_in_json(&mut parsed);
+                                *input = Some(parsed);
+                            }
+                            Err(parse_error) => *error = Some(parse_error.to_string()),
+                        }
+                    }
                 }
                 Ok(None)
             }
@@ -267,15 +293,25 @@ impl Assembler {
     }
 
     fn reply(&self) -> Result<ModelReply, StreamError> {
+        let stop_reason = self.stop_reason.clone().unwrap_or(StopReason::Other);
         let mut content = Vec::new();
+        let mut truncated_tool_use = false;
         for (_, block) in &self.blocks {
             content.push(match block {
                 Block::Text(text) => ContentBlock::Text { text: text.clone() },
-                Block::ToolUse { id, name, json } => ContentBlock::ToolUse {
-                    id: id.clone(),
-                    name: name.clone(),
-                    input: serde_json::from_str(json).unwrap_or(Value::Object(Default::default())),
-                },
+                Block::ToolUse { id, name, input: Some(input), .. } => {
+                    ContentBlock::ToolUse { id: id.clone(), name: name.clone(), input: input.clone() }
+                }
+                Block::ToolUse { .. } if stop_reason == StopReason::MaxTokens => {
+                    truncated_tool_use = true;
+                    continue;
+                }
+                Block::ToolUse { error, .. } => {
+                    return Err(StreamError::Malformed {
+                        what: "tool input",
+                        detail: error.clone().unwrap_or_else(|| "the tool call never ended".into()),
+                    });
+                }
                 Block::Thinking { thinking, signature } => {
                     ContentBlock::Thinking { thinking: thinking.clone(), signature: signature.clone() }
                 }
@@ -285,8 +321,9 @@ impl Assembler {
         }
         Ok(ModelReply {
             message: Message { role: Role::Assistant, content },
-            stop_reason: self.stop_reason.clone().unwrap_or(StopReason::Other),
+            stop_reason,
             usage: self.usage,
+            truncated_tool_use,
         })
     }
 }
@@ -397,14 +434,64 @@ mod tests {
         assert_eq!(assembler.partial_text(), "Let me check.");
     }
 
+    const CUT_TOOL_CALL: &str = r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"content\": \"A long docu"}}"#;
+
     #[test]
     fn malformed_tool_input_is_an_error_not_a_panic() {
         let (_, end) = run(&[
             TOOL_STREAM[0],
             TOOL_STREAM[11],
-            r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"broken"}}"#,
+            CUT_TOOL_CALL,
             TOOL_STREAM[15],
+            r#"{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":89}}"#,
+            r#"{"type":"message_stop"}"#,
         ]);
         assert!(matches!(end, Err(StreamError::Malformed { what: "tool input", .. })), "{end:?}");
+    }
+
+    #[test]
+    fn nul_in_text_and_tool_input_becomes_the_replacement_character() {
+        let (out, end) = run(&[
+            TOOL_STREAM[0],
+            TOOL_STREAM[6],
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"a\u0000b"}}"#,
+            TOOL_STREAM[10],
+            TOOL_STREAM[11],
+            r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"content\": \"x\\u0000y\"}"}}"#,
+            TOOL_STREAM[15],
+            TOOL_STREAM[19],
+            TOOL_STREAM[20],
+        ]);
+        end.unwrap();
+        assert_eq!(out[0], Assembled::Text("a\u{FFFD}b".into()));
+        let Some(Assembled::Done(reply)) = out.last() else { panic!("{out:?}") };
+        assert_eq!(
+            reply.message.content[1],
+            ContentBlock::ToolUse {
+                id: "toolu_1".into(),
+                name: "get_current_time".into(),
+                input: serde_json::json!({"content": "x\u{FFFD}y"})
+            }
+        );
+    }
+
+    #[test]
+    fn a_tool_call_cut_by_max_tokens_is_left_out_and_reported() {
+        let (out, end) = run(&[
+            TOOL_STREAM[0],
+            TOOL_STREAM[6],
+            TOOL_STREAM[7],
+            TOOL_STREAM[10],
+            TOOL_STREAM[11],
+            CUT_TOOL_CALL,
+            TOOL_STREAM[15],
+            r#"{"type":"message_delta","delta":{"stop_reason":"max_tokens","stop_sequence":null},"usage":{"output_tokens":4096}}"#,
+            r#"{"type":"message_stop"}"#,
+        ]);
+        end.unwrap();
+        let Some(Assembled::Done(reply)) = out.last() else { panic!("{out:?}") };
+        assert!(reply.truncated_tool_use);
+        assert_eq!(reply.stop_reason, StopReason::MaxTokens);
+        assert_eq!(reply.message.content, vec![ContentBlock::Text { text: "Let me ".into() }]);
     }
 }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::messages::ToolSpec;
+use crate::text;
 
 /// On whose behalf a tool runs: set by the driver from the authenticated session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,16 +71,32 @@ impl ToolRegistry {
         self.tools.values().map(|tool| tool.spec()).collect()
     }
 
-    /// Runs a tool by name; an unknown name is an error for the model, not a crash.
+    /// Runs a tool by name; an unknown name is an error for the model, not a crash. Every NUL
+    /// (U+0000) in the input's strings and keys becomes U+FFFD before the tool sees it, and in
+    /// what the tool answers before it is stored: Postgres cannot keep a NUL, and a tool must
+    /// never fail for one.
     pub async fn call(
         &self,
         context: ToolContext,
         name: &str,
-        input: Value,
+        mut input: Value,
     ) -> Result<ToolOutput, ToolError> {
-        match self.tools.get(name) {
+        if text::replace_nul_in_json(&mut input) {
+            tracing::debug!(tool = %text::replace_nul(name), "tools.input_nul_replaced");
+        }
+        let result = match self.tools.get(name) {
             Some(tool) => tool.call(context, input).await,
-            None => Err(ToolError(format!("There is no tool named `{name}`."))),
+            None => Err(ToolError(format!("There is no tool named `{}`.", text::replace_nul(name)))),
+        };
+        match result {
+            Ok(mut output) => {
+                text::replace_nul_in_string(&mut output.content);
+                Ok(output)
+            }
+            Err(mut error) => {
+                text::replace_nul_in_string(&mut error.0);
+                Err(error)
+            }
         }
     }
 }
@@ -152,5 +169,53 @@ mod tests {
         assert_eq!(bad, Err(ToolError("`Mars` is not a UTC offset like +02:00.".into())));
         let unknown = registry.call(context(), "rm_rf", json!({})).await;
         assert_eq!(unknown, Err(ToolError("There is no tool named `rm_rf`.".into())));
+    }
+
+    /// Answers with the `content` it received, a NUL of its own, then its whole input as JSON.
+    struct Echo;
+
+    impl Tool for Echo {
+        fn spec(&self) -> ToolSpec {
+            ToolSpec { name: "echo".into(), description: "Echoes.".into(), input_schema: json!({}) }
+        }
+
+        fn call<'a>(
+            &'a self,
+            _context: ToolContext,
+            input: Value,
+        ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+            Box::pin(async move {
+                if input.get("fail").is_some() {
+                    return Err(ToolError(format!("failed on {input}\0")));
+                }
+                let content = format!("{}\0{input}", input["content"].as_str().unwrap_or_default());
+                Ok(ToolOutput { content, saved: None })
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn nul_in_a_tool_input_or_output_becomes_the_replacement_character() {
+        let mut registry = ToolRegistry::standard();
+        registry.register(Arc::new(Echo));
+        let output = registry
+            .call(context(), "echo", json!({"content": "a\0b", "nested": {"k\0": ["\0"]}}))
+            .await
+            .unwrap()
+            .content;
+        assert!(!output.contains('\0'), "{output:?}");
+        assert!(output.starts_with("a\u{FFFD}b\u{FFFD}"), "{output:?}");
+        assert!(
+            output.contains("\"k\u{FFFD}\":[\"\u{FFFD}\"]"),
+            "the tool saw keys and nested strings replaced: {output:?}"
+        );
+
+        let Err(ToolError(failure)) = registry.call(context(), "echo", json!({"fail": "\0"})).await else {
+            panic!("the tool fails")
+        };
+        assert!(!failure.contains('\0') && failure.ends_with('\u{FFFD}'), "{failure:?}");
+
+        let unknown = registry.call(context(), "rm\0rf", json!({})).await;
+        assert_eq!(unknown, Err(ToolError("There is no tool named `rm\u{FFFD}rf`.".into())));
     }
 }

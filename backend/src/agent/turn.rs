@@ -4,7 +4,11 @@
 //! A run calls the model; when it asks for tools, runs every `tool_use` of its message and sends
 //! all their `tool_result`s, in order, as the next user message; and goes on until the model ends
 //! its turn, the turn limit or the token budget is reached, or the run is cancelled or fails.
-//! Whatever ends it, the history stays valid: every `tool_use` is answered.
+//! Whatever ends it, the history stays valid: every `tool_use` is answered, and an empty reply
+//! (which the API sends, e.g. after tool results) is not kept. A reply cut by `max_tokens`
+//! after complete tool calls runs them; one cut inside a tool call's input is asked again once
+//! with the model's largest output limit, and if it still does not fit the run ends saying so,
+//! keeping the text and nothing half-parsed.
 
 use super::messages::{ContentBlock, Message, ModelReply, Role, StopReason, Usage};
 
@@ -33,8 +37,10 @@ pub enum Event {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Call the model with this conversation.
-    CallModel { messages: Vec<Message> },
+    /// Call the model with this conversation. `longer` asks again for the call before, whose
+    /// reply was cut inside a tool call: with the model's largest output limit, and what that
+    /// call streamed is void.
+    CallModel { messages: Vec<Message>, longer: bool },
     /// Run one tool; answer with [`Event::ToolFinished`].
     RunTool { tool_use_id: String, name: String, input: serde_json::Value },
     /// Store this message: it is now part of the conversation.
@@ -48,6 +54,8 @@ pub enum Outcome {
     Completed,
     /// The reply was cut at the output token limit.
     MaxTokens,
+    /// A tool call's input did not fit in the model's largest output, even when asked again.
+    ToolInputTooLong,
     Refused,
     ContextWindowExceeded,
     TurnLimitReached,
@@ -75,6 +83,8 @@ pub struct Turn {
     usage: Usage,
     /// The tool calls of the last model message, in order, with their results as they come.
     pending: Vec<(String, Option<Result<String, String>>)>,
+    /// Whether a call cut inside a tool call was already asked again with a longer limit.
+    asked_longer: bool,
 }
 
 impl Turn {
@@ -87,6 +97,7 @@ impl Turn {
             model_calls: 0,
             usage: Usage::default(),
             pending: Vec::new(),
+            asked_longer: false,
         }
     }
 
@@ -120,6 +131,10 @@ impl Turn {
     }
 
     fn call_model(&mut self) -> Vec<Effect> {
+        self.call_model_with(false)
+    }
+
+    fn call_model_with(&mut self, longer: bool) -> Vec<Effect> {
         if self.model_calls >= self.limits.max_model_calls {
             return self.finish(Outcome::TurnLimitReached);
         }
@@ -128,20 +143,32 @@ impl Turn {
         }
         self.model_calls += 1;
         self.state = State::AwaitingModel;
-        vec![Effect::CallModel { messages: self.history.clone() }]
+        vec![Effect::CallModel { messages: self.history.clone(), longer }]
     }
 
     fn on_reply(&mut self, reply: ModelReply) -> Vec<Effect> {
         self.usage.add(&reply.usage);
-        self.history.push(reply.message.clone());
-        let mut effects = vec![Effect::Persist(reply.message.clone())];
+        if reply.truncated_tool_use {
+            if !self.asked_longer {
+                self.asked_longer = true;
+                return self.call_model_with(true);
+            }
+            // Keep what the user read; the cut tool call is not in the message.
+            let mut effects = self.keep(reply.message);
+            effects.extend(self.finish(Outcome::ToolInputTooLong));
+            return effects;
+        }
+        let has_tool_calls = reply.message.tool_uses().next().is_some();
+        let mut effects = self.keep(reply.message.clone());
         match reply.stop_reason {
-            StopReason::ToolUse => {
+            // Complete tool calls are run whatever the stop reason (`max_tokens` just after
+            // them, say), but not after a refusal or an overflow.
+            StopReason::Refusal => effects.extend(self.finish(Outcome::Refused)),
+            StopReason::ModelContextWindowExceeded => {
+                effects.extend(self.finish(Outcome::ContextWindowExceeded))
+            }
+            _ if has_tool_calls => {
                 self.pending = reply.message.tool_uses().map(|(id, _, _)| (id.to_owned(), None)).collect();
-                if self.pending.is_empty() {
-                    effects.extend(self.finish(Outcome::Completed));
-                    return effects;
-                }
                 self.state = State::AwaitingTools;
                 effects.extend(reply.message.tool_uses().map(|(id, name, input)| Effect::RunTool {
                     tool_use_id: id.to_owned(),
@@ -151,16 +178,27 @@ impl Turn {
             }
             // The server paused a long turn: send the conversation back as it is to continue.
             StopReason::PauseTurn => effects.extend(self.call_model()),
-            StopReason::EndTurn | StopReason::StopSequence | StopReason::Other => {
+            StopReason::ToolUse | StopReason::EndTurn | StopReason::StopSequence | StopReason::Other => {
                 effects.extend(self.finish(Outcome::Completed));
             }
             StopReason::MaxTokens => effects.extend(self.finish(Outcome::MaxTokens)),
-            StopReason::Refusal => effects.extend(self.finish(Outcome::Refused)),
-            StopReason::ModelContextWindowExceeded => {
-                effects.extend(self.finish(Outcome::ContextWindowExceeded))
-            }
         }
         effects
+    }
+
+    /// Adds a reply to the conversation and stores it, unless it holds nothing to send back.
+    fn keep(&mut self, message: Message) -> Vec<Effect> {
+        // Thinking alone says nothing either.
+        let blank = message.content.iter().all(|block| match block {
+            ContentBlock::Text { text } => text.trim().is_empty(),
+            ContentBlock::Thinking { .. } | ContentBlock::RedactedThinking { .. } => true,
+            _ => false,
+        });
+        if blank {
+            return Vec::new();
+        }
+        self.history.push(message.clone());
+        vec![Effect::Persist(message)]
     }
 
     fn on_tool(&mut self, tool_use_id: String, output: Result<String, String>) -> Vec<Effect> {
@@ -223,6 +261,7 @@ mod tests {
             message: Message { role: Role::Assistant, content },
             stop_reason,
             usage: Usage { input_tokens: 100, output_tokens, ..Usage::default() },
+            truncated_tool_use: false,
         }
     }
 
@@ -237,7 +276,9 @@ mod tests {
     fn started(limits: TurnLimits) -> Turn {
         let mut turn = Turn::new(vec![Message::user_text("What time is it?")], limits);
         let effects = turn.handle(Event::Started);
-        assert!(matches!(&effects[..], [Effect::CallModel { messages }] if messages.len() == 1));
+        assert!(
+            matches!(&effects[..], [Effect::CallModel { messages, longer: false }] if messages.len() == 1)
+        );
         turn
     }
 
@@ -293,7 +334,7 @@ mod tests {
                 },
             ]
         );
-        let Effect::CallModel { messages } = &effects[1] else { panic!("{effects:?}") };
+        let Effect::CallModel { messages, .. } = &effects[1] else { panic!("{effects:?}") };
         assert_eq!(messages.len(), 3, "question, tool calls, tool results");
     }
 
@@ -302,7 +343,7 @@ mod tests {
         let mut turn = started(TurnLimits::default());
         let effects =
             turn.handle(Event::ModelReplied(reply(vec![text("Part one")], StopReason::PauseTurn, 5)));
-        assert!(matches!(&effects[1], Effect::CallModel { messages } if messages.len() == 2));
+        assert!(matches!(&effects[1], Effect::CallModel { messages, .. } if messages.len() == 2));
     }
 
     #[test]
@@ -357,6 +398,63 @@ mod tests {
             turn.handle(Event::ToolFinished { tool_use_id: "b".into(), output: Ok("late".into()) })
                 .is_empty()
         );
+    }
+
+    fn tools_then(turn: &mut Turn) {
+        turn.handle(Event::ModelReplied(reply(vec![tool_use("t")], StopReason::ToolUse, 5)));
+        turn.handle(Event::ToolFinished { tool_use_id: "t".into(), output: Ok("ok".into()) });
+    }
+
+    #[test]
+    fn an_empty_reply_after_tool_results_is_not_kept_and_ends_the_run() {
+        let mut turn = started(TurnLimits::default());
+        tools_then(&mut turn);
+        let effects = turn.handle(Event::ModelReplied(reply(vec![], StopReason::EndTurn, 0)));
+        assert_eq!(effects, vec![Effect::Finish(Outcome::Completed)], "nothing to store");
+        assert_eq!(turn.history().last().unwrap().role, Role::User, "the history ends with the tool results");
+    }
+
+    #[test]
+    fn max_tokens_just_after_complete_tool_calls_runs_them() {
+        let mut turn = started(TurnLimits::default());
+        let effects = turn.handle(Event::ModelReplied(reply(
+            vec![text("Saving"), tool_use("a")],
+            StopReason::MaxTokens,
+            5,
+        )));
+        assert!(
+            matches!(&effects[1], Effect::RunTool { tool_use_id, .. } if tool_use_id == "a"),
+            "{effects:?}"
+        );
+        let effects =
+            turn.handle(Event::ToolFinished { tool_use_id: "a".into(), output: Ok("saved".into()) });
+        assert!(matches!(&effects[1], Effect::CallModel { .. }), "{effects:?}");
+    }
+
+    #[test]
+    fn a_reply_cut_inside_a_tool_call_is_asked_again_once_with_the_largest_output_then_given_up() {
+        let mut turn = started(TurnLimits::default());
+        let mut cut = reply(vec![text("Here is the document")], StopReason::MaxTokens, 4096);
+        cut.truncated_tool_use = true;
+
+        let effects = turn.handle(Event::ModelReplied(cut.clone()));
+        assert!(
+            matches!(&effects[..], [Effect::CallModel { messages, longer: true }] if messages.len() == 1),
+            "asked again, with nothing of the cut reply kept: {effects:?}"
+        );
+
+        let effects = turn.handle(Event::ModelReplied(cut));
+        assert!(matches!(&effects[0], Effect::Persist(message) if message.text() == "Here is the document"));
+        assert_eq!(effects[1], Effect::Finish(Outcome::ToolInputTooLong));
+        assert_eq!(turn.usage().output_tokens, 8192, "both calls are counted");
+    }
+
+    #[test]
+    fn tool_calls_in_a_refused_reply_are_not_run() {
+        let mut turn = started(TurnLimits::default());
+        let effects = turn.handle(Event::ModelReplied(reply(vec![tool_use("a")], StopReason::Refusal, 5)));
+        assert_eq!(effects.last(), Some(&Effect::Finish(Outcome::Refused)));
+        assert!(!effects.iter().any(|effect| matches!(effect, Effect::RunTool { .. })));
     }
 
     #[test]

@@ -432,8 +432,10 @@ impl Billing {
         // The typed parse: an event we act on must be one async-stripe understands.
         let event: Event =
             serde_json::from_slice(body).map_err(|error| WebhookError::Parse(error.to_string()))?;
-        let payload: serde_json::Value =
+        let mut payload: serde_json::Value =
             serde_json::from_slice(body).map_err(|error| WebhookError::Parse(error.to_string()))?;
+        // A NUL in any string (a name someone typed at Stripe) would make jsonb refuse the event.
+        crate::text::replace_nul_in_json(&mut payload);
         let id = event.id.to_string();
         let stored = store::insert_event(&self.inner.pool, &id, event.type_.as_str(), &payload)
             .await

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use jarvis_types::protocol::{RunError, RunEvent, RunStatus};
+use jarvis_types::protocol::{REFUSAL_NOTE, RunError, RunEvent, RunStatus, TOOL_INPUT_TOO_LONG_NOTE};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -259,10 +259,13 @@ fn describe(
             Some(run_error("max_tokens", "The reply reached its length limit and was cut short.", false)),
             "max_tokens",
         ),
-        Outcome::Refused => (
+        Outcome::Refused => {
+            (RunStatus::Completed, Some(run_error("refusal", REFUSAL_NOTE, false)), "refusal")
+        }
+        Outcome::ToolInputTooLong => (
             RunStatus::Completed,
-            Some(run_error("refusal", "Jarvis declined to answer this.", false)),
-            "refusal",
+            Some(run_error("tool_input_too_long", TOOL_INPUT_TOO_LONG_NOTE, false)),
+            "tool_input_too_long",
         ),
         Outcome::ContextWindowExceeded => (
             RunStatus::Failed,
@@ -289,7 +292,7 @@ fn describe(
         ),
         Outcome::Failed { message } => {
             let code = error.map_or("internal", |error| error.code());
-            let retryable = !matches!(code, "model_not_configured" | "model_auth_failed");
+            let retryable = error.is_none_or(ProviderError::retryable);
             (RunStatus::Failed, Some(run_error(code, message, retryable)), "failed")
         }
     }

@@ -46,6 +46,7 @@ use crate::agent::provider::ModelProvider;
 use crate::agent::tools::ToolRegistry;
 use crate::agent::turn::TurnLimits;
 use crate::billing::Billing;
+use crate::text;
 use crate::voice::Voice;
 
 /// How runs are set up.
@@ -218,11 +219,16 @@ impl Chat {
         text: &str,
         client_message_id: Option<&str>,
     ) -> Result<Uuid, ChatError> {
-        let client_message_id =
-            client_message_id.map(str::trim).filter(|id| !id.is_empty() && id.len() <= 100);
+        // An id Postgres could not store is ignored, like one too long to be ours.
+        let client_message_id = client_message_id
+            .map(str::trim)
+            .filter(|id| !id.is_empty() && id.len() <= 100 && !text::contains_nul(id));
         let text = text.trim();
         if text.is_empty() {
             return Err(ChatError::InvalidMessage("Write a message first.".into()));
+        }
+        if text::contains_nul(text) {
+            return Err(ChatError::InvalidMessage(text::nul_refusal("Your message")));
         }
         if text.chars().count() > MAX_MESSAGE_CHARS {
             return Err(ChatError::InvalidMessage(format!(

@@ -24,6 +24,9 @@ pub struct MessageRow {
     pub content: sqlx::types::Json<Vec<ContentBlock>>,
     pub status: String,
     pub run_id: Option<Uuid>,
+    /// The message belongs to a run the model refused: the whole exchange is left out of what
+    /// the model is sent from then on (the API's advice, or the refusals go on).
+    pub refused: bool,
 }
 
 pub async fn list_conversations(pool: &PgPool, user_id: Uuid) -> Result<Vec<ConversationRow>, sqlx::Error> {
@@ -72,8 +75,9 @@ async fn message_rows(
     conversation_id: Uuid,
 ) -> Result<Vec<MessageRow>, sqlx::Error> {
     sqlx::query_as::<_, MessageRow>(
-        "SELECT id, role, content, status, run_id FROM messages
-          WHERE conversation_id = $1 AND user_id = $2 ORDER BY position",
+        "SELECT m.id, m.role, m.content, m.status, m.run_id, COALESCE(r.outcome = 'refusal', false) AS refused
+           FROM messages m LEFT JOIN runs r ON r.id = m.run_id AND r.user_id = m.user_id
+          WHERE m.conversation_id = $1 AND m.user_id = $2 ORDER BY m.position",
     )
     .bind(conversation_id)
     .bind(user_id)
@@ -81,10 +85,11 @@ async fn message_rows(
     .await
 }
 
-/// The conversation as the model sees it: complete messages only, in order.
+/// The conversation as the model sees it: complete messages only, in order, without refused
+/// exchanges. (The agent makes it a valid request: see `agent::valid_history`.)
 fn complete_messages(rows: Vec<MessageRow>) -> Vec<Message> {
     rows.into_iter()
-        .filter(|row| row.status == "complete")
+        .filter(|row| row.status == "complete" && !row.refused)
         .map(|row| Message {
             role: if row.role == "user" { Role::User } else { Role::Assistant },
             content: row.content.0,

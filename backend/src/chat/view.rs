@@ -1,13 +1,13 @@
 //! The chat as the UI shows it: conversation summaries, and a conversation's stored messages
 //! folded into replies (tool results shown on the tool calls that asked for them, consecutive
-//! assistant messages of one run read as one reply).
+//! assistant messages of one run read as one reply, its text joined exactly as it streamed).
 
 use jarvis_types::chat::{ChatMessageView, ConversationSummary, ConversationView, ToolCallView};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::store;
-use crate::agent::messages::ContentBlock;
+use crate::agent::messages::{ContentBlock, ReplyText};
 
 pub async fn conversations(pool: &PgPool, user_id: Uuid) -> Result<Vec<ConversationSummary>, sqlx::Error> {
     Ok(store::list_conversations(pool, user_id)
@@ -35,6 +35,8 @@ pub async fn conversation(
 
     // Tool results travel in user messages; they are shown on the assistant message that asked.
     let mut messages: Vec<ChatMessageView> = Vec::new();
+    // The text of the reply being folded, joined as it was streamed.
+    let mut reply_text = ReplyText::new();
     for row in rows {
         let is_tool_results =
             row.content.0.iter().all(|block| matches!(block, ContentBlock::ToolResult { .. }))
@@ -53,16 +55,6 @@ pub async fn conversation(
             }
             continue;
         }
-        let text: String = row
-            .content
-            .0
-            .iter()
-            .filter_map(|block| match block {
-                ContentBlock::Text { text } => Some(text.as_str()),
-                _ => None,
-            })
-            .collect::<Vec<_>>()
-            .join("\n\n");
         let tools: Vec<ToolCallView> = row
             .content
             .0
@@ -84,17 +76,27 @@ pub async fn conversation(
                 && last.role == "assistant"
                 && last.run_id == row.run_id.map(|id| id.to_string())
             {
-                if !text.is_empty() {
-                    if !last.text.is_empty() {
-                        last.text.push_str("\n\n");
-                    }
-                    last.text.push_str(&text);
-                }
+                row.content.0.iter().for_each(|block| reply_text.push_block(block));
+                last.text = reply_text.as_str().to_owned();
                 last.tools.extend(tools);
                 last.partial |= row.status == "partial";
                 continue;
             }
         }
+        reply_text = ReplyText::new();
+        let text = if row.role == "assistant" {
+            row.content.0.iter().for_each(|block| reply_text.push_block(block));
+            reply_text.as_str().to_owned()
+        } else {
+            row.content
+                .0
+                .iter()
+                .filter_map(|block| match block {
+                    ContentBlock::Text { text } => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect()
+        };
         messages.push(ChatMessageView {
             id: row.id.to_string(),
             role: row.role,
@@ -103,6 +105,7 @@ pub async fn conversation(
             partial: row.status == "partial",
             run_id: row.run_id.map(|id| id.to_string()),
             clips: Vec::new(),
+            refused: row.refused,
         });
     }
     // Each spoken reply's clips, on the reply of its run.

@@ -13,6 +13,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::db::user_transaction;
+use crate::text;
 
 /// Largest document, in bytes of UTF-8.
 pub const MAX_CONTENT_BYTES: usize = 1024 * 1024;
@@ -197,8 +198,8 @@ fn check_content(content: &str) -> Result<i32, DocumentError> {
             content.len() / 1024
         )));
     }
-    if content.contains('\0') {
-        return Err(DocumentError::Invalid("Documents cannot contain NUL characters.".into()));
+    if text::contains_nul(content) {
+        return Err(DocumentError::Invalid(text::nul_refusal("The document")));
     }
     Ok(i32::try_from(content.len()).unwrap_or(i32::MAX))
 }
@@ -251,6 +252,9 @@ pub async fn create(
 ) -> Result<Document, DocumentError> {
     let title = check_title(&new.title)?;
     let size = check_content(&new.content)?;
+    if new.language.as_deref().is_some_and(text::contains_nul) {
+        return Err(DocumentError::Invalid(text::nul_refusal("The language")));
+    }
     let language = new.language.map(|l| l.trim().to_ascii_lowercase()).filter(|l| !l.is_empty());
     let filename = filename::for_document(&title, new.kind, language.as_deref());
     let mut tx = user_transaction(pool, user_id).await?;
@@ -341,13 +345,15 @@ pub async fn all(pool: &PgPool, user_id: Uuid) -> Result<Vec<Document>, Document
     Ok(documents)
 }
 
-/// Full-text search over titles and content, best first, with a snippet each.
+/// Full-text search over titles and content, best first, with a snippet each. A NUL in the
+/// query, which Postgres cannot take, is read as a space: the words around it are searched.
 pub async fn search(
     pool: &PgPool,
     user_id: Uuid,
     query: &str,
     limit: i64,
 ) -> Result<Vec<SearchHit>, DocumentError> {
+    let query = text::nul_as_space(query);
     let query = query.trim();
     if query.is_empty() {
         return Err(DocumentError::Invalid("Search for at least one word.".into()));

@@ -22,6 +22,7 @@ use super::clips::{self, ClipRow, Made};
 use super::sentences::SentenceCutter;
 use super::{SpeechEngine, SpeechRequest, VoiceError, mp3};
 use crate::storage::{BlobStore, StorageError};
+use crate::text;
 
 /// How many clips may be synthesised at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +157,9 @@ impl Voice {
         let voices = self.voices();
         if settings.enabled && self.inner.engine.is_none() {
             return Err(SettingsError::Invalid("Replies are not spoken on this server.".into()));
+        }
+        if text::contains_nul(&settings.voice) {
+            return Err(SettingsError::Invalid(text::nul_refusal("The voice's name")));
         }
         if !voices.is_empty() && !voices.contains(&settings.voice) {
             return Err(SettingsError::Invalid(format!("There is no voice called \"{}\".", settings.voice)));

@@ -9,6 +9,8 @@ mod helpers;
 mod instances;
 mod isolation;
 mod library;
+mod model_behaviour;
+mod nul;
 mod pages;
 mod voice;
 mod ws;

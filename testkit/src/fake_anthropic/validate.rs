@@ -1,0 +1,607 @@
+//! The checks the real Messages API makes on a request body before it answers, each refused with
+//! the API's own `invalid_request_error` message, so that a regression in how Jarvis builds its
+//! requests fails in tests the way it would fail in production.
+//!
+//! The messages are the real API's, as reported in 400 bodies (`messages.N: all messages must
+//! have non-empty content …`, `A maximum of 4 blocks with cache_control may be provided. Found
+//! N.`, …). Where no real text was found, the wording is the closest documented one: the field
+//! errors follow the API's validator (`model: Field required`, `max_tokens: Input should be
+//! greater than or equal to 1`). Two checks are stricter than today's API, which accepts the
+//! request and merges or pads it: consecutive messages of one role, and a first message that is not
+//! the user's. Jarvis never sends either, so here they are errors. A NUL character is accepted,
+//! as the API accepts it.
+
+use serde_json::{Map, Value};
+
+/// The block types a message may hold.
+const BLOCK_TYPES: [&str; 7] =
+    ["text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking"];
+
+/// The API's most `cache_control` breakpoints per request (tools, system and messages together).
+const MAX_CACHE_BREAKPOINTS: usize = 4;
+
+/// Checks `body` (a `POST /v1/messages` body) as the real API does; the error is the message of
+/// the API's 400 `invalid_request_error`.
+pub fn validate_request(body: &Value) -> Result<(), String> {
+    let Some(fields) = body.as_object() else {
+        return Err("Input should be a valid dictionary".into());
+    };
+    check_model(fields)?;
+    let max_tokens = check_max_tokens(fields)?;
+    check_thinking(fields, max_tokens)?;
+    let messages = match fields.get("messages") {
+        None => return Err("messages: Field required".into()),
+        Some(Value::Array(messages)) if messages.is_empty() => {
+            return Err("messages: at least one message is required".into());
+        }
+        Some(Value::Array(messages)) => messages,
+        Some(_) => return Err("messages: Input should be a valid list".into()),
+    };
+    if let Some(system) = fields.get("system") {
+        check_system(system)?;
+    }
+    for (index, message) in messages.iter().enumerate() {
+        check_message(index, message, index + 1 == messages.len())?;
+    }
+    check_roles(messages)?;
+    if let Some(message) = unanswered_tool_use(body) {
+        return Err(message);
+    }
+    check_tool_results(messages)?;
+    check_cache_breakpoints(fields, messages)?;
+    check_final_assistant(messages)
+}
+
+/// The real API's check: each assistant `tool_use` must be answered by `tool_result` blocks at
+/// the start of the next (user) message. `None` when every one is.
+pub fn unanswered_tool_use(body: &Value) -> Option<String> {
+    let messages = body.get("messages")?.as_array()?;
+    for (index, message) in messages.iter().enumerate() {
+        let ids = tool_use_ids(message);
+        if ids.is_empty() {
+            continue;
+        }
+        let answered: Vec<&str> = messages
+            .get(index + 1)
+            .map(blocks)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|block| block_type(block) == Some("tool_result"))
+            .filter_map(|block| block.get("tool_use_id").and_then(Value::as_str))
+            .collect();
+        let missing: Vec<&str> = ids.into_iter().filter(|id| !answered.contains(id)).collect();
+        if !missing.is_empty() {
+            return Some(format!(
+                "messages.{}: `tool_use` ids were found without `tool_result` blocks immediately after: {}. Each `tool_use` block must have a corresponding `tool_result` block in the next message.",
+                index + 1,
+                missing.join(", ")
+            ));
+        }
+    }
+    None
+}
+
+fn check_model(fields: &Map<String, Value>) -> Result<(), String> {
+    match fields.get("model") {
+        None => Err("model: Field required".into()),
+        Some(Value::String(model)) if model.is_empty() => {
+            Err("model: String should have at least 1 character".into())
+        }
+        Some(Value::String(_)) => Ok(()),
+        Some(_) => Err("model: Input should be a valid string".into()),
+    }
+}
+
+fn check_max_tokens(fields: &Map<String, Value>) -> Result<i64, String> {
+    let value = fields.get("max_tokens").ok_or("max_tokens: Field required")?;
+    let max_tokens = value.as_i64().ok_or("max_tokens: Input should be a valid integer")?;
+    if max_tokens < 1 {
+        return Err("max_tokens: Input should be greater than or equal to 1".into());
+    }
+    Ok(max_tokens)
+}
+
+fn check_thinking(fields: &Map<String, Value>, max_tokens: i64) -> Result<(), String> {
+    let Some(thinking) = fields.get("thinking") else { return Ok(()) };
+    if thinking.get("type").and_then(Value::as_str) != Some("enabled") {
+        return Ok(());
+    }
+    let budget = thinking
+        .get("budget_tokens")
+        .and_then(Value::as_i64)
+        .ok_or("thinking.enabled.budget_tokens: Field required")?;
+    if budget >= max_tokens {
+        return Err("`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size".into());
+    }
+    Ok(())
+}
+
+/// The system prompt: a string, or text blocks held to the same rules as the messages' ones.
+fn check_system(system: &Value) -> Result<(), String> {
+    match system {
+        Value::String(_) => Ok(()),
+        Value::Array(blocks) => {
+            for (index, block) in blocks.iter().enumerate() {
+                let path = format!("system.{index}");
+                if block_type(block) != Some("text") {
+                    return Err(format!("{path}.type: Input should be 'text'"));
+                }
+                check_text(&path, "system", block)?;
+            }
+            Ok(())
+        }
+        _ => Err("system: Input should be a valid string".into()),
+    }
+}
+
+fn check_message(index: usize, message: &Value, last: bool) -> Result<(), String> {
+    let path = format!("messages.{index}");
+    let Some(fields) = message.as_object() else {
+        return Err(format!("{path}: Input should be a valid dictionary"));
+    };
+    let role = match fields.get("role") {
+        None => return Err(format!("{path}.role: Field required")),
+        Some(Value::String(role)) if role == "user" || role == "assistant" => role.as_str(),
+        Some(_) => return Err(format!("{path}.role: Input should be 'user' or 'assistant'")),
+    };
+    let content = fields.get("content").ok_or_else(|| format!("{path}.content: Field required"))?;
+    let empty = match content {
+        Value::String(text) => text.is_empty(),
+        Value::Array(blocks) => blocks.is_empty(),
+        _ => false,
+    };
+    if empty && !(last && role == "assistant") {
+        return Err(format!(
+            "{path}: all messages must have non-empty content except for the optional final assistant message"
+        ));
+    }
+    match content {
+        Value::String(text) if text.is_empty() => Ok(()),
+        Value::String(text) => check_text_value(text, "messages"),
+        Value::Array(blocks) => {
+            for (number, block) in blocks.iter().enumerate() {
+                check_block(&format!("{path}.content.{number}"), block)?;
+            }
+            Ok(())
+        }
+        _ => Err(format!("{path}.content: Input should be a valid list")),
+    }
+}
+
+/// One content block: a known type with its required fields (a `tool_result`'s own content
+/// checked in turn).
+fn check_block(path: &str, block: &Value) -> Result<(), String> {
+    if !block.is_object() {
+        return Err(format!("{path}: Input should be a valid dictionary"));
+    }
+    let kind = match block.get("type") {
+        None => return Err(format!("{path}: Unable to extract tag using discriminator 'type'")),
+        Some(Value::String(kind)) if BLOCK_TYPES.contains(&kind.as_str()) => kind.as_str(),
+        Some(other) => {
+            let tag = other.as_str().map_or_else(|| other.to_string(), str::to_owned);
+            let expected: Vec<String> = BLOCK_TYPES.iter().map(|kind| format!("'{kind}'")).collect();
+            return Err(format!(
+                "{path}: Input tag '{tag}' found using 'type' does not match any of the expected tags: {}",
+                expected.join(", ")
+            ));
+        }
+    };
+    let required = |field: &str| -> Result<&Value, String> {
+        block.get(field).ok_or_else(|| format!("{path}.{kind}.{field}: Field required"))
+    };
+    let string = |field: &str| -> Result<(), String> {
+        match required(field)? {
+            Value::String(_) => Ok(()),
+            _ => Err(format!("{path}.{kind}.{field}: Input should be a valid string")),
+        }
+    };
+    match kind {
+        "text" => check_text(path, "messages", block),
+        "tool_use" => {
+            string("id")?;
+            string("name")?;
+            match required("input")? {
+                Value::Object(_) => Ok(()),
+                _ => Err(format!("{path}.tool_use.input: Input should be a valid dictionary")),
+            }
+        }
+        "tool_result" => {
+            string("tool_use_id")?;
+            match block.get("content") {
+                None | Some(Value::String(_)) => Ok(()),
+                Some(Value::Array(parts)) => {
+                    for (number, part) in parts.iter().enumerate() {
+                        check_block(&format!("{path}.tool_result.content.{number}"), part)?;
+                    }
+                    Ok(())
+                }
+                Some(_) => Err(format!("{path}.tool_result.content: Input should be a valid list")),
+            }
+        }
+        "thinking" => {
+            string("thinking")?;
+            string("signature")
+        }
+        "redacted_thinking" => string("data"),
+        _ => required("source").map(|_| ()),
+    }
+}
+
+/// A text block's `text`: present, a string, not empty, not only whitespace.
+fn check_text(path: &str, field: &str, block: &Value) -> Result<(), String> {
+    match block.get("text") {
+        None => Err(format!("{path}.text.text: Field required")),
+        Some(Value::String(text)) => check_text_value(text, field),
+        Some(_) => Err(format!("{path}.text.text: Input should be a valid string")),
+    }
+}
+
+fn check_text_value(text: &str, field: &str) -> Result<(), String> {
+    if text.is_empty() {
+        Err(format!("{field}: text content blocks must be non-empty"))
+    } else if text.trim().is_empty() {
+        Err(format!("{field}: text content blocks must contain non-whitespace text"))
+    } else {
+        Ok(())
+    }
+}
+
+/// The first message is the user's, and the roles alternate.
+fn check_roles(messages: &[Value]) -> Result<(), String> {
+    let roles: Vec<&str> = messages.iter().filter_map(|m| m.get("role").and_then(Value::as_str)).collect();
+    if roles.first() != Some(&"user") {
+        return Err("messages: first message must use the \"user\" role".into());
+    }
+    match roles.windows(2).find(|pair| pair[0] == pair[1]) {
+        Some(pair) => Err(format!(
+            "messages: roles must alternate between \"user\" and \"assistant\", but found multiple \"{}\" roles in a row",
+            pair[0]
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Each `tool_result` answers a `tool_use` of the message just before.
+fn check_tool_results(messages: &[Value]) -> Result<(), String> {
+    for (index, message) in messages.iter().enumerate() {
+        let previous = index.checked_sub(1).and_then(|before| messages.get(before));
+        let asked = previous.map(tool_use_ids).unwrap_or_default();
+        for (number, block) in blocks(message).iter().enumerate() {
+            if block_type(block) != Some("tool_result") {
+                continue;
+            }
+            let id = block.get("tool_use_id").and_then(Value::as_str).unwrap_or_default();
+            if !asked.contains(&id) {
+                return Err(format!(
+                    "messages.{index}.content.{number}: unexpected `tool_use_id` found in `tool_result` blocks: {id}. Each `tool_result` block must have a corresponding `tool_use` block in the previous message."
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// At most four blocks with `cache_control`, counting tools, system blocks, message blocks and
+/// the blocks inside tool results.
+fn check_cache_breakpoints(fields: &Map<String, Value>, messages: &[Value]) -> Result<(), String> {
+    let marked = |block: &Value| block.get("cache_control").is_some_and(|control| !control.is_null());
+    let mut found = listed(fields.get("tools")).iter().filter(|tool| marked(tool)).count()
+        + listed(fields.get("system")).iter().filter(|block| marked(block)).count();
+    for message in messages {
+        for block in blocks(message) {
+            found += usize::from(marked(block));
+            found += listed(block.get("content")).iter().filter(|part| marked(part)).count();
+        }
+    }
+    if found > MAX_CACHE_BREAKPOINTS {
+        return Err(format!(
+            "A maximum of {MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. Found {found}."
+        ));
+    }
+    Ok(())
+}
+
+/// A final assistant message (a prefill) may be empty, but may not end with whitespace.
+fn check_final_assistant(messages: &[Value]) -> Result<(), String> {
+    let Some(last) = messages.last() else { return Ok(()) };
+    if last.get("role").and_then(Value::as_str) != Some("assistant") {
+        return Ok(());
+    }
+    let ending = match last.get("content") {
+        Some(Value::String(text)) => Some(text.as_str()),
+        Some(Value::Array(blocks)) => blocks
+            .last()
+            .filter(|block| block_type(block) == Some("text"))
+            .and_then(|block| block.get("text"))
+            .and_then(Value::as_str),
+        _ => None,
+    };
+    if ending.and_then(|text| text.chars().last()).is_some_and(char::is_whitespace) {
+        return Err("messages: final assistant content cannot end with trailing whitespace".into());
+    }
+    Ok(())
+}
+
+/// A message's content blocks (none when its content is a string).
+fn blocks(message: &Value) -> &[Value] {
+    listed(message.get("content"))
+}
+
+/// The items of an array value (none when it is missing or not an array).
+fn listed(value: Option<&Value>) -> &[Value] {
+    value.and_then(Value::as_array).map_or(&[], Vec::as_slice)
+}
+
+fn block_type(block: &Value) -> Option<&str> {
+    block.get("type").and_then(Value::as_str)
+}
+
+fn tool_use_ids(message: &Value) -> Vec<&str> {
+    blocks(message)
+        .iter()
+        .filter(|block| block_type(block) == Some("tool_use"))
+        .filter_map(|block| block.get("id").and_then(Value::as_str))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::validate_request;
+
+    fn user(content: Value) -> Value {
+        json!({"role": "user", "content": content})
+    }
+
+    fn assistant(content: Value) -> Value {
+        json!({"role": "assistant", "content": content})
+    }
+
+    fn text(text: &str) -> Value {
+        json!({"type": "text", "text": text})
+    }
+
+    fn tool_use(id: &str) -> Value {
+        json!({"type": "tool_use", "id": id, "name": "get_current_time", "input": {}})
+    }
+
+    fn tool_result(id: &str) -> Value {
+        json!({"type": "tool_result", "tool_use_id": id, "content": "12:00"})
+    }
+
+    fn request(messages: Vec<Value>) -> Value {
+        json!({"model": "claude-sonnet-4-5", "max_tokens": 1024, "stream": true, "messages": messages})
+    }
+
+    fn refusal(body: &Value) -> String {
+        validate_request(body).expect_err("refused")
+    }
+
+    /// Jarvis's full shape: tools and system with breakpoints, a thinking block, a tool round
+    /// trip, string and block content, NUL characters, and a prefill.
+    fn valid() -> Value {
+        json!({
+            "model": "claude-sonnet-4-5",
+            "max_tokens": 4096,
+            "stream": true,
+            "thinking": {"type": "enabled", "budget_tokens": 2048},
+            "system": [{"type": "text", "text": "You are Jarvis.", "cache_control": {"type": "ephemeral"}}],
+            "tools": [
+                {"name": "get_current_time", "description": "The time.", "input_schema": {"type": "object"}},
+                {"name": "save_document", "description": "Saves.", "input_schema": {"type": "object"},
+                 "cache_control": {"type": "ephemeral"}},
+            ],
+            "messages": [
+                user(json!("What time is it?\u{0}")),
+                assistant(json!([
+                    {"type": "thinking", "thinking": "The user wants the time.", "signature": "sig"},
+                    {"type": "redacted_thinking", "data": "opaque"},
+                    text("Let me check. "),
+                    tool_use("toolu_01"),
+                    tool_use("toolu_02"),
+                ])),
+                user(json!([
+                    tool_result("toolu_01"),
+                    {"type": "tool_result", "tool_use_id": "toolu_02", "is_error": true,
+                     "content": [{"type": "text", "text": "failed", "cache_control": {"type": "ephemeral"}}]},
+                    {"type": "text", "text": "Thanks.\u{0}", "cache_control": {"type": "ephemeral"}},
+                ])),
+                assistant(json!([text("It is noon.")])),
+                user(json!([text("And a summary?"),
+                    {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AA=="}}])),
+                assistant(json!("Here is the summary:")),
+            ],
+        })
+    }
+
+    #[test]
+    fn a_full_multi_turn_request_passes() {
+        assert_eq!(validate_request(&valid()), Ok(()));
+    }
+
+    #[test]
+    fn an_empty_final_assistant_message_passes() {
+        let body = request(vec![user(json!("Hi")), assistant(json!([]))]);
+        assert_eq!(validate_request(&body), Ok(()));
+        let body = request(vec![user(json!("Hi")), assistant(json!(""))]);
+        assert_eq!(validate_request(&body), Ok(()));
+    }
+
+    #[test]
+    fn model_and_max_tokens_are_required_and_checked() {
+        let mut body = request(vec![user(json!("Hi"))]);
+        body.as_object_mut().unwrap().remove("model");
+        assert_eq!(refusal(&body), "model: Field required");
+        body["model"] = json!(7);
+        assert_eq!(refusal(&body), "model: Input should be a valid string");
+        body["model"] = json!("");
+        assert_eq!(refusal(&body), "model: String should have at least 1 character");
+
+        let mut body = request(vec![user(json!("Hi"))]);
+        body.as_object_mut().unwrap().remove("max_tokens");
+        assert_eq!(refusal(&body), "max_tokens: Field required");
+        for wrong in [json!("1024"), json!(10.5), json!(null)] {
+            body["max_tokens"] = wrong;
+            assert_eq!(refusal(&body), "max_tokens: Input should be a valid integer");
+        }
+        for wrong in [0, -1] {
+            body["max_tokens"] = json!(wrong);
+            assert_eq!(refusal(&body), "max_tokens: Input should be greater than or equal to 1");
+        }
+    }
+
+    #[test]
+    fn the_thinking_budget_must_stay_under_max_tokens() {
+        let mut body = request(vec![user(json!("Hi"))]);
+        body["thinking"] = json!({"type": "enabled", "budget_tokens": 1024});
+        assert!(refusal(&body).starts_with("`max_tokens` must be greater than `thinking.budget_tokens`."));
+    }
+
+    #[test]
+    fn messages_are_required_and_not_empty() {
+        let mut body = request(vec![]);
+        assert_eq!(refusal(&body), "messages: at least one message is required");
+        body.as_object_mut().unwrap().remove("messages");
+        assert_eq!(refusal(&body), "messages: Field required");
+        body["messages"] = json!("Hi");
+        assert_eq!(refusal(&body), "messages: Input should be a valid list");
+    }
+
+    #[test]
+    fn the_first_message_must_be_the_users() {
+        let body = request(vec![assistant(json!("Hello.")), user(json!("Hi"))]);
+        assert_eq!(refusal(&body), "messages: first message must use the \"user\" role");
+    }
+
+    #[test]
+    fn roles_must_alternate() {
+        let body = request(vec![user(json!("Hi")), user(json!("Hello?"))]);
+        assert_eq!(
+            refusal(&body),
+            "messages: roles must alternate between \"user\" and \"assistant\", but found multiple \"user\" roles in a row"
+        );
+        let body = request(vec![user(json!("Hi")), assistant(json!("Hello.")), assistant(json!("Anyone?"))]);
+        assert_eq!(
+            refusal(&body),
+            "messages: roles must alternate between \"user\" and \"assistant\", but found multiple \"assistant\" roles in a row"
+        );
+    }
+
+    #[test]
+    fn a_role_and_content_are_required() {
+        let body = request(vec![json!({"role": "system", "content": "Be brief."})]);
+        assert_eq!(refusal(&body), "messages.0.role: Input should be 'user' or 'assistant'");
+        let body = request(vec![json!({"role": "user"})]);
+        assert_eq!(refusal(&body), "messages.0.content: Field required");
+    }
+
+    #[test]
+    fn only_the_final_assistant_message_may_be_empty() {
+        let expected = "messages.1: all messages must have non-empty content except for the optional final assistant message";
+        let body = request(vec![user(json!("Hi")), assistant(json!([])), user(json!("Hello?"))]);
+        assert_eq!(refusal(&body), expected);
+        let body = request(vec![user(json!("Hi")), assistant(json!("")), user(json!("Hello?"))]);
+        assert_eq!(refusal(&body), expected);
+        let body = request(vec![user(json!([]))]);
+        assert_eq!(
+            refusal(&body),
+            "messages.0: all messages must have non-empty content except for the optional final assistant message"
+        );
+    }
+
+    #[test]
+    fn text_blocks_must_hold_text() {
+        let body = request(vec![user(json!([text("Hi"), text("")]))]);
+        assert_eq!(refusal(&body), "messages: text content blocks must be non-empty");
+        let body = request(vec![user(json!("Hi")), assistant(json!([text(" \n\t")])), user(json!("?"))]);
+        assert_eq!(refusal(&body), "messages: text content blocks must contain non-whitespace text");
+        let body = request(vec![user(json!("  "))]);
+        assert_eq!(refusal(&body), "messages: text content blocks must contain non-whitespace text");
+        let result = json!({"type": "tool_result", "tool_use_id": "toolu_01", "content": [text("")]});
+        let body =
+            request(vec![user(json!("Hi")), assistant(json!([tool_use("toolu_01")])), user(json!([result]))]);
+        assert_eq!(refusal(&body), "messages: text content blocks must be non-empty");
+        let mut body = request(vec![user(json!("Hi"))]);
+        body["system"] = json!([{"type": "text", "text": ""}]);
+        assert_eq!(refusal(&body), "system: text content blocks must be non-empty");
+    }
+
+    #[test]
+    fn a_nul_character_is_accepted() {
+        let body = request(vec![user(json!([text("\u{0}")])), assistant(json!("a\u{0}b"))]);
+        assert_eq!(validate_request(&body), Ok(()));
+    }
+
+    #[test]
+    fn blocks_need_a_known_type_and_their_fields() {
+        let body = request(vec![user(json!([{"type": "video", "source": {}}]))]);
+        assert!(refusal(&body).starts_with(
+            "messages.0.content.0: Input tag 'video' found using 'type' does not match any of the expected tags:"
+        ));
+        let body =
+            request(vec![user(json!("Hi")), assistant(json!([{"type": "thinking", "thinking": "Hm."}]))]);
+        assert_eq!(refusal(&body), "messages.1.content.0.thinking.signature: Field required");
+        let body = request(vec![
+            user(json!("Hi")),
+            assistant(json!([{"type": "tool_use", "id": "toolu_01", "name": "t"}])),
+        ]);
+        assert_eq!(refusal(&body), "messages.1.content.0.tool_use.input: Field required");
+    }
+
+    #[test]
+    fn a_final_prefill_cannot_end_with_whitespace() {
+        let expected = "messages: final assistant content cannot end with trailing whitespace";
+        let body = request(vec![user(json!("Hi")), assistant(json!("Sure, "))]);
+        assert_eq!(refusal(&body), expected);
+        let body = request(vec![user(json!("Hi")), assistant(json!([text("Sure,\n")]))]);
+        assert_eq!(refusal(&body), expected);
+        // Earlier assistant messages may end with whitespace.
+        let body = request(vec![user(json!("Hi")), assistant(json!("Sure, ")), user(json!("Go on."))]);
+        assert_eq!(validate_request(&body), Ok(()));
+    }
+
+    #[test]
+    fn a_tool_use_must_be_answered_at_the_start_of_the_next_message() {
+        let body = request(vec![
+            user(json!("Time?")),
+            assistant(json!([text("Checking."), tool_use("toolu_01")])),
+            user(json!([text("Never mind."), tool_result("toolu_01")])),
+        ]);
+        assert_eq!(
+            refusal(&body),
+            "messages.2: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_01. Each `tool_use` block must have a corresponding `tool_result` block in the next message."
+        );
+        // A tool_use in the last message has no answer at all.
+        let body = request(vec![user(json!("Time?")), assistant(json!([tool_use("toolu_01")]))]);
+        assert!(refusal(&body).starts_with("messages.2: `tool_use` ids were found without"));
+    }
+
+    #[test]
+    fn a_tool_result_must_answer_a_tool_use_of_the_previous_message() {
+        let body = request(vec![user(json!([tool_result("toolu_01")]))]);
+        assert_eq!(
+            refusal(&body),
+            "messages.0.content.0: unexpected `tool_use_id` found in `tool_result` blocks: toolu_01. Each `tool_result` block must have a corresponding `tool_use` block in the previous message."
+        );
+        let body = request(vec![
+            user(json!("Time?")),
+            assistant(json!([tool_use("toolu_01")])),
+            user(json!([tool_result("toolu_01"), tool_result("toolu_02")])),
+        ]);
+        assert_eq!(
+            refusal(&body),
+            "messages.2.content.1: unexpected `tool_use_id` found in `tool_result` blocks: toolu_02. Each `tool_result` block must have a corresponding `tool_use` block in the previous message."
+        );
+    }
+
+    #[test]
+    fn at_most_four_cache_breakpoints() {
+        let mut body = valid();
+        body["messages"][4]["content"][0]["cache_control"] = json!({"type": "ephemeral"});
+        assert_eq!(refusal(&body), "A maximum of 4 blocks with cache_control may be provided. Found 5.");
+        // A null cache_control is no breakpoint.
+        body["messages"][4]["content"][0]["cache_control"] = Value::Null;
+        assert_eq!(validate_request(&body), Ok(()));
+    }
+}
