@@ -28,6 +28,10 @@ pub struct UiMessage {
     pub tools: Vec<ToolCallView>,
     pub partial: bool,
     pub error: Option<String>,
+    /// Whether sending the message again may help (the error offers "Retry").
+    pub retryable: bool,
+    /// The model call is being tried again (this attempt): the reply says so until text comes.
+    pub retrying: Option<u32>,
     pub usage: Option<String>,
     pub run_id: Option<String>,
     /// Length of `text` at the last tool activity: a retried model call replaces text after it.
@@ -51,6 +55,8 @@ impl UiMessage {
             tools: view.tools,
             partial: view.partial,
             error,
+            retryable: false,
+            retrying: None,
             usage: None,
             run_id: view.run_id,
             checkpoint,
@@ -207,6 +213,8 @@ impl ChatState {
             tools: Vec::new(),
             partial: false,
             error: None,
+            retryable: false,
+            retrying: None,
             usage: None,
             run_id: None,
             checkpoint: 0,
@@ -346,6 +354,8 @@ impl ChatState {
                                 tools: Vec::new(),
                                 partial: false,
                                 error: None,
+                                retryable: false,
+                                retrying: None,
                                 usage: None,
                                 run_id: Some(run_id.clone()),
                                 checkpoint: 0,
@@ -356,12 +366,17 @@ impl ChatState {
                     }
                 }
             }
-            RunEvent::TextDelta { text } => self.reply(&run_id).update(|m| m.text.push_str(&text)),
-            RunEvent::Retrying { .. } => self.reply(&run_id).update(|m| {
+            RunEvent::TextDelta { text } => self.reply(&run_id).update(|m| {
+                m.text.push_str(&text);
+                m.retrying = None;
+            }),
+            RunEvent::Retrying { attempt, .. } => self.reply(&run_id).update(|m| {
                 let keep = m.checkpoint.min(m.text.len());
                 m.text.truncate(keep);
+                m.retrying = Some(attempt);
             }),
             RunEvent::ToolCall { id, name, input } => self.reply(&run_id).update(|m| {
+                m.retrying = None;
                 m.tools.push(ToolCallView { id, name, input, output: None, is_error: false });
                 m.checkpoint = m.text.len();
             }),
@@ -390,10 +405,11 @@ impl ChatState {
                 let reply = self.reply(&run_id);
                 reply.update(|m| {
                     m.partial = status != RunStatus::Completed;
-                    m.error = match (status, error) {
-                        (_, Some(error)) => Some(error.message),
-                        (RunStatus::Cancelled, None) => Some("Stopped.".into()),
-                        _ => None,
+                    m.retrying = None;
+                    (m.error, m.retryable) = match (status, error) {
+                        (_, Some(error)) => (Some(error.message), error.retryable),
+                        (RunStatus::Cancelled, None) => (Some("Stopped.".into()), true),
+                        _ => (None, false),
                     };
                 });
                 self.active.set(None);
@@ -432,6 +448,8 @@ impl ChatState {
                 tools: Vec::new(),
                 partial: false,
                 error: None,
+                retryable: false,
+                retrying: None,
                 usage: None,
                 run_id: Some(run_id.to_owned()),
                 checkpoint: 0,
@@ -772,16 +790,23 @@ fn MessageView(message: RwSignal<UiMessage>) -> impl IntoView {
                     <Show when=move || message.with(|m| !m.clips.is_empty())>
                         <VoicePlayer message />
                     </Show>
+                    {move || message.with(|m| m.retrying).map(|attempt| view! {
+                        <p role="status" class="mt-2 text-sm text-slate-500">
+                            {format!("The model service did not answer; Jarvis is trying again (attempt {})…", attempt + 1)}
+                        </p>
+                    })}
                     {move || message.with(|m| m.error.clone()).map(|error| view! {
                         <div role="alert" class="mt-2 flex items-center gap-3 text-sm text-rose-700">
                             <span>{error}</span>
-                            <button
-                                type="button"
-                                class="rounded px-2 py-0.5 ring-1 ring-rose-300 hover:bg-rose-50"
-                                on:click=move |_| state.retry(&message.get_untracked())
-                            >
-                                "Retry"
-                            </button>
+                            <Show when=move || message.with(|m| m.retryable)>
+                                <button
+                                    type="button"
+                                    class="rounded px-2 py-0.5 ring-1 ring-rose-300 hover:bg-rose-50"
+                                    on:click=move |_| state.retry(&message.get_untracked())
+                                >
+                                    "Retry"
+                                </button>
+                            </Show>
                         </div>
                     })}
                 }.into_any()
@@ -1022,6 +1047,54 @@ mod tests {
             let reply = reply.expect("the reply is shown");
             assert!(reply.partial);
             assert_eq!(reply.error.as_deref(), Some("The reply was interrupted. Send it again."));
+            assert!(reply.retryable, "Retry is offered");
+        });
+    }
+
+    fn run_event(state: &ChatState, seq: u64, event: RunEvent) {
+        state.handle(ServerMessage::Run { run_id: "r1".into(), seq, event });
+    }
+
+    fn last_reply(state: &ChatState) -> UiMessage {
+        state.messages.get_untracked().last().map(|m| m.get_untracked()).expect("a reply")
+    }
+
+    #[test]
+    fn a_retried_call_says_so_until_text_comes_and_drops_the_void_text() {
+        Owner::new().with(|| {
+            let state = following_a_run();
+            run_event(&state, 1, RunEvent::TextDelta { text: "Half an ans".into() });
+            run_event(&state, 2, RunEvent::Retrying { attempt: 1, wait_ms: 500 });
+            let reply = last_reply(&state);
+            assert_eq!(reply.retrying, Some(1));
+            assert_eq!(reply.text, "", "the failed attempt's text is void");
+            run_event(&state, 3, RunEvent::TextDelta { text: "A whole answer.".into() });
+            let reply = last_reply(&state);
+            assert_eq!(reply.retrying, None);
+            assert_eq!(reply.text, "A whole answer.");
+        });
+    }
+
+    #[test]
+    fn an_error_that_retrying_cannot_fix_offers_no_retry() {
+        Owner::new().with(|| {
+            let state = following_a_run();
+            run_event(
+                &state,
+                1,
+                RunEvent::Finished {
+                    status: RunStatus::Failed,
+                    stop_reason: "failed".into(),
+                    error: Some(RunError {
+                        code: "model_request_refused".into(),
+                        message: "The model service could not accept this conversation.".into(),
+                        retryable: false,
+                    }),
+                },
+            );
+            let reply = last_reply(&state);
+            assert!(reply.error.is_some());
+            assert!(!reply.retryable);
         });
     }
 
