@@ -587,6 +587,23 @@ mod tests {
     }
 
     #[test]
+    fn model_timeouts_default_to_a_shorter_first_byte_wait_and_refuse_nonsense() {
+        let config = config_from(&[DB, APP_DB]).unwrap();
+        assert_eq!(config.model.first_byte_timeout, Duration::from_secs(15));
+        assert_eq!(config.model.stall_timeout, Duration::from_secs(45));
+        assert_eq!(config.model.max_output_tokens, 32_000);
+        let config = config_from(&[DB, APP_DB, ("ANTHROPIC_STALL_TIMEOUT_SECS", "2.5")]).unwrap();
+        assert_eq!(config.model.stall_timeout, Duration::from_millis(2500));
+        for bad in ["0", "-1", "NaN", "soon", "86400"] {
+            let error = config_from(&[DB, APP_DB, ("ANTHROPIC_FIRST_BYTE_TIMEOUT_SECS", bad)]).unwrap_err();
+            assert!(
+                error.to_string().starts_with("ANTHROPIC_FIRST_BYTE_TIMEOUT_SECS is invalid"),
+                "{bad}: {error}"
+            );
+        }
+    }
+
+    #[test]
     fn a_missing_database_url_is_named_in_the_error() {
         let error = config_from(&[]).unwrap_err().to_string();
         assert!(error.starts_with("DATABASE_URL is not set"), "{error}");
