@@ -75,6 +75,28 @@ pub async fn ping(pool: &PgPool, timeout: Duration) -> Result<(), Error> {
     }
 }
 
+/// Whether a failed statement may succeed if tried again: the connection or the server was
+/// away (or busy), not the data refused. A constraint or data error fails the same way every time.
+pub fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(database) => database.code().is_some_and(|code| {
+            // Connection exceptions, operator intervention (shutdown), insufficient resources,
+            // serialization failures and deadlocks.
+            code.starts_with("08")
+                || code.starts_with("57P")
+                || code.starts_with("53")
+                || code == "40001"
+                || code == "40P01"
+        }),
+        _ => false,
+    }
+}
+
 /// Opens a transaction on behalf of `user_id`: Postgres row-level security then shows and
 /// accepts only that user's rows, whatever the queries inside forget. Every query on a user's
 /// data runs inside one of these (and still names the user in its `WHERE`: isolation is enforced

@@ -138,7 +138,7 @@ pub(super) async fn execute(chat: Chat, run: Arc<LiveRun>, start: RunStart) {
             role: Role::Assistant,
             content: vec![ContentBlock::Text { text: ending.unfinished.clone() }],
         };
-        if let Err(error) = retrying("chat.partial_save", || {
+        if let Err(error) = retrying("chat.partial_save", crate::db::is_transient, || {
             store::append_message(&inner.pool, user_id, new_run.conversation_id, run_id, &partial, true)
         })
         .await
@@ -166,9 +166,11 @@ pub(super) async fn execute(chat: Chat, run: Arc<LiveRun>, start: RunStart) {
         },
     );
     // Metered before the run is reported finished, so the usage is there once it is.
-    if let Err(error) = retrying("chat.usage_record", || {
-        inner.billing.record_usage(user_id, run_id, &entitlement.model, &usage)
-    })
+    if let Err(error) = retrying(
+        "chat.usage_record",
+        |_| true,
+        || inner.billing.record_usage(user_id, run_id, &entitlement.model, &usage),
+    )
     .await
     {
         tracing::error!(%error, "chat.usage_record_failed");
@@ -199,8 +201,13 @@ struct Ending {
     unfinished: String,
 }
 
-/// Retries a database write while the database is away, for up to [`STORE_PATIENCE`].
-async fn retrying<T, E, F, Fut>(what: &'static str, mut attempt: F) -> Result<T, E>
+/// Retries a database write while the database is away, for up to [`STORE_PATIENCE`]; an error
+/// that `is_transient` says will not go away is returned at once.
+async fn retrying<T, E, F, Fut>(
+    what: &'static str,
+    is_transient: fn(&E) -> bool,
+    mut attempt: F,
+) -> Result<T, E>
 where
     E: std::fmt::Display,
     F: FnMut() -> Fut,
@@ -211,7 +218,7 @@ where
     loop {
         match attempt().await {
             Ok(value) => return Ok(value),
-            Err(error) if tokio::time::Instant::now() + wait < deadline => {
+            Err(error) if is_transient(&error) && tokio::time::Instant::now() + wait < deadline => {
                 tracing::warn!(%error, what, "chat.store_retry");
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_secs(2));
@@ -371,7 +378,7 @@ impl RunObserver for Observer {
 
     fn persist<'a>(&'a mut self, message: &'a Message) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            retrying("chat.message_save", || {
+            retrying("chat.message_save", crate::db::is_transient, || {
                 store::append_message(
                     &self.chat.inner.pool,
                     self.user_id,
