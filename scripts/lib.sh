@@ -49,6 +49,37 @@ ensure_cargo_leptos() {
     fi
 }
 
+CARGO_DENY_VERSION="0.20.2"
+
+ensure_cargo_deny() {
+    if ! cargo deny --version 2>/dev/null | grep -q " $CARGO_DENY_VERSION\$"; then
+        log "installing cargo-deny $CARGO_DENY_VERSION (about 8 minutes, once)"
+        cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked
+    fi
+}
+
+# `cargo deny check` (deny.toml): advisories, licences, bans, sources. The RustSec advisory
+# database is fetched from GitHub; where GitHub cannot be reached, the copy already on this
+# machine (~/.cargo/advisory-dbs) is used and its date said; with none at all, advisories cannot
+# be checked, which the script says plainly, and the other checks still run.
+check_dependencies() {
+    ensure_cargo_deny
+    local checks=()
+    if cargo deny fetch db >/dev/null 2>&1; then
+        log "cargo deny: advisory database fetched"
+    else
+        local db
+        db="$(find "${CARGO_HOME:-$HOME/.cargo}/advisory-dbs" -mindepth 1 -maxdepth 1 -type d -name 'advisory-db-*' 2>/dev/null | head -n 1)"
+        if [ -n "$db" ]; then
+            log "cargo deny: GitHub unreachable; using the advisory database on this machine, last changed $(git -C "$db" log -1 --format=%cs 2>/dev/null || echo '(unknown)')"
+        else
+            log "cargo deny: WARNING: no advisory database can be fetched or found; advisories NOT checked"
+            checks=(bans licenses sources)
+        fi
+    fi
+    cargo deny --offline check "${checks[@]}"
+}
+
 # The wasm-bindgen CLI must be exactly the version of the crate in Cargo.lock.
 ensure_wasm_bindgen() {
     local version
