@@ -20,29 +20,30 @@ pub async fn load_conversation(id: String) -> Result<Option<ConversationView>, S
 #[server(prefix = "/api", endpoint = "rename_conversation")]
 pub async fn rename_conversation(id: String, title: String) -> Result<(), ServerFnError> {
     let (user, chat) = ssr::context()?;
-    let title: String = title.trim().chars().filter(|c| !c.is_control()).take(120).collect();
+    // No control or bidirectional character is kept (a title must read as it displays).
+    let title: String = jarvis_backend::text::clean_name(&title).chars().take(120).collect();
     if title.is_empty() {
-        return Err(ServerFnError::new("A title cannot be empty."));
+        return Err(ssr::client_error(http::StatusCode::BAD_REQUEST, "A title cannot be empty."));
     }
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| ServerFnError::new("No such conversation."))?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| ssr::not_found())?;
     if jarvis_backend::chat::store::rename(chat.pool(), user.user_id, id, &title)
         .await
         .map_err(ssr::internal)?
     {
         Ok(())
     } else {
-        Err(ServerFnError::new("No such conversation."))
+        Err(ssr::not_found())
     }
 }
 
 #[server(prefix = "/api", endpoint = "delete_conversation")]
 pub async fn delete_conversation(id: String) -> Result<(), ServerFnError> {
     let (user, chat) = ssr::context()?;
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| ServerFnError::new("No such conversation."))?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| ssr::not_found())?;
     if chat.delete_conversation(user.user_id, id).await.map_err(ssr::internal)? {
         Ok(())
     } else {
-        Err(ServerFnError::new("No such conversation."))
+        Err(ssr::not_found())
     }
 }
 
@@ -56,6 +57,19 @@ mod ssr {
         let user = crate::account::ssr::current_user()?;
         let chat = use_context::<Chat>().ok_or_else(|| ServerFnError::new("chat service missing"))?;
         Ok((user, chat))
+    }
+
+    /// A client's mistake: answered with `status` (a 4xx, which logs no error) and `message`.
+    pub fn client_error(status: http::StatusCode, message: &str) -> ServerFnError {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(status);
+        }
+        ServerFnError::new(message)
+    }
+
+    /// An id that is not one of the user's conversations (or no id at all): 404, as documents.
+    pub fn not_found() -> ServerFnError {
+        client_error(http::StatusCode::NOT_FOUND, "No such conversation.")
     }
 
     pub fn internal(error: impl std::fmt::Display) -> ServerFnError {

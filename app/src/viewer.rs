@@ -1,7 +1,8 @@
 //! How the library viewer shows a document of each kind. Nothing in a document can run in the
-//! page: Markdown goes through the same sanitising renderer as chat replies (images allowed,
-//! from http(s) only), HTML is shown as highlighted source — never rendered — and code, JSON and
-//! text are escaped inside `<pre>`. CSV becomes a table of plain text cells.
+//! page: Markdown goes through the same sanitising renderer as chat replies (images only from
+//! our own origin or inline data; others become links), HTML is shown as highlighted source —
+//! never rendered — and code, JSON and text are escaped inside `<pre>`. CSV becomes a table of
+//! plain text cells.
 
 use crate::markdown;
 
@@ -117,14 +118,18 @@ mod tests {
     }
 
     #[test]
-    fn markdown_images_show_from_http_but_not_from_script_urls() {
-        let Rendered::Html(html) =
-            render("markdown", None, "![cat](https://example.com/cat.png) ![x](javascript:alert(1))")
-        else {
+    fn markdown_images_from_elsewhere_are_links_and_script_urls_go() {
+        let Rendered::Html(html) = render(
+            "markdown",
+            None,
+            "![cat](https://example.com/cat.png) ![x](javascript:alert(1)) ![mine](/api/files/1)",
+        ) else {
             panic!()
         };
-        assert!(html.contains(r#"<img src="https://example.com/cat.png" alt="cat">"#), "{html}");
-        assert!(!html.contains("javascript"), "{html}");
+        assert!(html.contains(r#"href="https://example.com/cat.png""#), "{html}");
+        assert!(!html.contains(r#"src="https://"#), "{html}");
+        assert!(html.contains(r#"<img src="/api/files/1" alt="mine">"#), "{html}");
+        assert!(!html.contains("javascript:"), "{html}");
     }
 
     #[test]

@@ -347,6 +347,9 @@ pub async fn upload(
     if bytes.len() > max_bytes {
         return Err(FileError::TooLarge { limit: max_bytes });
     }
+    // The name is only a label: it loses its bidirectional controls before it is split into a
+    // stem and an extension, so that `invoice\u{202E}fdp.exe` is an `.exe`, named as it reads.
+    let filename = &*crate::text::strip_bidi_controls(filename);
     match sniff(&bytes, filename) {
         Sniffed::Text { kind, language } => {
             let content = as_text(&bytes)

@@ -1,9 +1,17 @@
-//! Text Postgres cannot store, handled before it gets there. A Rust string is valid UTF-8, which
+//! Text that must not be kept as it came, handled before it is stored: what Postgres cannot
+//! store, and names that would display other than they read. A Rust string is valid UTF-8, which
 //! Postgres stores whole except for one character: NUL (U+0000), refused in `text` (as the byte
 //! 0x00) and in `jsonb` (as the escape `\u0000`). What a person typed is refused with
 //! [`contains_nul`] and a sentence ([`nul_refusal`]); what the model sends a tool is kept with
 //! each NUL replaced by U+FFFD, the replacement character ([`replace_nul`],
 //! [`replace_nul_in_json`]); a search query reads a NUL as a space ([`nul_as_space`]).
+//!
+//! Names, too, are cleaned here before they are stored: a document or conversation title, an
+//! uploaded file's name, a display name — whether a person or the model gave it. Unicode's
+//! bidirectional controls (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C) would let a
+//! name display other than it reads (`invoice\u{202E}fdp.exe` shows as "invoiceexe.pdf"), so
+//! [`clean_name`] drops them and control characters (NUL included; a tab or line break becomes
+//! a space) and trims the result; [`strip_bidi_controls`] drops only the bidirectional ones.
 
 use std::borrow::Cow;
 
@@ -64,6 +72,39 @@ pub fn replace_nul_in_string(text: &mut String) -> bool {
     } else {
         false
     }
+}
+
+/// Whether `c` is one of Unicode's bidirectional formatting characters: the embeddings and
+/// overrides (U+202A–U+202E), the isolates (U+2066–U+2069) and the implicit marks (U+200E
+/// LEFT-TO-RIGHT MARK, U+200F RIGHT-TO-LEFT MARK, U+061C ARABIC LETTER MARK). None of them is
+/// needed to write a name in any script; each can make a name display differently from what it is.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// `text` without bidirectional controls ([`is_bidi_control`]); borrowed when there is none.
+pub fn strip_bidi_controls(text: &str) -> Cow<'_, str> {
+    if text.chars().any(is_bidi_control) {
+        Cow::Owned(text.chars().filter(|&c| !is_bidi_control(c)).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// A name as it may be stored and shown: without bidirectional controls and control characters
+/// (a tab or line break becomes a space, NUL and the others go), trimmed. May be empty; callers
+/// decide what an empty name means and how long one may be.
+pub fn clean_name(raw: &str) -> String {
+    let cleaned: String = raw
+        .chars()
+        .filter(|&c| !is_bidi_control(c))
+        .filter_map(|c| match c {
+            c if c.is_control() && c.is_whitespace() => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect();
+    cleaned.trim().to_owned()
 }
 
 /// The sentence that refuses what a person typed because it holds a NUL: `what` names it, as in
@@ -130,6 +171,30 @@ mod tests {
         let before = plain.clone();
         assert!(!replace_nul_in_json(&mut plain));
         assert_eq!(plain, before);
+    }
+
+    #[test]
+    fn every_bidi_control_is_stripped_and_nothing_else() {
+        let controls = [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
+            '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
+        ];
+        for control in controls {
+            assert!(is_bidi_control(control), "{:04X}", u32::from(control));
+            assert_eq!(strip_bidi_controls(&format!("a{control}b")), "ab");
+        }
+        // Letters of right-to-left scripts, joiners and other format characters stay.
+        let kept = "שלום مرحبا \u{200D}\u{200C}\u{00AD} é 🦀";
+        assert!(matches!(strip_bidi_controls(kept), Cow::Borrowed(_)));
+        assert!(!kept.chars().any(is_bidi_control));
+    }
+
+    #[test]
+    fn a_name_loses_bidi_and_control_characters_and_surrounding_space() {
+        assert_eq!(clean_name("invoice\u{202E}fdp.exe"), "invoicefdp.exe");
+        assert_eq!(clean_name("  \u{2067}Plan\u{2069}\tfür\n2027\0\u{7}! "), "Plan für 2027!");
+        assert_eq!(clean_name("\u{200F} \u{202E} "), "");
+        assert_eq!(clean_name("Résumé – שלום"), "Résumé – שלום");
     }
 
     #[test]

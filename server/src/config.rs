@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use jarvis_backend::accounts::mail_limit::MailLimits;
 use jarvis_backend::billing::StripeConfig;
 use jarvis_backend::billing::plans::Catalog;
 use jarvis_backend::billing::stripe::StripeSettings;
@@ -57,6 +58,12 @@ pub struct AuthConfig {
     pub access_token_ttl: Duration,
     /// `JARVIS_SESSION_TTL_DAYS`: absolute session (refresh token family) lifetime (default 30).
     pub session_ttl: Duration,
+    /// `JARVIS_SESSION_IDLE_TIMEOUT_MINUTES`: a session not refreshed for longer ends at its next
+    /// refresh (default 10080, 7 days; `0` turns it off).
+    pub session_idle_timeout: Option<Duration>,
+    /// `JARVIS_SESSION_CHECK_SECS`: how often each instance checks that the sessions of its open
+    /// WebSockets are still live, besides being told at once when one ends (default 60).
+    pub session_check_interval: Duration,
 }
 
 /// The model service (the Anthropic Messages API, or a local server that speaks it).
@@ -147,6 +154,10 @@ pub struct MailConfig {
     pub from: String,
     /// `JARVIS_OUTBOX_DIR`: where mail goes without SMTP (default `outbox`).
     pub outbox_dir: std::path::PathBuf,
+    /// `JARVIS_MAIL_LIMIT_PER_ADDRESS` (default 3) and `JARVIS_MAIL_LIMIT_PER_CLIENT` (default
+    /// 20): reset, verification and registration-notice mails per hour, of each kind to one
+    /// address, and of all kinds caused by one client address.
+    pub limits: MailLimits,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,7 +232,14 @@ impl Config {
                 });
             }
         }
+        let idle_minutes: u64 = parse_or(
+            "JARVIS_SESSION_IDLE_TIMEOUT_MINUTES",
+            get("JARVIS_SESSION_IDLE_TIMEOUT_MINUTES"),
+            7 * 24 * 60,
+        )?;
         let auth = AuthConfig {
+            session_idle_timeout: (idle_minutes > 0)
+                .then(|| Duration::from_secs(idle_minutes.saturating_mul(60))),
             jwt_secret,
             access_token_ttl: Duration::from_secs(parse_or(
                 "JARVIS_ACCESS_TOKEN_TTL_SECS",
@@ -234,11 +252,30 @@ impl Config {
                     * 60
                     * 60,
             ),
+            session_check_interval: positive_secs(
+                "JARVIS_SESSION_CHECK_SECS",
+                get("JARVIS_SESSION_CHECK_SECS"),
+                60.0,
+            )?,
         };
+        let mail_defaults = MailLimits::default();
         let mail = MailConfig {
             smtp_url: get("JARVIS_SMTP_URL").map(SecretString::from),
             from: get("JARVIS_MAIL_FROM").unwrap_or_else(|| "Jarvis <jarvis@localhost>".to_owned()),
             outbox_dir: get("JARVIS_OUTBOX_DIR").unwrap_or_else(|| "outbox".to_owned()).into(),
+            limits: MailLimits {
+                per_address: parse_or(
+                    "JARVIS_MAIL_LIMIT_PER_ADDRESS",
+                    get("JARVIS_MAIL_LIMIT_PER_ADDRESS"),
+                    mail_defaults.per_address,
+                )?,
+                per_client: parse_or(
+                    "JARVIS_MAIL_LIMIT_PER_CLIENT",
+                    get("JARVIS_MAIL_LIMIT_PER_CLIENT"),
+                    mail_defaults.per_client,
+                )?,
+                ..mail_defaults
+            },
         };
 
         let model = ModelConfig {
@@ -684,6 +721,27 @@ mod tests {
         assert!(error.to_string().contains("JARVIS_VOICE_ENGINE"));
         let error = config_from(&[base[0], base[1], ("JARVIS_VOICE_CONCURRENCY", "0")]).unwrap_err();
         assert!(error.to_string().contains("JARVIS_VOICE_CONCURRENCY"));
+    }
+
+    #[test]
+    fn sessions_idle_out_after_a_week_unless_told_otherwise_and_mail_is_limited() {
+        let config = config_from(&[DB, APP_DB]).unwrap();
+        assert_eq!(config.auth.session_idle_timeout, Some(Duration::from_secs(7 * 24 * 3600)));
+        assert_eq!(config.mail.limits, MailLimits::default());
+        let config = config_from(&[DB, APP_DB, ("JARVIS_SESSION_IDLE_TIMEOUT_MINUTES", "0")]).unwrap();
+        assert_eq!(config.auth.session_idle_timeout, None);
+        let config = config_from(&[
+            DB,
+            APP_DB,
+            ("JARVIS_SESSION_IDLE_TIMEOUT_MINUTES", "30"),
+            ("JARVIS_MAIL_LIMIT_PER_ADDRESS", "1"),
+            ("JARVIS_MAIL_LIMIT_PER_CLIENT", "5"),
+        ])
+        .unwrap();
+        assert_eq!(config.auth.session_idle_timeout, Some(Duration::from_secs(1800)));
+        assert_eq!((config.mail.limits.per_address, config.mail.limits.per_client), (1, 5));
+        let error = config_from(&[DB, APP_DB, ("JARVIS_SESSION_IDLE_TIMEOUT_MINUTES", "soon")]).unwrap_err();
+        assert!(error.to_string().starts_with("JARVIS_SESSION_IDLE_TIMEOUT_MINUTES is invalid"), "{error}");
     }
 
     #[test]

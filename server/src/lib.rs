@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod config;
 pub mod routes;
+pub mod security;
 pub mod shutdown;
 pub mod startup;
 pub mod state;

@@ -1,7 +1,7 @@
 //! Builds the application (database, migrations, router, listener) and runs it until told to stop.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use axum::{
     Router,
@@ -27,7 +27,7 @@ use jarvis_backend::{
     },
 };
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -42,6 +42,7 @@ use crate::{
     auth,
     config::{Config, is_loopback},
     routes::{self, health, ws},
+    security,
     state::AppState,
 };
 
@@ -111,6 +112,8 @@ impl Application {
         let mailer = Mailer::new(&mail_settings, &config.mail.from)?;
         let mut account_settings = AccountSettings::new(public_url.clone());
         account_settings.sessions.lifetime = config.auth.session_ttl;
+        account_settings.sessions.idle_timeout = config.auth.session_idle_timeout;
+        account_settings.mail_limits = config.mail.limits;
         let accounts = Accounts::new(
             pool.clone(),
             mailer,
@@ -169,6 +172,8 @@ impl Application {
         let engine = chat.start_engine().await.map_err(|error| StartupError::Chat(error.to_string()))?;
         let shutdown = CancellationToken::new();
         billing.spawn_worker(shutdown.clone());
+        // Sockets of a session that ends (on any instance) are closed within moments.
+        accounts.watch_revocations(config.auth.session_check_interval, shutdown.clone());
         let state = AppState {
             config: Arc::new(config),
             secure_cookies: !(loopback && public_url.scheme() == "http"),
@@ -228,11 +233,39 @@ impl Application {
         // keeps working meanwhile, from any instance.
         let since_shutdown = shutdown_at.get().map_or(std::time::Duration::ZERO, |at| at.elapsed());
         let left = grace.saturating_sub(since_shutdown);
-        let interrupted = state.chat.shut_down(engine, left).await;
-        tracing::info!(interrupted, "shutdown.runs_ended");
-        state.pool.close().await;
+        // Bounded, like every step of a shutdown: a stop that never ends is worse than one that
+        // leaves something behind (the lease then expires and another instance's reaper ends
+        // what was left).
+        let engine_limit = left + ENGINE_STOP_LIMIT;
+        match tokio::time::timeout(engine_limit, state.chat.shut_down(engine, left)).await {
+            Ok(interrupted) => tracing::info!(interrupted, "shutdown.runs_ended"),
+            Err(_) => tracing::error!(limit_secs = engine_limit.as_secs(), "shutdown.engine_stop_timed_out"),
+        }
+        close_pool(&state.pool, POOL_CLOSE_LIMIT).await;
         tracing::info!("shutdown.complete");
         result
+    }
+}
+
+/// How long the run engine may take to stop beyond the grace period: the runs it interrupts
+/// get 15 s to end and the journal 10 s to write what it holds.
+const ENGINE_STOP_LIMIT: std::time::Duration = std::time::Duration::from_secs(35);
+
+/// How long closing the pool may take. `Pool::close` waits until every connection handed out has
+/// come back; one held by a task that never ends (or that Postgres never answers) would
+/// otherwise keep the process from ever exiting.
+const POOL_CLOSE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Closes the pool, giving up after `limit` with a warning: the connections still out are then
+/// closed by the operating system when the process exits.
+async fn close_pool(pool: &sqlx::PgPool, limit: std::time::Duration) {
+    if tokio::time::timeout(limit, pool.close()).await.is_err() {
+        tracing::warn!(
+            limit_secs = limit.as_secs(),
+            connections = pool.size(),
+            idle = pool.num_idle(),
+            "shutdown.pool_close_timed_out: connections still held were not given back"
+        );
     }
 }
 
@@ -264,8 +297,19 @@ async fn voice_service(
     Ok(Voice::new(engine, pool, store, config.limits))
 }
 
+/// The pages of the Leptos app, listed once per process.
+///
+/// Listing them renders the whole app while `leptos_server`'s `SuppressResourceLoad` is held,
+/// and that switch is global to the process: a resource first polled on any thread meanwhile
+/// waits forever (`pending()`), so a page rendering at that moment is never answered. One
+/// server per process only lists its pages before it listens, but the integration tests build
+/// many servers in one process, concurrently; a page of one test rendered while another test's
+/// server was starting hung that request, and the test with it. Listed once, the switch is only
+/// ever set before the first server exists.
+static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
+
 fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = ROUTES.clone();
     let leptos_options = state.leptos_options.clone();
     let page_context = {
         let accounts = state.accounts.clone();
@@ -282,8 +326,19 @@ fn router(state: AppState) -> Router {
         }
     };
     let server_fn_context = page_context.clone();
+    // Pages render with the nonce their CSP header names (see `security`).
+    let page_context = move || {
+        page_context();
+        security::provide_page_nonce();
+    };
+    let csp = security::Policy::new(
+        &state.public_url,
+        state.config.billing.stripe.as_ref().map(|stripe| &stripe.api.api_base),
+        std::env::var_os("LEPTOS_WATCH").map(|_| state.config.reload_port),
+    );
+    let https = state.public_url.scheme() == "https";
 
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(health::liveness))
         .route("/readyz", get(health::readiness))
         .route(jarvis_types::protocol::WS_PATH, get(ws::upgrade))
@@ -297,6 +352,7 @@ fn router(state: AppState) -> Router {
         .route("/reset-password", post(routes::auth::reset_password))
         .route("/settings/sessions/{id}/revoke", post(routes::auth::revoke_session))
         .route("/settings/delete-account", post(routes::auth::delete_account))
+        .route("/settings/change-password", post(routes::auth::change_password))
         .route("/api/documents/{id}/download", get(routes::library::download_document))
         .route("/api/files/{id}", get(routes::library::file))
         .route("/api/library.zip", get(routes::library::export))
@@ -316,12 +372,24 @@ fn router(state: AppState) -> Router {
             "/api/{*fn_name}",
             post(move |request: axum::extract::Request| {
                 leptos_axum::handle_server_fns_with_context(server_fn_context.clone(), request)
-            }),
+            })
+            // A client's mistake (a body past the limit, arguments that do not parse) is a 4xx.
+            .layer::<_, std::convert::Infallible>(middleware::from_fn(routes::server_fns::guard)),
         )
         .leptos_routes_with_context(&state, routes, page_context, move || shell(leptos_options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            security::provide_page_nonce,
+            shell,
+        ))
+        // A client's mistake with a server function (a body past the limit, arguments that do
+        // not parse) is a 4xx; Leptos routes each one itself, so this runs for the router.
+        .layer(middleware::from_fn_with_state(
+            routes::server_fns::paths(),
+            routes::server_fns::guard_server_fns,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), auth::session_layer))
-        .layer(middleware::from_fn_with_state(state.clone(), auth::same_origin_layer))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::same_origin_layer));
+    security::layers(router, csp, https)
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<_>| {

@@ -19,6 +19,10 @@ pub const WS_PATH: &str = "/ws";
 /// Frames larger than this are refused.
 pub const MAX_FRAME_BYTES: usize = 256 * 1024;
 
+/// The close code of a socket whose session ended (logged out, revoked, expired): reconnecting
+/// will not help; the user must log in again.
+pub const CLOSE_SESSION_ENDED: u16 = 4401;
+
 /// The longest message a user may send, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 32_000;
 

@@ -166,7 +166,8 @@ pub fn ConnectionStatus(state: RwSignal<ConnectionState>) -> impl IntoView {
 pub mod client {
     //! The browser half: one socket at a time, replaced after every drop, pinged as its
     //! [`Heartbeat`] says. Outgoing messages queue in `outbox` and go out on whichever socket is
-    //! proven; every incoming message goes to `on_message`.
+    //! proven; every incoming message goes to `on_message`. A socket closed because its session
+    //! ended is not replaced: the page goes to log in.
 
     use std::pin::pin;
     use std::rc::Rc;
@@ -176,9 +177,11 @@ pub mod client {
     use futures::channel::mpsc::UnboundedReceiver;
     use futures::future::{Either, select};
     use futures::{SinkExt, StreamExt};
-    use gloo_net::websocket::{Message, futures::WebSocket};
+    use gloo_net::websocket::{Message, WebSocketError, futures::WebSocket};
     use gloo_timers::future::sleep;
-    use jarvis_types::protocol::{ClientMessage, PROTOCOL_VERSION, ServerMessage, WS_PATH};
+    use jarvis_types::protocol::{
+        CLOSE_SESSION_ENDED, ClientMessage, PROTOCOL_VERSION, ServerMessage, WS_PATH,
+    };
     use leptos::prelude::*;
 
     use super::{ConnectionState, Heartbeat, HeartbeatAction, backoff_delay};
@@ -194,6 +197,8 @@ pub mod client {
         BeforeConnected,
         /// The server speaks another protocol version; retrying will not help.
         Outdated,
+        /// The session ended (logged out elsewhere, revoked, expired); retrying will not help.
+        SessionEnded,
     }
 
     pub async fn keep_connected(
@@ -207,6 +212,10 @@ pub mod client {
             match connect_once(state, &stopped, &mut outbox, &on_message).await {
                 Ended::Outdated => {
                     state.set(ConnectionState::Outdated);
+                    return;
+                }
+                Ended::SessionEnded => {
+                    let _ = window().location().set_href("/login?notice=session_ended");
                     return;
                 }
                 Ended::AfterConnected => attempt = 0,
@@ -306,6 +315,11 @@ pub mod client {
                 }
                 Either::Left((Either::Left((Some(Ok(Message::Bytes(_))), _)), _)) => {
                     heartbeat.on_frame(now_ms())
+                }
+                Either::Left((Either::Left((Some(Err(WebSocketError::ConnectionClose(close))), _)), _))
+                    if close.code == CLOSE_SESSION_ENDED =>
+                {
+                    return Ended::SessionEnded;
                 }
                 Either::Left((Either::Left((Some(Err(_)) | None, _)), _)) => return ended(connected),
                 // Time to ask the heartbeat again (a ping, or a dead socket).

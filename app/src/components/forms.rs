@@ -100,6 +100,10 @@ pub fn error_message(code: &str, retry: Option<&str>) -> String {
         "locked" => format!("Too many attempts. Try again in {} seconds.", retry.unwrap_or("a few")),
         "invalid_link" => "This link is invalid, expired or was already used.".into(),
         "wrong_password" => "That password is not correct.".into(),
+        "wrong_current_password" => {
+            "Your current password is not correct. Your password was not changed.".into()
+        }
+        "same_password" => "Choose a new password that differs from your current one.".into(),
         "subscription_live" => "Your subscription is still running. Cancel it first (Plan, then Manage subscription); then delete the account.".into(),
         "not_found" => "That no longer exists.".into(),
         _ => "Something went wrong on our side. Please try again.".into(),
@@ -113,10 +117,15 @@ pub fn notice_message(code: &str) -> Option<&'static str> {
         "verified" => "Your email address is verified.",
         "logged_out" => "You are logged out.",
         "logged_out_everywhere" => "You are logged out on every device.",
+        "session_ended" => "Your session has ended. Log in again.",
         "reset_sent" => "If an account uses that address, we sent it a link to reset the password.",
         "password_reset" => "Your password was changed. Log in with the new one.",
         "account_deleted" => "Your account and everything in it were deleted.",
-        "verification_sent" => "We sent you a new confirmation link.",
+        // The same sentence whether a mail went out or the hourly limit held it back.
+        "verification_sent" => {
+            "If your address still needs confirming, a new link is on its way. Check your inbox (and spam folder)."
+        }
+        "password_changed" => "Your password was changed. Every other device was logged out.",
         "session_revoked" => "That device was logged out.",
         _ => return None,
     })

@@ -1,5 +1,5 @@
-//! `/settings`: the account, the devices that are logged in (each revocable), log out
-//! everywhere, and deleting the account.
+//! `/settings`: the account, changing the password, the devices that are logged in (each
+//! revocable), log out everywhere, and deleting the account.
 
 use jarvis_types::account::{AccountView, SessionView};
 use leptos::prelude::*;
@@ -46,6 +46,25 @@ fn AccountSettings(account: AccountView) -> impl IntoView {
             <h2 id="usage-heading" class="text-lg font-semibold">"Usage"</h2>
             <p data-testid="usage">{format!("{} tokens this month", account.tokens_this_month)}</p>
             <a href="/billing" class="text-sm font-medium text-indigo-700 hover:underline">"Plan and usage"</a>
+        </section>
+        <section aria-labelledby="password-heading" class="space-y-3">
+            <h2 id="password-heading" class="text-lg font-semibold">"Change password"</h2>
+            <p class="text-sm text-slate-600">
+                "Every other device is logged out; this one stays logged in."
+            </p>
+            <PostForm action="/settings/change-password".into() class="max-w-sm space-y-3" label="Change password">
+                <Field label="Current password" name="current_password" kind="password" autocomplete="current-password" required=true />
+                <Field
+                    label="New password"
+                    name="new_password"
+                    kind="password"
+                    autocomplete="new-password"
+                    required=true
+                    minlength=10
+                    hint="At least 10 characters, not a common password."
+                />
+                <Submit label="Change password" pending_label="Changing…" />
+            </PostForm>
         </section>
         <section aria-labelledby="sessions-heading" class="space-y-3">
             <h2 id="sessions-heading" class="text-lg font-semibold">"Active sessions"</h2>

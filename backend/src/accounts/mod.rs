@@ -1,14 +1,20 @@
 //! Accounts: registration, e-mail verification, log-in with throttling, sessions with rotating
-//! refresh tokens, password reset and account deletion. Every query on a user's data runs in a
+//! refresh tokens, password reset and account deletion, and closing the open connections of a
+//! session when it ends (anywhere). Every query on a user's data runs in a
 //! [`user_transaction`](crate::db::user_transaction); the few look-ups that must happen before a
 //! user is known go through narrow SECURITY DEFINER functions (see the accounts migration).
 //!
 //! Answers never reveal whether an address has an account: registering a taken address, asking
 //! to reset an unknown one and logging in with either give the same answer in comparable time.
+//! The mails such requests cause are limited per address and per client (`mail_limit`); a mail
+//! over a limit is skipped, with the same answer again.
 
 pub mod email;
 pub mod jwt;
+pub mod mail_limit;
+pub mod open_sessions;
 pub mod password;
+pub mod revocations;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
@@ -17,13 +23,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
 use url::Url;
 use uuid::Uuid;
 
 use self::email::{EmailAddress, InvalidEmail};
 use self::jwt::AccessTokens;
+use self::mail_limit::{Admission, MailKind, MailLimits};
+use self::open_sessions::{OpenSessions, SessionHandle};
 use self::password::WeakPassword;
 use self::sessions::{IssuedRefresh, RefreshError, Refreshed, SessionPolicy, SessionSummary};
 use self::throttle::ThrottleKey;
@@ -86,6 +94,10 @@ pub enum AccountError {
     InvalidLink,
     #[error("That password is not correct.")]
     WrongPassword,
+    #[error("Your current password is not correct. Your password was not changed.")]
+    WrongCurrentPassword,
+    #[error("Choose a new password that differs from your current one.")]
+    SamePassword,
     #[error("Not found.")]
     NotFound,
     /// Detail for the log only.
@@ -119,6 +131,8 @@ impl AccountError {
             Self::Locked { .. } => "locked",
             Self::InvalidLink => "invalid_link",
             Self::WrongPassword => "wrong_password",
+            Self::WrongCurrentPassword => "wrong_current_password",
+            Self::SamePassword => "same_password",
             Self::NotFound => "not_found",
             Self::Internal(_) => "internal",
         }
@@ -133,6 +147,8 @@ pub struct AccountSettings {
     pub verify_link_lifetime: Duration,
     pub reset_link_lifetime: Duration,
     pub sessions: SessionPolicy,
+    /// How many reset, verification and registration-notice mails may go out.
+    pub mail_limits: MailLimits,
 }
 
 impl AccountSettings {
@@ -142,6 +158,7 @@ impl AccountSettings {
             verify_link_lifetime: Duration::from_secs(24 * 60 * 60),
             reset_link_lifetime: Duration::from_secs(60 * 60),
             sessions: SessionPolicy::default(),
+            mail_limits: MailLimits::default(),
         }
     }
 }
@@ -181,12 +198,37 @@ struct Inner {
     tokens: AccessTokens,
     settings: AccountSettings,
     decoy_hash: String,
+    /// The sessions that open WebSockets here act for, ended when their session ends.
+    open_sessions: Arc<OpenSessions>,
 }
 
 impl Accounts {
     pub async fn new(pool: PgPool, mailer: Mailer, tokens: AccessTokens, settings: AccountSettings) -> Self {
         let decoy_hash = password::decoy_hash().await;
-        Self { inner: Arc::new(Inner { pool, mailer, tokens, settings, decoy_hash }) }
+        let open_sessions = Arc::default();
+        Self { inner: Arc::new(Inner { pool, mailer, tokens, settings, decoy_hash, open_sessions }) }
+    }
+
+    /// Registers a long-lived connection (a WebSocket) acting for `user`'s session; the handle
+    /// says when that session ends (see [`revocations`]).
+    pub fn hold_session(&self, user: CurrentUser) -> SessionHandle {
+        self.inner.open_sessions.register(user)
+    }
+
+    /// Starts ending held sessions when they end anywhere: listens for ended sessions and
+    /// checks the held ones every `check_every` (and whenever the listener reconnects).
+    pub fn watch_revocations(
+        &self,
+        check_every: Duration,
+        stop: tokio_util::sync::CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        revocations::spawn(self.pool().clone(), Arc::clone(&self.inner.open_sessions), check_every, stop)
+    }
+
+    /// Whether the session is still live (not revoked, not expired): what a connection whose
+    /// access token has expired asks, since only a live session could refresh it.
+    pub async fn session_is_live(&self, user: CurrentUser) -> Result<bool, sqlx::Error> {
+        sessions::is_active(self.pool(), user.user_id, user.session_id).await
     }
 
     pub fn access_tokens(&self) -> &AccessTokens {
@@ -202,13 +244,15 @@ impl Accounts {
     }
 
     /// Creates an unverified account and mails a verification link. A taken address gets the
-    /// same answer; its owner is mailed a notice instead.
+    /// same answer; its owner is mailed a notice instead (within the mail limits: `client` is
+    /// where the request came from).
     #[tracing::instrument(name = "accounts.register", skip_all)]
     pub async fn register(
         &self,
         email: &str,
         password: SecretString,
         display_name: &str,
+        client: &ClientInfo,
     ) -> Result<(), AccountError> {
         let email = EmailAddress::parse(email)?;
         password::check_policy(&password, &email)?;
@@ -230,6 +274,9 @@ impl Accounts {
         if inserted.rows_affected() == 0 {
             tx.rollback().await?;
             tracing::info!("accounts.register_existing_address");
+            if !self.may_mail(MailKind::RegistrationNotice, &email, Some(&client.ip), None).await? {
+                return Ok(());
+            }
             self.inner.mailer.send_in_background(OutgoingMail {
                 to: email.to_string(),
                 subject: "Someone tried to create a Jarvis account with your address".into(),
@@ -245,8 +292,40 @@ impl Accounts {
         let link = self.issue_link(&mut tx, user_id, LinkPurpose::VerifyEmail).await?;
         tx.commit().await?;
         tracing::info!(user.id = %user_id, "accounts.registered");
-        self.send_verification_mail(&email, &display_name, &link);
+        // A new account's first link counts against its address only: one per account, and a
+        // second registration of the address gets the (limited) notice instead.
+        if self.may_mail(MailKind::Verification, &email, None, Some(user_id)).await? {
+            self.send_verification_mail(&email, &display_name, &link);
+        }
         Ok(())
+    }
+
+    /// Whether a mail of `kind` to `email` is within the limits (and, if so, records it). A
+    /// skipped mail is logged with the account's id or a hash of the address, never the address.
+    async fn may_mail(
+        &self,
+        kind: MailKind,
+        email: &EmailAddress,
+        client_ip: Option<&str>,
+        user_id: Option<Uuid>,
+    ) -> Result<bool, AccountError> {
+        let limits = &self.inner.settings.mail_limits;
+        let admission = mail_limit::admit(self.pool(), limits, kind, email, client_ip).await?;
+        let limit = match admission {
+            Admission::Send => return Ok(true),
+            Admission::AddressLimited => "address",
+            Admission::ClientLimited => "client",
+        };
+        let to = mail_limit::address_hash(email);
+        match user_id {
+            Some(user_id) => {
+                tracing::warn!(mail.kind = kind.as_str(), limit, user.id = %user_id, client.ip = client_ip, "accounts.mail_skipped");
+            }
+            None => {
+                tracing::warn!(mail.kind = kind.as_str(), limit, mail.to_hash = %to, client.ip = client_ip, "accounts.mail_skipped");
+            }
+        }
+        Ok(false)
     }
 
     fn send_verification_mail(&self, email: &EmailAddress, display_name: &str, link: &str) {
@@ -260,9 +339,10 @@ impl Accounts {
         });
     }
 
-    /// Mails a fresh verification link to an unverified user, at most once a minute.
+    /// Mails a fresh verification link to an unverified user, at most once a minute and within
+    /// the mail limits (`client` is where the request came from).
     #[tracing::instrument(name = "accounts.resend_verification", skip_all, fields(user.id = %user_id))]
-    pub async fn resend_verification(&self, user_id: Uuid) -> Result<(), AccountError> {
+    pub async fn resend_verification(&self, user_id: Uuid, client: &ClientInfo) -> Result<(), AccountError> {
         let mut tx = user_transaction(self.pool(), user_id).await?;
         let row: Option<(String, String, bool, bool)> = sqlx::query_as(
             "SELECT email::text, display_name, email_verified_at IS NOT NULL,
@@ -277,10 +357,13 @@ impl Accounts {
         if verified || recently_sent {
             return Ok(());
         }
-        let link = self.issue_link(&mut tx, user_id, LinkPurpose::VerifyEmail).await?;
-        tx.commit().await?;
         let email =
             EmailAddress::parse(&email).map_err(|_| AccountError::Internal("stored email invalid".into()))?;
+        if !self.may_mail(MailKind::Verification, &email, Some(&client.ip), Some(user_id)).await? {
+            return Ok(());
+        }
+        let link = self.issue_link(&mut tx, user_id, LinkPurpose::VerifyEmail).await?;
+        tx.commit().await?;
         self.send_verification_mail(&email, &display_name, &link);
         Ok(())
     }
@@ -404,9 +487,85 @@ impl Accounts {
         Ok(sessions::revoke_all(self.pool(), user_id).await?)
     }
 
-    /// Mails a reset link if the address has an account; answers the same either way.
+    /// Changes the password of a signed-in user who gives the current one, with the rules of
+    /// registration, then ends every other session of theirs (this one stays signed in) and
+    /// mails them a notice. A wrong current password changes nothing and counts as a failed
+    /// log-in, per account and per client address. Returns how many sessions ended.
+    #[tracing::instrument(name = "accounts.change_password", skip_all, fields(user.id = %user.user_id))]
+    pub async fn change_password(
+        &self,
+        user: CurrentUser,
+        current_password: SecretString,
+        new_password: SecretString,
+        client: &ClientInfo,
+    ) -> Result<u64, AccountError> {
+        let mut tx = user_transaction(self.pool(), user.user_id).await?;
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT email::text, password_hash FROM users WHERE id = $1")
+                .bind(user.user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (email, phc) = row.ok_or(AccountError::NotFound)?;
+        let email =
+            EmailAddress::parse(&email).map_err(|_| AccountError::Internal("stored email invalid".into()))?;
+        let account_key = ThrottleKey::account(&email);
+        let keys = [account_key.clone(), ThrottleKey::address(&client.ip)];
+        if let Some(retry_after) = throttle::locked_for(self.pool(), &keys).await? {
+            return Err(AccountError::Locked { retry_after });
+        }
+        if !password::verify(current_password.clone(), phc).await {
+            throttle::record_failure(self.pool(), &keys).await?;
+            tracing::info!("accounts.change_password_refused");
+            return Err(AccountError::WrongCurrentPassword);
+        }
+        if current_password.expose_secret() == new_password.expose_secret() {
+            return Err(AccountError::SamePassword);
+        }
+        password::check_policy(&new_password, &email)?;
+        let password_hash = password::hash(new_password).await?;
+        sqlx::query("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1")
+            .bind(user.user_id)
+            .bind(&password_hash)
+            .execute(&mut *tx)
+            .await?;
+        // A reset link mailed before the change must not undo it.
+        sqlx::query(
+            "UPDATE email_tokens SET used_at = now()
+              WHERE user_id = $1 AND purpose = 'reset_password' AND used_at IS NULL",
+        )
+        .bind(user.user_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        throttle::reset(self.pool(), &account_key).await?;
+
+        // Every other device must log in again with the new password. Each session ends the one
+        // way sessions end (`sessions::revoke`), so that its open connections close as well.
+        let mut ended = 0;
+        for session in sessions::list(self.pool(), user.user_id).await? {
+            if session.id != user.session_id
+                && sessions::revoke(self.pool(), user.user_id, session.id).await?
+            {
+                ended += 1;
+            }
+        }
+        tracing::info!(sessions_ended = ended, "accounts.password_changed");
+        self.inner.mailer.send_in_background(OutgoingMail {
+            to: email.to_string(),
+            subject: "Your Jarvis password was changed".into(),
+            text: format!(
+                "The password of your Jarvis account was just changed, and every other device was logged out.\n\n\
+                 If it was not you, reset your password now: {}\n",
+                self.link("/forgot-password"),
+            ),
+        });
+        Ok(ended)
+    }
+
+    /// Mails a reset link if the address has an account and the mail limits allow it (`client`
+    /// is where the request came from); answers the same in every case.
     #[tracing::instrument(name = "accounts.request_password_reset", skip_all)]
-    pub async fn request_password_reset(&self, email: &str) -> Result<(), AccountError> {
+    pub async fn request_password_reset(&self, email: &str, client: &ClientInfo) -> Result<(), AccountError> {
         let email = EmailAddress::parse(email)?;
         let account: Option<(Uuid, String)> =
             sqlx::query_as("SELECT user_id, password_hash FROM auth_account_by_email($1::citext)")
@@ -417,6 +576,9 @@ impl Accounts {
             tracing::info!("accounts.reset_requested_for_unknown_address");
             return Ok(());
         };
+        if !self.may_mail(MailKind::PasswordReset, &email, Some(&client.ip), Some(user_id)).await? {
+            return Ok(());
+        }
         let mut tx = user_transaction(self.pool(), user_id).await?;
         let link = self.issue_link(&mut tx, user_id, LinkPurpose::ResetPassword).await?;
         tx.commit().await?;
@@ -544,6 +706,6 @@ async fn consume_link(
 }
 
 fn clean_display_name(raw: &str, email: &EmailAddress) -> String {
-    let cleaned: String = raw.trim().chars().filter(|c| !c.is_control()).take(80).collect();
+    let cleaned: String = crate::text::clean_name(raw).chars().take(80).collect();
     if cleaned.is_empty() { email.local_part().to_owned() } else { cleaned }
 }

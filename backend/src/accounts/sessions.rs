@@ -1,7 +1,9 @@
 //! Sessions: one per log-in (a device), each holding a chain of refresh tokens. Every refresh
 //! rotates the token; presenting a token that was already rotated means it was copied, so the
 //! whole session is revoked — unless the rotation happened within a few seconds, which is two
-//! tabs refreshing at once, not theft. Sessions end 30 days after log-in whatever happens.
+//! tabs refreshing at once, not theft. Sessions end 30 days after log-in whatever happens, and,
+//! with an idle timeout, when they were not refreshed for longer than that: such a session is
+//! refused at its next refresh and revoked.
 
 use std::time::Duration;
 
@@ -19,11 +21,18 @@ pub struct SessionPolicy {
     pub lifetime: Duration,
     /// A rotated token presented again within this window is a race between tabs, not theft.
     pub reuse_grace: Duration,
+    /// A session not refreshed (used after its access token expired) for longer than this ends
+    /// at its next refresh. `None`: sessions never end for being idle.
+    pub idle_timeout: Option<Duration>,
 }
 
 impl Default for SessionPolicy {
     fn default() -> Self {
-        Self { lifetime: Duration::from_secs(30 * 24 * 60 * 60), reuse_grace: Duration::from_secs(10) }
+        Self {
+            lifetime: Duration::from_secs(30 * 24 * 60 * 60),
+            reuse_grace: Duration::from_secs(10),
+            idle_timeout: Some(Duration::from_secs(7 * 24 * 60 * 60)),
+        }
     }
 }
 
@@ -54,6 +63,8 @@ pub enum RefreshError {
     Expired,
     #[error("session revoked")]
     Revoked,
+    #[error("session idle for too long; revoked")]
+    Idle,
     #[error("refresh token reused; session revoked")]
     Reused,
     #[error(transparent)]
@@ -118,18 +129,25 @@ pub async fn refresh(
     let user_id = user_id.ok_or(RefreshError::Unknown)?;
 
     let mut tx = user_transaction(pool, user_id).await?;
-    let row: Option<(Uuid, Option<DateTime<Utc>>, Option<DateTime<Utc>>, DateTime<Utc>, DateTime<Utc>)> =
-        sqlx::query_as(
-            "SELECT t.session_id, t.rotated_at, s.revoked_at, s.expires_at, now()
+    #[allow(clippy::type_complexity)]
+    let row: Option<(
+        Uuid,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+        DateTime<Utc>,
+        DateTime<Utc>,
+        DateTime<Utc>,
+    )> = sqlx::query_as(
+        "SELECT t.session_id, t.rotated_at, s.revoked_at, s.expires_at, s.last_seen_at, now()
                FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
               WHERE t.token_hash = $1 AND t.user_id = $2
                 FOR UPDATE OF t, s",
-        )
-        .bind(&hash)
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some((session_id, rotated_at, revoked_at, expires_at, now)) = row else {
+    )
+    .bind(&hash)
+    .bind(user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((session_id, rotated_at, revoked_at, expires_at, last_seen_at, now)) = row else {
         return Err(RefreshError::Unknown);
     };
     if revoked_at.is_some() {
@@ -137,6 +155,18 @@ pub async fn refresh(
     }
     if expires_at <= now {
         return Err(RefreshError::Expired);
+    }
+    let idle_for = now - last_seen_at;
+    if policy
+        .idle_timeout
+        .and_then(|idle| chrono::Duration::from_std(idle).ok())
+        .is_some_and(|idle| idle_for > idle)
+    {
+        // Ended the one way every revocation goes, so that its open connections close too.
+        tx.rollback().await?;
+        revoke(pool, user_id, session_id).await?;
+        tracing::info!(user.id = %user_id, session.id = %session_id, idle_secs = idle_for.num_seconds(), "sessions.idle_timeout");
+        return Err(RefreshError::Idle);
     }
     if let Some(rotated_at) = rotated_at {
         let grace = chrono::Duration::from_std(policy.reuse_grace).unwrap_or_default();

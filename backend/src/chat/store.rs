@@ -277,7 +277,11 @@ pub async fn begin_run(pool: &PgPool, begin: BeginRun<'_>) -> Result<NewRun, Beg
 }
 
 fn title_from(text: &str) -> String {
-    let line = text.lines().find(|line| !line.trim().is_empty()).unwrap_or("New conversation").trim();
+    let line = text
+        .lines()
+        .map(crate::text::clean_name)
+        .find(|line| !line.is_empty())
+        .unwrap_or_else(|| "New conversation".to_owned());
     let mut title: String = line.chars().take(60).collect();
     if line.chars().count() > 60 {
         title.push('…');
@@ -646,5 +650,6 @@ mod tests {
         let long = "x".repeat(80);
         assert_eq!(title_from(&long).chars().count(), 61);
         assert_eq!(title_from("   "), "New conversation");
+        assert_eq!(title_from("\u{202E}\n\u{2067}invoice\u{202E}fdp.exe"), "invoicefdp.exe");
     }
 }

@@ -1,6 +1,6 @@
 //! Safe file names: whatever a title or an upload is called, the name we hand out has no path
-//! separators, no `..`, no control or reserved characters, a bounded length, and an extension
-//! that matches the document's kind.
+//! separators, no `..`, no control, bidirectional or reserved characters, a bounded length, and
+//! an extension that matches the document's kind.
 
 use super::Kind;
 
@@ -10,7 +10,8 @@ const MAX_BYTES: usize = 120;
 /// Turns any text into a safe file stem (without extension).
 pub fn sanitize_stem(raw: &str) -> String {
     let mut stem = String::new();
-    for c in raw.chars() {
+    // Bidirectional controls go first, so that no name can display other than it reads.
+    for c in crate::text::strip_bidi_controls(raw).chars() {
         let safe = match c {
             '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' | '\0' => '-',
             c if c.is_control() => '-',
@@ -104,6 +105,12 @@ mod tests {
             assert!(!name.starts_with('.'), "{raw:?} → {name:?}");
             assert!(name.ends_with(".txt"));
         }
+    }
+
+    #[test]
+    fn bidi_controls_cannot_disguise_an_extension() {
+        assert_eq!(sanitize_stem("invoice\u{202E}fdp.exe"), "invoicefdp.exe");
+        assert_eq!(for_document("\u{2067}report\u{2069}\u{200F}", Kind::Markdown, None), "report.md");
     }
 
     #[test]

@@ -180,7 +180,8 @@ impl Sort {
 }
 
 fn check_title(title: &str) -> Result<String, DocumentError> {
-    let title: String = title.trim().chars().filter(|c| !c.is_control()).collect();
+    // Whoever named it (a person or the model), no control or bidirectional character is kept.
+    let title = text::clean_name(title);
     if title.is_empty() {
         return Err(DocumentError::Invalid("A document needs a title.".into()));
     }

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 
 use secrecy::SecretString;
 use serde::Deserialize;
-use url::form_urlencoded;
+use url::{Url, form_urlencoded};
 use uuid::Uuid;
 
 use crate::{
@@ -55,6 +55,12 @@ pub struct PasswordForm {
 }
 
 #[derive(Deserialize)]
+pub struct ChangePasswordForm {
+    current_password: String,
+    new_password: String,
+}
+
+#[derive(Deserialize)]
 pub struct TokenQuery {
     #[serde(default)]
     token: String,
@@ -85,14 +91,41 @@ fn back_with_error(path: &str, error: &AccountError, keep: &[(&str, &str)]) -> R
     to(path, &pairs).into_response()
 }
 
-/// Only local paths may be redirected to after log-in (no open redirect).
-fn safe_next(next: &str) -> &str {
-    let local = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\");
-    if local { next } else { "/app" }
+/// Where to go after log-in: `next` when it is a path on our own origin, else `/app` (no open
+/// redirect). `next` must be a path (`/…`) with no control character or backslash; it is then
+/// resolved against our public URL as a browser would (dot segments and all), must stay on our
+/// origin, and only the resulting path and query are kept, so nothing the user sent can name
+/// another host, break the `Location` header or resolve to `//host`.
+fn safe_next(next: &str, public_url: &Url) -> String {
+    const HOME: &str = "/app";
+    if !next.starts_with('/') || next.chars().any(|c| c.is_control() || c == '\\') {
+        return HOME.to_owned();
+    }
+    let Ok(url) = public_url.join(next) else { return HOME.to_owned() };
+    if url.origin() != public_url.origin() {
+        return HOME.to_owned();
+    }
+    let mut local = url.path().to_owned();
+    if let Some(query) = url.query() {
+        local.push('?');
+        local.push_str(query);
+    }
+    // `/..//host` resolves to the path `//host`, which a browser would read as a host.
+    if !local.starts_with('/') || local.starts_with("//") {
+        return HOME.to_owned();
+    }
+    local
 }
 
-pub async fn register(State(state): State<AppState>, Form(form): Form<RegisterForm>) -> Response {
-    match state.accounts.register(&form.email, SecretString::from(form.password), &form.display_name).await {
+pub async fn register(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<RegisterForm>,
+) -> Response {
+    let client = client_info(&state, &headers, Some(peer));
+    let password = SecretString::from(form.password);
+    match state.accounts.register(&form.email, password, &form.display_name, &client).await {
         Ok(()) => to("/login", &[("notice", "check_inbox"), ("email", form.email.trim())]).into_response(),
         Err(error) => back_with_error("/register", &error, &[("email", form.email.trim())]),
     }
@@ -105,14 +138,15 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let client = client_info(&state, &headers, Some(peer));
-    let next = if form.next.is_empty() { "" } else { safe_next(&form.next) };
+    let next = if form.next.is_empty() { String::new() } else { safe_next(&form.next, &state.public_url) };
     match state.accounts.login(&form.email, SecretString::from(form.password), &client).await {
         Ok(signed_in) => {
             let cookies = session_cookies(&state, &signed_in);
-            set_cookies(Redirect::to(safe_next(next)).into_response(), cookies)
+            let to = if next.is_empty() { "/app" } else { next.as_str() };
+            set_cookies(Redirect::to(to).into_response(), cookies)
         }
         // Keep the address and where the user was going.
-        Err(error) => back_with_error("/login", &error, &[("email", form.email.trim()), ("next", next)]),
+        Err(error) => back_with_error("/login", &error, &[("email", form.email.trim()), ("next", &next)]),
     }
 }
 
@@ -153,15 +187,27 @@ pub async fn verify_email(
     }
 }
 
-pub async fn resend_verification(State(state): State<AppState>, RequireUser(user): RequireUser) -> Response {
-    match state.accounts.resend_verification(user.user_id).await {
+pub async fn resend_verification(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RequireUser(user): RequireUser,
+) -> Response {
+    let client = client_info(&state, &headers, Some(peer));
+    match state.accounts.resend_verification(user.user_id, &client).await {
         Ok(()) => to("/app", &[("notice", "verification_sent")]).into_response(),
         Err(error) => back_with_error("/app", &error, &[]),
     }
 }
 
-pub async fn forgot_password(State(state): State<AppState>, Form(form): Form<EmailForm>) -> Response {
-    match state.accounts.request_password_reset(&form.email).await {
+pub async fn forgot_password(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<EmailForm>,
+) -> Response {
+    let client = client_info(&state, &headers, Some(peer));
+    match state.accounts.request_password_reset(&form.email, &client).await {
         Ok(()) => {
             to("/forgot-password", &[("notice", "reset_sent"), ("email", form.email.trim())]).into_response()
         }
@@ -197,6 +243,23 @@ pub async fn revoke_session(
         }
         Ok(()) => to("/settings", &[("notice", "session_revoked")]).into_response(),
         Err(AccountError::NotFound) => (StatusCode::NOT_FOUND, "No such session.").into_response(),
+        Err(error) => back_with_error("/settings", &error, &[]),
+    }
+}
+
+/// Settings' "Change password": this device stays signed in, every other one is logged out.
+pub async fn change_password(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RequireUser(user): RequireUser,
+    Form(form): Form<ChangePasswordForm>,
+) -> Response {
+    let client = client_info(&state, &headers, Some(peer));
+    let current = SecretString::from(form.current_password);
+    let new = SecretString::from(form.new_password);
+    match state.accounts.change_password(user, current, new, &client).await {
+        Ok(_) => to("/settings", &[("notice", "password_changed")]).into_response(),
         Err(error) => back_with_error("/settings", &error, &[]),
     }
 }
@@ -237,10 +300,30 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_followed_after_log_in() {
-        assert_eq!(safe_next("/settings"), "/settings");
-        assert_eq!(safe_next("https://evil.example"), "/app");
-        assert_eq!(safe_next("//evil.example"), "/app");
-        assert_eq!(safe_next("/\\evil.example"), "/app");
-        assert_eq!(safe_next(""), "/app");
+        let public = Url::parse("https://jarvis.example").unwrap();
+        let next = |value: &str| safe_next(value, &public);
+        assert_eq!(next("/settings"), "/settings");
+        assert_eq!(next("/app?c=42&x=%2F%2Fy"), "/app?c=42&x=%2F%2Fy");
+        assert_eq!(next("/app/../settings#top"), "/settings");
+        for refused in [
+            "",
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\t\\evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/..//evil.example",
+            "/%2e%2e//evil.example",
+            "%2F%2Fevil.example",
+            "javascript:alert(1)",
+            " /settings",
+            "/settings\r\nSet-Cookie: x=1",
+        ] {
+            assert_eq!(next(refused), "/app", "{refused:?}");
+        }
+        // Percent-encoded slashes stay encoded: a path, not a host.
+        assert_eq!(next("/%2F%2Fevil.example"), "/%2F%2Fevil.example");
     }
 }

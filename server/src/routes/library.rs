@@ -87,12 +87,14 @@ fn bytes_response(body: impl Into<Body>, content_type: &str, disposition: Header
     headers.insert(header::CONTENT_DISPOSITION, disposition);
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     // Chrome will not show a PDF in a sandboxed document; its viewer runs no page script anyway.
+    // Only our own pages may frame a file (the library shows PDFs in a frame).
     let policy = if content_type == "application/pdf" {
-        "default-src 'none'; object-src 'self'"
+        "default-src 'none'; object-src 'self'; frame-ancestors 'self'"
     } else {
-        "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'"
+        "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
     };
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     response
 }

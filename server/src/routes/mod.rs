@@ -5,5 +5,6 @@ pub mod billing;
 pub mod health;
 pub mod library;
 pub mod origin;
+pub mod server_fns;
 pub mod voice;
 pub mod ws;

@@ -4,6 +4,12 @@
 //! reconnecting (to this instance or another) resumes after the last event it saw. Unreadable
 //! frames get an error event and the connection stays open; idle sockets are closed; every
 //! socket is closed with 1012 ("service restart") when the server stops.
+//!
+//! A socket acts only for a live session. It holds its session in the accounts' registry, which
+//! ends it within moments when the session ends anywhere (or a periodic check finds it over);
+//! the socket then closes with [`CLOSE_SESSION_ENDED`], and before acting on any message or
+//! sending any event it looks at that flag (no database round trip). When the access token it
+//! was opened with expires, it asks the database whether the session could still refresh it.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -16,24 +22,31 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
+use axum_extra::extract::cookie::CookieJar;
 use futures::{SinkExt, StreamExt};
 use jarvis_backend::{
-    accounts::CurrentUser,
+    accounts::{CurrentUser, open_sessions::SessionHandle},
     chat::{Chat, ChatError},
 };
-use jarvis_types::protocol::{ClientMessage, ErrorCode, MAX_FRAME_BYTES, PROTOCOL_VERSION, ServerMessage};
+use jarvis_types::protocol::{
+    CLOSE_SESSION_ENDED, ClientMessage, ErrorCode, MAX_FRAME_BYTES, PROTOCOL_VERSION, ServerMessage,
+};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::{
-    auth::RequireUser,
+    auth::{ACCESS_COOKIE, RequireUser},
     routes::origin::{self, OriginCheck},
     state::AppState,
 };
 
 /// A socket that sends nothing (not even the client's heartbeat ping) for this long is closed.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// When the database could not say whether a session is live, it is asked again this soon.
+const LIVENESS_RETRY: Duration = Duration::from_secs(5);
 
 #[tracing::instrument(name = "ws.upgrade", skip_all, fields(user.id = tracing::field::Empty))]
 pub async fn upgrade(
@@ -51,21 +64,43 @@ pub async fn upgrade(
         Err(rejection) => return rejection,
     };
     tracing::Span::current().record("user.id", tracing::field::display(user.user_id));
+    // Held from before the upgrade, so that an end announced from now on reaches this socket.
+    let held = state.accounts.hold_session(user);
+    let access_expires = access_expiry(&state, &headers, user);
     upgrade
         .max_message_size(MAX_FRAME_BYTES)
         .read_buffer_size(8 * 1024) // not 128 KiB: an idle socket's read buffer stays resident
         .write_buffer_size(8 * 1024)
-        .on_upgrade(move |socket| session(socket, state, user))
+        .on_upgrade(move |socket| session(socket, state, held, access_expires))
 }
 
-async fn session(socket: WebSocket, state: AppState, user: CurrentUser) {
+/// When the access token this socket was opened with expires: the cookie's own expiry, or a
+/// whole lifetime from now when the session layer refreshed it on the way in.
+fn access_expiry(state: &AppState, headers: &HeaderMap, user: CurrentUser) -> Instant {
+    let tokens = state.accounts.access_tokens();
+    let remaining = CookieJar::from_headers(headers)
+        .get(ACCESS_COOKIE)
+        .and_then(|cookie| tokens.verify(cookie.value()).ok())
+        .filter(|claims| claims.sid == user.session_id)
+        .map(|claims| u64::try_from(claims.exp - chrono::Utc::now().timestamp()).unwrap_or(0))
+        .map_or(tokens.lifetime(), Duration::from_secs);
+    Instant::now() + remaining.min(tokens.lifetime())
+}
+
+async fn session(socket: WebSocket, state: AppState, held: SessionHandle, access_expires: Instant) {
     tracing::debug!("ws.opened");
+    let user = held.user();
+    let mut liveness_check_at = access_expires;
     let (mut sink, mut stream) = socket.split();
     // Run events from follower tasks, to be sent in order.
     let (outgoing, mut to_send) = mpsc::channel::<ServerMessage>(256);
     let mut follows: HashMap<Uuid, AbortHandle> = HashMap::new();
     let shutdown = state.shutdown.clone();
 
+    if held.is_ended() {
+        close_for_ended_session(&mut sink).await;
+        return;
+    }
     if send(&mut sink, &ServerMessage::Hello { protocol_version: PROTOCOL_VERSION }).await.is_err() {
         return;
     }
@@ -77,7 +112,31 @@ async fn session(socket: WebSocket, state: AppState, user: CurrentUser) {
                 tracing::debug!("ws.closed_for_shutdown");
                 break;
             }
+            () = held.ended() => {
+                close_for_ended_session(&mut sink).await;
+                break;
+            }
+            // The access token expired: only a live session could have refreshed it.
+            () = tokio::time::sleep_until(liveness_check_at) => {
+                match state.accounts.session_is_live(user).await {
+                    Ok(true) => liveness_check_at = Instant::now() + state.accounts.access_tokens().lifetime(),
+                    Ok(false) => {
+                        held.end();
+                        close_for_ended_session(&mut sink).await;
+                        break;
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "ws.session_check_failed");
+                        liveness_check_at = Instant::now() + LIVENESS_RETRY;
+                    }
+                }
+            }
             Some(message) = to_send.recv() => {
+                // Nothing more of the user's runs goes to a socket whose session ended.
+                if held.is_ended() {
+                    close_for_ended_session(&mut sink).await;
+                    break;
+                }
                 // Whatever else is already waiting goes out with it, in one flush.
                 let mut batch = vec![message];
                 while batch.len() < 64 {
@@ -112,6 +171,11 @@ async fn session(socket: WebSocket, state: AppState, user: CurrentUser) {
                     // Protocol-level pings are answered by the socket layer itself.
                     Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
                 };
+                // Nothing is done for a session known to have ended, however the frame arrived.
+                if held.is_ended() {
+                    close_for_ended_session(&mut sink).await;
+                    break;
+                }
                 let reply = handle(&state.chat, user, text.as_str(), &outgoing, &mut follows).await;
                 if let Some(reply) = reply {
                     if send(&mut sink, &reply).await.is_err() {
@@ -202,6 +266,13 @@ fn follow(
         }
     });
     follows.insert(run_id, task.abort_handle());
+}
+
+/// Closes the socket of a session that ended, with a code that tells the client not to retry.
+async fn close_for_ended_session(sink: &mut futures::stream::SplitSink<WebSocket, Message>) {
+    let close = CloseFrame { code: CLOSE_SESSION_ENDED, reason: Utf8Bytes::from_static("session ended") };
+    let _ = sink.send(Message::Close(Some(close))).await;
+    tracing::info!("ws.closed_for_ended_session");
 }
 
 fn error_message(error: &ChatError) -> ServerMessage {

@@ -17,6 +17,12 @@ use tokio_util::sync::CancellationToken;
 pub const JWT_SECRET: &str = "integration-test-secret-integration-test-secret";
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// Longest a request of a test client may take, body included: a server that never answers
+/// fails the test instead of hanging the whole run.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest the server may take to stop once told to (its own shutdown is bounded well within).
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The server the test talks to.
 pub struct TestApp {
     pub address: String,
@@ -169,17 +175,19 @@ impl Client {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http.get(format!("{}{path}", self.base)).send().await.expect("the server answers")
+        let sent = self.http.get(format!("{}{path}", self.base)).send().await;
+        sent.unwrap_or_else(|error| panic!("GET {path}: the server did not answer: {error:?}"))
     }
 
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.http
+        let sent = self
+            .http
             .post(format!("{}{path}", self.base))
             .header("origin", &self.base)
             .form(form)
             .send()
-            .await
-            .expect("the server answers")
+            .await;
+        sent.unwrap_or_else(|error| panic!("POST {path}: the server did not answer: {error:?}"))
     }
 }
 
@@ -213,6 +221,7 @@ impl TestApp {
             .cookie_provider(Arc::clone(&jar))
             .redirect(reqwest::redirect::Policy::none())
             .user_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0 Safari/537.36")
+            .timeout(REQUEST_TIMEOUT)
             .build()
             .unwrap();
         Client { http, jar, base: self.address.clone() }
@@ -292,13 +301,25 @@ impl TestApp {
         link_in(&mail, path).unwrap_or_else(|| panic!("no {path} link in:\n{mail}"))
     }
 
-    /// Stops the server as SIGTERM would and waits for it to finish.
+    /// Stops the server as SIGTERM would and waits for it to finish (failing the test, rather
+    /// than hanging the run, if it does not within [`STOP_TIMEOUT`]).
     pub async fn stop(self) {
         self.stop.cancel();
-        self.server.await.expect("the server task completes").expect("the server stops cleanly");
-        self.owner_pool.close().await;
-        self.app_pool.close().await;
-        drop_database(&self.database_name).await;
+        match tokio::time::timeout(STOP_TIMEOUT, self.server).await {
+            Ok(joined) => joined.expect("the server task completes").expect("the server stops cleanly"),
+            Err(_) => panic!(
+                "the server did not stop within {} s of being told to (TEST_LOG=1 shows how far its shutdown got)",
+                STOP_TIMEOUT.as_secs()
+            ),
+        }
+        for (name, pool) in [("owner", &self.owner_pool), ("application", &self.app_pool)] {
+            if tokio::time::timeout(STOP_TIMEOUT, pool.close()).await.is_err() {
+                panic!("the test's {name} pool did not close within {} s", STOP_TIMEOUT.as_secs());
+            }
+        }
+        if tokio::time::timeout(STOP_TIMEOUT, drop_database(&self.database_name)).await.is_err() {
+            panic!("dropping the database {} took over {} s", self.database_name, STOP_TIMEOUT.as_secs());
+        }
     }
 }
 

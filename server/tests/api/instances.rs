@@ -146,6 +146,11 @@ impl Cluster {
         user
     }
 
+    /// Mails to `to` that arrived so far, from any instance, oldest first.
+    pub fn read_mails_to(&self, to: &str) -> Vec<String> {
+        mails_in(&self.mail_dir, to)
+    }
+
     /// The newest mail to `to`, waiting up to 10 s for it.
     async fn mail_to(&self, to: &str) -> String {
         for _ in 0..100 {

@@ -1,5 +1,6 @@
 //! Integration tests: the real server on port 0 against a fresh database of its own.
 
+mod account_security;
 mod accounts;
 mod billing;
 mod chat;
@@ -12,5 +13,7 @@ mod library;
 mod model_behaviour;
 mod nul;
 mod pages;
+mod revocation;
+mod security_headers;
 mod voice;
 mod ws;
