@@ -215,6 +215,9 @@ pub mod client {
                     return;
                 }
                 Ended::SessionEnded => {
+                    // When this page ended the session itself (Log out), its own navigation is
+                    // already under way and says so; give it the moment it needs to win.
+                    sleep(std::time::Duration::from_millis(1500)).await;
                     let _ = window().location().set_href("/login?notice=session_ended");
                     return;
                 }
