@@ -536,19 +536,12 @@ impl Accounts {
         .bind(user.user_id)
         .execute(&mut *tx)
         .await?;
+        // Every other device must log in again with the new password, in the same transaction:
+        // the change and the sessions' end go together (and the sessions table's trigger closes
+        // their open connections once it commits).
+        let ended = sessions::revoke_others_in(&mut tx, user.user_id, user.session_id).await?;
         tx.commit().await?;
         throttle::reset(self.pool(), &account_key).await?;
-
-        // Every other device must log in again with the new password. Each session ends the one
-        // way sessions end (`sessions::revoke`), so that its open connections close as well.
-        let mut ended = 0;
-        for session in sessions::list(self.pool(), user.user_id).await? {
-            if session.id != user.session_id
-                && sessions::revoke(self.pool(), user.user_id, session.id).await?
-            {
-                ended += 1;
-            }
-        }
         tracing::info!(sessions_ended = ended, "accounts.password_changed");
         self.inner.mailer.send_in_background(OutgoingMail {
             to: email.to_string(),

@@ -249,6 +249,23 @@ pub async fn revoke(pool: &PgPool, user_id: Uuid, session_id: Uuid) -> Result<bo
     Ok(result.rows_affected() == 1)
 }
 
+/// Ends every session of the user but `keep`, inside the caller's transaction (so that it
+/// happens only with what the transaction does, a password change say). Returns how many ended.
+pub async fn revoke_others_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    user_id: Uuid,
+    keep: Uuid,
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(keep)
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected())
+}
+
 /// Ends every session of the user.
 #[tracing::instrument(name = "sessions.revoke_all", skip_all, fields(user.id = %user_id))]
 pub async fn revoke_all(pool: &PgPool, user_id: Uuid) -> Result<u64, sqlx::Error> {
