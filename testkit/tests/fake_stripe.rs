@@ -30,7 +30,7 @@ const NEW_SECRET: &str = "whsec_new_secret";
 
 fn client(fake: &FakeStripe, key: &str) -> stripe::Client {
     // The workspace links two TLS crypto providers; the client's connector needs a default.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     stripe::ClientBuilder::new(key).url(fake.base_url()).build().expect("a client")
 }
 

@@ -87,10 +87,10 @@ impl std::fmt::Debug for StripeApi {
 
 impl StripeApi {
     pub fn new(settings: &StripeSettings) -> Result<Self, StripeCallError> {
-        // Several TLS crypto providers are linked in (ring here, aws-lc-rs for object storage),
-        // so rustls cannot pick a process default by itself; the Stripe client's connector uses
-        // the default. Installing it fails harmlessly when one is already installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        // The Stripe client's connector uses rustls' process-wide crypto provider; aws-lc-rs is
+        // the only one linked in (deny.toml bans ring). Installing it fails harmlessly when it
+        // is already installed.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let mut base = settings.api_base.to_string();
         if !base.ends_with('/') {
             base.push('/');
