@@ -1,5 +1,42 @@
-//! The backend's one error type. Callers map it to a status or a protocol error; its `Display`
-//! may hold internal detail, so it is logged, never sent to a client.
+//! The backend's error policy: every error type of a module says what kind of failure it is
+//! ([`ErrorKind`], through [`Kinded`]) and keeps its cause (`#[source]`), so each edge (the HTTP
+//! API, the server functions, the WebSocket) maps a kind to one answer and logs an internal error
+//! once, with its cause chain.
+//!
+//! The rule for `Display`: for every kind but [`ErrorKind::Internal`] and
+//! [`ErrorKind::Unavailable`], it is a sentence written for the user and safe to show. For those
+//! two it may hold internal detail: the edge logs it and shows its own sentence.
+//!
+//! [`Error`] is the error of the database layer itself (connecting, migrating, checking the role).
+
+/// What kind of failure an error is; each edge maps it to one status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The thing asked for does not exist for this user (or is not theirs: the two are not told
+    /// apart).
+    NotFound,
+    /// The request is valid but clashes with the current state (a newer version, a run in
+    /// progress, a name taken).
+    Conflict,
+    /// The request itself is wrong (a bad name, a body too large, an unknown setting).
+    Invalid,
+    /// A plan, quota or rate limit refuses it now.
+    Limit,
+    /// The caller is not signed in, or its credentials are wrong.
+    Unauthenticated,
+    /// Signed in, but not allowed (for example, the address is not verified yet).
+    Forbidden,
+    /// Something we depend on (the database, a provider, storage) failed or is busy; trying again
+    /// later may work.
+    Unavailable,
+    /// A bug or an unexpected state: logged with its cause, shown as a generic sentence.
+    Internal,
+}
+
+/// An error that says what kind of failure it is.
+pub trait Kinded {
+    fn kind(&self) -> ErrorKind;
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -13,4 +50,13 @@ pub enum Error {
     RoleBypassesRowSecurity { role: String },
     #[error("database did not answer within {0:?}")]
     DatabaseTimeout(std::time::Duration),
+}
+
+impl Kinded for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Database(_) | Self::DatabaseTimeout(_) => ErrorKind::Unavailable,
+            Self::Migration(_) | Self::RoleBypassesRowSecurity { .. } => ErrorKind::Internal,
+        }
+    }
 }

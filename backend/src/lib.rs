@@ -15,4 +15,4 @@ pub mod storage;
 pub mod text;
 pub mod voice;
 
-pub use error::Error;
+pub use error::{Error, ErrorKind, Kinded};
