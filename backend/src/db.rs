@@ -110,6 +110,23 @@ pub async fn user_transaction(
     Ok(tx)
 }
 
+/// Runs `work` in a transaction on behalf of `user_id` (see [`user_transaction`]) and commits it
+/// when `work` succeeds; an error rolls it back. The one way stores read or change a user's rows
+/// when they need nothing else from the transaction.
+pub async fn for_user<T, E>(
+    pool: &PgPool,
+    user_id: Uuid,
+    work: impl AsyncFnOnce(&mut sqlx::PgConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<sqlx::Error>,
+{
+    let mut tx = user_transaction(pool, user_id).await?;
+    let value = work(&mut tx).await?;
+    tx.commit().await?;
+    Ok(value)
+}
+
 /// Makes the rest of an open transaction act on behalf of `user_id` (see [`user_transaction`]).
 pub async fn act_for_user(tx: &mut Transaction<'static, Postgres>, user_id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT set_config('app.user_id', $1, true)")

@@ -6,7 +6,7 @@ use jarvis_types::voice::{Clip, ClipStatus, VoiceSettings, clip_url};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::db::user_transaction;
+use crate::db::{self, user_transaction};
 
 /// A stored clip, as the server needs it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -146,16 +146,16 @@ fn columns(made: &Made) -> Columns<'_> {
 
 /// A clip of this user's, or `None`.
 pub async fn get(pool: &PgPool, user_id: Uuid, id: Uuid) -> Result<Option<ClipRow>, sqlx::Error> {
-    let mut tx = user_transaction(pool, user_id).await?;
-    let row = sqlx::query_as::<_, ClipRow>(&format!(
-        "SELECT {COLUMNS} FROM voice_clips WHERE id = $1 AND user_id = $2"
-    ))
-    .bind(id)
-    .bind(user_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(row)
+    db::for_user(pool, user_id, async |conn| {
+        sqlx::query_as::<_, ClipRow>(&format!(
+            "SELECT {COLUMNS} FROM voice_clips WHERE id = $1 AND user_id = $2"
+        ))
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
+    })
+    .await
 }
 
 /// The clips of these runs of this user's, by run and in speaking order.
