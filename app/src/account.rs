@@ -4,22 +4,22 @@
 use jarvis_types::account::AccountView;
 use leptos::prelude::*;
 
+use crate::error::AppError;
+
 /// The signed-in user's account and live sessions.
 #[server(prefix = "/api", endpoint = "account")]
-pub async fn get_account() -> Result<AccountView, ServerFnError> {
+pub async fn get_account() -> Result<AccountView, AppError> {
     use jarvis_backend::accounts::{Accounts, sessions::describe_user_agent};
+    use jarvis_backend::billing::Billing;
     use jarvis_types::account::SessionView;
 
-    let user = ssr::current_user()?;
-    let accounts = use_context::<Accounts>().ok_or_else(|| ServerFnError::new("accounts service missing"))?;
-    let profile = accounts.profile(user.user_id).await.map_err(ssr::internal)?;
-    let sessions = accounts.sessions(user.user_id).await.map_err(ssr::internal)?;
-    let tokens_this_month = crate::billing::ssr::billing()?
-        .usage(user.user_id)
-        .await
-        .map_err(crate::billing::ssr::internal)?
-        .month
-        .total();
+    use crate::server_context::{current_user, service};
+
+    let user = current_user()?;
+    let accounts = service::<Accounts>()?;
+    let profile = accounts.profile(user.user_id).await?;
+    let sessions = accounts.sessions(user.user_id).await?;
+    let tokens_this_month = service::<Billing>()?.usage(user.user_id).await?.month.total();
     Ok(AccountView {
         email: profile.email.clone(),
         display_name: profile.display_name.clone(),
@@ -37,33 +37,4 @@ pub async fn get_account() -> Result<AccountView, ServerFnError> {
             })
             .collect(),
     })
-}
-
-#[cfg(feature = "ssr")]
-pub mod ssr {
-    //! The server half: who is asking, and error mapping.
-
-    use jarvis_backend::accounts::{AccountError, CurrentUser};
-    use leptos::prelude::*;
-
-    /// The verified user of the request being served, or an "unauthenticated" error (and 401).
-    pub fn current_user() -> Result<CurrentUser, ServerFnError> {
-        let user = use_context::<http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<CurrentUser>().copied());
-        user.ok_or_else(|| {
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(http::StatusCode::UNAUTHORIZED);
-            }
-            ServerFnError::new("unauthenticated")
-        })
-    }
-
-    /// Logs an account error once and returns a message fit for the user.
-    pub fn internal(error: AccountError) -> ServerFnError {
-        if let AccountError::Internal(detail) = &error {
-            tracing::error!(error = %detail, "app.account_error");
-            return ServerFnError::new("Something went wrong on our side.");
-        }
-        ServerFnError::new(error.to_string())
-    }
 }

@@ -4,13 +4,16 @@
 
 pub mod account;
 pub mod billing;
+pub mod browser;
 pub mod components;
 pub mod conversations;
-pub mod documents;
+pub mod error;
 pub mod format;
+pub mod library;
 pub mod markdown;
 pub mod pages;
-pub mod viewer;
+#[cfg(feature = "ssr")]
+pub mod server_context;
 pub mod voice;
 
 use leptos::prelude::*;

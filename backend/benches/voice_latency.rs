@@ -4,7 +4,8 @@
 //! was made. Run with `cargo bench -p jarvis-backend --bench voice_latency` (needs the test
 //! database, like the tests; `./scripts/test` runs it).
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support.rs"]
+#[allow(dead_code)] // the bench uses a part of the tests' support
 mod support;
 
 use std::sync::Arc;

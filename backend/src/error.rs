@@ -36,6 +36,28 @@ pub enum ErrorKind {
 /// An error that says what kind of failure it is.
 pub trait Kinded {
     fn kind(&self) -> ErrorKind;
+
+    /// A stable snake_case code for the wire (the HTTP API's `error` field). By default the
+    /// kind's ([`ErrorKind::code`]); an error whose cases a client tells apart names its own.
+    fn code(&self) -> &'static str {
+        self.kind().code()
+    }
+}
+
+impl ErrorKind {
+    /// The kind as a stable snake_case code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::Conflict => "conflict",
+            Self::Invalid => "invalid",
+            Self::Limit => "limit",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,4 +81,17 @@ impl Kinded for Error {
             Self::Migration(_) | Self::RoleBypassesRowSecurity { .. } => ErrorKind::Internal,
         }
     }
+}
+
+/// An error with its causes, `outer: cause: root`, for a log line or a stored note where only
+/// text fits.
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

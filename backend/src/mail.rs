@@ -32,6 +32,19 @@ pub enum MailError {
     Outbox(#[from] std::io::Error),
 }
 
+impl crate::Kinded for MailError {
+    fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind;
+        match self {
+            Self::InvalidTo(_) => ErrorKind::Invalid,
+            Self::Smtp(_) => ErrorKind::Unavailable,
+            Self::InvalidUrl(_) | Self::InvalidFrom(_) | Self::Build(_) | Self::Outbox(_) => {
+                ErrorKind::Internal
+            }
+        }
+    }
+}
+
 /// A plain-text message to one recipient.
 #[derive(Debug, Clone)]
 pub struct OutgoingMail {

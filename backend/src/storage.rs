@@ -54,6 +54,18 @@ pub enum StorageError {
     Backend(String),
 }
 
+impl crate::Kinded for StorageError {
+    fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind;
+        match self {
+            Self::NotFound => ErrorKind::NotFound,
+            Self::InvalidName(_) => ErrorKind::Invalid,
+            Self::Config(_) | Self::Denied(_) => ErrorKind::Internal,
+            Self::Backend(_) => ErrorKind::Unavailable,
+        }
+    }
+}
+
 impl From<object_store::Error> for StorageError {
     fn from(error: object_store::Error) -> Self {
         match error {

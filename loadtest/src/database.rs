@@ -5,35 +5,27 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
+use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection, Executor, PgConnection, PgPool};
 use uuid::Uuid;
 
 /// `url` pointing at database `name` instead.
 pub fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
-    let mut url = url::Url::parse(url).context("a postgres:// database URL")?;
-    url.set_path(name);
-    Ok(url.to_string())
+    jarvis_testkit::database::with_database(url, name).context("a postgres:// database URL")
 }
 
 /// Creates a uniquely named database with the owner role of `owner_url`; returns its name.
 pub async fn create(owner_url: &str) -> anyhow::Result<String> {
-    let name = format!("jarvis_load_{}", Uuid::new_v4().simple());
-    let mut admin =
-        PgConnection::connect(owner_url).await.context("connecting to Postgres as the owner role")?;
-    admin.execute(format!(r#"CREATE DATABASE "{name}""#).as_str()).await.context("creating the database")?;
-    Ok(name)
+    jarvis_testkit::database::create_database(owner_url, "jarvis_load_")
+        .await
+        .context("creating the database as the owner role")
 }
 
 /// Drops the database, ending the connections still open to it.
 pub async fn drop(owner_url: &str, name: &str) -> anyhow::Result<()> {
-    let mut admin =
-        PgConnection::connect(owner_url).await.context("connecting to Postgres as the owner role")?;
-    admin
-        .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
+    jarvis_testkit::database::drop_database(owner_url, name)
         .await
-        .context("dropping the database")?;
-    Ok(())
+        .context("dropping the database as the owner role")
 }
 
 /// A pool on the benchmark's database as the schema owner (whom row-level security does not bind).

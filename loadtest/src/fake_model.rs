@@ -5,19 +5,18 @@
 //! [`Marker`] stamped when it is written, and each reply's text is kept so that clients can check
 //! what reached them against exactly what was sent.
 //!
-//! The request parsing and response head come from `jarvis-testkit`'s HTTP helper; the events are
-//! written here, one HTTP chunk per event in a single write, on a socket without Nagle's delay,
-//! so that the fake adds no latency of its own.
+//! It is served by `jarvis-testkit`'s HTTP helper (axum, sockets without Nagle's delay); the
+//! events are sent here, one HTTP chunk per event, flushed as sent, so that the fake adds no
+//! latency of its own.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use jarvis_testkit::http;
+use jarvis_testkit::http::{self, ChunkSender, Request, Response};
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 use crate::marker::{Marker, now_micros};
 
@@ -66,18 +65,10 @@ impl FakeModel {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Mutex::new(Shared::default()));
         let state = Arc::clone(&shared);
-        let task = tokio::spawn(async move {
-            loop {
-                match listener.accept().await {
-                    Ok((stream, _)) => {
-                        tokio::spawn(serve(stream, Arc::clone(&state), pace));
-                    }
-                    // Out of file descriptors, say: the server will retry or fail the run, and
-                    // the clients count it.
-                    Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-                }
-            }
-        });
+        // Out of file descriptors, say, the listener waits and accepts again: the server will retry
+        // or fail the run, and the clients count it.
+        let task =
+            tokio::spawn(http::serve(listener, move |request| serve(request, Arc::clone(&state), pace)));
         Ok(Self { addr, shared, task })
     }
 
@@ -111,14 +102,11 @@ pub fn prompt_for(tag: &str) -> String {
     format!("Benchmark reply, please. [tag {tag}]")
 }
 
-async fn serve(mut stream: TcpStream, shared: Arc<Mutex<Shared>>, pace: Pace) {
-    let _ = stream.set_nodelay(true);
-    let Ok(Some(request)) = http::read_request(&mut stream).await else { return };
+async fn serve(request: Request, shared: Arc<Mutex<Shared>>, pace: Pace) -> Response {
     let json_headers = vec![("content-type".to_owned(), "application/json".to_owned())];
     if request.method != "POST" || request.path != "/v1/messages" {
         let body = json!({"type": "error", "error": {"type": "not_found_error", "message": "Not found"}});
-        let _ = http::write_whole(&mut stream, 404, &json_headers, body.to_string().as_bytes()).await;
-        return;
+        return Response::whole(404, json_headers, body.to_string());
     }
     let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
     let tag = match tag_of(&body) {
@@ -128,30 +116,27 @@ async fn serve(mut stream: TcpStream, shared: Arc<Mutex<Shared>>, pace: Pace) {
             "untagged".to_owned()
         }
     };
-    let _ = reply(&mut stream, &shared, &tag, pace).await;
+    let headers = vec![
+        ("content-type".to_owned(), "text/event-stream; charset=utf-8".to_owned()),
+        ("cache-control".to_owned(), "no-cache".to_owned()),
+        ("request-id".to_owned(), format!("req_load_{tag}")),
+    ];
+    let (response, sender) = Response::streamed(200, headers);
+    tokio::spawn(async move { reply(&sender, &shared, &tag, pace).await });
+    response
 }
 
 fn event(name: &str, data: &Value) -> Vec<u8> {
-    let payload = format!("event: {name}\ndata: {data}\n\n");
-    let mut chunk = format!("{:x}\r\n", payload.len()).into_bytes();
-    chunk.extend_from_slice(payload.as_bytes());
-    chunk.extend_from_slice(b"\r\n");
-    chunk
+    format!("event: {name}\ndata: {data}\n\n").into_bytes()
 }
 
-async fn reply(stream: &mut TcpStream, shared: &Mutex<Shared>, tag: &str, pace: Pace) -> std::io::Result<()> {
+async fn reply(stream: &ChunkSender, shared: &Mutex<Shared>, tag: &str, pace: Pace) -> std::io::Result<()> {
     {
         let mut shared = shared.lock().expect("fake model state");
         let sent = shared.sent.entry(tag.to_owned()).or_default();
         let requests = sent.requests + 1;
         *sent = Sent { requests, ..Sent::default() };
     }
-    let headers = [
-        ("content-type".to_owned(), "text/event-stream; charset=utf-8".to_owned()),
-        ("cache-control".to_owned(), "no-cache".to_owned()),
-        ("request-id".to_owned(), format!("req_load_{tag}")),
-    ];
-    http::write_chunked_head(stream, 200, &headers).await?;
     let mut opening = event(
         "message_start",
         &json!({"type": "message_start", "message": {
@@ -164,7 +149,7 @@ async fn reply(stream: &mut TcpStream, shared: &Mutex<Shared>, tag: &str, pace: 
         "content_block_start",
         &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
     ));
-    stream.write_all(&opening).await?;
+    stream.send(&opening).await?;
 
     let mut text = String::new();
     let mut first_micros = None;
@@ -179,7 +164,7 @@ async fn reply(stream: &mut TcpStream, shared: &Mutex<Shared>, tag: &str, pace: 
             "content_block_delta",
             &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}),
         );
-        if let Err(error) = stream.write_all(&chunk).await {
+        if let Err(error) = stream.send(&chunk).await {
             record(shared, tag, text, index, first_micros, true);
             return Err(error);
         }
@@ -195,9 +180,7 @@ async fn reply(stream: &mut TcpStream, shared: &Mutex<Shared>, tag: &str, pace: 
                 "usage": {"output_tokens": pace.deltas}}),
     ));
     closing.extend(event("message_stop", &json!({"type": "message_stop"})));
-    closing.extend_from_slice(b"0\r\n\r\n");
-    stream.write_all(&closing).await?;
-    stream.flush().await
+    stream.send(&closing).await
 }
 
 fn record(

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use futures::{StreamExt, stream};
+use jarvis_testkit::database::{self, TestDatabase};
 use sqlx::{Connection, Executor, PgConnection};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
@@ -39,7 +40,9 @@ async fn bench() -> anyhow::Result<()> {
         Ok(value) => value.parse().context("JARVIS_BENCH_LOGIN_CONCURRENCY is a number")?,
         Err(_) => 16,
     };
-    let database = Database::create().await?;
+    let database = TestDatabase::create_on(&database::owner_url(), &database::app_url(), "jarvis_memory_")
+        .await
+        .context("create the benchmark's database")?;
     let dir = std::env::temp_dir().join(format!("jarvis-memory-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir)?;
     let outcome = measure(&binary, &database, &dir, concurrency).await;
@@ -48,7 +51,12 @@ async fn bench() -> anyhow::Result<()> {
     outcome
 }
 
-async fn measure(binary: &Path, database: &Database, dir: &Path, concurrency: usize) -> anyhow::Result<()> {
+async fn measure(
+    binary: &Path,
+    database: &TestDatabase,
+    dir: &Path,
+    concurrency: usize,
+) -> anyhow::Result<()> {
     println!("memory: {} (log-ins {concurrency} at a time, {} cores)", binary.display(), cores());
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
     let email = format!("memory-{}@example.com", uuid::Uuid::new_v4().simple());
@@ -58,8 +66,7 @@ async fn measure(binary: &Path, database: &Database, dir: &Path, concurrency: us
         let response =
             server.post_form(&http, "/register", &[("email", &email), ("password", PASSWORD)]).await?;
         ensure!(response.status() == 303, "registration answered {}", response.status());
-        database
-            .owner()
+        PgConnection::connect(&database.owner_url())
             .await?
             .execute(sqlx::query("UPDATE users SET email_verified_at = now() WHERE email = $1").bind(&email))
             .await?;
@@ -163,7 +170,7 @@ struct Server {
 }
 
 impl Server {
-    fn start(binary: &Path, database: &Database, dir: &Path) -> anyhow::Result<Self> {
+    fn start(binary: &Path, database: &TestDatabase, dir: &Path) -> anyhow::Result<Self> {
         // Free now; the server binds it a moment later (its own port 0 would not tell us which).
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let public_url = format!("http://localhost:{port}");
@@ -172,8 +179,8 @@ impl Server {
             .current_dir(dir)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("DATABASE_URL", with_database(&owner_database_url(), &database.name)?)
-            .env("DATABASE_APP_URL", with_database(&app_database_url(), &database.name)?)
+            .env("DATABASE_URL", database.owner_url())
+            .env("DATABASE_APP_URL", database.app_url())
             .env("JARVIS_ADDR", format!("127.0.0.1:{port}"))
             .env("JARVIS_PUBLIC_URL", &public_url)
             .env("JARVIS_JWT_SECRET", "memory-benchmark-secret-memory-benchmark-secret")
@@ -256,48 +263,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A database of the benchmark's own, dropped at the end.
-struct Database {
-    name: String,
-}
-
-impl Database {
-    async fn create() -> anyhow::Result<Self> {
-        let name = format!("jarvis_memory_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&owner_database_url()).await.context("connect to Postgres")?;
-        admin.execute(format!(r#"CREATE DATABASE "{name}""#).as_str()).await?;
-        Ok(Database { name })
-    }
-
-    async fn owner(&self) -> anyhow::Result<PgConnection> {
-        Ok(PgConnection::connect(&with_database(&owner_database_url(), &self.name)?).await?)
-    }
-
-    async fn drop(self) -> anyhow::Result<()> {
-        let mut admin = PgConnection::connect(&owner_database_url()).await?;
-        admin.execute(format!(r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#, self.name).as_str()).await?;
-        Ok(())
-    }
-}
-
-/// The schema owner: `DATABASE_URL`, as the scripts export it.
-fn owner_database_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://jarvis:jarvis@127.0.0.1:5432/jarvis".to_owned())
-}
-
-/// The application role: `DATABASE_APP_URL`, as the scripts export it.
-fn app_database_url() -> String {
-    std::env::var("DATABASE_APP_URL")
-        .unwrap_or_else(|_| "postgres://jarvis_app:jarvis_app@127.0.0.1:5432/jarvis".to_owned())
-}
-
-fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
-    let mut url = url::Url::parse(url)?;
-    url.set_path(database);
-    Ok(url.to_string())
 }
 
 fn cores() -> usize {

@@ -1,10 +1,12 @@
 //! The HTTP face of Jarvis: configuration, telemetry, the axum router with the Leptos pages,
-//! the WebSocket endpoint and the health probes. Business logic lives in `jarvis_backend`.
+//! the session and same-origin layers (`auth`), the WebSocket endpoint, the health probes, and
+//! the one error of the HTTP API (`error`). Business logic lives in `jarvis_backend`.
 // Leptos view types of the whole app nest deeply.
 #![recursion_limit = "256"]
 
 pub mod auth;
 pub mod config;
+pub mod error;
 pub mod routes;
 pub mod security;
 pub mod shutdown;

@@ -152,7 +152,7 @@ impl Application {
         )
         .map_err(|error| StartupError::Billing(error.to_string()))?;
         let mut tools = ToolRegistry::standard();
-        jarvis_backend::documents::tools::register(&mut tools, pool.clone(), Some(billing.clone()));
+        jarvis_backend::library::documents::tools::register(&mut tools, pool.clone(), Some(billing.clone()));
         let chat = Chat::new(
             pool.clone(),
             Arc::new(provider),
@@ -365,10 +365,6 @@ fn router(state: AppState) -> Router {
         .route(jarvis_types::billing::CHECKOUT_PATH, post(routes::billing::checkout))
         .route(jarvis_types::billing::PORTAL_PATH, post(routes::billing::portal))
         .route(
-            routes::billing::WEBHOOK_PATH,
-            post(routes::billing::webhook).layer(DefaultBodyLimit::max(routes::billing::WEBHOOK_BODY_LIMIT)),
-        )
-        .route(
             "/api/{*fn_name}",
             post(move |request: axum::extract::Request| {
                 leptos_axum::handle_server_fns_with_context(server_fn_context.clone(), request)
@@ -388,7 +384,13 @@ fn router(state: AppState) -> Router {
             routes::server_fns::guard_server_fns,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), auth::session_layer))
-        .layer(middleware::from_fn_with_state(state.clone(), auth::same_origin_layer));
+        .layer(middleware::from_fn_with_state(state.clone(), auth::same_origin_layer))
+        // Stripe's webhook comes from Stripe, not a page, and its signature is its
+        // authentication: it is added after the session and same-origin layers, outside them.
+        .route(
+            routes::billing::WEBHOOK_PATH,
+            post(routes::billing::webhook).layer(DefaultBodyLimit::max(routes::billing::WEBHOOK_BODY_LIMIT)),
+        );
     security::layers(router, csp, https)
         .layer(
             TraceLayer::new_for_http()

@@ -21,231 +21,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
-use crate::http;
+use crate::http::{self, Request, Response};
 
+mod reply;
 mod validate;
 
+pub use reply::{Block, Reply};
 pub use validate::{unanswered_tool_use, validate_request};
 
-/// One content block of a scripted reply.
-#[derive(Debug, Clone)]
-pub enum Block {
-    Text(String),
-    ToolUse { id: String, name: String, input: Value },
-    Thinking { thinking: String, signature: String },
-}
-
-/// A scripted successful reply, streamed as SSE.
-#[derive(Debug, Clone)]
-pub struct Reply {
-    pub blocks: Vec<Block>,
-    pub stop_reason: String,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    /// Bytes per HTTP chunk (0: one event per chunk).
-    pub chunk_size: usize,
-    /// Pause between chunks, so that streaming can be watched.
-    pub chunk_delay: Duration,
-    /// How long the reply takes to start (before the response headers), like a model thinking.
-    pub first_delay: Duration,
-    /// Cut by `max_tokens`: the last block stops halfway (see [`Reply::truncated`]).
-    pub truncated: bool,
-    /// `stop_details` of the `message_delta` (a refusal's).
-    pub stop_details: Option<Value>,
-}
-
-impl Reply {
-    pub fn text(text: impl Into<String>) -> Self {
-        Self {
-            blocks: vec![Block::Text(text.into())],
-            stop_reason: "end_turn".into(),
-            input_tokens: 20,
-            output_tokens: 10,
-            chunk_size: 0,
-            chunk_delay: Duration::ZERO,
-            first_delay: Duration::ZERO,
-            truncated: false,
-            stop_details: None,
-        }
-    }
-
-    /// No content blocks at all, `stop_reason` `end_turn`: what the API sometimes sends right
-    /// after tool results (a couple of output tokens, nothing to show).
-    pub fn empty() -> Self {
-        let mut reply = Self::text("");
-        reply.blocks.clear();
-        reply.output_tokens = 3;
-        reply
-    }
-
-    /// `text_before` (none if empty), then `stop_reason` `refusal` with its `stop_details`, as the
-    /// streaming classifiers end a reply they stop.
-    pub fn refusal(text_before: impl Into<String>) -> Self {
-        let text = text_before.into();
-        let mut reply = Self::text(text.as_str());
-        if text.is_empty() {
-            reply.blocks.clear();
-        }
-        reply.stop_reason = "refusal".into();
-        reply.stop_details = Some(json!({"type": "refusal", "category": null, "explanation": null}));
-        reply
-    }
-
-    pub fn tool_use(id: &str, name: &str, input: Value) -> Self {
-        let mut reply = Self::text("");
-        reply.blocks.clear();
-        reply.stop_reason = "tool_use".into();
-        reply.with_tool_use(id, name, input)
-    }
-
-    pub fn with_text(mut self, text: impl Into<String>) -> Self {
-        self.blocks.push(Block::Text(text.into()));
-        self
-    }
-
-    pub fn with_tool_use(mut self, id: &str, name: &str, input: Value) -> Self {
-        self.blocks.push(Block::ToolUse { id: id.into(), name: name.into(), input });
-        self.stop_reason = "tool_use".into();
-        self
-    }
-
-    pub fn with_thinking(mut self, thinking: &str, signature: &str) -> Self {
-        self.blocks.insert(0, Block::Thinking { thinking: thinking.into(), signature: signature.into() });
-        self
-    }
-
-    pub fn stop_reason(mut self, reason: &str) -> Self {
-        self.stop_reason = reason.into();
-        self
-    }
-
-    /// Cut by `max_tokens` inside the last block, as the real stream ends then: a tool call's
-    /// `input_json_delta`s stop after the first half of its JSON (which does not parse), a text
-    /// stops after half its characters; then `content_block_stop`, `message_delta` with
-    /// `stop_reason` `max_tokens`, and `message_stop`.
-    pub fn truncated(mut self) -> Self {
-        self.truncated = true;
-        self.stop_reason = "max_tokens".into();
-        self
-    }
-
-    pub fn usage(mut self, input_tokens: u64, output_tokens: u64) -> Self {
-        self.input_tokens = input_tokens;
-        self.output_tokens = output_tokens;
-        self
-    }
-
-    pub fn chunked(mut self, bytes: usize) -> Self {
-        self.chunk_size = bytes.max(1);
-        self
-    }
-
-    /// Starts answering only after `delay`.
-    pub fn after(mut self, delay: Duration) -> Self {
-        self.first_delay = delay;
-        self
-    }
-
-    pub fn slowly(mut self, delay: Duration) -> Self {
-        self.chunk_delay = delay;
-        self
-    }
-
-    /// The SSE events of this reply, as (event name, data) pairs.
-    pub fn events(&self) -> Vec<(String, Value)> {
-        let mut events = vec![(
-            "message_start".to_owned(),
-            json!({"type": "message_start", "message": {
-                "id": "msg_fake", "type": "message", "role": "assistant", "content": [],
-                "model": "claude-fake", "stop_reason": null, "stop_sequence": null,
-                "usage": {"input_tokens": self.input_tokens, "output_tokens": 1}
-            }}),
-        )];
-        if self.blocks.is_empty() {
-            events.push(("ping".into(), json!({"type": "ping"})));
-        }
-        for (index, block) in self.blocks.iter().enumerate() {
-            let cut = self.truncated && index + 1 == self.blocks.len();
-            match block {
-                Block::Text(text) => {
-                    events.push(start(index, json!({"type": "text", "text": ""})));
-                    let text = if cut { &text[..middle(text)] } else { text.as_str() };
-                    for piece in split_words(text) {
-                        events.push(delta(index, json!({"type": "text_delta", "text": piece})));
-                    }
-                }
-                Block::ToolUse { id, name, input } => {
-                    events
-                        .push(start(index, json!({"type": "tool_use", "id": id, "name": name, "input": {}})));
-                    let whole = input.to_string();
-                    let json = if cut { &whole[..middle(&whole)] } else { whole.as_str() };
-                    let half = middle(json);
-                    events.push(delta(index, json!({"type": "input_json_delta", "partial_json": ""})));
-                    for part in [&json[..half], &json[half..]] {
-                        events.push(delta(index, json!({"type": "input_json_delta", "partial_json": part})));
-                    }
-                }
-                Block::Thinking { thinking, signature } => {
-                    events.push(start(index, json!({"type": "thinking", "thinking": ""})));
-                    events.push(delta(index, json!({"type": "thinking_delta", "thinking": thinking})));
-                    events.push(delta(index, json!({"type": "signature_delta", "signature": signature})));
-                }
-            }
-            events.push(("content_block_stop".into(), json!({"type": "content_block_stop", "index": index})));
-            if index == 0 {
-                events.push(("ping".into(), json!({"type": "ping"})));
-            }
-        }
-        let mut stop = json!({"stop_reason": self.stop_reason, "stop_sequence": null});
-        if let Some(details) = &self.stop_details {
-            stop["stop_details"] = details.clone();
-        }
-        events.push((
-            "message_delta".into(),
-            json!({"type": "message_delta", "delta": stop, "usage": {"output_tokens": self.output_tokens}}),
-        ));
-        events.push(("message_stop".into(), json!({"type": "message_stop"})));
-        events
-    }
-}
-
-/// The byte offset of the middle character of `text`.
-fn middle(text: &str) -> usize {
-    text.char_indices().nth(text.chars().count() / 2).map_or(text.len(), |(offset, _)| offset)
-}
-
-fn start(index: usize, block: Value) -> (String, Value) {
-    (
-        "content_block_start".into(),
-        json!({"type": "content_block_start", "index": index, "content_block": block}),
-    )
-}
-
-fn delta(index: usize, delta: Value) -> (String, Value) {
-    ("content_block_delta".into(), json!({"type": "content_block_delta", "index": index, "delta": delta}))
-}
-
-/// Words with their following space, as the model streams them.
-fn split_words(text: &str) -> Vec<String> {
-    let mut pieces = Vec::new();
-    let mut current = String::new();
-    for c in text.chars() {
-        current.push(c);
-        if c == ' ' {
-            pieces.push(std::mem::take(&mut current));
-        }
-    }
-    if !current.is_empty() {
-        pieces.push(current);
-    }
-    pieces
-}
-
-fn sse(event: &(String, Value)) -> Vec<u8> {
-    format!("event: {}\ndata: {}\n\n", event.0, event.1).into_bytes()
-}
+use reply::sse;
 
 /// What the fake does with one request.
 #[derive(Debug, Clone)]
@@ -344,11 +130,7 @@ impl FakeAnthropic {
         let addr = listener.local_addr().expect("a local address");
         let state = Arc::new(Mutex::new(State::default()));
         let shared = Arc::clone(&state);
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream, Arc::clone(&shared)));
-            }
-        });
+        let task = tokio::spawn(http::serve(listener, move |request| serve(request, Arc::clone(&shared))));
         Self { addr, state, task }
     }
 
@@ -391,8 +173,7 @@ fn error_body(kind: &str, message: &str, request_id: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
-    let Ok(Some(request)) = http::read_request(&mut stream).await else { return };
+async fn serve(request: Request, state: Arc<Mutex<State>>) -> Response {
     let request_id = next_request_id();
     let json_headers = |extra: &[(String, String)]| {
         let mut headers = vec![
@@ -405,16 +186,14 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
     let no_retry = [("x-should-retry".to_owned(), "false".to_owned())];
     if request.method != "POST" || request.path != "/v1/messages" {
         let error = error_body("not_found_error", "Not found", &request_id);
-        let _ = http::write_whole(&mut stream, 404, &json_headers(&no_retry), &error).await;
-        return;
+        return Response::whole(404, json_headers(&no_retry), error);
     }
     let body: Value = match serde_json::from_slice(&request.body) {
         Ok(body) => body,
         Err(_) => {
             let error =
                 error_body("invalid_request_error", "The request body is not valid JSON.", &request_id);
-            let _ = http::write_whole(&mut stream, 400, &json_headers(&no_retry), &error).await;
-            return;
+            return Response::whole(400, json_headers(&no_retry), error);
         }
     };
     state.lock().expect("fake state").requests.push(Recorded {
@@ -429,8 +208,7 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
     };
     if let Err(message) = refusal {
         let error = error_body("invalid_request_error", &message, &request_id);
-        let _ = http::write_whole(&mut stream, 400, &json_headers(&no_retry), &error).await;
-        return;
+        return Response::whole(400, json_headers(&no_retry), error);
     }
 
     let script = {
@@ -438,7 +216,7 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
         let queued = state.scripts.pop_front();
         queued.or_else(|| state.fallback.as_ref().map(|fallback| fallback(&body)))
     };
-    let sse_headers = [
+    let sse_headers = vec![
         ("content-type".to_owned(), "text/event-stream; charset=utf-8".to_owned()),
         ("cache-control".to_owned(), "no-cache".to_owned()),
         ("request-id".to_owned(), request_id.clone()),
@@ -447,20 +225,15 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
         None => {
             let error =
                 error_body("api_error", "The fake has no scripted reply for this request.", &request_id);
-            let _ = http::write_whole(&mut stream, 500, &json_headers(&no_retry), &error).await;
+            Response::whole(500, json_headers(&no_retry), error)
         }
         Some(Script::Status { status, kind, message, headers }) => {
             let error = error_body(&kind, &message, &request_id);
-            let _ = http::write_whole(&mut stream, status, &json_headers(&headers), &error).await;
+            Response::whole(status, json_headers(&headers), error)
         }
         Some(Script::Reply(reply)) => {
             tokio::time::sleep(reply.first_delay).await;
-            if stream_events(&mut stream, &sse_headers, &reply.events(), reply.chunk_size, reply.chunk_delay)
-                .await
-                .is_ok()
-            {
-                let _ = http::finish_chunked(&mut stream).await;
-            }
+            stream_events(sse_headers, reply.events(), reply.chunk_size, reply.chunk_delay, Ending::Finish)
         }
         Some(Script::ErrorEvent { reply, after_events, kind }) => {
             let mut events: Vec<(String, Value)> = reply.events().into_iter().take(after_events).collect();
@@ -468,42 +241,51 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
                 "error".into(),
                 json!({"type": "error", "error": {"type": kind, "message": "Overloaded"}}),
             ));
-            if stream_events(&mut stream, &sse_headers, &events, reply.chunk_size, reply.chunk_delay)
-                .await
-                .is_ok()
-            {
-                let _ = http::finish_chunked(&mut stream).await;
-            }
+            stream_events(sse_headers, events, reply.chunk_size, reply.chunk_delay, Ending::Finish)
         }
         Some(Script::Stall { reply, after_events }) => {
             let events: Vec<(String, Value)> = reply.events().into_iter().take(after_events).collect();
-            let _ =
-                stream_events(&mut stream, &sse_headers, &events, reply.chunk_size, reply.chunk_delay).await;
-            tokio::time::sleep(Duration::from_secs(3600)).await;
+            stream_events(sse_headers, events, reply.chunk_size, reply.chunk_delay, Ending::Stall)
         }
     }
 }
 
+/// What a stream does after its last event.
+enum Ending {
+    /// Ends the body.
+    Finish,
+    /// Goes silent for an hour, then drops the connection.
+    Stall,
+}
+
 /// Streams events as HTTP chunks: one per event (`chunk_size` 0) or cut every `chunk_size` bytes,
 /// wherever that falls.
-async fn stream_events(
-    stream: &mut TcpStream,
-    headers: &[(String, String)],
-    events: &[(String, Value)],
+fn stream_events(
+    headers: Vec<(String, String)>,
+    events: Vec<(String, Value)>,
     chunk_size: usize,
     delay: Duration,
-) -> std::io::Result<()> {
-    http::write_chunked_head(stream, 200, headers).await?;
+    ending: Ending,
+) -> Response {
+    let (response, sender) = Response::streamed(200, headers);
     let chunks: Vec<Vec<u8>> = if chunk_size == 0 {
         events.iter().map(sse).collect()
     } else {
         events.iter().flat_map(sse).collect::<Vec<u8>>().chunks(chunk_size).map(<[u8]>::to_vec).collect()
     };
-    for chunk in &chunks {
-        http::write_chunk(stream, chunk).await?;
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
+    tokio::spawn(async move {
+        for chunk in &chunks {
+            if sender.send(chunk).await.is_err() {
+                return;
+            }
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
         }
-    }
-    Ok(())
+        if let Ending::Stall = ending {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            sender.abort().await;
+        }
+    });
+    response
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::http::{self, Request};
+use crate::http::{self, Request, Response};
 
 pub const VOICES: &[&str] =
     &["alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse"];
@@ -134,17 +134,11 @@ impl FakeSpeech {
         let state = Arc::new(Mutex::new(State::default()));
         let fake = Self { addr, api_key: api_key.to_owned(), state: Arc::clone(&state) };
         let api_key = fake.api_key.clone();
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                let state = Arc::clone(&state);
-                let api_key = api_key.clone();
-                tokio::spawn(async move {
-                    if let Ok(Some(request)) = http::read_request(&mut stream).await {
-                        let _ = serve(&mut stream, request, &state, &api_key).await;
-                    }
-                });
-            }
-        });
+        tokio::spawn(http::serve(listener, move |request| {
+            let state = Arc::clone(&state);
+            let api_key = api_key.clone();
+            async move { serve(request, &state, &api_key).await }
+        }));
         fake
     }
 
@@ -172,17 +166,12 @@ fn error_body(message: &str, kind: &str, param: Option<&str>, code: Option<&str>
         .into_bytes()
 }
 
-async fn reply_error(
-    stream: &mut tokio::net::TcpStream,
-    status: u16,
-    body: Vec<u8>,
-    retry_after: Option<u64>,
-) -> std::io::Result<()> {
+fn reply_error(status: u16, body: Vec<u8>, retry_after: Option<u64>) -> Response {
     let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
     if let Some(seconds) = retry_after {
         headers.push(("retry-after".to_owned(), seconds.to_string()));
     }
-    http::write_whole(stream, status, &headers, &body).await
+    Response::whole(status, headers, body)
 }
 
 /// Checks the body as the API does; the first problem found, as (param, message).
@@ -202,25 +191,20 @@ fn invalid(body: &Value) -> Option<(&'static str, String)> {
     if !VOICES.contains(&voice) {
         return Some(("voice", format!("Invalid voice: '{voice}'.")));
     }
-    if let Some(format) = body.get("response_format") {
-        if !format.as_str().is_some_and(|f| FORMATS.contains(&f)) {
-            return Some(("response_format", format!("Invalid response_format: {format}.")));
-        }
+    if let Some(format) = body.get("response_format")
+        && !format.as_str().is_some_and(|f| FORMATS.contains(&f))
+    {
+        return Some(("response_format", format!("Invalid response_format: {format}.")));
     }
-    if let Some(speed) = body.get("speed") {
-        if !speed.as_f64().is_some_and(|s| (0.25..=4.0).contains(&s)) {
-            return Some(("speed", format!("Invalid speed: {speed}; it must be between 0.25 and 4.0.")));
-        }
+    if let Some(speed) = body.get("speed")
+        && !speed.as_f64().is_some_and(|s| (0.25..=4.0).contains(&s))
+    {
+        return Some(("speed", format!("Invalid speed: {speed}; it must be between 0.25 and 4.0.")));
     }
     None
 }
 
-async fn serve(
-    stream: &mut tokio::net::TcpStream,
-    request: Request,
-    state: &Mutex<State>,
-    api_key: &str,
-) -> std::io::Result<()> {
+async fn serve(request: Request, state: &Mutex<State>, api_key: &str) -> Response {
     let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
     let authorization = request.header("authorization").map(str::to_owned);
     let script = {
@@ -235,46 +219,31 @@ async fn serve(
     };
     if request.method != "POST" || request.path != "/v1/audio/speech" {
         let message = format!("Invalid URL ({} {})", request.method, request.path);
-        return reply_error(stream, 404, error_body(&message, "invalid_request_error", None, None), None)
-            .await;
+        return reply_error(404, error_body(&message, "invalid_request_error", None, None), None);
     }
     if authorization.as_deref() != Some(format!("Bearer {api_key}").as_str()) {
         let message = "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.";
         return reply_error(
-            stream,
             401,
             error_body(message, "invalid_request_error", None, Some("invalid_api_key")),
             None,
-        )
-        .await;
+        );
     }
     if body.is_null() || !request.header("content-type").is_some_and(|t| t.starts_with("application/json")) {
         let message = "We could not parse the JSON body of your request.";
-        return reply_error(stream, 400, error_body(message, "invalid_request_error", None, None), None)
-            .await;
+        return reply_error(400, error_body(message, "invalid_request_error", None, None), None);
     }
     if let Some((param, message)) = invalid(&body) {
-        return reply_error(
-            stream,
-            400,
-            error_body(&message, "invalid_request_error", Some(param), None),
-            None,
-        )
-        .await;
+        return reply_error(400, error_body(&message, "invalid_request_error", Some(param), None), None);
     }
     match script {
         Some(SpeechScript::Error { status, kind, code, message, retry_after }) => {
-            return reply_error(
-                stream,
-                status,
-                error_body(&message, &kind, None, code.as_deref()),
-                retry_after,
-            )
-            .await;
+            return reply_error(status, error_body(&message, &kind, None, code.as_deref()), retry_after);
         }
         Some(SpeechScript::Stall) => {
+            // Never answers (the client gives up first); after an hour, a bare gateway timeout.
             tokio::time::sleep(Duration::from_secs(3600)).await;
-            return Ok(());
+            return Response::whole(504, Vec::new(), Vec::new());
         }
         Some(SpeechScript::Delay(delay)) => tokio::time::sleep(delay).await,
         None => {}
@@ -289,18 +258,21 @@ async fn serve(
             // A limit of this fake, not of the API: said loudly so no test mistakes it for audio.
             let message = format!("The fake speech server does not encode {other}; ask for mp3, wav or pcm.");
             return reply_error(
-                stream,
                 501,
                 error_body(&message, "server_error", Some("response_format"), None),
                 None,
-            )
-            .await;
+            );
         }
     };
-    http::write_chunked_head(stream, 200, &[("content-type".to_owned(), content_type.to_owned())]).await?;
-    for chunk in audio.chunks(4096) {
-        http::write_chunk(stream, chunk).await?;
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    http::finish_chunked(stream).await
+    let (response, sender) =
+        Response::streamed(200, vec![("content-type".to_owned(), content_type.to_owned())]);
+    tokio::spawn(async move {
+        for chunk in audio.chunks(4096) {
+            if sender.send(chunk).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    });
+    response
 }

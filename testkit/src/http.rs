@@ -1,14 +1,22 @@
-//! Just enough HTTP/1.1 for the fakes: read one request, write a response whole or chunked, and
-//! POST a body to an `http://` URL (for fakes that call back, like Stripe's webhooks). Public so
-//! that a test can play the other peer (a webhook receiver) with the same few functions.
+//! The fakes' HTTP, on axum (hyper underneath: keep-alive, chunked request bodies, HTTP/1.1 and
+//! h2c): [`serve`] answers every request on a listener with one handler, which sees a plain
+//! [`Request`] (its body read whole) and gives back a [`Response`], whole or streamed chunk by
+//! chunk through a [`ChunkSender`] (each chunk flushed as it is sent, so a test controls the
+//! chunk boundaries and the pauses between them). [`post`] is the client side, for fakes that
+//! call back (Stripe's webhooks).
 
+use std::future::Future;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
+use axum::body::{Body, Bytes};
+use axum::serve::ListenerExt as _;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 
+/// A request as a fake sees it.
 pub struct Request {
     pub method: String,
+    /// With the query string, if any.
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -20,174 +28,147 @@ impl Request {
     }
 }
 
-pub async fn read_request(stream: &mut (impl AsyncRead + Unpin)) -> std::io::Result<Option<Request>> {
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(end) = buffer.windows(4).position(|window| window == b"\r\n\r\n") {
-            break end;
+/// A chunk of a streamed body, or the error that drops the connection mid-body.
+type Chunk = Result<Bytes, std::io::Error>;
+
+enum Content {
+    Whole(Vec<u8>),
+    Streamed(mpsc::Receiver<Chunk>),
+}
+
+/// A fake's answer: a status, headers and a body.
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    content: Content,
+}
+
+impl Response {
+    /// A response with its whole body (sent with a `content-length`).
+    pub fn whole(status: u16, headers: Vec<(String, String)>, body: impl Into<Vec<u8>>) -> Self {
+        Self { status, headers, content: Content::Whole(body.into()) }
+    }
+
+    /// A response whose body is sent chunk by chunk (`transfer-encoding: chunked` in HTTP/1.1) as
+    /// the [`ChunkSender`] sends them; the body ends when the sender is dropped.
+    pub fn streamed(status: u16, headers: Vec<(String, String)>) -> (Self, ChunkSender) {
+        let (sender, receiver) = mpsc::channel(1);
+        (Self { status, headers, content: Content::Streamed(receiver) }, ChunkSender(sender))
+    }
+
+    /// The whole body, or `None` for a streamed one.
+    pub fn body(&self) -> Option<&[u8]> {
+        match &self.content {
+            Content::Whole(body) => Some(body),
+            Content::Streamed(_) => None,
         }
-        let read = stream.read(&mut chunk).await?;
-        if read == 0 {
-            return Ok(None);
+    }
+
+    fn into_axum(self) -> axum::response::Response {
+        let body = match self.content {
+            Content::Whole(body) => Body::from(body),
+            Content::Streamed(receiver) => {
+                Body::from_stream(futures::stream::unfold(receiver, |mut receiver| async move {
+                    receiver.recv().await.map(|chunk| (chunk, receiver))
+                }))
+            }
+        };
+        let mut response = axum::response::Response::new(body);
+        *response.status_mut() = axum::http::StatusCode::from_u16(self.status)
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        for (name, value) in self.headers {
+            if let (Ok(name), Ok(value)) =
+                (axum::http::HeaderName::try_from(name), axum::http::HeaderValue::try_from(value))
+            {
+                response.headers_mut().append(name, value);
+            }
         }
-        buffer.extend_from_slice(&chunk[..read]);
-    };
-    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let mut request_line = lines.next().unwrap_or_default().split(' ');
-    let method = request_line.next().unwrap_or_default().to_owned();
-    let path = request_line.next().unwrap_or_default().to_owned();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':').map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())))
-        .collect();
-    let length: usize = headers
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, value)| value.parse().ok())
-        .unwrap_or(0);
-    let mut body = buffer[head_end + 4..].to_vec();
-    while body.len() < length {
-        let read = stream.read(&mut chunk).await?;
-        if read == 0 {
-            break;
+        response
+    }
+}
+
+/// Writes a streamed [`Response`]'s body.
+pub struct ChunkSender(mpsc::Sender<Chunk>);
+
+impl ChunkSender {
+    /// Sends one chunk (nothing for an empty one); an error once the client has gone.
+    pub async fn send(&self, bytes: &[u8]) -> std::io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
         }
-        body.extend_from_slice(&chunk[..read]);
+        self.0
+            .send(Ok(Bytes::copy_from_slice(bytes)))
+            .await
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client has gone"))
     }
-    Ok(Some(Request { method, path, headers, body }))
-}
 
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        302 => "Found",
-        303 => "See Other",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        404 => "Not Found",
-        408 => "Request Timeout",
-        409 => "Conflict",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        503 => "Service Unavailable",
-        529 => "Site Overloaded",
-        _ => "Status",
+    /// Drops the connection without ending the body, as a server that dies mid-response.
+    pub async fn abort(self) {
+        let _ = self.0.send(Err(std::io::Error::other("the fake dropped the connection"))).await;
     }
 }
 
-/// A message's head: its first lines (each ending in CRLF), then `headers`, then the blank line.
-fn head(start: String, headers: &[(String, String)]) -> String {
-    let mut head = start;
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    head
+/// Answers every request on `listener` with `handler` until the future is dropped (its task
+/// aborted): then the listener closes and idle kept-alive connections are closed too, so a client
+/// finds the fake gone; a response still streaming goes on until it ends. Sockets are set
+/// `TCP_NODELAY`, so a chunk leaves as soon as it is sent.
+pub async fn serve<H, F>(listener: TcpListener, handler: H)
+where
+    H: Fn(Request) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    let router = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let handler = handler.clone();
+        async move {
+            let (parts, body) = request.into_parts();
+            let body =
+                axum::body::to_bytes(body, usize::MAX).await.map(|bytes| bytes.to_vec()).unwrap_or_default();
+            let headers = parts
+                .headers
+                .iter()
+                .map(|(name, value)| {
+                    (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned())
+                })
+                .collect();
+            let path =
+                parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), ToString::to_string);
+            let request = Request { method: parts.method.as_str().to_owned(), path, headers, body };
+            handler(request).await.into_axum()
+        }
+    });
+    let listener = listener.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
+    let _ = axum::serve(listener, router).await;
 }
 
-/// Writes a whole message (request or response) with a `content-length` body.
-async fn write_message(
-    stream: &mut (impl AsyncWrite + Unpin),
-    start: String,
-    headers: &[(String, String)],
-    body: &[u8],
-) -> std::io::Result<()> {
-    let start = format!("{start}content-length: {}\r\nconnection: close\r\n", body.len());
-    stream.write_all(head(start, headers).as_bytes()).await?;
-    stream.write_all(body).await?;
-    stream.flush().await
-}
-
-pub async fn write_whole(
-    stream: &mut (impl AsyncWrite + Unpin),
-    status: u16,
-    headers: &[(String, String)],
-    body: &[u8],
-) -> std::io::Result<()> {
-    write_message(stream, format!("HTTP/1.1 {status} {}\r\n", reason(status)), headers, body).await
-}
-
-pub async fn write_chunked_head(
-    stream: &mut (impl AsyncWrite + Unpin),
-    status: u16,
-    headers: &[(String, String)],
-) -> std::io::Result<()> {
-    let start = format!(
-        "HTTP/1.1 {status} {}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n",
-        reason(status)
-    );
-    stream.write_all(head(start, headers).as_bytes()).await?;
-    stream.flush().await
-}
-
-pub async fn write_chunk(stream: &mut (impl AsyncWrite + Unpin), bytes: &[u8]) -> std::io::Result<()> {
-    if bytes.is_empty() {
-        return Ok(());
-    }
-    stream.write_all(format!("{:x}\r\n", bytes.len()).as_bytes()).await?;
-    stream.write_all(bytes).await?;
-    stream.write_all(b"\r\n").await?;
-    stream.flush().await
-}
-
-pub async fn finish_chunked(stream: &mut (impl AsyncWrite + Unpin)) -> std::io::Result<()> {
-    stream.write_all(b"0\r\n\r\n").await?;
-    stream.flush().await
-}
-
-/// POSTs `body` to an `http://host:port/path` URL with `headers` (plus `host`, `content-length`
-/// and `connection: close`) and returns the response's status code, after reading the rest of
-/// the response (for at most a few seconds). Gives up after `timeout` if no status line came.
+/// POSTs `body` to an `http://` URL with `headers` and returns the response's status code, after
+/// reading the rest of the response (for at most a few seconds). Gives up after `timeout` if no
+/// response came.
 pub async fn post(
     url: &str,
     headers: &[(String, String)],
     body: &[u8],
     timeout: Duration,
 ) -> std::io::Result<u16> {
-    let invalid = |message: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, message.to_owned());
-    let rest = url.strip_prefix("http://").ok_or_else(|| invalid("only http:// URLs are supported"))?;
-    let (authority, path) = rest.find('/').map_or((rest, "/"), |slash| (&rest[..slash], &rest[slash..]));
-    let address = if authority.rsplit_once(':').is_some_and(|(_, port)| port.parse::<u16>().is_ok()) {
-        authority.to_owned()
-    } else {
-        format!("{authority}:80")
-    };
-    let exchange = async {
-        let mut stream = TcpStream::connect(address).await?;
-        write_message(&mut stream, format!("POST {path} HTTP/1.1\r\nhost: {authority}\r\n"), headers, body)
-            .await?;
-        let mut buffer = Vec::new();
-        let mut chunk = [0u8; 4096];
-        let line_end = loop {
-            if let Some(end) = buffer.windows(2).position(|window| window == b"\r\n") {
-                break end;
-            }
-            let read = stream.read(&mut chunk).await?;
-            if read == 0 {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "the connection closed before a status line",
-                ));
-            }
-            buffer.extend_from_slice(&chunk[..read]);
-        };
-        let status_line = String::from_utf8_lossy(&buffer[..line_end]).into_owned();
-        let status = status_line
-            .split(' ')
-            .nth(1)
-            .and_then(|code| code.parse::<u16>().ok())
-            .ok_or_else(|| invalid(&format!("not an HTTP status line: {status_line}")))?;
-        Ok((status, stream))
-    };
-    let (status, mut stream) = tokio::time::timeout(timeout, exchange)
+    if !url.starts_with("http://") {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "only http:// URLs are supported"));
+    }
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(std::io::Error::other)?;
+    let mut request = client.post(url).body(body.to_vec());
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let response = tokio::time::timeout(timeout, request.send())
         .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no response in time"))??;
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no response in time"))?
+        .map_err(std::io::Error::other)?;
+    let status = response.status().as_u16();
     // The rest of the response is not needed, but reading it lets the peer finish cleanly.
-    let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        let mut sink = [0u8; 4096];
-        while matches!(stream.read(&mut sink).await, Ok(read) if read > 0) {}
-    })
-    .await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), response.bytes()).await;
     Ok(status)
 }

@@ -1,10 +1,12 @@
 //! Test support: local fakes of the paid APIs, started on port 0, speaking the providers' wire
-//! protocols exactly (status codes, headers, SSE framing, error bodies, signed webhooks). Plain
-//! tokio and hand-written HTTP/1.1, so that a test controls every byte and every chunk boundary.
+//! protocols exactly (status codes, headers, SSE framing, error bodies, signed webhooks), served
+//! by axum with chunk-by-chunk streaming so that a test controls every chunk boundary and pause;
+//! and throwaway databases for the tests and benchmarks.
 
 // `serde_json::json!` recurses once per field: Stripe's objects have many.
 #![recursion_limit = "256"]
 
+pub mod database;
 pub mod fake_anthropic;
 pub mod fake_openai_speech;
 pub mod fake_stripe;

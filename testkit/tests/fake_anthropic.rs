@@ -19,13 +19,14 @@ impl Response {
     }
 }
 
-/// POSTs `body` to the fake's `/v1/messages` and reads the whole response (the fake closes).
+/// POSTs `body` to the fake's `/v1/messages` and reads the whole response (`connection: close`: the fake
+/// closes after answering).
 async fn post(fake: &FakeAnthropic, body: &Value) -> Response {
     let address = fake.base_url().trim_start_matches("http://").to_owned();
     let mut stream = TcpStream::connect(address).await.expect("connect");
     let body = body.to_string();
     let request = format!(
-        "POST /v1/messages HTTP/1.1\r\nhost: fake\r\nanthropic-version: 2023-06-01\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        "POST /v1/messages HTTP/1.1\r\nhost: fake\r\nanthropic-version: 2023-06-01\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).await.expect("write");

@@ -268,18 +268,15 @@ impl Receiver {
         let url = format!("http://{}/billing/webhook", listener.local_addr().expect("an address"));
         let received = Arc::new(Mutex::new(Vec::new()));
         let log = Arc::clone(&received);
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                let Ok(Some(request)) = http::read_request(&mut stream).await else { continue };
-                let count = {
-                    let mut log = log.lock().expect("the log");
-                    log.push(request);
-                    log.len()
-                };
-                let status = if count <= fail_first { 500 } else { 200 };
-                let _ = http::write_whole(&mut stream, status, &[], b"").await;
-            }
-        });
+        tokio::spawn(http::serve(listener, move |request| {
+            let count = {
+                let mut log = log.lock().expect("the log");
+                log.push(request);
+                log.len()
+            };
+            let status = if count <= fail_first { 500 } else { 200 };
+            async move { http::Response::whole(status, Vec::new(), Vec::new()) }
+        }));
         Self { url, received }
     }
 

@@ -3,5 +3,4 @@
 pub mod chat;
 pub mod connection;
 pub mod forms;
-pub mod library;
 pub mod voice;

@@ -11,7 +11,8 @@ use crate::billing::get_billing;
 use crate::components::chat::Chat;
 use crate::components::forms::{Flash, PostForm, Submit, query_param};
 use crate::conversations::{list_conversations, load_conversation};
-use crate::documents::load_library;
+use crate::error::AppError;
+use crate::library::server_fns::load_library;
 use crate::voice::load_voice_options;
 
 #[component]
@@ -31,7 +32,7 @@ pub fn AppShell() -> impl IntoView {
             // Voice settings are a nicety here: without them the chat works, and the settings
             // form loads them when opened.
             let voice = load_voice_options().await.ok();
-            Ok::<_, ServerFnError>((conversations, open, library, voice))
+            Ok::<_, AppError>((conversations, open, library, voice))
         },
     );
     view! {

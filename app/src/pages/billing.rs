@@ -8,6 +8,7 @@ use leptos_meta::Title;
 
 use super::pricing::{BillingFlash, BillingOffNote, StripeForm};
 use crate::billing::get_billing;
+use crate::error::AppError;
 use crate::format::{format_cost, format_count, format_size};
 
 #[component]
@@ -25,7 +26,7 @@ pub fn BillingPage() -> impl IntoView {
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || billing.get().map(|result| match result {
                     Ok(billing) => view! { <BillingOverview billing /> }.into_any(),
-                    Err(error) if is_unauthenticated(&error) => view! {
+                    Err(AppError::SignedOut) => view! {
                         <p role="alert" class="text-rose-700">
                             "Log in to see your plan and usage. "
                             <a href="/login?next=/billing" class="font-semibold underline">"Log in"</a>
@@ -38,11 +39,6 @@ pub fn BillingPage() -> impl IntoView {
             </Suspense>
         </main>
     }
-}
-
-/// Whether the server function failed because nobody is signed in.
-fn is_unauthenticated(error: &ServerFnError) -> bool {
-    matches!(error, ServerFnError::ServerError(message) if message == "unauthenticated")
 }
 
 #[component]

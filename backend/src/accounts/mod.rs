@@ -10,7 +10,9 @@
 //! over a limit is skipped, with the same answer again.
 
 pub mod email;
+mod error;
 pub mod jwt;
+mod links;
 pub mod mail_limit;
 pub mod open_sessions;
 pub mod password;
@@ -18,6 +20,7 @@ pub mod revocations;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
+mod user;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,24 +31,16 @@ use sqlx::PgPool;
 use url::Url;
 use uuid::Uuid;
 
-use self::email::{EmailAddress, InvalidEmail};
+use self::email::EmailAddress;
+pub use self::error::AccountError;
 use self::jwt::AccessTokens;
-use self::mail_limit::{Admission, MailKind, MailLimits};
+use self::mail_limit::MailLimits;
 use self::open_sessions::{OpenSessions, SessionHandle};
-use self::password::WeakPassword;
 use self::sessions::{IssuedRefresh, RefreshError, Refreshed, SessionPolicy, SessionSummary};
 use self::throttle::ThrottleKey;
-use self::tokens::{OpaqueToken, hash_token};
-use crate::db::{act_for_user, user_transaction};
+pub use self::user::CurrentUser;
+use crate::db::{self, user_transaction};
 use crate::mail::{Mailer, OutgoingMail};
-
-/// Who is asking, as proven by a valid access token of a live session. Handlers, the WebSocket
-/// and server functions all get it from the one session layer; nothing else creates it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CurrentUser {
-    pub user_id: Uuid,
-    pub session_id: Uuid,
-}
 
 /// A user's own view of their account.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -79,66 +74,6 @@ pub struct SignedIn {
     pub refresh: Option<IssuedRefresh>,
 }
 
-/// Every way an account operation can fail, as the user should hear it.
-#[derive(Debug, thiserror::Error)]
-pub enum AccountError {
-    #[error(transparent)]
-    InvalidEmail(#[from] InvalidEmail),
-    #[error(transparent)]
-    WeakPassword(#[from] WeakPassword),
-    #[error("Email or password is incorrect.")]
-    InvalidCredentials,
-    #[error("Too many attempts. Try again in {} seconds.", retry_after.as_secs())]
-    Locked { retry_after: Duration },
-    #[error("This link is invalid, expired or was already used.")]
-    InvalidLink,
-    #[error("That password is not correct.")]
-    WrongPassword,
-    #[error("Your current password is not correct. Your password was not changed.")]
-    WrongCurrentPassword,
-    #[error("Choose a new password that differs from your current one.")]
-    SamePassword,
-    #[error("Not found.")]
-    NotFound,
-    /// Detail for the log only.
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl From<sqlx::Error> for AccountError {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Internal(format!("database: {error}"))
-    }
-}
-
-impl From<password::HashingError> for AccountError {
-    fn from(error: password::HashingError) -> Self {
-        Self::Internal(error.to_string())
-    }
-}
-
-impl AccountError {
-    /// A stable code for URLs and the protocol.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::InvalidEmail(_) => "invalid_email",
-            Self::WeakPassword(WeakPassword::TooShort) => "password_too_short",
-            Self::WeakPassword(WeakPassword::TooLong) => "password_too_long",
-            Self::WeakPassword(WeakPassword::Common) => "password_common",
-            Self::WeakPassword(WeakPassword::ContainsEmail) => "password_contains_email",
-            Self::WeakPassword(WeakPassword::Repetitive) => "password_repetitive",
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::Locked { .. } => "locked",
-            Self::InvalidLink => "invalid_link",
-            Self::WrongPassword => "wrong_password",
-            Self::WrongCurrentPassword => "wrong_current_password",
-            Self::SamePassword => "same_password",
-            Self::NotFound => "not_found",
-            Self::Internal(_) => "internal",
-        }
-    }
-}
-
 /// Lifetimes and addresses the accounts need.
 #[derive(Debug, Clone)]
 pub struct AccountSettings {
@@ -159,28 +94,6 @@ impl AccountSettings {
             reset_link_lifetime: Duration::from_secs(60 * 60),
             sessions: SessionPolicy::default(),
             mail_limits: MailLimits::default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum LinkPurpose {
-    VerifyEmail,
-    ResetPassword,
-}
-
-impl LinkPurpose {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::VerifyEmail => "verify_email",
-            Self::ResetPassword => "reset_password",
-        }
-    }
-
-    fn path(self) -> &'static str {
-        match self {
-            Self::VerifyEmail => "/verify-email",
-            Self::ResetPassword => "/reset-password",
         }
     }
 }
@@ -241,148 +154,6 @@ impl Accounts {
 
     fn pool(&self) -> &PgPool {
         &self.inner.pool
-    }
-
-    /// Creates an unverified account and mails a verification link. A taken address gets the
-    /// same answer; its owner is mailed a notice instead (within the mail limits: `client` is
-    /// where the request came from).
-    #[tracing::instrument(name = "accounts.register", skip_all)]
-    pub async fn register(
-        &self,
-        email: &str,
-        password: SecretString,
-        display_name: &str,
-        client: &ClientInfo,
-    ) -> Result<(), AccountError> {
-        let email = EmailAddress::parse(email)?;
-        password::check_policy(&password, &email)?;
-        let password_hash = password::hash(password).await?;
-        let display_name = clean_display_name(display_name, &email);
-        let user_id = Uuid::new_v4();
-
-        let mut tx = user_transaction(self.pool(), user_id).await?;
-        let inserted = sqlx::query(
-            "INSERT INTO users (id, email, password_hash, display_name) VALUES ($1, $2::citext, $3, $4)
-             ON CONFLICT (email) DO NOTHING",
-        )
-        .bind(user_id)
-        .bind(email.as_str())
-        .bind(&password_hash)
-        .bind(&display_name)
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            tx.rollback().await?;
-            tracing::info!("accounts.register_existing_address");
-            if !self.may_mail(MailKind::RegistrationNotice, &email, Some(&client.ip), None).await? {
-                return Ok(());
-            }
-            self.inner.mailer.send_in_background(OutgoingMail {
-                to: email.to_string(),
-                subject: "Someone tried to create a Jarvis account with your address".into(),
-                text: format!(
-                    "Someone, perhaps you, tried to create a Jarvis account with this address, which already has one.\n\n\
-                     To log in: {}\nForgot your password? {}\n\nIf it was not you, you can ignore this message.\n",
-                    self.link("/login"),
-                    self.link("/forgot-password"),
-                ),
-            });
-            return Ok(());
-        }
-        let link = self.issue_link(&mut tx, user_id, LinkPurpose::VerifyEmail).await?;
-        tx.commit().await?;
-        tracing::info!(user.id = %user_id, "accounts.registered");
-        // A new account's first link counts against its address only: one per account, and a
-        // second registration of the address gets the (limited) notice instead.
-        if self.may_mail(MailKind::Verification, &email, None, Some(user_id)).await? {
-            self.send_verification_mail(&email, &display_name, &link);
-        }
-        Ok(())
-    }
-
-    /// Whether a mail of `kind` to `email` is within the limits (and, if so, records it). A
-    /// skipped mail is logged with the account's id or a hash of the address, never the address.
-    async fn may_mail(
-        &self,
-        kind: MailKind,
-        email: &EmailAddress,
-        client_ip: Option<&str>,
-        user_id: Option<Uuid>,
-    ) -> Result<bool, AccountError> {
-        let limits = &self.inner.settings.mail_limits;
-        let admission = mail_limit::admit(self.pool(), limits, kind, email, client_ip).await?;
-        let limit = match admission {
-            Admission::Send => return Ok(true),
-            Admission::AddressLimited => "address",
-            Admission::ClientLimited => "client",
-        };
-        let to = mail_limit::address_hash(email);
-        match user_id {
-            Some(user_id) => {
-                tracing::warn!(mail.kind = kind.as_str(), limit, user.id = %user_id, client.ip = client_ip, "accounts.mail_skipped");
-            }
-            None => {
-                tracing::warn!(mail.kind = kind.as_str(), limit, mail.to_hash = %to, client.ip = client_ip, "accounts.mail_skipped");
-            }
-        }
-        Ok(false)
-    }
-
-    fn send_verification_mail(&self, email: &EmailAddress, display_name: &str, link: &str) {
-        self.inner.mailer.send_in_background(OutgoingMail {
-            to: email.to_string(),
-            subject: "Confirm your email address for Jarvis".into(),
-            text: format!(
-                "Welcome to Jarvis, {display_name}.\n\nConfirm your email address by opening this link within 24 hours:\n\n{link}\n\n\
-                 If you did not create an account, ignore this message.\n"
-            ),
-        });
-    }
-
-    /// Mails a fresh verification link to an unverified user, at most once a minute and within
-    /// the mail limits (`client` is where the request came from).
-    #[tracing::instrument(name = "accounts.resend_verification", skip_all, fields(user.id = %user_id))]
-    pub async fn resend_verification(&self, user_id: Uuid, client: &ClientInfo) -> Result<(), AccountError> {
-        let mut tx = user_transaction(self.pool(), user_id).await?;
-        let row: Option<(String, String, bool, bool)> = sqlx::query_as(
-            "SELECT email::text, display_name, email_verified_at IS NOT NULL,
-                    EXISTS (SELECT 1 FROM email_tokens WHERE user_id = $1 AND purpose = 'verify_email'
-                                AND created_at > now() - interval '1 minute')
-               FROM users WHERE id = $1",
-        )
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let (email, display_name, verified, recently_sent) = row.ok_or(AccountError::NotFound)?;
-        if verified || recently_sent {
-            return Ok(());
-        }
-        let email =
-            EmailAddress::parse(&email).map_err(|_| AccountError::Internal("stored email invalid".into()))?;
-        if !self.may_mail(MailKind::Verification, &email, Some(&client.ip), Some(user_id)).await? {
-            return Ok(());
-        }
-        let link = self.issue_link(&mut tx, user_id, LinkPurpose::VerifyEmail).await?;
-        tx.commit().await?;
-        self.send_verification_mail(&email, &display_name, &link);
-        Ok(())
-    }
-
-    /// Consumes a verification link and marks the address verified.
-    #[tracing::instrument(name = "accounts.verify_email", skip_all)]
-    pub async fn verify_email(&self, token: &str) -> Result<Uuid, AccountError> {
-        let mut tx = self.pool().begin().await?;
-        let user_id = consume_link(&mut tx, token, LinkPurpose::VerifyEmail).await?;
-        act_for_user(&mut tx, user_id).await?;
-        sqlx::query(
-            "UPDATE users SET email_verified_at = coalesce(email_verified_at, now()), updated_at = now() WHERE id = $1",
-        )
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        tracing::info!(user.id = %user_id, "accounts.email_verified");
-        Ok(user_id)
     }
 
     /// Checks the password and starts a session. Throttled per account and per client address.
@@ -459,14 +230,15 @@ impl Accounts {
     }
 
     pub async fn profile(&self, user_id: Uuid) -> Result<Profile, AccountError> {
-        let mut tx = user_transaction(self.pool(), user_id).await?;
-        let profile = sqlx::query_as::<_, Profile>(
-            "SELECT id, email::text AS email, display_name, email_verified_at, created_at FROM users WHERE id = $1",
-        )
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
+        let profile = db::for_user(self.pool(), user_id, async |conn| {
+            sqlx::query_as::<_, Profile>(
+                "SELECT id, email::text AS email, display_name, email_verified_at, created_at FROM users WHERE id = $1",
+            )
+            .bind(user_id)
+            .fetch_optional(conn)
+            .await
+        })
         .await?;
-        tx.commit().await?;
         profile.ok_or(AccountError::NotFound)
     }
 
@@ -506,8 +278,7 @@ impl Accounts {
                 .fetch_optional(&mut *tx)
                 .await?;
         let (email, phc) = row.ok_or(AccountError::NotFound)?;
-        let email =
-            EmailAddress::parse(&email).map_err(|_| AccountError::Internal("stored email invalid".into()))?;
+        let email = EmailAddress::parse(&email).map_err(AccountError::StoredEmail)?;
         let account_key = ThrottleKey::account(&email);
         let keys = [account_key.clone(), ThrottleKey::address(&client.ip)];
         if let Some(retry_after) = throttle::locked_for(self.pool(), &keys).await? {
@@ -555,72 +326,6 @@ impl Accounts {
         Ok(ended)
     }
 
-    /// Mails a reset link if the address has an account and the mail limits allow it (`client`
-    /// is where the request came from); answers the same in every case.
-    #[tracing::instrument(name = "accounts.request_password_reset", skip_all)]
-    pub async fn request_password_reset(&self, email: &str, client: &ClientInfo) -> Result<(), AccountError> {
-        let email = EmailAddress::parse(email)?;
-        let account: Option<(Uuid, String)> =
-            sqlx::query_as("SELECT user_id, password_hash FROM auth_account_by_email($1::citext)")
-                .bind(email.as_str())
-                .fetch_optional(self.pool())
-                .await?;
-        let Some((user_id, _)) = account else {
-            tracing::info!("accounts.reset_requested_for_unknown_address");
-            return Ok(());
-        };
-        if !self.may_mail(MailKind::PasswordReset, &email, Some(&client.ip), Some(user_id)).await? {
-            return Ok(());
-        }
-        let mut tx = user_transaction(self.pool(), user_id).await?;
-        let link = self.issue_link(&mut tx, user_id, LinkPurpose::ResetPassword).await?;
-        tx.commit().await?;
-        self.inner.mailer.send_in_background(OutgoingMail {
-            to: email.to_string(),
-            subject: "Reset your Jarvis password".into(),
-            text: format!(
-                "To choose a new password, open this link within an hour:\n\n{link}\n\n\
-                 If you did not ask for this, ignore this message: your password stays as it is.\n"
-            ),
-        });
-        Ok(())
-    }
-
-    /// Sets a new password from a reset link and logs every device out. A weak password leaves
-    /// the link usable.
-    #[tracing::instrument(name = "accounts.reset_password", skip_all)]
-    pub async fn reset_password(&self, token: &str, new_password: SecretString) -> Result<(), AccountError> {
-        let mut tx = self.pool().begin().await?;
-        let user_id = consume_link(&mut tx, token, LinkPurpose::ResetPassword).await?;
-        act_for_user(&mut tx, user_id).await?;
-        let email: String = sqlx::query_scalar("SELECT email::text FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let email =
-            EmailAddress::parse(&email).map_err(|_| AccountError::Internal("stored email invalid".into()))?;
-        // Rolling back (on return) puts the link back, so the user can try a better password.
-        password::check_policy(&new_password, &email)?;
-        let password_hash = password::hash(new_password).await?;
-        sqlx::query("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1")
-            .bind(user_id)
-            .bind(&password_hash)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE email_tokens SET used_at = now() WHERE user_id = $1 AND purpose = 'reset_password' AND used_at IS NULL")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        throttle::reset(self.pool(), &ThrottleKey::account(&email)).await?;
-        tracing::info!(user.id = %user_id, "accounts.password_reset");
-        Ok(())
-    }
-
     /// Deletes the account and everything of the user's, after checking the password again.
     #[tracing::instrument(name = "accounts.delete", skip_all, fields(user.id = %user_id))]
     pub async fn delete_account(&self, user_id: Uuid, password: SecretString) -> Result<(), AccountError> {
@@ -632,10 +337,10 @@ impl Accounts {
                 .await?;
         let (email, phc) = row.ok_or(AccountError::NotFound)?;
         let account_key = EmailAddress::parse(&email).map(|email| ThrottleKey::account(&email)).ok();
-        if let Some(key) = &account_key {
-            if let Some(retry_after) = throttle::locked_for(self.pool(), std::slice::from_ref(key)).await? {
-                return Err(AccountError::Locked { retry_after });
-            }
+        if let Some(key) = &account_key
+            && let Some(retry_after) = throttle::locked_for(self.pool(), std::slice::from_ref(key)).await?
+        {
+            return Err(AccountError::Locked { retry_after });
         }
         if !password::verify(password, phc).await {
             if let Some(key) = account_key {
@@ -649,56 +354,4 @@ impl Accounts {
         tracing::info!("accounts.deleted");
         Ok(())
     }
-
-    fn link(&self, path: &str) -> String {
-        let mut url = self.inner.settings.public_url.clone();
-        url.set_path(path);
-        url.set_query(None);
-        url.to_string()
-    }
-
-    async fn issue_link(
-        &self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
-        user_id: Uuid,
-        purpose: LinkPurpose,
-    ) -> Result<String, AccountError> {
-        let token = OpaqueToken::generate();
-        let lifetime = match purpose {
-            LinkPurpose::VerifyEmail => self.inner.settings.verify_link_lifetime,
-            LinkPurpose::ResetPassword => self.inner.settings.reset_link_lifetime,
-        };
-        sqlx::query(
-            "INSERT INTO email_tokens (token_hash, user_id, purpose, expires_at)
-             VALUES ($1, $2, $3, now() + make_interval(secs => $4))",
-        )
-        .bind(token.hash())
-        .bind(user_id)
-        .bind(purpose.as_str())
-        .bind(lifetime.as_secs_f64())
-        .execute(&mut **tx)
-        .await?;
-        let mut url = self.inner.settings.public_url.clone();
-        url.set_path(purpose.path());
-        url.query_pairs_mut().clear().append_pair("token", token.expose());
-        Ok(url.to_string())
-    }
-}
-
-async fn consume_link(
-    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
-    token: &str,
-    purpose: LinkPurpose,
-) -> Result<Uuid, AccountError> {
-    let user_id: Option<Uuid> = sqlx::query_scalar("SELECT auth_consume_email_token($1, $2)")
-        .bind(hash_token(token.trim()))
-        .bind(purpose.as_str())
-        .fetch_one(&mut **tx)
-        .await?;
-    user_id.ok_or(AccountError::InvalidLink)
-}
-
-fn clean_display_name(raw: &str, email: &EmailAddress) -> String {
-    let cleaned: String = crate::text::clean_name(raw).chars().take(80).collect();
-    if cleaned.is_empty() { email.local_part().to_owned() } else { cleaned }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 use uuid::Uuid;
 
-use super::CurrentUser;
+use super::user::CurrentUser;
 
 /// How long an ended session is remembered.
 const REMEMBER_ENDED: Duration = Duration::from_secs(10 * 60);

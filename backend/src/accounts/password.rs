@@ -67,8 +67,14 @@ fn argon2() -> Argon2<'static> {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashingError(String);
+pub enum HashingError {
+    #[error("password hashing failed: the hashing slots are closed")]
+    Slot(#[from] tokio::sync::AcquireError),
+    #[error("password hashing failed: the hashing task did not finish")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("password hashing failed")]
+    Hash(#[from] argon2::password_hash::Error),
+}
 
 /// Hashes running at once: one per core. Each holds 19 MiB while it runs, and a hash beyond the
 /// cores would only wait for a CPU while holding its memory. Unbounded, a burst of log-ins started
@@ -84,15 +90,14 @@ static HASHING_SLOTS: LazyLock<Arc<Semaphore>> = LazyLock::new(|| {
 async fn in_hashing_slot<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, HashingError> {
-    let slot =
-        Arc::clone(&HASHING_SLOTS).acquire_owned().await.map_err(|error| HashingError(error.to_string()))?;
+    let slot = Arc::clone(&HASHING_SLOTS).acquire_owned().await?;
     tokio::task::spawn_blocking(move || {
         let result = work();
         drop(slot);
         result
     })
     .await
-    .map_err(|error| HashingError(error.to_string()))
+    .map_err(HashingError::from)
 }
 
 /// Hashes a password into a PHC string (algorithm, parameters and salt included).
@@ -100,11 +105,11 @@ pub async fn hash(password: SecretString) -> Result<String, HashingError> {
     in_hashing_slot(move || {
         let mut salt_bytes = [0u8; 16];
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut salt_bytes);
-        let salt = SaltString::encode_b64(&salt_bytes).map_err(|error| HashingError(error.to_string()))?;
+        let salt = SaltString::encode_b64(&salt_bytes)?;
         argon2()
             .hash_password(password.expose_secret().as_bytes(), &salt)
             .map(|hash| hash.to_string())
-            .map_err(|error| HashingError(error.to_string()))
+            .map_err(HashingError::from)
     })
     .await?
 }

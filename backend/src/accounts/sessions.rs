@@ -12,7 +12,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::tokens::{OpaqueToken, hash_token};
-use crate::db::user_transaction;
+use crate::db::{self, user_transaction};
 
 /// How long a log-in lasts and how forgiving rotation is.
 #[derive(Debug, Clone, Copy)]
@@ -71,6 +71,18 @@ pub enum RefreshError {
     Database(#[from] sqlx::Error),
 }
 
+impl crate::Kinded for RefreshError {
+    fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind;
+        match self {
+            Self::Unknown | Self::Expired | Self::Revoked | Self::Idle | Self::Reused => {
+                ErrorKind::Unauthenticated
+            }
+            Self::Database(_) => ErrorKind::Unavailable,
+        }
+    }
+}
+
 /// A session as the settings page lists it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionSummary {
@@ -93,26 +105,27 @@ pub async fn start(
     let session_id = Uuid::new_v4();
     let token = OpaqueToken::generate();
     let user_agent: String = user_agent.chars().take(300).collect();
-    let mut tx = user_transaction(pool, user_id).await?;
-    let expires_at: DateTime<Utc> = sqlx::query_scalar(
-        "INSERT INTO sessions (id, user_id, user_agent, ip, expires_at)
-         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) RETURNING expires_at",
-    )
-    .bind(session_id)
-    .bind(user_id)
-    .bind(&user_agent)
-    .bind(ip)
-    .bind(policy.lifetime.as_secs_f64())
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, user_id) VALUES ($1, $2, $3)")
-        .bind(token.hash())
+    db::for_user(pool, user_id, async |conn| {
+        let expires_at: DateTime<Utc> = sqlx::query_scalar(
+            "INSERT INTO sessions (id, user_id, user_agent, ip, expires_at)
+             VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) RETURNING expires_at",
+        )
         .bind(session_id)
         .bind(user_id)
-        .execute(&mut *tx)
+        .bind(&user_agent)
+        .bind(ip)
+        .bind(policy.lifetime.as_secs_f64())
+        .fetch_one(&mut *conn)
         .await?;
-    tx.commit().await?;
-    Ok(IssuedRefresh { user_id, session_id, token, expires_at })
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, user_id) VALUES ($1, $2, $3)")
+            .bind(token.hash())
+            .bind(session_id)
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
+        Ok(IssuedRefresh { user_id, session_id, token, expires_at })
+    })
+    .await
 }
 
 /// Trades a refresh token for its successor (see the module documentation for reuse).
@@ -206,47 +219,48 @@ pub async fn refresh(
 
 /// Whether the session is still live (not revoked, not expired).
 pub async fn is_active(pool: &PgPool, user_id: Uuid, session_id: Uuid) -> Result<bool, sqlx::Error> {
-    let mut tx = user_transaction(pool, user_id).await?;
-    let active: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM sessions
-                         WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now())",
-    )
-    .bind(session_id)
-    .bind(user_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(active)
+    db::for_user(pool, user_id, async |conn| {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM sessions
+                             WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now())",
+        )
+        .bind(session_id)
+        .bind(user_id)
+        .fetch_one(&mut *conn)
+        .await
+    })
+    .await
 }
 
 /// The user's live sessions, most recently seen first.
 pub async fn list(pool: &PgPool, user_id: Uuid) -> Result<Vec<SessionSummary>, sqlx::Error> {
-    let mut tx = user_transaction(pool, user_id).await?;
-    let sessions = sqlx::query_as::<_, SessionSummary>(
-        "SELECT id, user_agent, ip, created_at, last_seen_at FROM sessions
-          WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
-          ORDER BY last_seen_at DESC, created_at DESC",
-    )
-    .bind(user_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(sessions)
+    db::for_user(pool, user_id, async |conn| {
+        sqlx::query_as::<_, SessionSummary>(
+            "SELECT id, user_agent, ip, created_at, last_seen_at FROM sessions
+              WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+              ORDER BY last_seen_at DESC, created_at DESC",
+        )
+        .bind(user_id)
+        .fetch_all(&mut *conn)
+        .await
+    })
+    .await
 }
 
 /// Ends one of the user's sessions. `false` when the user has no such live session.
 #[tracing::instrument(name = "sessions.revoke", skip_all, fields(user.id = %user_id, session.id = %session_id))]
 pub async fn revoke(pool: &PgPool, user_id: Uuid, session_id: Uuid) -> Result<bool, sqlx::Error> {
-    let mut tx = user_transaction(pool, user_id).await?;
-    let result = sqlx::query(
-        "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
-    )
-    .bind(session_id)
-    .bind(user_id)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(result.rows_affected() == 1)
+    db::for_user(pool, user_id, async |conn| {
+        let result = sqlx::query(
+            "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(session_id)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    })
+    .await
 }
 
 /// Ends every session of the user but `keep`, inside the caller's transaction (so that it
@@ -269,14 +283,15 @@ pub async fn revoke_others_in(
 /// Ends every session of the user.
 #[tracing::instrument(name = "sessions.revoke_all", skip_all, fields(user.id = %user_id))]
 pub async fn revoke_all(pool: &PgPool, user_id: Uuid) -> Result<u64, sqlx::Error> {
-    let mut tx = user_transaction(pool, user_id).await?;
-    let result =
-        sqlx::query("UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-    tx.commit().await?;
-    Ok(result.rows_affected())
+    db::for_user(pool, user_id, async |conn| {
+        let result =
+            sqlx::query("UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL")
+                .bind(user_id)
+                .execute(&mut *conn)
+                .await?;
+        Ok(result.rows_affected())
+    })
+    .await
 }
 
 /// A short, human description of a browser from its user agent: "Firefox on Linux".

@@ -34,7 +34,7 @@ pub struct RunRequest {
 
 /// What the user sees happen, in order.
 #[derive(Debug, Clone, PartialEq)]
-pub enum RunEvent {
+pub enum DriverEvent {
     Text(String),
     /// The model call failed and is being retried: text since the last completed model message
     /// is void.
@@ -63,7 +63,7 @@ pub enum RunEvent {
 
 /// Where a run reports to.
 pub trait RunObserver: Send {
-    fn on_event(&mut self, event: RunEvent);
+    fn on_event(&mut self, event: DriverEvent);
     /// Stores a message that became part of the conversation.
     fn persist<'a>(&'a mut self, message: &'a Message) -> BoxFuture<'a, Result<(), String>>;
 }
@@ -100,7 +100,7 @@ pub async fn run(
             Effect::CallModel { messages, longer } => {
                 if longer {
                     // The last call was cut inside a tool call: what it streamed is void.
-                    observer.on_event(RunEvent::Retrying { attempt: 1, wait_ms: 0 });
+                    observer.on_event(DriverEvent::Retrying { attempt: 1, wait_ms: 0 });
                 }
                 let model_request = ModelRequest {
                     model: model.clone(),
@@ -119,16 +119,16 @@ pub async fn run(
                             unfinished.push_str(&text);
                             let text = shown.push_text(&text);
                             if !text.is_empty() {
-                                observer.on_event(RunEvent::Text(text));
+                                observer.on_event(DriverEvent::Text(text));
                             }
                         }
                         ModelDelta::Retrying { attempt, wait_ms, .. } => {
                             unfinished.clear();
                             shown = before_call.clone();
-                            observer.on_event(RunEvent::Retrying { attempt, wait_ms });
+                            observer.on_event(DriverEvent::Retrying { attempt, wait_ms });
                         }
                         ModelDelta::ToolUseStarted { .. } => shown.push_tool_call(),
-                        ModelDelta::Usage(usage) => observer.on_event(RunEvent::CallUsage(usage)),
+                        ModelDelta::Usage(usage) => observer.on_event(DriverEvent::CallUsage(usage)),
                     };
                     tokio::select! {
                         biased;
@@ -148,12 +148,12 @@ pub async fn run(
                     if reply.truncated_tool_use {
                         shown = before_call;
                     }
-                    observer.on_event(RunEvent::Usage(reply.usage));
+                    observer.on_event(DriverEvent::Usage(reply.usage));
                 }
                 effects.extend(turn.handle(event));
             }
             Effect::RunTool { tool_use_id, name, input } => {
-                observer.on_event(RunEvent::ToolCall {
+                observer.on_event(DriverEvent::ToolCall {
                     id: tool_use_id.clone(),
                     name: name.clone(),
                     input: input.clone(),
@@ -170,14 +170,14 @@ pub async fn run(
                     Ok(output) => (output.content, false, output.saved),
                     Err(error) => (error.0, true, None),
                 };
-                observer.on_event(RunEvent::ToolResult {
+                observer.on_event(DriverEvent::ToolResult {
                     id: tool_use_id.clone(),
                     name,
                     output: text.clone(),
                     is_error,
                 });
                 if let Some(saved) = saved {
-                    observer.on_event(RunEvent::DocumentSaved(saved));
+                    observer.on_event(DriverEvent::DocumentSaved(saved));
                 }
                 let output = if is_error { Err(text) } else { Ok(text) };
                 effects.extend(turn.handle(Event::ToolFinished { tool_use_id, output }));

@@ -54,6 +54,21 @@ pub enum ProviderError {
     Stream(#[from] StreamError),
 }
 
+/// What may succeed later is the provider being away; a conversation too large is the user's to
+/// change; the rest (a refused key, a missing model, a request the API refuses) is ours to fix.
+impl crate::Kinded for ProviderError {
+    fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind;
+        match self {
+            Self::NotConfigured => ErrorKind::Unavailable,
+            Self::Status { status: 413, .. } => ErrorKind::Invalid,
+            Self::Stream(error) => error.kind(),
+            _ if self.retryable() => ErrorKind::Unavailable,
+            _ => ErrorKind::Internal,
+        }
+    }
+}
+
 fn status_sentence(status: u16, message: &str) -> &'static str {
     if status == 429 && super::retry::is_spend_limit(message) {
         return "Jarvis's model account has reached its spending limit. An operator has to raise it; trying again will not help.";

@@ -76,10 +76,11 @@ fn backoff(attempt: u32, jitter: f64) -> Duration {
 }
 
 fn server_wait(retry_after_ms: Option<&str>, retry_after: Option<&str>) -> Option<Duration> {
-    if let Some(ms) = retry_after_ms.and_then(|value| value.parse::<f64>().ok()) {
-        if ms.is_finite() && ms >= 0.0 {
-            return Some(Duration::from_secs_f64(ms / 1000.0));
-        }
+    if let Some(ms) = retry_after_ms.and_then(|value| value.parse::<f64>().ok())
+        && ms.is_finite()
+        && ms >= 0.0
+    {
+        return Some(Duration::from_secs_f64(ms / 1000.0));
     }
     let value = retry_after?;
     if let Ok(seconds) = value.parse::<f64>() {

@@ -113,6 +113,25 @@ pub enum StreamError {
     Incomplete,
 }
 
+impl crate::Kinded for StreamError {
+    fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind;
+        match self {
+            Self::Api(api) if api.kind == "request_too_large" => ErrorKind::Invalid,
+            Self::Api(api)
+                if matches!(
+                    api.kind.as_str(),
+                    "invalid_request_error" | "authentication_error" | "permission_error" | "not_found_error"
+                ) =>
+            {
+                ErrorKind::Internal
+            }
+            Self::Api(_) | Self::Incomplete => ErrorKind::Unavailable,
+            Self::Malformed { .. } => ErrorKind::Internal,
+        }
+    }
+}
+
 /// What one event means for the listener.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Assembled {

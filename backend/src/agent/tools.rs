@@ -1,11 +1,15 @@
 //! The tools the agent may call. Each receives the verified user from the run's context, never
-//! from the model: a tool's arguments can name what to do, not on whose behalf.
+//! from the model: a tool's arguments can name what to do, not on whose behalf. A tool is its
+//! input struct and one `async fn` ([`Tool`]); the registry turns the model's JSON into that
+//! struct once, so every tool refuses bad arguments in the same words.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use jarvis_types::documents::DocumentRef;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -37,16 +41,45 @@ impl From<String> for ToolOutput {
     }
 }
 
-pub trait Tool: Send + Sync {
+/// A tool the model may call.
+pub trait Tool: Send + Sync + 'static {
+    /// What the model sends, parsed from its JSON by the registry before [`Tool::call`].
+    type Args: DeserializeOwned + Send;
+
+    /// The tool's name, what it does and the JSON schema of [`Tool::Args`], as the model is told.
     fn spec(&self) -> ToolSpec;
-    fn call<'a>(&'a self, context: ToolContext, input: Value)
-    -> BoxFuture<'a, Result<ToolOutput, ToolError>>;
+
+    fn call(
+        &self,
+        context: ToolContext,
+        args: Self::Args,
+    ) -> impl Future<Output = Result<ToolOutput, ToolError>> + Send;
+}
+
+/// A [`Tool`] that still takes its arguments as JSON: what the registry keeps.
+trait JsonTool: Send + Sync {
+    fn spec(&self) -> ToolSpec;
+    fn call_json(&self, context: ToolContext, input: Value) -> BoxFuture<'_, Result<ToolOutput, ToolError>>;
+}
+
+impl<T: Tool> JsonTool for T {
+    fn spec(&self) -> ToolSpec {
+        Tool::spec(self)
+    }
+
+    fn call_json(&self, context: ToolContext, input: Value) -> BoxFuture<'_, Result<ToolOutput, ToolError>> {
+        Box::pin(async move {
+            let args = serde_json::from_value(input)
+                .map_err(|error| ToolError(format!("Invalid arguments: {error}.")))?;
+            self.call(context, args).await
+        })
+    }
 }
 
 /// The tools of a deployment, by name.
 #[derive(Clone, Default)]
 pub struct ToolRegistry {
-    tools: BTreeMap<String, Arc<dyn Tool>>,
+    tools: BTreeMap<String, Arc<dyn JsonTool>>,
 }
 
 impl std::fmt::Debug for ToolRegistry {
@@ -59,12 +92,12 @@ impl ToolRegistry {
     /// Every tool Jarvis ships.
     pub fn standard() -> Self {
         let mut registry = Self::default();
-        registry.register(Arc::new(GetCurrentTime));
+        registry.register(GetCurrentTime);
         registry
     }
 
-    pub fn register(&mut self, tool: Arc<dyn Tool>) {
-        self.tools.insert(tool.spec().name, tool);
+    pub fn register(&mut self, tool: impl Tool) {
+        self.tools.insert(Tool::spec(&tool).name, Arc::new(tool));
     }
 
     pub fn specs(&self) -> Vec<ToolSpec> {
@@ -85,7 +118,7 @@ impl ToolRegistry {
             tracing::debug!(tool = %text::replace_nul(name), "tools.input_nul_replaced");
         }
         let result = match self.tools.get(name) {
-            Some(tool) => tool.call(context, input).await,
+            Some(tool) => tool.call_json(context, input).await,
             None => Err(ToolError(format!("There is no tool named `{}`.", text::replace_nul(name)))),
         };
         match result {
@@ -104,7 +137,16 @@ impl ToolRegistry {
 /// Tells the current date and time, in UTC or a fixed offset.
 pub struct GetCurrentTime;
 
+/// Other fields are ignored, as they always were.
+#[derive(Deserialize)]
+pub struct TimeArgs {
+    #[serde(default)]
+    utc_offset: Option<String>,
+}
+
 impl Tool for GetCurrentTime {
+    type Args = TimeArgs;
+
     fn spec(&self) -> ToolSpec {
         ToolSpec {
             name: "get_current_time".into(),
@@ -121,23 +163,17 @@ impl Tool for GetCurrentTime {
         }
     }
 
-    fn call<'a>(
-        &'a self,
-        _context: ToolContext,
-        input: Value,
-    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
-        Box::pin(async move {
-            let now = chrono::Utc::now();
-            match input.get("utc_offset").and_then(Value::as_str) {
-                None => Ok(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into()),
-                Some(offset) => {
-                    let parsed: chrono::FixedOffset = offset
-                        .parse()
-                        .map_err(|_| ToolError(format!("`{offset}` is not a UTC offset like +02:00.")))?;
-                    Ok(now.with_timezone(&parsed).to_rfc3339_opts(chrono::SecondsFormat::Secs, false).into())
-                }
+    async fn call(&self, _context: ToolContext, args: TimeArgs) -> Result<ToolOutput, ToolError> {
+        let now = chrono::Utc::now();
+        match args.utc_offset {
+            None => Ok(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into()),
+            Some(offset) => {
+                let parsed: chrono::FixedOffset = offset
+                    .parse()
+                    .map_err(|_| ToolError(format!("`{offset}` is not a UTC offset like +02:00.")))?;
+                Ok(now.with_timezone(&parsed).to_rfc3339_opts(chrono::SecondsFormat::Secs, false).into())
             }
-        })
+        }
     }
 }
 
@@ -171,33 +207,41 @@ mod tests {
         assert_eq!(unknown, Err(ToolError("There is no tool named `rm_rf`.".into())));
     }
 
+    #[tokio::test]
+    async fn arguments_of_the_wrong_shape_are_refused_in_one_sentence_before_the_tool_runs() {
+        let registry = ToolRegistry::standard();
+        let wrong = registry.call(context(), "get_current_time", json!({"utc_offset": 2})).await;
+        assert_eq!(
+            wrong,
+            Err(ToolError("Invalid arguments: invalid type: integer `2`, expected a string.".into()))
+        );
+        let extra = registry.call(context(), "get_current_time", json!({"timezone": "UTC"})).await.unwrap();
+        assert!(extra.content.ends_with('Z'), "unknown fields are ignored by this tool: {extra:?}");
+    }
+
     /// Answers with the `content` it received, a NUL of its own, then its whole input as JSON.
     struct Echo;
 
     impl Tool for Echo {
+        type Args = Value;
+
         fn spec(&self) -> ToolSpec {
             ToolSpec { name: "echo".into(), description: "Echoes.".into(), input_schema: json!({}) }
         }
 
-        fn call<'a>(
-            &'a self,
-            _context: ToolContext,
-            input: Value,
-        ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
-            Box::pin(async move {
-                if input.get("fail").is_some() {
-                    return Err(ToolError(format!("failed on {input}\0")));
-                }
-                let content = format!("{}\0{input}", input["content"].as_str().unwrap_or_default());
-                Ok(ToolOutput { content, saved: None })
-            })
+        async fn call(&self, _context: ToolContext, input: Value) -> Result<ToolOutput, ToolError> {
+            if input.get("fail").is_some() {
+                return Err(ToolError(format!("failed on {input}\0")));
+            }
+            let content = format!("{}\0{input}", input["content"].as_str().unwrap_or_default());
+            Ok(ToolOutput { content, saved: None })
         }
     }
 
     #[tokio::test]
     async fn nul_in_a_tool_input_or_output_becomes_the_replacement_character() {
         let mut registry = ToolRegistry::standard();
-        registry.register(Arc::new(Echo));
+        registry.register(Echo);
         let output = registry
             .call(context(), "echo", json!({"content": "a\0b", "nested": {"k\0": ["\0"]}}))
             .await

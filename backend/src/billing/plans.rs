@@ -101,6 +101,13 @@ pub enum CatalogError {
     BadId(String),
 }
 
+/// A plans file that does not hold is the operator's mistake, found at start-up.
+impl crate::Kinded for CatalogError {
+    fn kind(&self) -> crate::ErrorKind {
+        crate::ErrorKind::Internal
+    }
+}
+
 impl Catalog {
     /// The built-in plans: Free (limited, no voice) and Pro (`STRIPE_PRICE_PRO`), with Free the
     /// default and Pro for everyone when billing is off.
@@ -161,10 +168,10 @@ impl Catalog {
             if plans[..index].iter().any(|other| other.id == plan.id) {
                 return Err(CatalogError::DuplicatePlan(plan.id.clone()));
             }
-            if let Some(price) = &plan.price_id {
-                if plans[..index].iter().any(|other| other.price_id.as_ref() == Some(price)) {
-                    return Err(CatalogError::DuplicatePrice(price.clone()));
-                }
+            if let Some(price) = &plan.price_id
+                && plans[..index].iter().any(|other| other.price_id.as_ref() == Some(price))
+            {
+                return Err(CatalogError::DuplicatePrice(price.clone()));
             }
         }
         let catalog = Self { plans, default_plan, off_plan, prices };

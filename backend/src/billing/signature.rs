@@ -23,6 +23,12 @@ pub enum SignatureError {
     Stale { age_secs: i64 },
 }
 
+impl crate::Kinded for SignatureError {
+    fn kind(&self) -> crate::ErrorKind {
+        crate::ErrorKind::Invalid
+    }
+}
+
 /// Checks `header` against `body` for any of `secrets` at time `now` (unix seconds).
 pub fn verify(header: Option<&str>, body: &[u8], secrets: &[String], now: i64) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::db::{act_for_user, user_transaction};
+use crate::db::{self, act_for_user, user_transaction};
 
 /// A user's subscription as last fetched from Stripe.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -30,31 +30,32 @@ impl SubscriptionRow {
 }
 
 pub async fn customer_id(pool: &PgPool, user_id: Uuid) -> Result<Option<String>, sqlx::Error> {
-    let mut tx = user_transaction(pool, user_id).await?;
-    let id = sqlx::query_scalar("SELECT stripe_customer_id FROM billing_customers WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(id)
+    db::for_user(pool, user_id, async |conn| {
+        sqlx::query_scalar("SELECT stripe_customer_id FROM billing_customers WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *conn)
+            .await
+    })
+    .await
 }
 
 /// Records the user's customer; if one was recorded meanwhile (another instance), keeps that one
 /// and returns it.
 pub async fn save_customer(pool: &PgPool, user_id: Uuid, customer_id: &str) -> Result<String, sqlx::Error> {
-    let mut tx = user_transaction(pool, user_id).await?;
-    // On conflict the row is "updated" to itself so that RETURNING gives the one kept.
-    let kept = sqlx::query_scalar(
-        "INSERT INTO billing_customers (user_id, stripe_customer_id) VALUES ($1, $2)
-         ON CONFLICT (user_id) DO UPDATE SET stripe_customer_id = billing_customers.stripe_customer_id
-         RETURNING stripe_customer_id",
-    )
-    .bind(user_id)
-    .bind(customer_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(kept)
+    db::for_user(pool, user_id, async |conn| {
+        // On conflict the row is "updated" to itself so that RETURNING gives the one kept.
+        let kept = sqlx::query_scalar(
+            "INSERT INTO billing_customers (user_id, stripe_customer_id) VALUES ($1, $2)
+             ON CONFLICT (user_id) DO UPDATE SET stripe_customer_id = billing_customers.stripe_customer_id
+             RETURNING stripe_customer_id",
+        )
+        .bind(user_id)
+        .bind(customer_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(kept)
+    })
+    .await
 }
 
 /// The user's last Checkout Session and its plan, if any.
@@ -109,17 +110,17 @@ pub async fn user_for_customer(pool: &PgPool, customer_id: &str) -> Result<Optio
 
 /// The user's subscriptions, newest first.
 pub async fn subscriptions(pool: &PgPool, user_id: Uuid) -> Result<Vec<SubscriptionRow>, sqlx::Error> {
-    let mut tx = user_transaction(pool, user_id).await?;
-    let rows = sqlx::query_as(
-        "SELECT stripe_subscription_id, stripe_customer_id, plan_id, price_id, status, current_period_end,
-                cancel_at_period_end, ended_at
-           FROM subscriptions WHERE user_id = $1 ORDER BY updated_at DESC",
-    )
-    .bind(user_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(rows)
+    db::for_user(pool, user_id, async |conn| {
+        sqlx::query_as(
+            "SELECT stripe_subscription_id, stripe_customer_id, plan_id, price_id, status, current_period_end,
+                    cancel_at_period_end, ended_at
+               FROM subscriptions WHERE user_id = $1 ORDER BY updated_at DESC",
+        )
+        .bind(user_id)
+        .fetch_all(&mut *conn)
+        .await
+    })
+    .await
 }
 
 /// A transaction holding the lock of one subscription (see `Billing::sync_subscription`).

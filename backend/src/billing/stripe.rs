@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
+use stripe::{
+    Client, ClientBuilder, IdempotencyKey, IdempotentKeyError, RequestStrategy, StripeError, StripeRequest,
+};
 use stripe_billing::billing_portal_session::CreateBillingPortalSession;
 use stripe_billing::subscription::RetrieveSubscription;
 use stripe_checkout::checkout_session::{
@@ -42,7 +44,20 @@ pub enum StripeCallError {
     Api { status: u16, code: Option<String>, message: String },
     /// Stripe could not be reached, or its answer could not be read.
     #[error("Stripe could not be reached: {0}")]
-    Transport(String),
+    Transport(#[source] StripeError),
+    /// Stripe answered a Checkout Session without the page to send the user to.
+    #[error("Stripe could not be reached: the Checkout Session has no url")]
+    NoCheckoutUrl,
+    /// The idempotency key we made is not one Stripe accepts.
+    #[error("Stripe could not be reached: {0}")]
+    IdempotencyKey(#[source] IdempotentKeyError),
+}
+
+/// A call Stripe refused as such is our mistake; one that may succeed later is Stripe being away.
+impl crate::Kinded for StripeCallError {
+    fn kind(&self) -> crate::ErrorKind {
+        if self.is_transient() { crate::ErrorKind::Unavailable } else { crate::ErrorKind::Internal }
+    }
 }
 
 impl StripeCallError {
@@ -50,7 +65,7 @@ impl StripeCallError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Api { status, .. } => matches!(status, 409 | 429 | 500..=599),
-            Self::Transport(_) => true,
+            Self::Transport(_) | Self::NoCheckoutUrl | Self::IdempotencyKey(_) => true,
         }
     }
 
@@ -68,7 +83,7 @@ impl From<StripeError> for StripeCallError {
                 code: api.code.map(|code| code.as_str().to_owned()),
                 message: api.message.unwrap_or_else(|| "no message".into()),
             },
-            other => Self::Transport(other.to_string()),
+            other => Self::Transport(other),
         }
     }
 }
@@ -157,9 +172,7 @@ impl StripeApi {
             .cancel_url(checkout.cancel_url);
         let key = format!("jarvis-checkout-{}", uuid::Uuid::new_v4());
         let session = request.customize().request_strategy(once_with_key(&key)?).send(&self.client).await?;
-        let url = session
-            .url
-            .ok_or_else(|| StripeCallError::Transport("the Checkout Session has no url".into()))?;
+        let url = session.url.ok_or(StripeCallError::NoCheckoutUrl)?;
         Ok((session.id.to_string(), url))
     }
 
@@ -195,6 +208,6 @@ pub struct Checkout<'a> {
 /// One try carrying an `Idempotency-Key`: a POST repeated with the same key (a retry, or two
 /// instances doing the same thing) is done once by Stripe.
 fn once_with_key(key: &str) -> Result<RequestStrategy, StripeCallError> {
-    let key = IdempotencyKey::new(key).map_err(|error| StripeCallError::Transport(error.to_string()))?;
+    let key = IdempotencyKey::new(key).map_err(StripeCallError::IdempotencyKey)?;
     Ok(RequestStrategy::Idempotent(key))
 }

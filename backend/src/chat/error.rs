@@ -15,8 +15,30 @@ pub enum ChatError {
     /// The user's plan does not allow another message now.
     #[error("{}", limit_message(.refusal, .plan_name))]
     LimitReached { refusal: Refusal, plan_name: String, can_upgrade: bool },
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("the chat database failed")]
+    Database(#[from] sqlx::Error),
+    /// The user's plan could not be read.
+    #[error(transparent)]
+    Billing(#[from] crate::billing::BillingError),
+    /// The conversation's spoken clips could not be listed.
+    #[error(transparent)]
+    Voice(#[from] crate::voice::ClipError),
+}
+
+impl crate::Kinded for ChatError {
+    fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind;
+        match self {
+            Self::EmailNotVerified => ErrorKind::Forbidden,
+            Self::InvalidMessage(_) => ErrorKind::Invalid,
+            Self::NotFound => ErrorKind::NotFound,
+            Self::RunInProgress => ErrorKind::Conflict,
+            Self::LimitReached { .. } => ErrorKind::Limit,
+            Self::Database(_) => ErrorKind::Unavailable,
+            Self::Billing(error) => error.kind(),
+            Self::Voice(error) => error.kind(),
+        }
+    }
 }
 
 /// What a user reads when a limit refuses their message.
@@ -43,10 +65,4 @@ fn limit_message(refusal: &Refusal, plan: &str) -> String {
 fn minutes(secs: u64) -> String {
     let minutes = secs.div_ceil(60);
     if minutes <= 1 { "a minute".to_owned() } else { format!("{minutes} minutes") }
-}
-
-impl From<sqlx::Error> for ChatError {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Internal(format!("database: {error}"))
-    }
 }

@@ -13,7 +13,9 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::live::{LiveRun, StopReason};
-use super::{Chat, store};
+use super::shared::Shared;
+use super::status::RunOutcome;
+use super::store;
 use crate::agent::driver::{self, RunObserver, RunRequest};
 use crate::agent::messages::{ContentBlock, Message, Role, Usage};
 use crate::agent::provider::ProviderError;
@@ -38,10 +40,9 @@ pub(super) struct RunStart {
     pub entitlement: Entitlement,
 }
 
-pub(super) async fn execute(chat: Chat, run: Arc<LiveRun>, start: RunStart) {
+pub(super) async fn execute(inner: Arc<Shared>, run: Arc<LiveRun>, start: RunStart) {
     let RunStart { user_id, mut new_run, text, client_message_id, entitlement } = start;
     let run_id = new_run.run_id;
-    let inner = &chat.inner;
     run.emit(
         &inner.journal,
         RunEvent::Started {
@@ -71,7 +72,7 @@ pub(super) async fn execute(chat: Chat, run: Arc<LiveRun>, start: RunStart) {
     };
     drop(clips);
     let mut observer = Observer {
-        chat: chat.clone(),
+        inner: Arc::clone(&inner),
         run: Arc::clone(&run),
         user_id,
         conversation_id: new_run.conversation_id,
@@ -117,7 +118,7 @@ pub(super) async fn execute(chat: Chat, run: Arc<LiveRun>, start: RunStart) {
         None => Ending {
             status: RunStatus::Failed,
             error: Some(run_error("internal", "The conversation could not be loaded.", true)),
-            outcome: "failed",
+            outcome: RunOutcome::Failed,
             usage: Usage::default(),
             unfinished: String::new(),
         },
@@ -179,7 +180,7 @@ pub(super) async fn execute(chat: Chat, run: Arc<LiveRun>, start: RunStart) {
         &inner.journal,
         RunEvent::Finished {
             status: ending.status,
-            stop_reason: ending.outcome.to_owned(),
+            stop_reason: ending.outcome.as_str().to_owned(),
             error: ending.error,
         },
     );
@@ -196,7 +197,7 @@ pub(super) async fn execute(chat: Chat, run: Arc<LiveRun>, start: RunStart) {
 struct Ending {
     status: RunStatus,
     error: Option<RunError>,
-    outcome: &'static str,
+    outcome: RunOutcome,
     usage: Usage,
     unfinished: String,
 }
@@ -237,9 +238,9 @@ fn describe(
     outcome: &Outcome,
     error: Option<&ProviderError>,
     stopped: Option<StopReason>,
-) -> (RunStatus, Option<RunError>, &'static str) {
+) -> (RunStatus, Option<RunError>, RunOutcome) {
     match outcome {
-        Outcome::Completed => (RunStatus::Completed, None, "completed"),
+        Outcome::Completed => (RunStatus::Completed, None, RunOutcome::Completed),
         Outcome::Cancelled => match stopped {
             Some(StopReason::Shutdown) => (
                 RunStatus::Failed,
@@ -248,7 +249,7 @@ fn describe(
                     "Jarvis was restarted while answering. What it had written is kept; send your message again to continue.",
                     true,
                 )),
-                "interrupted",
+                RunOutcome::Interrupted,
             ),
             Some(StopReason::StorageUnavailable) => (
                 RunStatus::Failed,
@@ -257,22 +258,22 @@ fn describe(
                     "Jarvis could not save this reply, so it stopped. What it had written is kept; try again in a moment.",
                     true,
                 )),
-                "unavailable",
+                RunOutcome::Unavailable,
             ),
-            _ => (RunStatus::Cancelled, None, "cancelled"),
+            _ => (RunStatus::Cancelled, None, RunOutcome::Cancelled),
         },
         Outcome::MaxTokens => (
             RunStatus::Completed,
             Some(run_error("max_tokens", "The reply reached its length limit and was cut short.", false)),
-            "max_tokens",
+            RunOutcome::MaxTokens,
         ),
         Outcome::Refused => {
-            (RunStatus::Completed, Some(run_error("refusal", REFUSAL_NOTE, false)), "refusal")
+            (RunStatus::Completed, Some(run_error("refusal", REFUSAL_NOTE, false)), RunOutcome::Refusal)
         }
         Outcome::ToolInputTooLong => (
             RunStatus::Completed,
             Some(run_error("tool_input_too_long", TOOL_INPUT_TOO_LONG_NOTE, false)),
-            "tool_input_too_long",
+            RunOutcome::ToolInputTooLong,
         ),
         Outcome::ContextWindowExceeded => (
             RunStatus::Failed,
@@ -281,7 +282,7 @@ fn describe(
                 "This conversation is too long for the model. Start a new one.",
                 false,
             )),
-            "context_window_exceeded",
+            RunOutcome::ContextWindowExceeded,
         ),
         Outcome::TurnLimitReached => (
             RunStatus::Failed,
@@ -290,17 +291,17 @@ fn describe(
                 "Jarvis stopped after too many steps. Ask again to continue.",
                 true,
             )),
-            "turn_limit",
+            RunOutcome::TurnLimit,
         ),
         Outcome::BudgetExhausted => (
             RunStatus::Failed,
             Some(run_error("token_budget", "Jarvis stopped: this reply used its whole token budget.", false)),
-            "token_budget",
+            RunOutcome::TokenBudget,
         ),
         Outcome::Failed { message } => {
             let code = error.map_or("internal", |error| error.code());
             let retryable = error.is_none_or(ProviderError::retryable);
-            (RunStatus::Failed, Some(run_error(code, message, retryable)), "failed")
+            (RunStatus::Failed, Some(run_error(code, message, retryable)), RunOutcome::Failed)
         }
     }
 }
@@ -310,13 +311,13 @@ pub(super) fn interrupted(stopped_by_user: bool) -> RunEvent {
     if stopped_by_user {
         return RunEvent::Finished {
             status: RunStatus::Cancelled,
-            stop_reason: "cancelled".into(),
+            stop_reason: RunOutcome::Cancelled.as_str().into(),
             error: None,
         };
     }
     RunEvent::Finished {
         status: RunStatus::Failed,
-        stop_reason: "interrupted".into(),
+        stop_reason: RunOutcome::Interrupted.as_str().into(),
         error: Some(run_error(
             "interrupted",
             "The server answering this reply stopped. What it had written is kept; send your message again to continue.",
@@ -328,7 +329,7 @@ pub(super) fn interrupted(stopped_by_user: bool) -> RunEvent {
 /// Relays a run's driver events to its live log, tracks its token usage for the journal, and
 /// stores its messages.
 struct Observer {
-    chat: Chat,
+    inner: Arc<Shared>,
     run: Arc<LiveRun>,
     user_id: Uuid,
     conversation_id: Uuid,
@@ -338,35 +339,35 @@ struct Observer {
 }
 
 impl RunObserver for Observer {
-    fn on_event(&mut self, event: driver::RunEvent) {
+    fn on_event(&mut self, event: driver::DriverEvent) {
         if let Some(speaker) = &mut self.speaker {
             match &event {
-                driver::RunEvent::Text(text) => speaker.push(text),
-                driver::RunEvent::Retrying { .. } => speaker.discard_pending(),
+                driver::DriverEvent::Text(text) => speaker.push(text),
+                driver::DriverEvent::Retrying { .. } => speaker.discard_pending(),
                 // Text before a tool call ends where the call begins.
-                driver::RunEvent::ToolCall { .. } => speaker.push("\n\n"),
+                driver::DriverEvent::ToolCall { .. } => speaker.push("\n\n"),
                 _ => {}
             }
         }
-        let journal = &self.chat.inner.journal;
+        let journal = &self.inner.journal;
         let event = match event {
-            driver::RunEvent::Text(text) => RunEvent::TextDelta { text },
-            driver::RunEvent::Retrying { attempt, wait_ms } => RunEvent::Retrying { attempt, wait_ms },
-            driver::RunEvent::ToolCall { id, name, input } => {
+            driver::DriverEvent::Text(text) => RunEvent::TextDelta { text },
+            driver::DriverEvent::Retrying { attempt, wait_ms } => RunEvent::Retrying { attempt, wait_ms },
+            driver::DriverEvent::ToolCall { id, name, input } => {
                 RunEvent::ToolCall { id, name, input: input.to_string() }
             }
-            driver::RunEvent::ToolResult { id, name, output, is_error } => {
+            driver::DriverEvent::ToolResult { id, name, output, is_error } => {
                 RunEvent::ToolResult { id, name, output, is_error }
             }
-            driver::RunEvent::DocumentSaved(document) => RunEvent::DocumentSaved { document },
+            driver::DriverEvent::DocumentSaved(document) => RunEvent::DocumentSaved { document },
             // Usage is reported once, in total, at the end of the run; meanwhile the journal
             // keeps it in the run's row, so a run whose instance dies is still metered.
-            driver::RunEvent::Usage(usage) => {
+            driver::DriverEvent::Usage(usage) => {
                 self.completed_usage.add(&usage);
                 journal.record_usage(&self.run, self.completed_usage);
                 return;
             }
-            driver::RunEvent::CallUsage(usage) => {
+            driver::DriverEvent::CallUsage(usage) => {
                 let mut so_far = self.completed_usage;
                 so_far.add(&usage);
                 journal.record_usage(&self.run, so_far);
@@ -380,7 +381,7 @@ impl RunObserver for Observer {
         Box::pin(async move {
             retrying("chat.message_save", crate::db::is_transient, || {
                 store::append_message(
-                    &self.chat.inner.pool,
+                    &self.inner.pool,
                     self.user_id,
                     self.conversation_id,
                     self.run.run_id,

@@ -13,9 +13,10 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use super::error::ChatError;
 use super::listener::{RemoteWakes, RemoteWatch};
 use super::live::LiveRun;
-use super::{ChatError, store};
+use super::store;
 
 /// A remote follower reads again this often even without news.
 const SAFETY_POLL: Duration = Duration::from_secs(5);

@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::listener::CANCEL_CHANNEL;
+use super::status::{RunOutcome, RunState};
 
 /// One group commit, column by column (the function takes arrays).
 #[derive(Debug, Default)]
@@ -25,8 +26,8 @@ pub struct CommitRows<'a> {
     pub cache_write_tokens: Vec<i64>,
     /// The runs whose `Finished` the batches carry, with how they ended.
     pub closed_run_ids: Vec<Uuid>,
-    pub statuses: Vec<&'a str>,
-    pub outcomes: Vec<&'a str>,
+    pub statuses: Vec<RunState>,
+    pub outcomes: Vec<RunOutcome>,
     pub error_codes: Vec<Option<&'a str>>,
 }
 

@@ -19,7 +19,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::instance_store::{self, CommitRows};
-use super::live::{LiveRun, StopReason};
+use super::live::{EventSink, LiveRun, StopReason};
+use super::status::{RunOutcome, RunState};
 use crate::agent::messages::Usage;
 
 /// One commit carries at most about this many events…
@@ -92,7 +93,7 @@ struct Batch {
     /// A JSON array of the events, built as they come.
     json: String,
     /// The batch ends the run: its status, outcome and error code, stored with it.
-    finished: Option<(&'static str, String, Option<String>)>,
+    finished: Option<(RunState, RunOutcome, Option<String>)>,
 }
 
 /// What one commit carries.
@@ -145,8 +146,8 @@ impl Journal {
             });
             if let RunEvent::Finished { status, stop_reason, error } = event {
                 batch.finished = Some((
-                    super::store::status_name(*status),
-                    stop_reason.clone(),
+                    RunState::from(*status),
+                    RunOutcome::parse(stop_reason).unwrap_or(RunOutcome::Failed),
                     error.as_ref().map(|error| error.code.clone()),
                 ));
             }
@@ -220,10 +221,10 @@ impl Journal {
             let commit = self.seal();
             let due = last_commit.elapsed() >= settings.heartbeat;
             if commit.batches.is_empty() && commit.usage.is_empty() {
-                if let Some(deadline) = drain_deadline {
-                    if self.pending_events() == 0 || tokio::time::Instant::now() >= deadline {
-                        return;
-                    }
+                if let Some(deadline) = drain_deadline
+                    && (self.pending_events() == 0 || tokio::time::Instant::now() >= deadline)
+                {
+                    return;
                 }
                 if !due {
                     continue;
@@ -244,14 +245,11 @@ impl Journal {
                     }
                     backoff = (backoff * 2).clamp(Duration::from_millis(100), Duration::from_secs(2));
                     self.restore(commit);
-                    if let Some(deadline) = drain_deadline {
-                        if tokio::time::Instant::now() >= deadline {
-                            tracing::error!(
-                                events = self.pending_events(),
-                                "chat.journal_abandoned_at_shutdown"
-                            );
-                            return;
-                        }
+                    if let Some(deadline) = drain_deadline
+                        && tokio::time::Instant::now() >= deadline
+                    {
+                        tracing::error!(events = self.pending_events(), "chat.journal_abandoned_at_shutdown");
+                        return;
                     }
                 }
             }
@@ -328,7 +326,7 @@ impl Journal {
             if let Some((status, outcome, error_code)) = &batch.finished {
                 rows.closed_run_ids.push(batch.run.run_id);
                 rows.statuses.push(*status);
-                rows.outcomes.push(outcome.as_str());
+                rows.outcomes.push(*outcome);
                 rows.error_codes.push(error_code.as_deref());
             }
         }
@@ -346,6 +344,12 @@ impl Journal {
             rows,
         )
         .await
+    }
+}
+
+impl EventSink for Journal {
+    fn append(&self, run: &Arc<LiveRun>, seq: u64, event: &RunEvent) {
+        Journal::append(self, run, seq, event);
     }
 }
 

@@ -112,10 +112,10 @@ pub fn spawn(
                 match notification {
                     Ok(Some(notification)) => {
                         if notification.channel() == CANCEL_CHANNEL {
-                            if let Ok(run_id) = Uuid::parse_str(notification.payload()) {
-                                if let Some(run) = live.executing(run_id) {
-                                    run.stop(StopReason::User);
-                                }
+                            if let Ok(run_id) = Uuid::parse_str(notification.payload())
+                                && let Some(run) = live.executing(run_id)
+                            {
+                                run.stop(StopReason::User);
                             }
                         } else {
                             for (run_id, seq) in parse_events_notice(notification.payload()) {

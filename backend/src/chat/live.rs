@@ -11,7 +11,11 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::journal::Journal;
+/// Where a run hands its events to be stored, in seq order: the journal.
+pub trait EventSink {
+    /// Takes event `seq` of `run`; called in seq order for each run.
+    fn append(&self, run: &Arc<LiveRun>, seq: u64, event: &RunEvent);
+}
 
 /// Why a run was told to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +68,7 @@ impl LiveRun {
 
     /// Numbers the event, keeps it, hands it to the journal and wakes this run's followers.
     /// Returns its seq. Nothing is appended after `Finished`.
-    pub fn emit(self: &Arc<Self>, journal: &Journal, event: RunEvent) -> Option<u64> {
+    pub fn emit(self: &Arc<Self>, journal: &impl EventSink, event: RunEvent) -> Option<u64> {
         let seq = {
             let mut log = self.log.lock().expect("run log");
             if log.finished {
@@ -219,6 +223,7 @@ impl LiveRuns {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chat::journal::Journal;
 
     fn text(text: &str) -> RunEvent {
         RunEvent::TextDelta { text: text.into() }

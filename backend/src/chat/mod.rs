@@ -13,6 +13,8 @@
 //! - [`reaper`]: ends the runs whose owner's lease expired.
 //! - [`instance_store`]: the engine's queries made for the instance rather than one user (group
 //!   commit, lease, take-over, Stop notice); [`store`] holds the per-user ones.
+//! - [`status`]: the run states, run outcomes and message statuses stored with them.
+//! - [`shared`]: the state the service shares with the executor and the reaper.
 
 mod error;
 mod executor;
@@ -22,6 +24,8 @@ pub mod journal;
 mod listener;
 mod live;
 mod reaper;
+mod shared;
+pub mod status;
 pub mod store;
 pub mod view;
 
@@ -40,48 +44,19 @@ pub use self::error::ChatError;
 use self::executor::RunStart;
 use self::journal::Journal;
 pub use self::journal::JournalSettings;
-use self::listener::RemoteWakes;
-use self::live::{LiveRuns, StopReason};
+use self::live::StopReason;
+pub use self::shared::ChatSettings;
+use self::shared::Shared;
 use crate::agent::provider::ModelProvider;
 use crate::agent::tools::ToolRegistry;
-use crate::agent::turn::TurnLimits;
 use crate::billing::Billing;
 use crate::text;
 use crate::voice::Voice;
 
-/// How runs are set up.
-#[derive(Debug, Clone)]
-pub struct ChatSettings {
-    /// Recorded with each run.
-    pub model: String,
-    pub limits: TurnLimits,
-    pub context_budget_tokens: usize,
-}
-
 /// The chat service. Cheap to clone.
 #[derive(Clone)]
 pub struct Chat {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    pool: PgPool,
-    provider: Arc<dyn ModelProvider>,
-    tools: ToolRegistry,
-    settings: ChatSettings,
-    /// Speaks replies while they stream, for users who want that.
-    voice: Option<Voice>,
-    /// Plans, limits and metering.
-    billing: Billing,
-    /// Runs executing on this instance (and those finished a moment ago).
-    live: Arc<LiveRuns>,
-    /// The durable log's writer, which also holds this instance's id and lease.
-    journal: Journal,
-    /// Followers here of runs executing elsewhere.
-    wakes: Arc<RemoteWakes>,
-    /// Messages being admitted at once: a burst queues here rather than exhausting the
-    /// connection pool (whose waits time out) for everything else.
-    admissions: tokio::sync::Semaphore,
+    inner: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Chat {
@@ -117,7 +92,7 @@ impl Chat {
         let admissions =
             tokio::sync::Semaphore::new((pool.options().get_max_connections() as usize / 2).max(1));
         Self {
-            inner: Arc::new(Inner {
+            inner: Arc::new(Shared {
                 pool,
                 provider,
                 tools,
@@ -145,7 +120,7 @@ impl Chat {
     /// Registers this instance's lease, then starts the journal's writer, the listener and the
     /// reaper.
     pub async fn start_engine(&self) -> Result<Engine, ChatError> {
-        reaper::reap(self, Some(Uuid::nil()), false).await?;
+        reaper::reap(&self.inner, Some(Uuid::nil()), false).await?;
         let writer_stop = CancellationToken::new();
         let listener_stop = CancellationToken::new();
         let reaper_stop = CancellationToken::new();
@@ -159,7 +134,7 @@ impl Chat {
                 listener_stop.clone(),
             ),
             listener_stop,
-            reaper: reaper::spawn(self.clone(), reaper_stop.clone()),
+            reaper: reaper::spawn(Arc::clone(&self.inner), reaper_stop.clone()),
             reaper_stop,
         })
     }
@@ -240,7 +215,7 @@ impl Chat {
             .billing
             .entitlement(user_id, &self.inner.settings.model)
             .await
-            .map_err(|error| ChatError::Internal(error.to_string()))?;
+            .map_err(ChatError::from)?;
         let mut reaped = false;
         let new_run = loop {
             let permit = self.inner.admissions.acquire().await.expect("the admission gate is never closed");
@@ -288,12 +263,11 @@ impl Chat {
                 }
                 Err(store::BeginError::Database(error)) => {
                     // Two sends of one message racing: the other one won; follow its run.
-                    if let Some(id) = client_message_id {
-                        if let Some(run_id) =
+                    if let Some(id) = client_message_id
+                        && let Some(run_id) =
                             store::run_for_client_message(&self.inner.pool, user_id, id).await?
-                        {
-                            return Ok(run_id);
-                        }
+                    {
+                        return Ok(run_id);
                     }
                     return Err(ChatError::from(error));
                 }
@@ -308,7 +282,7 @@ impl Chat {
             client_message_id: client_message_id.map(str::to_owned),
             entitlement,
         };
-        tokio::spawn(executor::execute(self.clone(), run, start));
+        tokio::spawn(executor::execute(Arc::clone(&self.inner), run, start));
         Ok(run_id)
     }
 
@@ -318,7 +292,7 @@ impl Chat {
     async fn end_ownerless_runs(&self, user_id: Uuid, conversation_id: Uuid) -> Result<bool, ChatError> {
         let mut ended = 0;
         for run_id in store::running_runs(&self.inner.pool, user_id, conversation_id).await? {
-            ended += reaper::reap(self, Some(run_id), false).await?;
+            ended += reaper::reap(&self.inner, Some(run_id), false).await?;
         }
         Ok(ended > 0)
     }
@@ -328,10 +302,9 @@ impl Chat {
     /// audio is deleted from object storage.
     pub async fn delete_conversation(&self, user_id: Uuid, conversation_id: Uuid) -> Result<bool, ChatError> {
         let clips = match &self.inner.voice {
-            Some(voice) => voice
-                .conversation_clips(user_id, conversation_id)
-                .await
-                .map_err(|error| ChatError::Internal(error.to_string()))?,
+            Some(voice) => {
+                voice.conversation_clips(user_id, conversation_id).await.map_err(ChatError::from)?
+            }
             None => Vec::new(),
         };
         if !store::delete(&self.inner.pool, user_id, conversation_id).await? {
@@ -352,9 +325,9 @@ impl Chat {
         }
         match store::run_status(&self.inner.pool, user_id, run_id).await? {
             None => Err(ChatError::NotFound),
-            Some(status) if status != "running" => Ok(()),
+            Some(status) if status != status::RunState::Running => Ok(()),
             Some(_) => {
-                if reaper::reap(self, Some(run_id), true).await? == 0 {
+                if reaper::reap(&self.inner, Some(run_id), true).await? == 0 {
                     instance_store::notify_cancel(&self.inner.pool, run_id).await?;
                 }
                 Ok(())

@@ -6,13 +6,15 @@
 //! takes new messages again. A Stop or a new message in a conversation whose run has no live
 //! owner does the same at once, without waiting for the sweep.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::executor::interrupted;
-use super::{Chat, instance_store, store};
+use super::shared::Shared;
+use super::{instance_store, store};
 
 /// How often each instance sweeps.
 const SWEEP_EVERY: Duration = Duration::from_secs(3);
@@ -20,11 +22,10 @@ const SWEEP_EVERY: Duration = Duration::from_secs(3);
 /// Takes over the runs without a live owner (all, or only `run`) and ends them; returns how
 /// many it ended.
 pub(super) async fn reap(
-    chat: &Chat,
+    inner: &Shared,
     run: Option<Uuid>,
     stopped_by_user: bool,
 ) -> Result<usize, sqlx::Error> {
-    let inner = &chat.inner;
     let instance_id = inner.journal.instance_id();
     let lease_secs = inner.journal.settings().lease.as_secs_f64();
     let claimed = instance_store::claim_orphaned_runs(&inner.pool, instance_id, lease_secs, run).await?;
@@ -52,7 +53,7 @@ pub(super) async fn reap(
 }
 
 /// Sweeps until `stop`.
-pub(super) fn spawn(chat: Chat, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+pub(super) fn spawn(inner: Arc<Shared>, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             // Instances started together do not sweep in step.
@@ -61,7 +62,7 @@ pub(super) fn spawn(chat: Chat, stop: CancellationToken) -> tokio::task::JoinHan
                 () = stop.cancelled() => return,
                 () = tokio::time::sleep(SWEEP_EVERY + jitter) => {}
             }
-            if let Err(error) = reap(&chat, None, false).await {
+            if let Err(error) = reap(&inner, None, false).await {
                 tracing::warn!(%error, "chat.sweep_failed");
             }
         }

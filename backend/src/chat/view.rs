@@ -6,8 +6,9 @@ use jarvis_types::chat::{ChatMessageView, ConversationSummary, ConversationView,
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::status::MessageStatus;
 use super::store;
-use crate::agent::messages::{ContentBlock, ReplyText};
+use crate::agent::messages::{ContentBlock, ReplyText, Role};
 
 pub async fn conversations(pool: &PgPool, user_id: Uuid) -> Result<Vec<ConversationSummary>, sqlx::Error> {
     Ok(store::list_conversations(pool, user_id)
@@ -71,20 +72,19 @@ pub async fn conversation(
             })
             .collect();
         // Consecutive assistant messages of one run read as one reply.
-        if let Some(last) = messages.last_mut() {
-            if row.role == "assistant"
-                && last.role == "assistant"
-                && last.run_id == row.run_id.map(|id| id.to_string())
-            {
-                row.content.0.iter().for_each(|block| reply_text.push_block(block));
-                last.text = reply_text.as_str().to_owned();
-                last.tools.extend(tools);
-                last.partial |= row.status == "partial";
-                continue;
-            }
+        if let Some(last) = messages.last_mut()
+            && row.role == Role::Assistant
+            && last.role == Role::Assistant.as_str()
+            && last.run_id == row.run_id.map(|id| id.to_string())
+        {
+            row.content.0.iter().for_each(|block| reply_text.push_block(block));
+            last.text = reply_text.as_str().to_owned();
+            last.tools.extend(tools);
+            last.partial |= row.status == MessageStatus::Partial;
+            continue;
         }
         reply_text = ReplyText::new();
-        let text = if row.role == "assistant" {
+        let text = if row.role == Role::Assistant {
             row.content.0.iter().for_each(|block| reply_text.push_block(block));
             reply_text.as_str().to_owned()
         } else {
@@ -99,10 +99,10 @@ pub async fn conversation(
         };
         messages.push(ChatMessageView {
             id: row.id.to_string(),
-            role: row.role,
+            role: row.role.as_str().to_owned(),
             text,
             tools,
-            partial: row.status == "partial",
+            partial: row.status == MessageStatus::Partial,
             run_id: row.run_id.map(|id| id.to_string()),
             clips: Vec::new(),
             refused: row.refused,
@@ -111,13 +111,15 @@ pub async fn conversation(
     // Each spoken reply's clips, on the reply of its run.
     let run_ids: Vec<Uuid> = messages
         .iter()
-        .filter(|message| message.role == "assistant")
+        .filter(|message| message.role == Role::Assistant.as_str())
         .filter_map(|message| message.run_id.as_deref().and_then(|id| Uuid::parse_str(id).ok()))
         .collect();
     for clip in crate::voice::clips::for_runs(pool, user_id, &run_ids).await? {
         let run_id = clip.run_id.to_string();
-        if let Some(message) =
-            messages.iter_mut().rev().find(|m| m.role == "assistant" && m.run_id.as_deref() == Some(&run_id))
+        if let Some(message) = messages
+            .iter_mut()
+            .rev()
+            .find(|m| m.role == Role::Assistant.as_str() && m.run_id.as_deref() == Some(&run_id))
         {
             message.clips.push(clip.into());
         }

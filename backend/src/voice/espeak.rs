@@ -9,7 +9,8 @@ use futures::future::BoxFuture;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-use super::{Audio, SpeechEngine, SpeechRequest, VoiceError, mp3};
+use super::engine::{Audio, SpeechEngine, SpeechRequest, VoiceError};
+use super::mp3;
 
 /// Voices offered to users: espeak-ng's names. The first is the default.
 pub const VOICES: &[&str] =

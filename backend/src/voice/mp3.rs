@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use mp3lame_encoder::{Bitrate, Builder, FlushGap, InterleavedPcm, MonoPcm, Quality};
 
-use super::{Audio, VoiceError};
+use super::engine::{Audio, VoiceError};
 
 /// Signed 16-bit samples, interleaved when there are two channels.
 #[derive(Debug, Clone, PartialEq, Eq)]

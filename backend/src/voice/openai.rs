@@ -11,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use url::Url;
 
-use super::{Audio, SpeechEngine, SpeechRequest, VoiceError};
+use super::engine::{Audio, SpeechEngine, SpeechRequest, VoiceError};
 
 /// The API's built-in voices.
 pub const VOICES: &[&str] =

@@ -20,7 +20,8 @@ use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-use super::{Audio, SpeechEngine, SpeechRequest, VoiceError, mp3};
+use super::engine::{Audio, SpeechEngine, SpeechRequest, VoiceError};
+use super::mp3;
 
 /// Voices offered to users. Piper's voice is the model it loads; this is its name.
 pub const VOICES: &[&str] = &["joe"];

@@ -19,8 +19,9 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::clips::{self, ClipRow, Made};
+use super::engine::{SpeechEngine, SpeechRequest, VoiceError};
+use super::mp3;
 use super::sentences::SentenceCutter;
-use super::{SpeechEngine, SpeechRequest, VoiceError, mp3};
 use crate::storage::{BlobStore, StorageError};
 use crate::text;
 
@@ -44,8 +45,17 @@ pub enum SettingsError {
     /// Shown to the user as it is.
     #[error("{0}")]
     Invalid(String),
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("the voice settings could not be read or stored")]
+    Database(#[from] sqlx::Error),
+}
+
+impl crate::Kinded for SettingsError {
+    fn kind(&self) -> crate::ErrorKind {
+        match self {
+            Self::Invalid(_) => crate::ErrorKind::Invalid,
+            Self::Database(_) => crate::ErrorKind::Unavailable,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,13 +67,33 @@ pub enum ClipError {
     Failed(String),
     #[error("Replies are not spoken on this server.")]
     VoiceOff,
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("the clips database failed")]
+    Database(#[from] sqlx::Error),
+    /// The clip's audio could not be read from object storage.
+    #[error("the clip's audio could not be read")]
+    Storage(#[source] StorageError),
 }
 
-impl From<sqlx::Error> for ClipError {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Internal(format!("database: {error}"))
+impl crate::Kinded for ClipError {
+    fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind;
+        match self {
+            Self::NotFound | Self::Failed(_) => ErrorKind::NotFound,
+            Self::VoiceOff => ErrorKind::Conflict,
+            Self::Database(_) => ErrorKind::Unavailable,
+            // Its own sentence is not the user's: only say whether trying again may help.
+            Self::Storage(error) if error.kind() == ErrorKind::Unavailable => ErrorKind::Unavailable,
+            Self::Storage(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// A failed clip and voice being off are told apart from a missing clip.
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Failed(_) => "clip_failed",
+            Self::VoiceOff => "voice_off",
+            _ => self.kind().code(),
+        }
     }
 }
 
@@ -135,9 +165,7 @@ impl Voice {
     /// the engine's first voice). A saved voice the engine no longer has falls back to the default.
     pub async fn settings(&self, user_id: Uuid) -> Result<VoiceSettings, SettingsError> {
         let defaults = self.default_settings();
-        let stored = clips::settings(&self.inner.pool, user_id)
-            .await
-            .map_err(|e| SettingsError::Internal(e.to_string()))?;
+        let stored = clips::settings(&self.inner.pool, user_id).await?;
         let Some((enabled, voice, speed, autoplay)) = stored else { return Ok(defaults) };
         let voice = voice.filter(|voice| self.voices().contains(voice)).unwrap_or(defaults.voice);
         Ok(VoiceSettings { enabled: enabled && self.inner.engine.is_some(), voice, speed, autoplay })
@@ -164,9 +192,7 @@ impl Voice {
         if !voices.is_empty() && !voices.contains(&settings.voice) {
             return Err(SettingsError::Invalid(format!("There is no voice called \"{}\".", settings.voice)));
         }
-        clips::save_settings(&self.inner.pool, user_id, &settings)
-            .await
-            .map_err(|e| SettingsError::Internal(e.to_string()))?;
+        clips::save_settings(&self.inner.pool, user_id, &settings).await?;
         self.settings(user_id).await
     }
 
@@ -261,7 +287,7 @@ impl Voice {
         let bytes = self.inner.store.get(user_id, &object_name(row.run_id, row.id)).await.map_err(
             |error| match error {
                 StorageError::NotFound => ClipError::NotFound,
-                other => ClipError::Internal(other.to_string()),
+                other => ClipError::Storage(other),
             },
         )?;
         Ok((row, bytes))

@@ -9,6 +9,7 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
+use jarvis_backend::Kinded;
 use jarvis_backend::accounts::{AccountError, CurrentUser};
 use std::net::SocketAddr;
 
@@ -19,6 +20,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{RequireUser, cleared_cookies, client_info, session_cookies, set_cookies},
+    error::{CauseChain, is_ours, log_failure},
     state::AppState,
 };
 
@@ -76,10 +78,10 @@ fn to(path: &str, pairs: &[(&str, &str)]) -> Redirect {
 }
 
 /// Sends the user back to a form with the error's code and the fields worth keeping (`keep`).
-/// Internal errors are logged here, once, and shown only as "something went wrong".
+/// A failure of ours is logged here, once, and shown only as "something went wrong".
 fn back_with_error(path: &str, error: &AccountError, keep: &[(&str, &str)]) -> Response {
-    if let AccountError::Internal(detail) = error {
-        tracing::error!(error = %detail, "auth.internal_error");
+    if is_ours(error.kind()) {
+        log_failure(error.kind(), error.code(), error);
     }
     let retry;
     let mut pairs = vec![("error", error.code())];
@@ -152,10 +154,10 @@ pub async fn login(
 
 pub async fn logout(State(state): State<AppState>, user: Option<axum::Extension<CurrentUser>>) -> Response {
     if let Some(axum::Extension(user)) = user {
-        if let Err(error) = state.accounts.revoke_session(user.user_id, user.session_id).await {
-            if !matches!(error, AccountError::NotFound) {
-                return back_with_error("/app", &error, &[]);
-            }
+        if let Err(error) = state.accounts.revoke_session(user.user_id, user.session_id).await
+            && !matches!(error, AccountError::NotFound)
+        {
+            return back_with_error("/app", &error, &[]);
         }
         tracing::info!(user.id = %user.user_id, session.id = %user.session_id, "auth.logged_out");
     }
@@ -274,7 +276,7 @@ pub async fn delete_account(
         Ok(false) => {}
         Ok(true) => return to("/settings", &[("error", "subscription_live")]).into_response(),
         Err(error) => {
-            tracing::error!(%error, "accounts.subscription_check_failed");
+            log_failure(error.kind(), "internal", &error);
             return to("/settings", &[("error", "internal")]).into_response();
         }
     }
@@ -283,7 +285,7 @@ pub async fn delete_account(
             // The rows went with the account; the user's objects go too. A failure here leaves
             // only unreachable bytes behind, so it is logged, not shown.
             if let Err(error) = state.store.delete_user(user.user_id).await {
-                tracing::error!(%error, user.id = %user.user_id, "accounts.objects_not_deleted");
+                tracing::error!(error = %CauseChain(&error), user.id = %user.user_id, "accounts.objects_not_deleted");
             }
             set_cookies(
                 to("/login", &[("notice", "account_deleted")]).into_response(),

@@ -10,12 +10,17 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
+use jarvis_backend::Kinded;
 use jarvis_backend::billing::{BillingError, Received, WebhookError};
 use jarvis_types::billing::{BILLING_PATH, PRICING_PATH};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::{auth::RequireUser, state::AppState};
+use crate::{
+    auth::RequireUser,
+    error::{ApiError, log_failure},
+    state::AppState,
+};
 
 /// Where Stripe delivers events (configure this path on the webhook endpoint in Stripe).
 pub const WEBHOOK_PATH: &str = "/webhooks/stripe";
@@ -31,7 +36,7 @@ pub struct CheckoutForm {
 /// `POST /billing/checkout` (`plan=<id>`): a Checkout Session for the plan, then off to Stripe.
 pub async fn checkout(
     State(state): State<AppState>,
-    user: Result<RequireUser, Response>,
+    user: Result<RequireUser, ApiError>,
     Form(form): Form<CheckoutForm>,
 ) -> Response {
     let Ok(RequireUser(user)) = user else {
@@ -40,7 +45,7 @@ pub async fn checkout(
     let profile = match state.accounts.profile(user.user_id).await {
         Ok(profile) => profile,
         Err(error) => {
-            tracing::error!(%error, "billing.profile_failed");
+            log_failure(error.kind(), "internal", &error);
             return back(PRICING_PATH, "internal");
         }
     };
@@ -52,7 +57,7 @@ pub async fn checkout(
 }
 
 /// `POST /billing/portal`: a Customer Portal session, then off to Stripe.
-pub async fn portal(State(state): State<AppState>, user: Result<RequireUser, Response>) -> Response {
+pub async fn portal(State(state): State<AppState>, user: Result<RequireUser, ApiError>) -> Response {
     let Ok(RequireUser(user)) = user else {
         return Redirect::to(&format!("/login?next={BILLING_PATH}")).into_response();
     };
@@ -62,34 +67,28 @@ pub async fn portal(State(state): State<AppState>, user: Result<RequireUser, Res
     }
 }
 
-/// `POST /webhooks/stripe`: verified on the raw body, stored once, applied by the worker.
-pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// `POST /webhooks/stripe`: verified on the raw body, stored once, applied by the worker. A
+/// refused delivery answers 400 and a failure of ours 503: Stripe delivers it again later.
+pub async fn webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let signature = headers.get("stripe-signature").and_then(|value| value.to_str().ok());
-    match state.billing.receive(&body, signature).await {
-        Ok(received) => {
-            let (id, outcome) = match &received {
-                Received::Stored { id } => (id, "stored"),
-                Received::Duplicate { id } => (id, "duplicate"),
-                Received::Ignored { id, .. } => (id, "ignored"),
-            };
-            (StatusCode::OK, Json(json!({ "received": true, "id": id, "outcome": outcome }))).into_response()
-        }
-        Err(WebhookError::Disabled) => {
-            (StatusCode::NOT_FOUND, "Billing is off on this server.").into_response()
-        }
-        Err(error @ (WebhookError::Signature(_) | WebhookError::Parse(_))) => {
+    let received = state.billing.receive(&body, signature).await.inspect_err(|error| {
+        if matches!(error, WebhookError::Signature(_) | WebhookError::Parse(_)) {
             tracing::warn!(%error, "billing.webhook_refused");
-            (StatusCode::BAD_REQUEST, Json(json!({ "error": error.to_string() }))).into_response()
         }
-        Err(WebhookError::Internal(detail)) => {
-            tracing::error!(error = %detail, "billing.webhook_failed");
-            // Stripe delivers again later.
-            (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "internal" }))).into_response()
-        }
-    }
+    })?;
+    let (id, outcome) = match &received {
+        Received::Stored { id } => (id, "stored"),
+        Received::Duplicate { id } => (id, "duplicate"),
+        Received::Ignored { id, .. } => (id, "ignored"),
+    };
+    Ok((StatusCode::OK, Json(json!({ "received": true, "id": id, "outcome": outcome }))).into_response())
 }
 
-/// The code the pages turn into a sentence.
+/// The code the pages turn into a sentence. A failure of ours is logged here, once.
 fn code(error: &BillingError) -> &'static str {
     match error {
         BillingError::Disabled(_) => "billing_off",
@@ -97,8 +96,8 @@ fn code(error: &BillingError) -> &'static str {
         BillingError::AlreadySubscribed(_) => "already_subscribed",
         BillingError::NoCustomer => "no_customer",
         BillingError::Stripe(_) => "stripe_unavailable",
-        BillingError::Internal(detail) => {
-            tracing::error!(error = %detail, "billing.internal_error");
+        BillingError::Database(_) | BillingError::StripeClient(_) | BillingError::StoredEvent(_) => {
+            log_failure(error.kind(), "internal", error);
             "internal"
         }
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use axum::{Json, extract::State, http::StatusCode};
 use jarvis_types::health::{Liveness, Readiness, Status};
 
-use crate::state::AppState;
+use crate::{error::CauseChain, state::AppState};
 
 /// How long readiness waits for Postgres before calling it unavailable.
 const DATABASE_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -19,7 +19,7 @@ pub async fn readiness(State(state): State<AppState>) -> (StatusCode, Json<Readi
     match jarvis_backend::db::ping(&state.pool, DATABASE_PROBE_TIMEOUT).await {
         Ok(()) => (StatusCode::OK, Json(Readiness { status: Status::Ok, database: Status::Ok })),
         Err(error) => {
-            tracing::warn!(error = %error, cause = ?std::error::Error::source(&error), "health.database_unavailable");
+            tracing::warn!(error = %CauseChain(&error), "health.database_unavailable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(Readiness { status: Status::Unavailable, database: Status::Unavailable }),

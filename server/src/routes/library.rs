@@ -16,45 +16,26 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use jarvis_backend::documents::{self, DocumentError, Kind, filename};
-use jarvis_backend::files::{self, FileError, human_size};
+use jarvis_backend::Kinded;
 use jarvis_backend::library;
+use jarvis_backend::library::documents::{self, Kind, filename};
+use jarvis_backend::library::files::{self, human_size};
 use jarvis_types::documents::{UploadRefusal, UploadReport};
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
-use crate::{auth::RequireUser, state::AppState};
+use crate::{
+    auth::RequireUser,
+    error::{ApiError, is_ours},
+    state::AppState,
+};
 
 /// The largest upload request body: several files at the per-file limit.
 pub const UPLOAD_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, Json(json!({ "error": code, "message": message }))).into_response()
-}
-
-fn not_found() -> Response {
-    error(StatusCode::NOT_FOUND, "not_found", "No such document or file.")
-}
-
-fn internal(what: &str, detail: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %detail, what, "library.failed");
-    error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side.")
-}
-
-fn document_error(error: DocumentError) -> Response {
-    match error {
-        DocumentError::NotFound => not_found(),
-        DocumentError::Internal(detail) => internal("documents", &detail),
-        other => self::error(StatusCode::BAD_REQUEST, "invalid", &other.to_string()),
-    }
-}
-
-fn file_error(error: FileError) -> Response {
-    match error {
-        FileError::NotFound => not_found(),
-        other => internal("files", &other),
-    }
+/// An id in a path: one that does not parse names nothing, like a missing one.
+fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| ApiError::not_found("No such document or file."))
 }
 
 /// `Content-Disposition` with an ASCII fallback name and the exact UTF-8 one (RFC 6266/5987).
@@ -109,21 +90,18 @@ pub async fn download_document(
     RequireUser(user): RequireUser,
     Path(id): Path<String>,
     Query(query): Query<DownloadQuery>,
-) -> Response {
-    let Ok(id) = Uuid::parse_str(&id) else { return not_found() };
-    let document = match documents::read(&state.pool, user.user_id, id).await {
-        Ok(document) => document,
-        Err(error) => return document_error(error),
-    };
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let document = documents::read(&state.pool, user.user_id, id).await?;
     let (content, name) = match query.version {
         None => (document.content, document.filename),
-        Some(version) => match documents::version_content(&state.pool, user.user_id, id, version).await {
-            Ok(content) => (content, filename::for_version(&document.filename, version)),
-            Err(error) => return document_error(error),
-        },
+        Some(version) => (
+            documents::version_content(&state.pool, user.user_id, id, version).await?,
+            filename::for_version(&document.filename, version),
+        ),
     };
     let content_type = Kind::parse(&document.kind).unwrap_or(Kind::Text).content_type();
-    bytes_response(content, content_type, disposition("attachment", &name))
+    Ok(bytes_response(content, content_type, disposition("attachment", &name)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,16 +115,13 @@ pub async fn file(
     RequireUser(user): RequireUser,
     Path(id): Path<String>,
     Query(query): Query<FileQuery>,
-) -> Response {
-    let Ok(id) = Uuid::parse_str(&id) else { return not_found() };
-    let (record, bytes) = match files::open(&state.pool, &state.store, user.user_id, id).await {
-        Ok(found) => found,
-        Err(error) => return file_error(error),
-    };
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let (record, bytes) = files::open(&state.pool, &state.store, user.user_id, id).await?;
     // Only types a browser shows harmlessly are served inline; anything else downloads.
     let inline = query.download.is_none() && is_inline_type(&record.content_type);
     let kind = if inline { "inline" } else { "attachment" };
-    bytes_response(bytes, &record.content_type, disposition(kind, &record.filename))
+    Ok(bytes_response(bytes, &record.content_type, disposition(kind, &record.filename)))
 }
 
 fn is_inline_type(content_type: &str) -> bool {
@@ -164,13 +139,12 @@ fn is_inline_type(content_type: &str) -> bool {
 }
 
 /// Every document (current version) and file in one zip.
-pub async fn export(State(state): State<AppState>, RequireUser(user): RequireUser) -> Response {
-    match library::export_zip(&state.pool, &state.store, user.user_id).await {
-        Ok(bytes) => {
-            bytes_response(bytes, "application/zip", disposition("attachment", "Jarvis library.zip"))
-        }
-        Err(error) => internal("export", &error),
-    }
+pub async fn export(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+) -> Result<Response, ApiError> {
+    let bytes = library::export_zip(&state.pool, &state.store, user.user_id).await?;
+    Ok(bytes_response(bytes, "application/zip", disposition("attachment", "Jarvis library.zip")))
 }
 
 /// Multipart upload: each part with a file name is one file. Answers what each became, and
@@ -179,7 +153,7 @@ pub async fn upload(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
     mut multipart: Multipart,
-) -> Response {
+) -> Result<Response, ApiError> {
     let limit = state.config.storage.upload_max_bytes;
     let mut report = UploadReport::default();
     loop {
@@ -193,7 +167,7 @@ pub async fn upload(
                 } else {
                     format!("The upload could not be read: {}", error.body_text())
                 };
-                return error_with_report(status, &message, report);
+                return Err(bad_upload(status, message, &report));
             }
         };
         let Some(name) = field.file_name().map(str::to_owned) else { continue };
@@ -213,11 +187,8 @@ pub async fn upload(
                 }
                 Ok(None) => break,
                 Err(error) => {
-                    return error_with_report(
-                        StatusCode::BAD_REQUEST,
-                        &format!("The upload was interrupted: {}", error.body_text()),
-                        report,
-                    );
+                    let message = format!("The upload was interrupted: {}", error.body_text());
+                    return Err(bad_upload(StatusCode::BAD_REQUEST, message, &report));
                 }
             }
         }
@@ -229,32 +200,21 @@ pub async fn upload(
             continue;
         }
         // The plan's storage: what is already kept plus this file must fit.
-        match state.billing.storage_left(user.user_id).await {
-            Ok(Some(left)) if bytes.len() as u64 > left => {
-                report.refused.push(UploadRefusal {
-                    filename: filename::sanitize_stem(&name),
-                    reason: format!(
-                        "Your plan's storage is full: {} left. Delete files or upgrade your plan.",
-                        human_size(usize::try_from(left).unwrap_or(usize::MAX))
-                    ),
-                });
-                continue;
-            }
-            Ok(_) => {}
-            Err(failure) => {
-                tracing::error!(error = %failure, "upload.storage_check_failed");
-                return error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "Something went wrong on our side.",
-                );
-            }
+        if let Some(left) = state.billing.storage_left(user.user_id).await?
+            && bytes.len() as u64 > left
+        {
+            report.refused.push(UploadRefusal {
+                filename: filename::sanitize_stem(&name),
+                reason: format!(
+                    "Your plan's storage is full: {} left. Delete files or upgrade your plan.",
+                    human_size(usize::try_from(left).unwrap_or(usize::MAX))
+                ),
+            });
+            continue;
         }
         match files::upload(&state.pool, &state.store, user.user_id, &name, bytes.into(), limit).await {
             Ok(uploaded) => report.uploaded.push(uploaded.into()),
-            Err(error @ (FileError::Internal(_) | FileError::Storage(_))) => {
-                return internal("upload", &error);
-            }
+            Err(failure) if is_ours(failure.kind()) => return Err(failure.into()),
             Err(refused) => report.refused.push(UploadRefusal {
                 filename: filename::sanitize_stem(&name),
                 reason: refused.to_string(),
@@ -262,14 +222,16 @@ pub async fn upload(
         }
     }
     if report.uploaded.is_empty() && report.refused.is_empty() {
-        return error(StatusCode::BAD_REQUEST, "no_files", "Choose at least one file to upload.");
+        return Err(ApiError::invalid("Choose at least one file to upload.").with_code("no_files"));
     }
     let status = if report.uploaded.is_empty() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    (status, Json(report)).into_response()
+    Ok((status, Json(report)).into_response())
 }
 
-fn error_with_report(status: StatusCode, message: &str, report: UploadReport) -> Response {
-    (status, Json(json!({ "error": "bad_upload", "message": message, "report": report }))).into_response()
+/// A multipart body that could not be read (too large: 413; interrupted: 400), with what was
+/// uploaded before it.
+fn bad_upload(status: StatusCode, message: String, report: &UploadReport) -> ApiError {
+    ApiError::invalid(message).with_status(status).with_code("bad_upload").with_field("report", report)
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@ pub mod auth;
 pub mod billing;
 pub mod health;
 pub mod library;
-pub mod origin;
 pub mod server_fns;
 pub mod voice;
 pub mod ws;

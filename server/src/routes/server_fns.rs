@@ -78,7 +78,7 @@ pub async fn guard(request: Request, next: Next) -> Response {
     // An error body is one short line; anything longer is not an argument error.
     let (mut head, body) = response.into_parts();
     let Ok(body) = axum::body::to_bytes(body, 64 * 1024).await else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side.").into_response();
+        return (StatusCode::INTERNAL_SERVER_ERROR, crate::error::INTERNAL_MESSAGE).into_response();
     };
     if ARGUMENT_ERRORS.iter().any(|kind| body.starts_with(kind.as_bytes())) {
         tracing::warn!(error = %String::from_utf8_lossy(&body), "server_fn.bad_arguments");

@@ -13,32 +13,16 @@ use axum::{
     body::Body,
     extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    response::Response,
 };
-use jarvis_backend::voice::ClipError;
-use serde_json::json;
+use http_range_header::{EndPosition, RangeUnsatisfiableError, StartPosition};
 use uuid::Uuid;
 
-use crate::{auth::RequireUser, state::AppState};
+use crate::{auth::RequireUser, error::ApiError, state::AppState};
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, Json(json!({ "error": code, "message": message }))).into_response()
-}
-
-fn clip_error(failure: ClipError) -> Response {
-    match failure {
-        ClipError::NotFound => error_not_found(),
-        ClipError::Failed(_) => error(StatusCode::NOT_FOUND, "clip_failed", &failure.to_string()),
-        ClipError::VoiceOff => error(StatusCode::CONFLICT, "voice_off", &failure.to_string()),
-        ClipError::Internal(detail) => {
-            tracing::error!(error = %detail, "voice.clip_failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side.")
-        }
-    }
-}
-
-fn error_not_found() -> Response {
-    error(StatusCode::NOT_FOUND, "not_found", "No such clip.")
+/// An id in a path: one that does not parse names nothing, like a missing one.
+fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| ApiError::not_found("No such clip."))
 }
 
 pub async fn clip(
@@ -46,24 +30,20 @@ pub async fn clip(
     RequireUser(user): RequireUser,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    let Ok(id) = Uuid::parse_str(&id) else { return error_not_found() };
-    let (row, bytes) = match state.voice.audio(user.user_id, id).await {
-        Ok(found) => found,
-        Err(error) => return clip_error(error),
-    };
+) -> Result<Response, ApiError> {
+    let (row, bytes) = state.voice.audio(user.user_id, parse_id(&id)?).await?;
     let etag = format!("\"{}\"", row.id);
     let content_type = row.content_type.as_deref().unwrap_or("audio/mpeg");
     let if_none_match = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
     if if_none_match.is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*")) {
-        return with_headers(StatusCode::NOT_MODIFIED, Body::empty(), content_type, &etag);
+        return Ok(with_headers(StatusCode::NOT_MODIFIED, Body::empty(), content_type, &etag));
     }
     let total = bytes.len() as u64;
     // A Range with an If-Range naming another version is answered in full.
     let if_range_ok =
         headers.get(header::IF_RANGE).and_then(|v| v.to_str().ok()).is_none_or(|tag| tag == etag);
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).filter(|_| if_range_ok);
-    match range.map(|value| parse_range(value, total)) {
+    let response = match range.map(|value| parse_range(value, total)) {
         None | Some(RangeAnswer::Ignore) => {
             let mut response = with_headers(StatusCode::OK, Body::from(bytes), content_type, &etag);
             response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(total));
@@ -89,7 +69,8 @@ pub async fn clip(
             }
             response
         }
-    }
+    };
+    Ok(response)
 }
 
 fn with_headers(status: StatusCode, body: Body, content_type: &str, etag: &str) -> Response {
@@ -121,39 +102,28 @@ pub enum RangeAnswer {
     Ignore,
 }
 
+/// Reads a `Range` header with `http_range_header`. A suffix longer than the clip is the whole
+/// clip, an end past it is cut at the last byte (RFC 9110 §14.1.2); several ranges, other
+/// units and syntax the parser refuses are ignored.
 pub fn parse_range(value: &str, total: u64) -> RangeAnswer {
-    let Some(spec) = value.trim().strip_prefix("bytes=") else { return RangeAnswer::Ignore };
-    if spec.contains(',') {
-        return RangeAnswer::Ignore;
-    }
-    let Some((first, last)) = spec.trim().split_once('-') else { return RangeAnswer::Ignore };
-    let (first, last) = (first.trim(), last.trim());
-    let parse = |s: &str| s.parse::<u64>().ok();
-    match (first.is_empty(), last.is_empty()) {
-        // bytes=-N: the last N bytes.
-        (true, false) => match parse(last) {
-            Some(0) => RangeAnswer::Unsatisfiable,
-            Some(n) if total > 0 => RangeAnswer::Partial(total.saturating_sub(n)..total),
-            Some(_) => RangeAnswer::Unsatisfiable,
-            None => RangeAnswer::Ignore,
-        },
-        // bytes=A-: from A to the end.
-        (false, true) => match parse(first) {
-            Some(start) if start < total => RangeAnswer::Partial(start..total),
-            Some(_) => RangeAnswer::Unsatisfiable,
-            None => RangeAnswer::Ignore,
-        },
-        (false, false) => match (parse(first), parse(last)) {
-            (Some(start), Some(end)) if start <= end => {
-                if start >= total {
-                    RangeAnswer::Unsatisfiable
-                } else {
-                    RangeAnswer::Partial(start..end.min(total - 1) + 1)
-                }
-            }
-            _ => RangeAnswer::Ignore,
-        },
-        (true, true) => RangeAnswer::Ignore,
+    let ranges = match http_range_header::parse_range_header(value.trim()) {
+        Ok(parsed) => parsed.ranges,
+        // `bytes=-0`: a suffix of nothing, which no clip can satisfy.
+        Err(RangeUnsatisfiableError::ZeroSuffix) => return RangeAnswer::Unsatisfiable,
+        Err(_) => return RangeAnswer::Ignore,
+    };
+    let [range] = ranges.as_slice() else { return RangeAnswer::Ignore };
+    match (range.start, range.end) {
+        (StartPosition::FromLast(n), _) if total > 0 => RangeAnswer::Partial(total.saturating_sub(n)..total),
+        (StartPosition::FromLast(_), _) => RangeAnswer::Unsatisfiable,
+        (StartPosition::Index(start), EndPosition::LastByte) if start < total => {
+            RangeAnswer::Partial(start..total)
+        }
+        (StartPosition::Index(start), EndPosition::Index(end)) if start > end => RangeAnswer::Ignore,
+        (StartPosition::Index(start), EndPosition::Index(end)) if start < total => {
+            RangeAnswer::Partial(start..end.min(total - 1) + 1)
+        }
+        (StartPosition::Index(_), _) => RangeAnswer::Unsatisfiable,
     }
 }
 
@@ -161,12 +131,8 @@ pub async fn retry(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
     Path(id): Path<String>,
-) -> Response {
-    let Ok(id) = Uuid::parse_str(&id) else { return error_not_found() };
-    match state.voice.retry(user.user_id, id).await {
-        Ok(clip) => Json(clip).into_response(),
-        Err(error) => clip_error(error),
-    }
+) -> Result<Json<jarvis_types::voice::Clip>, ApiError> {
+    Ok(Json(state.voice.retry(user.user_id, parse_id(&id)?).await?))
 }
 
 #[cfg(test)]

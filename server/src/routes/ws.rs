@@ -25,6 +25,7 @@ use axum::{
 use axum_extra::extract::cookie::CookieJar;
 use futures::{SinkExt, StreamExt};
 use jarvis_backend::{
+    ErrorKind, Kinded,
     accounts::{CurrentUser, open_sessions::SessionHandle},
     chat::{Chat, ChatError},
 };
@@ -37,8 +38,11 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::{
-    auth::{ACCESS_COOKIE, RequireUser},
-    routes::origin::{self, OriginCheck},
+    auth::{
+        ACCESS_COOKIE, RequireUser,
+        origin::{self, OriginCheck},
+    },
+    error::{ApiError, generic_message, is_ours, log_failure},
     state::AppState,
 };
 
@@ -52,7 +56,7 @@ const LIVENESS_RETRY: Duration = Duration::from_secs(5);
 pub async fn upgrade(
     State(state): State<AppState>,
     headers: HeaderMap,
-    user: Result<RequireUser, Response>,
+    user: Result<RequireUser, ApiError>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     if origin::check(&headers, &state.public_url) == OriginCheck::Denied {
@@ -61,7 +65,7 @@ pub async fn upgrade(
     }
     let RequireUser(user) = match user {
         Ok(user) => user,
-        Err(rejection) => return rejection,
+        Err(rejection) => return rejection.into_response(),
     };
     tracing::Span::current().record("user.id", tracing::field::display(user.user_id));
     // Held from before the upgrade, so that an end announced from now on reaches this socket.
@@ -177,10 +181,10 @@ async fn session(socket: WebSocket, state: AppState, held: SessionHandle, access
                     break;
                 }
                 let reply = handle(&state.chat, user, text.as_str(), &outgoing, &mut follows).await;
-                if let Some(reply) = reply {
-                    if send(&mut sink, &reply).await.is_err() {
-                        break;
-                    }
+                if let Some(reply) = reply
+                    && send(&mut sink, &reply).await.is_err()
+                {
+                    break;
                 }
             }
         }
@@ -275,7 +279,11 @@ async fn close_for_ended_session(sink: &mut futures::stream::SplitSink<WebSocket
     tracing::info!("ws.closed_for_ended_session");
 }
 
+/// What the socket says when a request fails: the one mapping from chat errors to the protocol.
+/// A limit says which and until when; a failure of ours is logged once, with its cause chain, and
+/// told in general terms.
 fn error_message(error: &ChatError) -> ServerMessage {
+    let kind = error.kind();
     let code = match error {
         ChatError::LimitReached { refusal, can_upgrade, .. } => {
             return ServerMessage::LimitReached {
@@ -289,20 +297,17 @@ fn error_message(error: &ChatError) -> ServerMessage {
         ChatError::InvalidMessage(_) => ErrorCode::InvalidMessage,
         ChatError::NotFound => ErrorCode::NotFound,
         ChatError::RunInProgress => ErrorCode::RunInProgress,
-        ChatError::Internal(detail) => {
-            tracing::error!(error = %detail, "ws.internal_error");
-            return ServerMessage::Error {
-                code: ErrorCode::Internal,
-                message: "Something went wrong on our side.".into(),
-                retryable: true,
-            };
-        }
+        ChatError::Database(_) | ChatError::Billing(_) | ChatError::Voice(_) => ErrorCode::Internal,
     };
-    ServerMessage::Error {
-        code,
-        message: error.to_string(),
-        retryable: matches!(error, ChatError::RunInProgress),
+    if code == ErrorCode::Internal || is_ours(kind) {
+        log_failure(kind, "internal", error);
+        return ServerMessage::Error {
+            code: ErrorCode::Internal,
+            message: generic_message(kind).to_owned(),
+            retryable: true,
+        };
     }
+    ServerMessage::Error { code, message: error.to_string(), retryable: kind == ErrorKind::Conflict }
 }
 
 fn bad_message(message: &str) -> ServerMessage {

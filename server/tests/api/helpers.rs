@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use jarvis_backend::accounts::jwt::AccessTokens;
 use jarvis_server::{config::Config, startup::Application, telemetry};
+use jarvis_testkit::database;
 use reqwest::cookie::{CookieStore, Jar};
 use secrecy::SecretString;
-use sqlx::{Connection, Executor, PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 pub const JWT_SECRET: &str = "integration-test-secret-integration-test-secret";
@@ -46,36 +47,28 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
 
 /// Where the tests create their databases: `DATABASE_URL`, as exported by the test script.
 pub fn owner_database_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://jarvis:jarvis@127.0.0.1:5432/jarvis".to_owned())
+    database::owner_url()
 }
 
 /// How the application role logs in: `DATABASE_APP_URL`, as exported by the test script.
 pub fn app_database_url() -> String {
-    std::env::var("DATABASE_APP_URL")
-        .unwrap_or_else(|_| "postgres://jarvis_app:jarvis_app@127.0.0.1:5432/jarvis".to_owned())
+    database::app_url()
 }
 
 pub fn with_database(url: &str, database: &str) -> String {
-    let mut url = url::Url::parse(url).expect("a database URL");
-    url.set_path(database);
-    url.to_string()
+    database::with_database(url, database).expect("a database URL")
 }
 
+/// A `jarvis_test_…` database of the test's own; its name.
 pub async fn create_database() -> String {
-    let name = format!("jarvis_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&owner_database_url()).await.expect("connect to Postgres");
-    admin.execute(format!(r#"CREATE DATABASE "{name}""#).as_str()).await.expect("create the test database");
-    name
+    database::create_database(&owner_database_url(), database::TEST_PREFIX)
+        .await
+        .expect("create the test database")
 }
 
 /// Drops a database even while the server still holds connections to it.
 pub async fn drop_database(name: &str) {
-    let mut admin = PgConnection::connect(&owner_database_url()).await.expect("connect to Postgres");
-    admin
-        .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
-        .await
-        .expect("drop the test database");
+    database::drop_database(&owner_database_url(), name).await.expect("drop the test database");
 }
 
 /// Where this test's mail lands: the SMTP peer's maildir, or an outbox folder of its own.

@@ -168,7 +168,7 @@ async fn tool_inputs_with_nul_are_kept_with_the_replacement_character() {
     .await
     .unwrap();
     let mut registry = ToolRegistry::default();
-    jarvis_backend::documents::tools::register(&mut registry, app.app_pool.clone(), None);
+    jarvis_backend::library::documents::tools::register(&mut registry, app.app_pool.clone(), None);
     let context = ToolContext { user_id, run_id };
 
     let saved = registry

@@ -1,0 +1,74 @@
+//! The few browser calls the components make outside Leptos (dialogs, the address bar, the
+//! location, randomness, the clipboard), in one place. Each is a no-op (or a refusal) on the
+//! server, so a component may call it from code that also renders there.
+
+/// The browser's prompt dialog; `None` when cancelled or left blank.
+pub fn prompt(message: &str, default: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        leptos::prelude::window()
+            .prompt_with_message_and_default(message, default)
+            .ok()
+            .flatten()
+            .filter(|s| !s.trim().is_empty())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (message, default);
+        None
+    }
+}
+
+/// The browser's confirm dialog; `false` when declined (and always on the server).
+pub fn confirm(message: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        leptos::prelude::window().confirm_with_message(message).unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = message;
+        false
+    }
+}
+
+/// Replaces the address in the address bar (no navigation, no history entry).
+pub fn replace_address(url: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Ok(history) = leptos::prelude::window().history() {
+        let _ = history.replace_state_with_url(&leptos::wasm_bindgen::JsValue::NULL, "", Some(url));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = url;
+}
+
+/// Leaves the page for `url`.
+pub fn navigate(url: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = leptos::prelude::window().location().set_href(url);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = url;
+}
+
+/// 32 random hex digits (empty on the server, which never needs one).
+pub fn random_id() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let part = || format!("{:08x}", (js_sys::Math::random() * f64::from(u32::MAX)) as u32);
+        format!("{}{}{}{}", part(), part(), part(), part())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    String::new()
+}
+
+/// Copies `text` to the clipboard.
+pub fn copy_to_clipboard(text: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = leptos::prelude::window().navigator().clipboard().write_text(text);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = text;
+}

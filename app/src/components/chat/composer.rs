@@ -1,0 +1,85 @@
+//! The composer: the notice above it (a refusal, a limit with its upgrade link), the message box
+//! (Enter sends, Shift+Enter breaks the line, Esc stops) and Send, or Stop while a reply runs. A
+//! refused message's text comes back into the box.
+
+use leptos::prelude::*;
+
+use super::context::ChatContext;
+use super::state::ChatState;
+
+#[component]
+pub fn Composer() -> impl IntoView {
+    let chat = expect_context::<ChatContext>();
+    let draft = RwSignal::new(String::new());
+    let running = move || chat.running();
+    let notice = Memo::new(move |_| chat.state.with(|state| state.notice.clone()));
+    let upgrade_url = Memo::new(move |_| chat.state.with(|state| state.upgrade_url.clone()));
+    // A refused message comes back into the box (unless something new was typed meanwhile).
+    let returned = Memo::new(move |_| chat.state.with(|state| state.returned_text.is_some()));
+    Effect::new(move |_| {
+        if !returned.get() {
+            return;
+        }
+        if let Some(text) = chat.state.try_update(ChatState::take_returned_text).flatten()
+            && draft.get_untracked().trim().is_empty()
+        {
+            draft.set(text);
+        }
+    });
+    let submit = move || {
+        let text = draft.get_untracked();
+        if !text.trim().is_empty() && !running() {
+            chat.send(text);
+            draft.set(String::new());
+        }
+    };
+    view! {
+        <div class="border-t border-slate-200 bg-white p-3">
+            {move || notice.get().map(|notice| view! {
+                <p role="alert" class="mb-2 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 ring-1 ring-amber-200">
+                    {notice}
+                    {move || upgrade_url.get().map(|href| view! {
+                        " " <a href=href class="font-semibold underline" data-testid="upgrade-link">"See plans and upgrade"</a>
+                    })}
+                </p>
+            })}
+            <form
+                class="flex items-end gap-2"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    submit();
+                }
+            >
+                <label for="composer" class="sr-only">"Message"</label>
+                <textarea
+                    id="composer"
+                    name="message"
+                    rows="2"
+                    placeholder="Message Jarvis…"
+                    class="min-h-[2.75rem] flex-1 resize-y rounded-lg border border-slate-300 px-3 py-2 focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200"
+                    prop:value=move || draft.get()
+                    on:input=move |ev| draft.set(event_target_value(&ev))
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                            ev.prevent_default();
+                            submit();
+                        } else if ev.key() == "Escape" {
+                            chat.stop();
+                        }
+                    }
+                ></textarea>
+                <Show
+                    when=running
+                    fallback=|| view! {
+                        <button type="submit" class="rounded-lg bg-indigo-600 px-4 py-2 font-semibold text-white hover:bg-indigo-500">"Send"</button>
+                    }
+                >
+                    <button type="button" class="rounded-lg bg-slate-800 px-4 py-2 font-semibold text-white hover:bg-slate-700" on:click=move |_| chat.stop()>
+                        "Stop"
+                    </button>
+                </Show>
+            </form>
+        </div>
+    }
+    .into_any()
+}

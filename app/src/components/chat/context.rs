@@ -1,0 +1,177 @@
+//! The chat's reactive half: [`ChatContext`] holds the [`ChatState`] in a signal beside the
+//! page's own bits (the connection badge, Jarvis mode, the panel a phone shows), runs the reducer
+//! for whatever happens, and performs the [`Effect`]s it answers: a message on the socket, the
+//! address bar, the documents panel, the voice playback. In the browser it also opens the socket
+//! and routes its messages to the reducer.
+
+use jarvis_types::chat::ConversationView;
+use jarvis_types::protocol::ClientMessage;
+use leptos::prelude::*;
+
+use super::state::{ChatState, Effect};
+use super::ui_message::UiMessage;
+use crate::components::connection::ConnectionState;
+use crate::components::voice::VoiceState;
+use crate::library::LibraryState;
+
+/// Which panel a narrow screen shows (wide screens show all three side by side).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Panel {
+    Conversations,
+    Chat,
+    Documents,
+}
+
+/// The chat of the page, provided as context. `Copy`: signals only.
+#[derive(Clone, Copy)]
+pub struct ChatContext {
+    pub state: RwSignal<ChatState>,
+    pub connection: RwSignal<ConnectionState>,
+    pub jarvis_mode: RwSignal<bool>,
+    /// Which panel a phone shows.
+    pub panel: RwSignal<Panel>,
+    /// The documents panel, told when a run saves a document.
+    pub library: LibraryState,
+    /// The voice settings and playback, told when a clip of a live run is ready.
+    pub voice: VoiceState,
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    outbox: Outbox,
+}
+
+/// The socket's outbox. Only the browser has one; the server must not hold thread-local values
+/// in a request's reactive owner (it may be dropped on another thread).
+#[cfg(feature = "hydrate")]
+type Outbox = StoredValue<Option<futures::channel::mpsc::UnboundedSender<ClientMessage>>, LocalStorage>;
+#[cfg(not(feature = "hydrate"))]
+type Outbox = StoredValue<()>;
+
+#[cfg(feature = "hydrate")]
+fn new_outbox() -> Outbox {
+    StoredValue::new_local(None)
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn new_outbox() -> Outbox {
+    StoredValue::new(())
+}
+
+impl ChatContext {
+    /// The chat with `state`, showing `open` (the conversation named in the address) if any.
+    pub fn new(
+        state: ChatState,
+        open: Option<ConversationView>,
+        library: LibraryState,
+        voice: VoiceState,
+    ) -> Self {
+        let chat = Self {
+            state: RwSignal::new(state),
+            connection: RwSignal::new(ConnectionState::Connecting),
+            jarvis_mode: RwSignal::new(false),
+            panel: RwSignal::new(Panel::Chat),
+            library,
+            voice,
+            outbox: new_outbox(),
+        };
+        if let Some(view) = open {
+            chat.run(|state| state.show(view));
+        }
+        chat
+    }
+
+    /// Runs one step of the reducer, then performs the effects it answered.
+    pub fn run(self, step: impl FnOnce(&mut ChatState) -> Vec<Effect>) {
+        let effects = self.state.try_update(step).unwrap_or_default();
+        for effect in effects {
+            self.perform(effect);
+        }
+    }
+
+    fn perform(self, effect: Effect) {
+        match effect {
+            Effect::Send(message) => self.dispatch(message),
+            Effect::ShowInAddress(id) => crate::browser::replace_address(&match id {
+                Some(id) => format!("/app?c={id}"),
+                None => "/app".to_owned(),
+            }),
+            Effect::DocumentSaved(document) => self.library.saved(document),
+            Effect::RuleOutAutoplay(run_id) => self.voice.rule_out_autoplay(&run_id),
+            Effect::ClipReady(run_id) => self.voice.clip_ready(&run_id),
+        }
+    }
+
+    fn dispatch(self, message: ClientMessage) {
+        #[cfg(feature = "hydrate")]
+        self.outbox.with_value(|outbox| {
+            if let Some(outbox) = outbox {
+                let _ = outbox.unbounded_send(message);
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = message;
+    }
+
+    pub fn send(self, text: String) {
+        let id = crate::browser::random_id();
+        self.run(|state| state.send(text, id));
+    }
+
+    pub fn stop(self) {
+        self.run(|state| state.stop());
+    }
+
+    /// Sends again the question that the reply `key` answered.
+    pub fn retry(self, key: u64) {
+        let id = crate::browser::random_id();
+        self.run(|state| state.retry(key, id));
+    }
+
+    /// Tells the user something above the composer.
+    pub fn tell(self, notice: String) {
+        self.state.update(|state| state.tell(notice));
+    }
+
+    /// Whether a reply is being followed (the composer shows Stop).
+    pub fn running(self) -> bool {
+        self.state.with(|state| state.active.is_some())
+    }
+
+    /// The message `key`, followed as it changes (its last value once it is gone, while its view
+    /// is being removed).
+    pub fn message(self, key: u64) -> Memo<UiMessage> {
+        let state = self.state;
+        Memo::new(move |previous: Option<&UiMessage>| {
+            state.with(|state| state.message(key).cloned()).or_else(|| previous.cloned()).unwrap_or_default()
+        })
+    }
+
+    /// Opens the socket (in the browser) and routes its messages to the reducer.
+    pub fn connect(self) {
+        #[cfg(feature = "hydrate")]
+        {
+            use std::rc::Rc;
+            use std::sync::Arc;
+            use std::sync::atomic::{AtomicBool, Ordering};
+
+            use crate::components::connection::client::{OnMessage, keep_connected};
+
+            let (sender, receiver) = futures::channel::mpsc::unbounded();
+            self.outbox.set_value(Some(sender));
+            let stopped = Arc::new(AtomicBool::new(false));
+            let task_stopped = Arc::clone(&stopped);
+            let receiver = std::cell::RefCell::new(Some(receiver));
+            leptos::prelude::Effect::new(move |_| {
+                if let Some(receiver) = receiver.borrow_mut().take() {
+                    let on_message: OnMessage =
+                        Rc::new(move |message| self.run(|state| state.apply(message)));
+                    leptos::task::spawn_local(keep_connected(
+                        self.connection,
+                        Arc::clone(&task_stopped),
+                        receiver,
+                        on_message,
+                    ));
+                }
+            });
+            on_cleanup(move || stopped.store(true, Ordering::Relaxed));
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The conversation list: "New conversation", and each conversation of the user with its rename
+//! and delete buttons. Picking one loads it from the server and shows it.
+
+use leptos::prelude::*;
+
+use super::context::ChatContext;
+use crate::browser::{confirm, prompt};
+use crate::conversations::{delete_conversation, load_conversation, rename_conversation};
+
+#[component]
+pub fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let chat = expect_context::<ChatContext>();
+    let conversations = Memo::new(move |_| chat.state.with(|state| state.conversations.clone()));
+    let open_id = Memo::new(move |_| chat.state.with(|state| state.conversation_id.clone()));
+    let open = move |id: String| {
+        on_pick();
+        leptos::task::spawn_local(async move {
+            match load_conversation(id).await {
+                Ok(Some(view)) => chat.run(|state| state.open(view)),
+                Ok(None) => chat.tell("That conversation no longer exists.".into()),
+                Err(error) => chat.tell(error.to_string()),
+            }
+        });
+    };
+    view! {
+        <div class="p-3">
+            <button
+                type="button"
+                class="w-full rounded-lg bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-500"
+                on:click=move |_| { on_pick(); chat.run(|state| state.new_conversation()); }
+            >
+                "New conversation"
+            </button>
+        </div>
+        <ul class="min-h-0 flex-1 overflow-y-auto px-2 pb-3" role="list">
+            <For each=move || conversations.get() key=|c| (c.id.clone(), c.title.clone()) let(conversation)>
+                {
+                    let id = conversation.id.clone();
+                    let current = {
+                        let id = id.clone();
+                        move || open_id.with(|open| open.as_deref() == Some(id.as_str()))
+                    };
+                    let rename = {
+                        let id = id.clone();
+                        let title = conversation.title.clone();
+                        move |_| {
+                            let Some(new_title) = prompt("Rename conversation", &title) else { return };
+                            let id = id.clone();
+                            leptos::task::spawn_local(async move {
+                                match rename_conversation(id.clone(), new_title.clone()).await {
+                                    Ok(()) => chat.state.update(|state| state.renamed(&id, &new_title)),
+                                    Err(error) => chat.tell(error.to_string()),
+                                }
+                            });
+                        }
+                    };
+                    let delete = {
+                        let id = id.clone();
+                        move |_| {
+                            if !confirm("Delete this conversation? This cannot be undone.") { return; }
+                            let id = id.clone();
+                            leptos::task::spawn_local(async move {
+                                match delete_conversation(id.clone()).await {
+                                    Ok(()) => chat.run(|state| state.deleted(&id)),
+                                    Err(error) => chat.tell(error.to_string()),
+                                }
+                            });
+                        }
+                    };
+                    let title = conversation.title.clone();
+                    view! {
+                        <li class=move || format!("group flex items-center gap-1 rounded-md {}", if current() { "bg-indigo-50" } else { "hover:bg-slate-100" })>
+                            <button type="button" class="min-w-0 flex-1 truncate px-2 py-1.5 text-left text-sm" on:click={ let id = id.clone(); move |_| open(id.clone()) }>
+                                {conversation.title.clone()}
+                            </button>
+                            <button type="button" class="px-1 text-xs text-slate-500 hover:text-slate-900" aria-label=format!("Rename {title}") on:click=rename>"✎"</button>
+                            <button type="button" class="px-1 text-xs text-slate-500 hover:text-rose-700" aria-label=format!("Delete {title}") on:click=delete>"✕"</button>
+                        </li>
+                    }
+                }
+            </For>
+        </ul>
+    }
+    .into_any()
+}

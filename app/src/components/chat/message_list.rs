@@ -1,0 +1,47 @@
+//! The messages of the open conversation, scrolled to follow new text while the reader is at the
+//! bottom (and not once they scroll up).
+
+use leptos::prelude::*;
+
+use super::context::ChatContext;
+use super::message_view::MessageView;
+
+#[component]
+pub fn MessageList() -> impl IntoView {
+    let chat = expect_context::<ChatContext>();
+    let container = NodeRef::<leptos::html::Div>::new();
+    // Follow new text while the reader is at the bottom; stop when they scroll up.
+    let stick = RwSignal::new(true);
+    Effect::new(move |_| {
+        chat.state.track();
+        if stick.get_untracked()
+            && let Some(element) = container.get()
+        {
+            element.set_scroll_top(element.scroll_height());
+        }
+    });
+    let keys =
+        Memo::new(move |_| chat.state.with(|state| state.messages.iter().map(|m| m.key).collect::<Vec<_>>()));
+    view! {
+        <div
+            node_ref=container
+            class="min-h-0 flex-1 space-y-4 overflow-y-auto px-4 py-4"
+            aria-live="polite"
+            data-testid="messages"
+            on:scroll=move |_| {
+                if let Some(element) = container.get() {
+                    let distance = element.scroll_height() - element.scroll_top() - element.client_height();
+                    stick.set(distance < 48);
+                }
+            }
+        >
+            <Show when=move || chat.state.with(|state| state.messages.is_empty())>
+                <p class="mt-16 text-center text-slate-500">"Ask Jarvis anything."</p>
+            </Show>
+            <For each=move || keys.get() key=|key| *key let(key)>
+                <MessageView message=chat.message(key) />
+            </For>
+        </div>
+    }
+    .into_any()
+}

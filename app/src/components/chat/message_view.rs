@@ -1,0 +1,106 @@
+//! One message: a user's question as plain text, or a reply with its tool cards (hidden in
+//! Jarvis mode), the cards of documents it saved, its text as safe Markdown (code blocks with a
+//! "Copy" button), its spoken reply's player, and its error with "Retry" when that may help.
+
+use leptos::prelude::*;
+
+use super::context::ChatContext;
+use super::tool_cards::{DocumentCards, ToolCards};
+use super::ui_message::UiMessage;
+use crate::components::voice::VoicePlayer;
+use crate::markdown;
+
+#[component]
+pub fn MessageView(message: Memo<UiMessage>) -> impl IntoView {
+    let chat = expect_context::<ChatContext>();
+    let (key, run_id, is_user) = message.with_untracked(|m| (m.key, m.run_id.clone(), m.is_question()));
+    let frame = if is_user {
+        "ml-auto max-w-[85%] rounded-2xl bg-indigo-600 px-4 py-2 text-white whitespace-pre-wrap"
+    } else {
+        "max-w-[95%] rounded-2xl bg-white px-4 py-3 ring-1 ring-slate-200"
+    };
+    // The reply is the run this page is streaming: its player waits for the clips still to come.
+    let live = {
+        let run_id = run_id.clone();
+        Memo::new(move |_| {
+            run_id.is_some()
+                && chat.state.with(|state| state.active.as_ref().map(|a| &a.run_id) == run_id.as_ref())
+        })
+    };
+    let html = move || markdown::render(&message.with(|m| m.text.clone()));
+    let text = move || message.with(|m| m.text.clone());
+    view! {
+        <article
+            class=frame
+            data-role=move || message.with(|m| m.role.clone())
+            title=move || message.with(|m| m.usage.clone().unwrap_or_default())
+        >
+            {if is_user {
+                view! { <p>{text}</p> }.into_any()
+            } else {
+                view! {
+                    <Show when=move || !chat.jarvis_mode.get()>
+                        <ToolCards message />
+                    </Show>
+                    <DocumentCards message />
+                    <div class="markdown space-y-2 break-words" inner_html=html on:click=copy_code></div>
+                    <Show when=move || message.with(|m| !m.clips.is_empty())>
+                        <VoicePlayer
+                            message_key=key
+                            run_id=run_id.clone()
+                            clips=Memo::new(move |_| message.with(|m| m.clips.clone()))
+                            live=live
+                            on_clip=Callback::new(move |clip| chat.state.update(|state| state.clip_retried(key, clip)))
+                        />
+                    </Show>
+                    {move || message.with(|m| m.retrying).map(|attempt| view! {
+                        <p role="status" class="mt-2 text-sm text-slate-500">
+                            {format!("The model service did not answer; Jarvis is trying again (attempt {})…", attempt + 1)}
+                        </p>
+                    })}
+                    {move || message.with(|m| m.error.clone()).map(|error| view! {
+                        <div role="alert" class="mt-2 flex items-center gap-3 text-sm text-rose-700">
+                            <span>{error}</span>
+                            <Show when=move || message.with(|m| m.retryable)>
+                                <button
+                                    type="button"
+                                    class="rounded px-2 py-0.5 ring-1 ring-rose-300 hover:bg-rose-50"
+                                    on:click=move |_| chat.retry(key)
+                                >
+                                    "Retry"
+                                </button>
+                            </Show>
+                        </div>
+                    })}
+                }.into_any()
+            }}
+        </article>
+    }
+    .into_any()
+}
+
+/// A click on a code block's "Copy" button copies the block's text.
+fn copy_code(event: leptos::ev::MouseEvent) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        let Some(button) = event.target().and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+        else {
+            return;
+        };
+        if !button.has_attribute("data-copy-code") {
+            return;
+        }
+        let code = button
+            .parent_element()
+            .and_then(|block| block.query_selector("pre").ok().flatten())
+            .and_then(|pre| pre.dyn_into::<web_sys::HtmlElement>().ok())
+            .map(|pre| pre.inner_text());
+        if let Some(code) = code {
+            crate::browser::copy_to_clipboard(&code);
+            button.set_text_content(Some("Copied"));
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = event;
+}

@@ -1,0 +1,30 @@
+//! The chat.
+//!
+//! - [`state`]: the open conversation as plain data and its pure reducer (run events in,
+//!   deduplicated by sequence number so that a resumed run shows every word once; effects out),
+//!   with [`ui_message`] for one message on screen;
+//! - [`context`]: the reactive half that holds the state in a signal, performs the reducer's
+//!   effects and connects the socket;
+//! - the views: [`panels`] (the whole chat), [`conversation_list`], [`message_list`],
+//!   [`message_view`] (Markdown rendered safely, "Jarvis mode" to hide tool calls),
+//!   [`tool_cards`] and [`composer`] (Enter sends, Shift+Enter breaks the line, Esc or "Stop"
+//!   stops). A voice reply carries its spoken clips, played by the voice player.
+
+pub mod composer;
+pub mod context;
+pub mod conversation_list;
+pub mod message_list;
+pub mod message_view;
+pub mod panels;
+pub mod state;
+pub mod tool_cards;
+pub mod ui_message;
+
+// Rendering to HTML needs the server's renderer.
+#[cfg(all(test, feature = "ssr"))]
+mod render_tests;
+
+pub use context::{ChatContext, Panel};
+pub use panels::Chat;
+pub use state::{ActiveRun, ChatState, Effect};
+pub use ui_message::UiMessage;

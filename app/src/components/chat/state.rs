@@ -1,0 +1,350 @@
+//! The open conversation as plain data, and the pure reducer that changes it: [`ChatState`]
+//! takes what the server sends ([`ChatState::apply`]) and what the user does (send, stop, retry,
+//! open, rename, delete) and answers the [`Effect`]s to perform (a message on the socket, the
+//! address to show, a document saved, a clip to play). No signals, no browser, no timers here:
+//! the component layer (`context`) holds the state in a signal, calls the reducer and performs
+//! its effects, so every transition is tested natively.
+//!
+//! Run events are deduplicated by sequence number, so a run resumed after a reconnect shows every
+//! word once. A send not yet acknowledged by its run's `Started` goes again after a reconnect
+//! (the server knows it by its id), and the followed run is resumed after the last event seen.
+
+use jarvis_types::chat::{ConversationSummary, ConversationView, ToolCallView};
+use jarvis_types::documents::DocumentRef;
+use jarvis_types::protocol::{ClientMessage, RunEvent, RunStatus, ServerMessage};
+use jarvis_types::voice::{Clip, ClipStatus};
+
+use super::ui_message::UiMessage;
+use crate::components::voice::upsert_clip;
+
+#[cfg(test)]
+mod tests;
+
+/// The run this page follows, and the last event of it applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveRun {
+    pub run_id: String,
+    pub last_seq: u64,
+}
+
+/// What the reducer asks the component layer to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Send this on the socket. Dropped while no socket is proven: what must go again is sent
+    /// again at the next `Hello`.
+    Send(ClientMessage),
+    /// Show this conversation (or none) in the address, so a reload shows it again.
+    ShowInAddress(Option<String>),
+    /// A run saved a document: the documents panel shows it.
+    DocumentSaved(DocumentRef),
+    /// This run was loaded, not streamed live from here: its reply never starts by itself.
+    RuleOutAutoplay(String),
+    /// A ready clip of this run arrived live: its reply may start playing.
+    ClipReady(String),
+}
+
+/// Everything the chat shows of the open conversation, and the list beside it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChatState {
+    pub conversation_id: Option<String>,
+    pub conversations: Vec<ConversationSummary>,
+    pub messages: Vec<UiMessage>,
+    /// The run followed: while there is one, the composer offers Stop instead of Send.
+    pub active: Option<ActiveRun>,
+    pub notice: Option<String>,
+    /// Beside a notice about a plan's limit: where to upgrade.
+    pub upgrade_url: Option<String>,
+    /// The text of a refused message, handed back to the composer so nothing written is lost.
+    pub returned_text: Option<String>,
+    next_key: u64,
+    /// A send not yet acknowledged by its run's `Started`: sent again after a reconnect.
+    pending_send: Option<ClientMessage>,
+}
+
+impl ChatState {
+    /// No conversation open yet; `conversations` is the list beside it.
+    pub fn new(conversations: Vec<ConversationSummary>) -> Self {
+        Self { conversations, ..Self::default() }
+    }
+
+    /// The message with this key.
+    pub fn message(&self, key: u64) -> Option<&UiMessage> {
+        self.messages.iter().find(|m| m.key == key)
+    }
+
+    fn key(&mut self) -> u64 {
+        self.next_key += 1;
+        self.next_key
+    }
+
+    /// Shows a conversation loaded from the server, and follows its running reply if any.
+    pub fn show(&mut self, view: ConversationView) -> Vec<Effect> {
+        self.messages = view.messages.into_iter().map(|m| UiMessage::from_view(self.key(), m)).collect();
+        self.conversation_id = Some(view.id);
+        self.notice = None;
+        self.active = view.running_run_id.map(|run_id| ActiveRun { run_id, last_seq: 0 });
+        match &self.active {
+            // Loaded, not sent from here: its clips replay, but nothing starts by itself.
+            Some(active) => vec![
+                Effect::RuleOutAutoplay(active.run_id.clone()),
+                Effect::Send(ClientMessage::Resume { run_id: active.run_id.clone(), after_seq: 0 }),
+            ],
+            None => Vec::new(),
+        }
+    }
+
+    /// The user picked a conversation of the list: shown, and named in the address.
+    pub fn open(&mut self, view: ConversationView) -> Vec<Effect> {
+        let mut effects = vec![Effect::ShowInAddress(Some(view.id.clone()))];
+        effects.extend(self.show(view));
+        effects
+    }
+
+    /// An empty chat; the next message starts a new conversation.
+    pub fn new_conversation(&mut self) -> Vec<Effect> {
+        self.messages.clear();
+        self.conversation_id = None;
+        self.active = None;
+        self.notice = None;
+        vec![Effect::ShowInAddress(None)]
+    }
+
+    /// Something to tell the user above the composer (a failed rename, a missing conversation).
+    pub fn tell(&mut self, notice: String) {
+        self.notice = Some(notice);
+    }
+
+    /// A conversation was renamed on the server.
+    pub fn renamed(&mut self, id: &str, title: &str) {
+        if let Some(conversation) = self.conversations.iter_mut().find(|c| c.id == id) {
+            conversation.title = title.trim().to_owned();
+        }
+    }
+
+    /// A conversation was deleted on the server: it leaves the list, and the chat if open.
+    pub fn deleted(&mut self, id: &str) -> Vec<Effect> {
+        self.conversations.retain(|c| c.id != id);
+        if self.conversation_id.as_deref() == Some(id) { self.new_conversation() } else { Vec::new() }
+    }
+
+    /// Sends `text` as a new message (unless it is blank or a reply is still running). It shows at
+    /// once; `client_message_id` makes sending it twice start one run.
+    pub fn send(&mut self, text: String, client_message_id: String) -> Vec<Effect> {
+        let text = text.trim().to_owned();
+        if text.is_empty() || self.active.is_some() {
+            return Vec::new();
+        }
+        let key = self.key();
+        self.messages.push(UiMessage::question(key, text.clone(), None));
+        self.notice = None;
+        let send =
+            ClientMessage::Send { client_message_id, conversation_id: self.conversation_id.clone(), text };
+        self.pending_send = Some(send.clone());
+        vec![Effect::Send(send)]
+    }
+
+    /// Stops the reply being followed.
+    pub fn stop(&self) -> Vec<Effect> {
+        match &self.active {
+            Some(active) => vec![Effect::Send(ClientMessage::Cancel { run_id: active.run_id.clone() })],
+            None => Vec::new(),
+        }
+    }
+
+    /// Sends again the user's message that the reply `failed_key` answered.
+    pub fn retry(&mut self, failed_key: u64, client_message_id: String) -> Vec<Effect> {
+        let Some(run_id) = self.message(failed_key).and_then(|m| m.run_id.clone()) else { return Vec::new() };
+        let question = self
+            .messages
+            .iter()
+            .rfind(|m| m.is_question() && m.run_id.as_deref() == Some(run_id.as_str()))
+            .map(|m| m.text.clone());
+        match question {
+            Some(text) => self.send(text, client_message_id),
+            None => Vec::new(),
+        }
+    }
+
+    /// A clip of the reply `key` was made again (by its "Retry"): ready, or failed anew.
+    pub fn clip_retried(&mut self, key: u64, clip: Clip) {
+        if let Some(message) = self.messages.iter_mut().find(|m| m.key == key) {
+            upsert_clip(&mut message.clips, clip);
+        }
+    }
+
+    /// The composer took the refused text back.
+    pub fn take_returned_text(&mut self) -> Option<String> {
+        self.returned_text.take()
+    }
+
+    /// Applies one message from the server.
+    pub fn apply(&mut self, message: ServerMessage) -> Vec<Effect> {
+        match message {
+            ServerMessage::Hello { .. } => {
+                // (Re)connected: a send that may not have arrived goes again (the server knows it
+                // by its id), and the followed run is picked up where it was left.
+                let resend = self.pending_send.clone().map(Effect::Send);
+                let resume = self.active.as_ref().map(|active| {
+                    Effect::Send(ClientMessage::Resume {
+                        run_id: active.run_id.clone(),
+                        after_seq: active.last_seq,
+                    })
+                });
+                resend.into_iter().chain(resume).collect()
+            }
+            ServerMessage::Pong { .. } => Vec::new(),
+            ServerMessage::LimitReached { message, upgrade_url, .. } => {
+                self.refused(message);
+                self.upgrade_url = upgrade_url;
+                Vec::new()
+            }
+            ServerMessage::Error { message, .. } => {
+                match self.active {
+                    // With no send pending, an error while a run is followed answers its Resume
+                    // or Cancel (the run is unknown, or following it failed): no more events of
+                    // it will come, so the page stops following rather than show Stop forever.
+                    Some(_) if self.pending_send.is_none() => {
+                        self.active = None;
+                        self.notice = Some(message);
+                    }
+                    _ => self.refused(message),
+                }
+                Vec::new()
+            }
+            ServerMessage::Run { run_id, seq, event } => self.run_event(run_id, seq, event),
+        }
+    }
+
+    /// The server refused what was sent: the optimistic message goes, the text stays in the box.
+    fn refused(&mut self, message: String) {
+        if let Some(ClientMessage::Send { text, .. }) = self.pending_send.take() {
+            self.returned_text = Some(text);
+        }
+        self.upgrade_url = None;
+        if self.messages.last().is_some_and(UiMessage::is_unanswered_question) {
+            self.messages.pop();
+        }
+        self.notice = Some(message);
+    }
+
+    fn run_event(&mut self, run_id: String, seq: u64, event: RunEvent) -> Vec<Effect> {
+        match &self.active {
+            Some(active) if active.run_id == run_id && seq <= active.last_seq => return Vec::new(),
+            Some(active) if active.run_id != run_id => return Vec::new(),
+            None if !matches!(event, RunEvent::Started { .. }) => return Vec::new(),
+            _ => {}
+        }
+        self.active = Some(ActiveRun { run_id: run_id.clone(), last_seq: seq });
+        match event {
+            RunEvent::Started { conversation_id, title, user_text, client_message_id } => {
+                return self.started(run_id, conversation_id, title, user_text, client_message_id);
+            }
+            RunEvent::TextDelta { text } => {
+                let reply = self.reply(&run_id);
+                reply.text.push_str(&text);
+                reply.retrying = None;
+            }
+            RunEvent::Retrying { attempt, .. } => {
+                let reply = self.reply(&run_id);
+                let keep = reply.checkpoint.min(reply.text.len());
+                reply.text.truncate(keep);
+                reply.retrying = Some(attempt);
+            }
+            RunEvent::ToolCall { id, name, input } => {
+                let reply = self.reply(&run_id);
+                reply.retrying = None;
+                reply.tools.push(ToolCallView { id, name, input, output: None, is_error: false });
+                reply.checkpoint = reply.text.len();
+            }
+            RunEvent::ToolResult { id, output, is_error, .. } => {
+                let reply = self.reply(&run_id);
+                if let Some(tool) = reply.tools.iter_mut().find(|tool| tool.id == id) {
+                    tool.output = Some(output);
+                    tool.is_error = is_error;
+                }
+                reply.checkpoint = reply.text.len();
+            }
+            RunEvent::DocumentSaved { document } => return vec![Effect::DocumentSaved(document)],
+            RunEvent::Clip { clip } => {
+                let ready = clip.status == ClipStatus::Ready;
+                upsert_clip(&mut self.reply(&run_id).clips, clip);
+                if ready {
+                    return vec![Effect::ClipReady(run_id)];
+                }
+            }
+            RunEvent::Usage { input_tokens, output_tokens, cache_read_tokens, cache_write_tokens } => {
+                self.reply(&run_id).usage = Some(format!(
+                    "{input_tokens} tokens in, {output_tokens} out, {cache_read_tokens} from cache, {cache_write_tokens} cached"
+                ));
+            }
+            RunEvent::Finished { status, error, .. } => {
+                let reply = self.reply(&run_id);
+                reply.partial = status != RunStatus::Completed;
+                reply.retrying = None;
+                (reply.error, reply.retryable) = match (status, error) {
+                    (_, Some(error)) => (Some(error.message), error.retryable),
+                    (RunStatus::Cancelled, None) => (Some("Stopped.".into()), true),
+                    _ => (None, false),
+                };
+                self.active = None;
+            }
+        }
+        Vec::new()
+    }
+
+    /// A run started: the send it answers is acknowledged, its conversation is the open one (and
+    /// in the list), and its question is on screen once.
+    fn started(
+        &mut self,
+        run_id: String,
+        conversation_id: String,
+        title: String,
+        user_text: String,
+        client_message_id: Option<String>,
+    ) -> Vec<Effect> {
+        let acknowledged = matches!(
+            (&self.pending_send, &client_message_id),
+            (Some(ClientMessage::Send { client_message_id: pending, .. }), Some(id)) if pending == id
+        );
+        if acknowledged {
+            self.pending_send = None;
+        }
+        let is_new = self.conversation_id.as_deref() != Some(conversation_id.as_str());
+        self.conversation_id = Some(conversation_id.clone());
+        if is_new && !self.conversations.iter().any(|c| c.id == conversation_id) {
+            let summary =
+                ConversationSummary { id: conversation_id.clone(), title, updated_at: String::new() };
+            self.conversations.insert(0, summary);
+        }
+        // Claim the optimistic message, or show the question if this page did not send it.
+        let known =
+            self.messages.iter().any(|m| m.is_question() && m.run_id.as_deref() == Some(run_id.as_str()));
+        if !known {
+            let pending =
+                self.messages.iter_mut().rev().find(|m| m.is_unanswered_question() && m.text == user_text);
+            match pending {
+                Some(pending) => pending.run_id = Some(run_id),
+                None => {
+                    let key = self.key();
+                    self.messages.push(UiMessage::question(key, user_text, Some(run_id)));
+                }
+            }
+        }
+        vec![Effect::ShowInAddress(Some(conversation_id))]
+    }
+
+    /// The assistant message of a run, created on first need.
+    fn reply(&mut self, run_id: &str) -> &mut UiMessage {
+        let existing =
+            self.messages.iter().rposition(|m| m.role == "assistant" && m.run_id.as_deref() == Some(run_id));
+        let index = match existing {
+            Some(index) => index,
+            None => {
+                let key = self.key();
+                self.messages.push(UiMessage::reply(key, run_id));
+                self.messages.len() - 1
+            }
+        };
+        &mut self.messages[index]
+    }
+}

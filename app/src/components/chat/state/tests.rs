@@ -1,0 +1,429 @@
+//! The chat reducer's transitions, driven as the socket and the user would drive them.
+
+use jarvis_types::chat::ChatMessageView;
+use jarvis_types::documents::DocumentRef;
+use jarvis_types::protocol::{ErrorCode, Limit, RunError};
+
+use super::*;
+use crate::components::voice::fixtures;
+
+/// A page that loaded a conversation whose run `r1` is still answering, and follows it.
+fn following_a_run() -> ChatState {
+    let open = ConversationView {
+        id: "c1".into(),
+        title: "Hello".into(),
+        messages: vec![ChatMessageView {
+            id: "m1".into(),
+            role: "user".into(),
+            text: "Hi".into(),
+            tools: Vec::new(),
+            partial: false,
+            run_id: Some("r1".into()),
+            clips: Vec::new(),
+            refused: false,
+        }],
+        running_run_id: Some("r1".into()),
+    };
+    let mut state = ChatState::new(Vec::new());
+    state.show(open);
+    assert!(state.active.is_some(), "the page shows Stop");
+    state
+}
+
+fn run_event(state: &mut ChatState, seq: u64, event: RunEvent) -> Vec<Effect> {
+    state.apply(ServerMessage::Run { run_id: "r1".into(), seq, event })
+}
+
+fn last_reply(state: &ChatState) -> UiMessage {
+    state.messages.last().cloned().expect("a reply")
+}
+
+fn started(client_message_id: Option<&str>, user_text: &str) -> RunEvent {
+    RunEvent::Started {
+        conversation_id: "c1".into(),
+        title: "Hello there".into(),
+        user_text: user_text.into(),
+        client_message_id: client_message_id.map(str::to_owned),
+    }
+}
+
+fn text(text: &str) -> RunEvent {
+    RunEvent::TextDelta { text: text.into() }
+}
+
+fn finished(status: RunStatus, error: Option<RunError>) -> RunEvent {
+    RunEvent::Finished { status, stop_reason: "end_turn".into(), error }
+}
+
+fn clip(seq: u32, status: ClipStatus) -> Clip {
+    fixtures::clip(seq, 1000, status)
+}
+
+/// A fresh page that sent "Hello there" and saw its run `r1` start.
+fn sent_and_started() -> ChatState {
+    let mut state = ChatState::new(Vec::new());
+    state.send("Hello there".into(), "id-1".into());
+    run_event(&mut state, 1, started(Some("id-1"), "Hello there"));
+    state
+}
+
+#[test]
+fn a_run_the_server_no_longer_knows_stops_being_followed() {
+    let mut state = following_a_run();
+    state.apply(ServerMessage::Error {
+        code: ErrorCode::NotFound,
+        message: "No such conversation or run.".into(),
+        retryable: false,
+    });
+    assert_eq!(state.active, None, "Send comes back instead of Stop");
+    assert_eq!(state.notice.as_deref(), Some("No such conversation or run."));
+    assert_eq!(state.messages.len(), 1, "the question stays on screen");
+}
+
+#[test]
+fn a_run_ended_by_the_server_as_interrupted_shows_its_error_and_send_again() {
+    let mut state = following_a_run();
+    state.apply(ServerMessage::Run {
+        run_id: "r1".into(),
+        seq: 4,
+        event: RunEvent::Finished {
+            status: RunStatus::Failed,
+            stop_reason: "interrupted".into(),
+            error: Some(RunError {
+                code: "interrupted".into(),
+                message: "The reply was interrupted. Send it again.".into(),
+                retryable: true,
+            }),
+        },
+    });
+    assert_eq!(state.active, None);
+    let reply = last_reply(&state);
+    assert!(reply.partial);
+    assert_eq!(reply.error.as_deref(), Some("The reply was interrupted. Send it again."));
+    assert!(reply.retryable, "Retry is offered");
+}
+
+#[test]
+fn a_retried_call_says_so_until_text_comes_and_drops_the_void_text() {
+    let mut state = following_a_run();
+    run_event(&mut state, 1, text("Half an ans"));
+    run_event(&mut state, 2, RunEvent::Retrying { attempt: 1, wait_ms: 500 });
+    let reply = last_reply(&state);
+    assert_eq!(reply.retrying, Some(1));
+    assert_eq!(reply.text, "", "the failed attempt's text is void");
+    run_event(&mut state, 3, text("A whole answer."));
+    let reply = last_reply(&state);
+    assert_eq!(reply.retrying, None);
+    assert_eq!(reply.text, "A whole answer.");
+}
+
+#[test]
+fn a_retried_call_keeps_the_text_before_the_last_tool_activity() {
+    let mut state = following_a_run();
+    run_event(&mut state, 1, text("Let me save it. "));
+    run_event(
+        &mut state,
+        2,
+        RunEvent::ToolCall { id: "t1".into(), name: "save_document".into(), input: "{}".into() },
+    );
+    run_event(&mut state, 3, text("Saved, and"));
+    run_event(&mut state, 4, RunEvent::Retrying { attempt: 1, wait_ms: 500 });
+    assert_eq!(last_reply(&state).text, "Let me save it. ");
+}
+
+#[test]
+fn an_error_that_retrying_cannot_fix_offers_no_retry() {
+    let mut state = following_a_run();
+    run_event(
+        &mut state,
+        1,
+        RunEvent::Finished {
+            status: RunStatus::Failed,
+            stop_reason: "failed".into(),
+            error: Some(RunError {
+                code: "model_request_refused".into(),
+                message: "The model service could not accept this conversation.".into(),
+                retryable: false,
+            }),
+        },
+    );
+    let reply = last_reply(&state);
+    assert!(reply.error.is_some());
+    assert!(!reply.retryable);
+}
+
+#[test]
+fn a_refused_send_gives_its_text_back_without_touching_a_followed_run() {
+    let mut state = ChatState::new(Vec::new());
+    state.send("Hello there".into(), "id-1".into());
+    state.apply(ServerMessage::Error {
+        code: ErrorCode::RunInProgress,
+        message: "This conversation already has a reply in progress.".into(),
+        retryable: true,
+    });
+    assert_eq!(state.take_returned_text().as_deref(), Some("Hello there"));
+    assert_eq!(state.take_returned_text(), None, "the text is handed back once");
+    assert!(state.messages.is_empty(), "the optimistic message is taken back");
+    assert_eq!(state.active, None);
+}
+
+#[test]
+fn a_send_shows_the_question_at_once_and_goes_on_the_socket() {
+    let mut state = ChatState::new(Vec::new());
+    let effects = state.send("  Hello there \n".into(), "id-1".into());
+    assert_eq!(
+        effects,
+        [Effect::Send(ClientMessage::Send {
+            client_message_id: "id-1".into(),
+            conversation_id: None,
+            text: "Hello there".into(),
+        })]
+    );
+    assert_eq!(state.messages.len(), 1);
+    assert!(state.messages[0].is_unanswered_question());
+}
+
+#[test]
+fn nothing_is_sent_blank_or_while_a_reply_runs() {
+    let mut state = ChatState::new(Vec::new());
+    assert!(state.send("   ".into(), "id-1".into()).is_empty());
+    let mut state = following_a_run();
+    assert!(state.send("More".into(), "id-2".into()).is_empty());
+    assert_eq!(state.messages.len(), 1);
+}
+
+#[test]
+fn a_started_run_claims_the_question_names_the_conversation_and_lists_it() {
+    let state = sent_and_started();
+    assert_eq!(state.messages.len(), 1, "the question is not shown twice");
+    assert_eq!(state.messages[0].run_id.as_deref(), Some("r1"));
+    assert_eq!(state.conversation_id.as_deref(), Some("c1"));
+    assert_eq!(state.conversations.len(), 1);
+    assert_eq!(state.conversations[0].title, "Hello there");
+    assert_eq!(state.active, Some(ActiveRun { run_id: "r1".into(), last_seq: 1 }));
+}
+
+#[test]
+fn a_started_run_puts_its_conversation_in_the_address() {
+    let mut state = ChatState::new(Vec::new());
+    state.send("Hello there".into(), "id-1".into());
+    let effects = run_event(&mut state, 1, started(Some("id-1"), "Hello there"));
+    assert_eq!(effects, [Effect::ShowInAddress(Some("c1".into()))]);
+}
+
+#[test]
+fn a_run_started_from_another_tab_shows_its_question() {
+    let mut state = ChatState::new(Vec::new());
+    state.show(ConversationView {
+        id: "c1".into(),
+        title: "Hello".into(),
+        messages: Vec::new(),
+        running_run_id: None,
+    });
+    run_event(&mut state, 1, started(None, "Asked elsewhere"));
+    assert_eq!(state.messages.len(), 1);
+    assert_eq!(state.messages[0].text, "Asked elsewhere");
+    assert_eq!(state.messages[0].run_id.as_deref(), Some("r1"));
+}
+
+#[test]
+fn stream_deltas_build_the_reply_and_finishing_brings_send_back() {
+    let mut state = sent_and_started();
+    run_event(&mut state, 2, text("Hello"));
+    run_event(&mut state, 3, text(", world."));
+    assert_eq!(last_reply(&state).text, "Hello, world.");
+    assert_eq!(last_reply(&state).role, "assistant");
+    run_event(
+        &mut state,
+        4,
+        RunEvent::Usage { input_tokens: 10, output_tokens: 3, cache_read_tokens: 0, cache_write_tokens: 0 },
+    );
+    run_event(&mut state, 5, finished(RunStatus::Completed, None));
+    let reply = last_reply(&state);
+    assert!(!reply.partial);
+    assert_eq!(reply.error, None);
+    assert_eq!(reply.usage.as_deref(), Some("10 tokens in, 3 out, 0 from cache, 0 cached"));
+    assert_eq!(state.active, None, "Send comes back");
+    assert_eq!(state.messages.len(), 2);
+}
+
+#[test]
+fn a_stopped_reply_says_so_and_offers_retry() {
+    let mut state = sent_and_started();
+    assert_eq!(state.stop(), [Effect::Send(ClientMessage::Cancel { run_id: "r1".into() })]);
+    run_event(&mut state, 2, finished(RunStatus::Cancelled, None));
+    let reply = last_reply(&state);
+    assert_eq!(reply.error.as_deref(), Some("Stopped."));
+    assert!(reply.retryable);
+    assert!(reply.partial);
+    assert!(state.stop().is_empty(), "nothing left to stop");
+}
+
+#[test]
+fn retry_sends_the_question_of_the_failed_reply_again() {
+    let mut state = sent_and_started();
+    run_event(&mut state, 2, finished(RunStatus::Cancelled, None));
+    let failed = last_reply(&state).key;
+    let effects = state.retry(failed, "id-2".into());
+    assert_eq!(
+        effects,
+        [Effect::Send(ClientMessage::Send {
+            client_message_id: "id-2".into(),
+            conversation_id: Some("c1".into()),
+            text: "Hello there".into(),
+        })]
+    );
+    assert_eq!(state.messages.len(), 3, "the question shows again below the failed reply");
+}
+
+#[test]
+fn events_resumed_after_a_reconnect_show_every_word_once() {
+    let mut state = sent_and_started();
+    run_event(&mut state, 2, text("One "));
+    run_event(&mut state, 3, text("two "));
+    // The socket dropped; a new one says hello: the run is resumed after the last event seen.
+    let effects = state.apply(ServerMessage::Hello { protocol_version: 1 });
+    assert_eq!(effects, [Effect::Send(ClientMessage::Resume { run_id: "r1".into(), after_seq: 3 })]);
+    // The server replays from its store, overlapping what was already shown.
+    run_event(&mut state, 2, text("One "));
+    run_event(&mut state, 3, text("two "));
+    run_event(&mut state, 4, text("three."));
+    assert_eq!(last_reply(&state).text, "One two three.");
+    assert_eq!(state.messages.len(), 2);
+}
+
+#[test]
+fn a_send_not_yet_acknowledged_goes_again_after_a_reconnect() {
+    let mut state = ChatState::new(Vec::new());
+    let sent = state.send("Hello there".into(), "id-1".into());
+    let effects = state.apply(ServerMessage::Hello { protocol_version: 1 });
+    assert_eq!(effects, sent, "the same message, with the same id, so one run starts");
+    run_event(&mut state, 1, started(Some("id-1"), "Hello there"));
+    let effects = state.apply(ServerMessage::Hello { protocol_version: 1 });
+    assert_eq!(
+        effects,
+        [Effect::Send(ClientMessage::Resume { run_id: "r1".into(), after_seq: 1 })],
+        "acknowledged: only the run is resumed"
+    );
+}
+
+#[test]
+fn events_of_another_run_or_before_any_start_are_ignored() {
+    let mut state = sent_and_started();
+    state.apply(ServerMessage::Run { run_id: "r9".into(), seq: 2, event: text("stray") });
+    assert_eq!(state.messages.len(), 1);
+    let mut idle = ChatState::new(Vec::new());
+    run_event(&mut idle, 1, text("stray"));
+    assert!(idle.messages.is_empty());
+    assert_eq!(idle.active, None);
+}
+
+#[test]
+fn a_limit_reached_takes_the_message_back_and_points_to_the_plans() {
+    let mut state = ChatState::new(Vec::new());
+    state.send("Hello there".into(), "id-1".into());
+    state.apply(ServerMessage::LimitReached {
+        limit: Limit::MessagesPerDay,
+        message: "You have used today's messages.".into(),
+        upgrade_url: Some("/pricing".into()),
+        retry_after_secs: None,
+    });
+    assert!(state.messages.is_empty());
+    assert_eq!(state.notice.as_deref(), Some("You have used today's messages."));
+    assert_eq!(state.upgrade_url.as_deref(), Some("/pricing"));
+    assert_eq!(state.returned_text.as_deref(), Some("Hello there"));
+    // A later refusal without a plan to move to drops the link.
+    state.send("Again".into(), "id-2".into());
+    state.apply(ServerMessage::Error {
+        code: ErrorCode::RunInProgress,
+        message: "Busy.".into(),
+        retryable: true,
+    });
+    assert_eq!(state.upgrade_url, None);
+}
+
+#[test]
+fn a_saved_document_and_a_ready_clip_are_effects_for_the_panel_and_the_player() {
+    let mut state = sent_and_started();
+    let document = DocumentRef {
+        id: "d1".into(),
+        title: "Notes".into(),
+        kind: "markdown".into(),
+        version: 1,
+        created: true,
+    };
+    assert_eq!(
+        run_event(&mut state, 2, RunEvent::DocumentSaved { document: document.clone() }),
+        [Effect::DocumentSaved(document)]
+    );
+    assert!(run_event(&mut state, 3, RunEvent::Clip { clip: clip(2, ClipStatus::Failed) }).is_empty());
+    assert_eq!(
+        run_event(&mut state, 4, RunEvent::Clip { clip: clip(1, ClipStatus::Ready) }),
+        [Effect::ClipReady("r1".into())]
+    );
+    let seqs: Vec<_> = last_reply(&state).clips.iter().map(|c| c.seq).collect();
+    assert_eq!(seqs, [1, 2], "clips are kept in order");
+}
+
+#[test]
+fn a_retried_clip_replaces_the_failed_one() {
+    let mut state = sent_and_started();
+    run_event(&mut state, 2, RunEvent::Clip { clip: clip(1, ClipStatus::Failed) });
+    let key = last_reply(&state).key;
+    state.clip_retried(key, clip(1, ClipStatus::Ready));
+    assert_eq!(last_reply(&state).clips.len(), 1);
+    assert_eq!(last_reply(&state).clips[0].status, ClipStatus::Ready);
+}
+
+#[test]
+fn a_conversation_loaded_with_a_running_reply_resumes_it_and_never_autoplays_it() {
+    let mut state = ChatState::new(Vec::new());
+    let effects = state.open(ConversationView {
+        id: "c1".into(),
+        title: "Hello".into(),
+        messages: Vec::new(),
+        running_run_id: Some("r1".into()),
+    });
+    assert_eq!(
+        effects,
+        [
+            Effect::ShowInAddress(Some("c1".into())),
+            Effect::RuleOutAutoplay("r1".into()),
+            Effect::Send(ClientMessage::Resume { run_id: "r1".into(), after_seq: 0 }),
+        ]
+    );
+}
+
+#[test]
+fn a_reply_refused_before_shows_its_note_again_on_reload() {
+    let mut state = ChatState::new(Vec::new());
+    state.show(ConversationView {
+        id: "c1".into(),
+        title: "Hello".into(),
+        messages: vec![ChatMessageView {
+            id: "m2".into(),
+            role: "assistant".into(),
+            text: String::new(),
+            tools: Vec::new(),
+            partial: true,
+            run_id: Some("r1".into()),
+            clips: Vec::new(),
+            refused: true,
+        }],
+        running_run_id: None,
+    });
+    assert_eq!(last_reply(&state).error.as_deref(), Some(jarvis_types::protocol::REFUSAL_NOTE));
+}
+
+#[test]
+fn deleting_the_open_conversation_empties_the_chat() {
+    let mut state = sent_and_started();
+    run_event(&mut state, 2, finished(RunStatus::Completed, None));
+    state.renamed("c1", "  Greetings ");
+    assert_eq!(state.conversations[0].title, "Greetings");
+    assert_eq!(state.deleted("c1"), [Effect::ShowInAddress(None)]);
+    assert!(state.conversations.is_empty());
+    assert!(state.messages.is_empty());
+    assert_eq!(state.conversation_id, None);
+    assert!(state.deleted("c7").is_empty(), "another conversation leaves the chat as it is");
+}

@@ -1,0 +1,70 @@
+//! One message as the chat shows it ([`UiMessage`]): a user's question or a reply being built
+//! from its run's events, with its tool calls, error, usage and spoken clips.
+
+use jarvis_types::chat::{ChatMessageView, ToolCallView};
+use jarvis_types::voice::Clip;
+
+/// One message on screen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UiMessage {
+    /// Unique on the page: how the list tells messages apart while they change.
+    pub key: u64,
+    pub role: String,
+    pub text: String,
+    pub tools: Vec<ToolCallView>,
+    pub partial: bool,
+    pub error: Option<String>,
+    /// Whether sending the message again may help (the error offers "Retry").
+    pub retryable: bool,
+    /// The model call is being tried again (this attempt): the reply says so until text comes.
+    pub retrying: Option<u32>,
+    pub usage: Option<String>,
+    pub run_id: Option<String>,
+    /// Length of `text` at the last tool activity: a retried model call replaces text after it.
+    pub checkpoint: usize,
+    /// The reply's spoken clips, in `seq` order.
+    pub clips: Vec<Clip>,
+}
+
+impl UiMessage {
+    /// A message loaded from the server.
+    pub fn from_view(key: u64, view: ChatMessageView) -> Self {
+        let checkpoint = view.text.len();
+        // Shown again on reload: the refusal note the run ended with.
+        let error = (view.refused && view.role == "assistant")
+            .then(|| jarvis_types::protocol::REFUSAL_NOTE.to_owned());
+        let mut clips = view.clips;
+        clips.sort_by_key(|clip| clip.seq);
+        Self {
+            key,
+            role: view.role,
+            text: view.text,
+            tools: view.tools,
+            partial: view.partial,
+            error,
+            run_id: view.run_id,
+            checkpoint,
+            clips,
+            ..Self::default()
+        }
+    }
+
+    /// A user's question: `run_id` is `None` while its run has not started.
+    pub fn question(key: u64, text: String, run_id: Option<String>) -> Self {
+        Self { key, role: "user".into(), text, run_id, ..Self::default() }
+    }
+
+    /// The empty reply of run `run_id`, filled by its events.
+    pub fn reply(key: u64, run_id: &str) -> Self {
+        Self { key, role: "assistant".into(), run_id: Some(run_id.to_owned()), ..Self::default() }
+    }
+
+    pub fn is_question(&self) -> bool {
+        self.role == "user"
+    }
+
+    /// A question sent from this page whose run has not started yet.
+    pub fn is_unanswered_question(&self) -> bool {
+        self.is_question() && self.run_id.is_none()
+    }
+}

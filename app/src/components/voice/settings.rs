@@ -1,0 +1,218 @@
+//! The voice settings, stored per user: whether replies are spoken, the voice, the speaking
+//! rate and autoplay; the chat header's button that shows them, and the panel and form under it.
+
+use jarvis_types::voice::{MAX_SPEED, MIN_SPEED, VoiceOptions, VoiceSettings};
+use leptos::prelude::*;
+
+use super::context::VoiceState;
+use crate::voice::{load_voice_options, save_voice_settings};
+
+/// The chat header's button that shows or hides the voice settings.
+#[component]
+pub fn VoiceSettingsButton(open: RwSignal<bool>) -> impl IntoView {
+    view! {
+        <button
+            type="button"
+            class=move || format!(
+                "rounded-md px-2 py-1 text-sm ring-1 {}",
+                if open.get() { "bg-indigo-50 text-indigo-800 ring-indigo-300" } else { "text-slate-700 ring-slate-300 hover:bg-slate-50" },
+            )
+            data-testid="voice-settings-button"
+            aria-expanded=move || open.get().to_string()
+            aria-controls="voice-settings"
+            on:click=move |_| open.update(|open| *open = !*open)
+        >
+            <span aria-hidden="true">"🔊 "</span>
+            "Voice"
+        </button>
+    }
+    .into_any()
+}
+
+/// The voice settings, under the chat's header. The settings normally came with the page; if
+/// they did not, they are loaded when this opens.
+#[component]
+pub fn VoiceSettingsPanel(open: RwSignal<bool>) -> impl IntoView {
+    let voice = expect_context::<VoiceState>();
+    let load_error = RwSignal::new(None::<String>);
+    let status = RwSignal::new(None::<Result<String, String>>);
+    let load = move || {
+        load_error.set(None);
+        leptos::task::spawn_local(async move {
+            match load_voice_options().await {
+                Ok(options) => voice.options.set(Some(options)),
+                Err(error) => {
+                    let _ = load_error.try_set(Some(error.to_string()));
+                }
+            }
+        });
+    };
+    Effect::new(move |_| {
+        if voice.options.with_untracked(Option::is_none) {
+            load();
+        }
+    });
+    let loaded = Memo::new(move |_| voice.options.with(Option::is_some));
+    view! {
+        <section id="voice-settings" aria-label="Voice settings" class="border-b border-slate-200 bg-white px-4 py-3">
+            {move || {
+                if loaded.get() {
+                    voice
+                        .options
+                        .get_untracked()
+                        .map(|options| view! { <VoiceSettingsForm options open status /> }.into_any())
+                } else if let Some(error) = load_error.get() {
+                    Some(view! {
+                        <p role="alert" class="text-sm text-rose-700">
+                            {error}
+                            <button type="button" class="ml-2 underline" on:click=move |_| load()>"Try again"</button>
+                        </p>
+                    }.into_any())
+                } else {
+                    Some(view! { <p class="text-sm text-slate-500">"Loading…"</p> }.into_any())
+                }
+            }}
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn VoiceSettingsForm(
+    options: VoiceOptions,
+    open: RwSignal<bool>,
+    status: RwSignal<Option<Result<String, String>>>,
+) -> impl IntoView {
+    let shared = expect_context::<VoiceState>();
+    let settings = options.settings;
+    let enabled = RwSignal::new(settings.enabled);
+    let voice = RwSignal::new(settings.voice.clone());
+    let speed = RwSignal::new(settings.speed);
+    let autoplay = RwSignal::new(settings.autoplay);
+    let saving = RwSignal::new(false);
+    let mut voices = options.voices;
+    if !settings.voice.is_empty() && !voices.contains(&settings.voice) {
+        voices.insert(0, settings.voice.clone());
+    }
+    let no_voices = voices.is_empty();
+    let engine_note = if options.engine == "off" {
+        "This server speaks no replies at the moment; your choices are kept for when it does.".to_owned()
+    } else {
+        format!("Voice engine: {}", options.engine)
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if saving.get_untracked() {
+            return;
+        }
+        let draft = VoiceSettings {
+            enabled: enabled.get_untracked(),
+            voice: voice.get_untracked(),
+            speed: speed.get_untracked().clamp(MIN_SPEED, MAX_SPEED),
+            autoplay: autoplay.get_untracked(),
+        };
+        saving.set(true);
+        status.set(None);
+        leptos::task::spawn_local(async move {
+            let result = save_voice_settings(draft).await;
+            let _ = saving.try_set(false);
+            match result {
+                Ok(saved) => {
+                    let _ = enabled.try_set(saved.enabled);
+                    let _ = voice.try_set(saved.voice.clone());
+                    let _ = speed.try_set(saved.speed);
+                    let _ = autoplay.try_set(saved.autoplay);
+                    shared.options.update(|options| {
+                        if let Some(options) = options {
+                            options.settings = saved;
+                        }
+                    });
+                    let _ = status.try_set(Some(Ok("Saved.".to_owned())));
+                }
+                Err(error) => {
+                    let _ = status.try_set(Some(Err(error.to_string())));
+                }
+            }
+        });
+    };
+    let initial_voice = settings.voice;
+    view! {
+        <form class="grid gap-3 sm:grid-cols-2" data-testid="voice-settings" on:submit=submit>
+            <p class="text-xs text-slate-500 sm:col-span-2">{engine_note}</p>
+            <label class="flex items-center gap-2 text-sm text-slate-800">
+                <input
+                    type="checkbox"
+                    data-testid="voice-enabled"
+                    prop:checked=move || enabled.get()
+                    on:change=move |ev| enabled.set(event_target_checked(&ev))
+                />
+                "Speak replies"
+            </label>
+            <label class="flex items-center gap-2 text-sm text-slate-800">
+                <input
+                    type="checkbox"
+                    data-testid="voice-autoplay"
+                    prop:checked=move || autoplay.get()
+                    on:change=move |ev| autoplay.set(event_target_checked(&ev))
+                />
+                "Play new replies automatically"
+            </label>
+            <label class="flex flex-col gap-1 text-sm text-slate-800">
+                "Voice"
+                <select
+                    class="rounded-md border border-slate-300 bg-white px-2 py-1"
+                    data-testid="voice-voice"
+                    disabled=no_voices
+                    on:change=move |ev| voice.set(event_target_value(&ev))
+                >
+                    {voices
+                        .into_iter()
+                        .map(|name| {
+                            let selected = name == initial_voice;
+                            let label = name.clone();
+                            view! { <option value=name selected=selected>{label}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <label class="flex flex-col gap-1 text-sm text-slate-800">
+                <span>
+                    "Speaking rate "
+                    <output class="tabular-nums text-slate-600">{move || format!("{:.2}×", speed.get())}</output>
+                </span>
+                <input
+                    type="range"
+                    class="accent-indigo-600"
+                    data-testid="voice-speed-setting"
+                    min=MIN_SPEED.to_string()
+                    max=MAX_SPEED.to_string()
+                    step="0.05"
+                    prop:value=move || speed.get().to_string()
+                    on:input=move |ev| {
+                        if let Ok(value) = event_target_value(&ev).parse::<f32>() {
+                            speed.set(value.clamp(MIN_SPEED, MAX_SPEED));
+                        }
+                    }
+                />
+            </label>
+            <div class="flex flex-wrap items-center gap-3 sm:col-span-2">
+                <button
+                    type="submit"
+                    class="rounded-lg bg-indigo-600 px-4 py-1.5 text-sm font-semibold text-white hover:bg-indigo-500 disabled:opacity-60"
+                    data-testid="voice-save"
+                    disabled=move || saving.get()
+                >
+                    {move || if saving.get() { "Saving…" } else { "Save" }}
+                </button>
+                <button type="button" class="text-sm text-slate-600 hover:underline" on:click=move |_| open.set(false)>
+                    "Close"
+                </button>
+                {move || status.get().map(|status| match status {
+                    Ok(message) => view! { <span role="status" class="text-sm text-emerald-700">{message}</span> }.into_any(),
+                    Err(message) => view! { <span role="alert" class="text-sm text-rose-700">{message}</span> }.into_any(),
+                })}
+            </div>
+        </form>
+    }
+    .into_any()
+}

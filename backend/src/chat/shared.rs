@@ -1,0 +1,45 @@
+//! The state the chat service shares with the runs it executes and the reaper: the database,
+//! the model, the tools, voice, billing, the live runs and the journal.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use super::journal::Journal;
+use super::listener::RemoteWakes;
+use super::live::LiveRuns;
+use crate::agent::provider::ModelProvider;
+use crate::agent::tools::ToolRegistry;
+use crate::agent::turn::TurnLimits;
+use crate::billing::Billing;
+use crate::voice::Voice;
+
+/// How runs are set up.
+#[derive(Debug, Clone)]
+pub struct ChatSettings {
+    /// Recorded with each run.
+    pub model: String,
+    pub limits: TurnLimits,
+    pub context_budget_tokens: usize,
+}
+
+/// What the chat service and its runs share.
+pub(super) struct Shared {
+    pub(super) pool: PgPool,
+    pub(super) provider: Arc<dyn ModelProvider>,
+    pub(super) tools: ToolRegistry,
+    pub(super) settings: ChatSettings,
+    /// Speaks replies while they stream, for users who want that.
+    pub(super) voice: Option<Voice>,
+    /// Plans, limits and metering.
+    pub(super) billing: Billing,
+    /// Runs executing on this instance (and those finished a moment ago).
+    pub(super) live: Arc<LiveRuns>,
+    /// The durable log's writer, which also holds this instance's id and lease.
+    pub(super) journal: Journal,
+    /// Followers here of runs executing elsewhere.
+    pub(super) wakes: Arc<RemoteWakes>,
+    /// Messages being admitted at once: a burst queues here rather than exhausting the
+    /// connection pool (whose waits time out) for everything else.
+    pub(super) admissions: tokio::sync::Semaphore,
+}
