@@ -13,11 +13,7 @@ use axum::{
 use jarvis_app::{App, OUTPUT_NAME, shell};
 use jarvis_backend::{
     accounts::{AccountSettings, Accounts, jwt::AccessTokens},
-    agent::{
-        anthropic::{AnthropicProvider, AnthropicSettings},
-        tools::ToolRegistry,
-        turn::TurnLimits,
-    },
+    agent::{anthropic::AnthropicProvider, tools::ToolRegistry, turn::TurnLimits},
     billing::{Billing, BillingSettings},
     chat::{Chat, ChatSettings, Engine, JournalSettings},
     mail::{MailSettings, Mailer},
@@ -129,16 +125,7 @@ impl Application {
             .site_addr(local_addr)
             .reload_port(config.reload_port)
             .build();
-        let provider = AnthropicProvider::new(AnthropicSettings {
-            base_url: config.model.base_url.clone(),
-            api_key: config.model.api_key.clone(),
-            version: config.model.version.clone(),
-            model: config.model.model.clone(),
-            max_tokens: config.model.max_tokens,
-            max_output_tokens: config.model.max_output_tokens,
-            first_byte_timeout: config.model.first_byte_timeout,
-            stall_timeout: config.model.stall_timeout,
-        });
+        let provider = AnthropicProvider::new(config.model.provider.clone());
         let store = BlobStore::new(&config.storage.settings)?;
         store.check().await?;
         let voice = voice_service(&config.voice, pool.clone(), store.clone()).await?;
@@ -158,7 +145,7 @@ impl Application {
             Arc::new(provider),
             tools,
             ChatSettings {
-                model: config.model.model.clone(),
+                model: config.model.provider.model.clone(),
                 limits: TurnLimits {
                     max_model_calls: config.model.max_model_calls,
                     token_budget: config.model.run_token_budget,

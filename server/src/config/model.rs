@@ -1,36 +1,24 @@
 //! The model section: the Anthropic Messages API (or a local server that speaks it) and the
 //! limits of one run.
 
-use std::time::Duration;
-
+use jarvis_backend::agent::anthropic::AnthropicSettings;
 use secrecy::SecretString;
-use url::Url;
 
 use super::ConfigError;
 use super::parse::{parse_or, positive_secs, url_or};
 
-/// The model service (the Anthropic Messages API, or a local server that speaks it).
+/// The model service (the Anthropic Messages API, or a local server that speaks it) and the
+/// limits of one run.
 #[derive(Debug, Clone)]
 pub struct ModelConfig {
-    /// `ANTHROPIC_BASE_URL` (default `https://api.anthropic.com`; Ollama: `http://localhost:11434`).
-    pub base_url: Url,
-    /// `ANTHROPIC_API_KEY`, sent as `x-api-key`.
-    pub api_key: Option<SecretString>,
-    /// `ANTHROPIC_VERSION` (default `2023-06-01`).
-    pub version: String,
-    /// `ANTHROPIC_MODEL` (default `claude-sonnet-4-5`).
-    pub model: String,
-    /// `ANTHROPIC_MAX_TOKENS`: output tokens per model call (default 4096).
-    pub max_tokens: u32,
-    /// `ANTHROPIC_MAX_OUTPUT_TOKENS`: the model's largest output, asked for once when a reply
-    /// is cut inside a tool call (default 32000).
-    pub max_output_tokens: u32,
-    /// `ANTHROPIC_FIRST_BYTE_TIMEOUT_SECS`: how long a call may take to begin answering before
-    /// it is retried (default 15).
-    pub first_byte_timeout: Duration,
-    /// `ANTHROPIC_STALL_TIMEOUT_SECS`: how long a stream may go without an event before it is
-    /// retried (default 45; the API sends pings meanwhile).
-    pub stall_timeout: Duration,
+    /// The provider's settings, each field named after its variable (see
+    /// [`AnthropicSettings`]): `ANTHROPIC_BASE_URL` (default `https://api.anthropic.com`; Ollama:
+    /// `http://localhost:11434`), `ANTHROPIC_API_KEY`, `ANTHROPIC_VERSION` (default
+    /// `2023-06-01`), `ANTHROPIC_MODEL` (default `claude-sonnet-4-5`), `ANTHROPIC_MAX_TOKENS`
+    /// (default 4096), `ANTHROPIC_MAX_OUTPUT_TOKENS` (default 32000),
+    /// `ANTHROPIC_FIRST_BYTE_TIMEOUT_SECS` (default 15) and `ANTHROPIC_STALL_TIMEOUT_SECS`
+    /// (default 45).
+    pub provider: AnthropicSettings,
     /// `JARVIS_MAX_MODEL_CALLS`: model calls per run (default 12).
     pub max_model_calls: u32,
     /// `JARVIS_RUN_TOKEN_BUDGET`: tokens per run (default 200000).
@@ -40,8 +28,12 @@ pub struct ModelConfig {
 }
 
 pub(super) fn read(get: &impl Fn(&str) -> Option<String>) -> Result<ModelConfig, ConfigError> {
-    Ok(ModelConfig {
-        base_url: url_or("ANTHROPIC_BASE_URL", get("ANTHROPIC_BASE_URL"), "https://api.anthropic.com")?,
+    let provider = AnthropicSettings {
+        base_url: url_or(
+            "ANTHROPIC_BASE_URL",
+            get("ANTHROPIC_BASE_URL"),
+            AnthropicSettings::DEFAULT_BASE_URL,
+        )?,
         api_key: get("ANTHROPIC_API_KEY").map(SecretString::from),
         version: get("ANTHROPIC_VERSION").unwrap_or_else(|| "2023-06-01".to_owned()),
         model: get("ANTHROPIC_MODEL").unwrap_or_else(|| "claude-sonnet-4-5".to_owned()),
@@ -61,6 +53,9 @@ pub(super) fn read(get: &impl Fn(&str) -> Option<String>) -> Result<ModelConfig,
             get("ANTHROPIC_STALL_TIMEOUT_SECS"),
             45.0,
         )?,
+    };
+    Ok(ModelConfig {
+        provider,
         max_model_calls: parse_or("JARVIS_MAX_MODEL_CALLS", get("JARVIS_MAX_MODEL_CALLS"), 12)?,
         run_token_budget: parse_or("JARVIS_RUN_TOKEN_BUDGET", get("JARVIS_RUN_TOKEN_BUDGET"), 200_000)?,
         context_tokens: parse_or("JARVIS_CONTEXT_TOKENS", get("JARVIS_CONTEXT_TOKENS"), 150_000)?,
@@ -76,11 +71,11 @@ mod tests {
     #[test]
     fn model_timeouts_default_to_a_shorter_first_byte_wait_and_refuse_nonsense() {
         let config = config_from(&[DB, APP_DB]).unwrap();
-        assert_eq!(config.model.first_byte_timeout, Duration::from_secs(15));
-        assert_eq!(config.model.stall_timeout, Duration::from_secs(45));
-        assert_eq!(config.model.max_output_tokens, 32_000);
+        assert_eq!(config.model.provider.first_byte_timeout, Duration::from_secs(15));
+        assert_eq!(config.model.provider.stall_timeout, Duration::from_secs(45));
+        assert_eq!(config.model.provider.max_output_tokens, 32_000);
         let config = config_from(&[DB, APP_DB, ("ANTHROPIC_STALL_TIMEOUT_SECS", "2.5")]).unwrap();
-        assert_eq!(config.model.stall_timeout, Duration::from_millis(2500));
+        assert_eq!(config.model.provider.stall_timeout, Duration::from_millis(2500));
         for bad in ["0", "-1", "NaN", "soon", "86400"] {
             let error = config_from(&[DB, APP_DB, ("ANTHROPIC_FIRST_BYTE_TIMEOUT_SECS", bad)]).unwrap_err();
             assert!(

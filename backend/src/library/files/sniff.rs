@@ -69,6 +69,7 @@ const FORMATS: &[Format] = {
         (archive::is_bz2, "application/x-bzip2", "bz2"),
         (archive::is_tar, "application/x-tar", "tar"),
         (audio::is_mp3, "audio/mpeg", "mp3"),
+        (is_mpeg_audio_frame, "audio/mpeg", "mp3"),
         (audio::is_ogg, "audio/ogg", "ogg"),
         (audio::is_flac, "audio/flac", "flac"),
         (audio::is_m4a, "audio/mp4", "m4a"),
@@ -76,12 +77,24 @@ const FORMATS: &[Format] = {
         (image::is_heif, "image/heic", "heic"),
         (image::is_avif, "image/avif", "avif"),
         (video::is_mp4, "video/mp4", "mp4"),
+        (is_iso_media, "video/mp4", "mp4"),
         (video::is_mkv, "video/x-matroska", "mkv"),
         (video::is_webm, "video/webm", "webm"),
         (app::is_wasm, "application/wasm", "wasm"),
         (archive::is_sqlite, "application/vnd.sqlite3", "sqlite"),
     ]
 };
+
+/// An MPEG audio frame header: the sync bits and a valid layer (`infer` knows only MPEG-1
+/// layer 3 without CRC, `FF FB`; LAME writes `FF F3` at 22.05 kHz, for one).
+fn is_mpeg_audio_frame(b: &[u8]) -> bool {
+    b.len() >= 2 && b[0] == 0xFF && b[1] & 0xE0 == 0xE0 && b[1] & 0x06 != 0
+}
+
+/// An ISO base media file (`ftyp` box) of a brand the more specific matchers above did not claim.
+fn is_iso_media(b: &[u8]) -> bool {
+    b.len() >= 12 && &b[4..8] == b"ftyp"
+}
 
 /// The type and usual extension of a well-known binary format; a ZIP archive is told apart
 /// further by its entries.
@@ -223,6 +236,9 @@ mod tests {
             (b"\x1F\x8B\x08\0\0\0\0\0", "application/gzip", "gz"),
             (b"ID3\x04\0\0\0\0\0\x21", "audio/mpeg", "mp3"),
             (b"\xFF\xFB\x90\x64\0", "audio/mpeg", "mp3"),
+            (b"\xFF\xF3\x64\xC4\0", "audio/mpeg", "mp3"),
+            (b"\xFF\xE3\x18\xC4\0", "audio/mpeg", "mp3"),
+            (b"\0\0\0\x1Cftypdash\0\0\0\0", "video/mp4", "mp4"),
             (b"OggS\0\x02\0\0", "audio/ogg", "ogg"),
             (b"\0\0\0\x20ftypisom\0\0\x02\0", "video/mp4", "mp4"),
             (b"\0\0\0\x20ftypM4A \0\0\0\0", "audio/mp4", "m4a"),
