@@ -128,6 +128,7 @@ export class JarvisServer {
         JARVIS_SMTP_URL: process.env.JARVIS_TEST_SMTP_URL ?? "",
         JARVIS_OUTBOX_DIR: process.env.JARVIS_TEST_MAILDIR ?? "../target/test-mail",
         JARVIS_ADDR: `127.0.0.1:${this.port}`,
+        JARVIS_METRICS_ADDR: "127.0.0.1:0",
         JARVIS_PUBLIC_URL: this.baseUrl,
         JARVIS_SITE_ROOT: siteRoot,
         JARVIS_SHUTDOWN_GRACE_SECS: "15",

@@ -58,6 +58,7 @@ impl ChildServer {
             .env("DATABASE_URL", &settings.owner_url)
             .env("DATABASE_APP_URL", &settings.app_url)
             .env("JARVIS_ADDR", format!("127.0.0.1:{port}"))
+            .env("JARVIS_METRICS_ADDR", "127.0.0.1:0")
             .env("JARVIS_PUBLIC_URL", &url)
             .env("JARVIS_JWT_SECRET", &settings.jwt_secret)
             .env("JARVIS_DB_MAX_CONNECTIONS", settings.db_max_connections.to_string())

@@ -182,6 +182,7 @@ impl Server {
             .env("DATABASE_URL", database.owner_url())
             .env("DATABASE_APP_URL", database.app_url())
             .env("JARVIS_ADDR", format!("127.0.0.1:{port}"))
+            .env("JARVIS_METRICS_ADDR", "127.0.0.1:0")
             .env("JARVIS_PUBLIC_URL", &public_url)
             .env("JARVIS_JWT_SECRET", "memory-benchmark-secret-memory-benchmark-secret")
             .env("JARVIS_VOICE_ENGINE", "off")

@@ -68,6 +68,8 @@ pub enum StartupError {
 /// A built application: bound to its port, database migrated, ready to run.
 pub struct Application {
     listener: TcpListener,
+    /// `GET /metrics`'s own listener, when metrics are on.
+    metrics_listener: Option<TcpListener>,
     router: Router,
     state: AppState,
     /// The run engine's background tasks, stopped in order at shutdown.
@@ -77,6 +79,10 @@ pub struct Application {
 impl Application {
     #[tracing::instrument(name = "startup.build", skip_all, fields(addr = %config.listen_addr))]
     pub async fn build(config: Config) -> Result<Self, StartupError> {
+        if config.metrics_addr.is_some() {
+            // Installed before anything is recorded.
+            crate::metrics::handle();
+        }
         jarvis_backend::db::migrate(&config.database).await?;
         tracing::info!("startup.migrations_applied");
         let pool = jarvis_backend::db::pool(&config.database)?;
@@ -85,6 +91,12 @@ impl Application {
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .map_err(|source| StartupError::Bind { addr: config.listen_addr, source })?;
+        let metrics_listener = match config.metrics_addr {
+            Some(addr) => {
+                Some(crate::metrics::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?)
+            }
+            None => None,
+        };
         let local_addr = listener.local_addr().map_err(StartupError::Serve)?;
         let public_url = config.public_url_for_port(local_addr.port());
         let loopback = is_loopback(&public_url);
@@ -176,7 +188,12 @@ impl Application {
         };
         let router = router(state.clone());
         tracing::info!(addr = %local_addr, public_url = %state.public_url, "startup.listening");
-        Ok(Self { listener, router, state, engine })
+        Ok(Self { listener, metrics_listener, router, state, engine })
+    }
+
+    /// The address `GET /metrics` is served on, if metrics are on.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|listener| listener.local_addr().ok())
     }
 
     /// The port actually bound (useful when the configuration asked for port 0).
@@ -190,8 +207,11 @@ impl Application {
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
-        let Self { listener, router, state, engine } = self;
+        let Self { listener, metrics_listener, router, state, engine } = self;
         let shutdown = state.shutdown.clone();
+        if let Some(metrics_listener) = metrics_listener {
+            crate::metrics::serve(metrics_listener, state.pool.clone(), shutdown.clone());
+        }
         let shutdown_at = Arc::new(std::sync::OnceLock::new());
         tokio::spawn({
             let shutdown = shutdown.clone();
@@ -377,7 +397,9 @@ fn router(state: AppState) -> Router {
         .route(
             routes::billing::WEBHOOK_PATH,
             post(routes::billing::webhook).layer(DefaultBodyLimit::max(routes::billing::WEBHOOK_BODY_LIMIT)),
-        );
+        )
+        // Every route, counted by its pattern (added last, so it sees every route's answer).
+        .layer(middleware::from_fn(crate::metrics::count_requests));
     security::layers(router, csp, https)
         .layer(
             TraceLayer::new_for_http()

@@ -96,7 +96,38 @@ impl AnthropicProvider {
         format!("{}/v1/messages", self.settings.base_url.as_str().trim_end_matches('/'))
     }
 
+    /// One call, measured: `jarvis_model_calls_total` by outcome, its duration, and the time to
+    /// its first text.
     async fn attempt(
+        &self,
+        body: &Value,
+        on_delta: &mut (dyn FnMut(ModelDelta) + Send),
+    ) -> Result<ModelReply, AttemptError> {
+        let started = std::time::Instant::now();
+        let mut first_text = true;
+        let result = self
+            .attempt_unmeasured(body, &mut |delta| {
+                if first_text && matches!(delta, ModelDelta::Text(_)) {
+                    first_text = false;
+                    metrics::histogram!("jarvis_model_time_to_first_token_seconds")
+                        .record(started.elapsed().as_secs_f64());
+                }
+                on_delta(delta);
+            })
+            .await;
+        let outcome = match &result {
+            Ok(_) => "ok".to_owned(),
+            Err(AttemptError::Status { status, .. }) => status.to_string(),
+            Err(AttemptError::Connection(_)) => "connection".to_owned(),
+            Err(AttemptError::Stalled { .. }) => "stalled".to_owned(),
+            Err(AttemptError::Stream(_)) => "stream_error".to_owned(),
+        };
+        metrics::counter!("jarvis_model_calls_total", "outcome" => outcome).increment(1);
+        metrics::histogram!("jarvis_model_call_duration_seconds").record(started.elapsed().as_secs_f64());
+        result
+    }
+
+    async fn attempt_unmeasured(
         &self,
         body: &Value,
         on_delta: &mut (dyn FnMut(ModelDelta) + Send),
@@ -262,6 +293,7 @@ impl ModelProvider for AnthropicProvider {
                         return Err(error.into_provider_error());
                     }
                     Decision::RetryAfter(wait) => {
+                        metrics::counter!("jarvis_model_retries_total").increment(1);
                         tracing::info!(attempt, wait_ms = wait.as_millis() as u64, error = %error.describe(), "agent.model_call_retrying");
                         on_delta(ModelDelta::Retrying {
                             attempt: attempt + 1,

@@ -142,6 +142,14 @@ pub async fn record(
     usage: &Usage,
     cost_micros: u64,
 ) -> Result<(), sqlx::Error> {
+    for (kind, tokens) in [
+        ("input", usage.input_tokens),
+        ("output", usage.output_tokens),
+        ("cache_read", usage.cache_read_input_tokens),
+        ("cache_write", usage.cache_creation_input_tokens),
+    ] {
+        metrics::counter!("jarvis_tokens_total", "kind" => kind).increment(tokens);
+    }
     db::for_user(pool, user_id, async |conn| {
         sqlx::query(
             "UPDATE usage_records SET input_tokens = $3, output_tokens = $4, cache_read_tokens = $5,

@@ -72,15 +72,18 @@ impl Billing {
             let attempts = pending.attempts;
             match self.apply(&pending.payload).await {
                 Ok(()) => {
+                    metrics::counter!("jarvis_stripe_events_total", "result" => "applied").increment(1);
                     tracing::info!(event.id = id, "billing.event_applied");
                     pending.done().await?;
                 }
                 Err(error) if attempts + 1 >= MAX_ATTEMPTS => {
+                    metrics::counter!("jarvis_stripe_events_total", "result" => "given_up").increment(1);
                     let error = crate::error::with_causes(&error);
                     tracing::error!(event.id = id, attempts = attempts + 1, %error, "billing.event_given_up");
                     pending.give_up(&error).await?;
                 }
                 Err(error) => {
+                    metrics::counter!("jarvis_stripe_events_total", "result" => "failed").increment(1);
                     // 2, 4, 8 … seconds, at most an hour.
                     let delay = 2f64.powi(attempts.clamp(0, 11) + 1).min(3600.0);
                     let error = crate::error::with_causes(&error);

@@ -145,11 +145,10 @@ impl Journal {
                 finished: None,
             });
             if let RunEvent::Finished { status, stop_reason, error } = event {
-                batch.finished = Some((
-                    RunState::from(*status),
-                    RunOutcome::parse(stop_reason).unwrap_or(RunOutcome::Failed),
-                    error.as_ref().map(|error| error.code.clone()),
-                ));
+                let outcome = RunOutcome::parse(stop_reason).unwrap_or(RunOutcome::Failed);
+                metrics::counter!("jarvis_runs_finished_total", "outcome" => outcome.as_str()).increment(1);
+                batch.finished =
+                    Some((RunState::from(*status), outcome, error.as_ref().map(|error| error.code.clone())));
             }
             debug_assert_eq!(batch.last_seq + 1, seq, "events reach the journal in order");
             if batch.json.len() > 1 {

@@ -241,6 +241,20 @@ impl Voice {
         request: &SpeechRequest,
         skip: Option<&AtomicBool>,
     ) -> Made {
+        let made = self.make_unmeasured(user_id, run_id, clip_id, request, skip).await;
+        let status = if matches!(made, Made::Ready { .. }) { "ready" } else { "failed" };
+        metrics::counter!("jarvis_voice_clips_total", "status" => status).increment(1);
+        made
+    }
+
+    async fn make_unmeasured(
+        &self,
+        user_id: Uuid,
+        run_id: Uuid,
+        clip_id: Uuid,
+        request: &SpeechRequest,
+        skip: Option<&AtomicBool>,
+    ) -> Made {
         let Some(engine) = self.inner.engine.as_ref() else {
             return Made::Failed { error: "Replies are not spoken on this server.".into() };
         };
@@ -250,7 +264,11 @@ impl Voice {
         if skip.is_some_and(|skip| skip.load(Ordering::SeqCst)) {
             return Made::Failed { error: "Skipped: the voice failed earlier in this reply.".into() };
         }
-        let audio = match engine.synthesize(request).await {
+        let synthesis = std::time::Instant::now();
+        let synthesized = engine.synthesize(request).await;
+        metrics::histogram!("jarvis_voice_synthesis_seconds", "engine" => engine.name())
+            .record(synthesis.elapsed().as_secs_f64());
+        let audio = match synthesized {
             Ok(audio) => audio,
             Err(error) => {
                 tracing::warn!(%error, engine = engine.name(), "voice.synthesis_failed");

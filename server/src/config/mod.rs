@@ -50,6 +50,10 @@ pub struct Config {
     pub storage: StorageConfig,
     pub voice: VoiceConfig,
     pub billing: BillingConfig,
+    /// `JARVIS_METRICS_ADDR`: where `GET /metrics` (Prometheus) is served, on its own listener,
+    /// never the public address. Default `127.0.0.1:9100`; `off` turns it off; port 0 picks a
+    /// free port (tests).
+    pub metrics_addr: Option<SocketAddr>,
     /// `JARVIS_TRUST_FORWARDED_FOR`: take the client address from the last `X-Forwarded-For`
     /// entry (only behind a proxy that sets it). Default `false`.
     pub trust_forwarded_for: bool,
@@ -127,6 +131,7 @@ impl Config {
             reload_port: parse_or("LEPTOS_RELOAD_PORT", get("LEPTOS_RELOAD_PORT"), 3001)?,
             auth,
             mail,
+            metrics_addr: parse::metrics_addr(get("JARVIS_METRICS_ADDR"))?,
             trust_forwarded_for: parse_or(
                 "JARVIS_TRUST_FORWARDED_FOR",
                 get("JARVIS_TRUST_FORWARDED_FOR"),
@@ -179,6 +184,18 @@ pub(crate) mod tests {
         assert!(config.mail.smtp_url.is_none());
         assert_eq!(config.log_format, LogFormat::Pretty);
         assert_eq!(config.site_root, "target/site");
+    }
+
+    #[test]
+    fn metrics_listen_on_localhost_9100_unless_moved_or_off() {
+        let default = config_from(&[DB, APP_DB]).unwrap();
+        assert_eq!(default.metrics_addr, Some("127.0.0.1:9100".parse().unwrap()));
+        let moved = config_from(&[DB, APP_DB, ("JARVIS_METRICS_ADDR", "0.0.0.0:9200")]).unwrap();
+        assert_eq!(moved.metrics_addr, Some("0.0.0.0:9200".parse().unwrap()));
+        let off = config_from(&[DB, APP_DB, ("JARVIS_METRICS_ADDR", "OFF")]).unwrap();
+        assert_eq!(off.metrics_addr, None);
+        let wrong = config_from(&[DB, APP_DB, ("JARVIS_METRICS_ADDR", "everywhere")]).unwrap_err();
+        assert!(wrong.to_string().starts_with("JARVIS_METRICS_ADDR is invalid"), "{wrong}");
     }
 
     #[test]

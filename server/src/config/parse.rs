@@ -40,6 +40,15 @@ pub(super) fn positive_secs(
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// `JARVIS_METRICS_ADDR`: an address, `off` (none), or `127.0.0.1:9100` when unset.
+pub(super) fn metrics_addr(value: Option<String>) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+    match value.as_deref().map(str::trim) {
+        Some(off) if off.eq_ignore_ascii_case("off") => Ok(None),
+        _ => parse_or("JARVIS_METRICS_ADDR", value, std::net::SocketAddr::from(([127, 0, 0, 1], 9100)))
+            .map(Some),
+    }
+}
+
 /// A URL, or `default` when the variable is unset.
 pub(super) fn url_or(name: &'static str, value: Option<String>, default: &str) -> Result<Url, ConfigError> {
     value

@@ -93,6 +93,7 @@ fn access_expiry(state: &AppState, headers: &HeaderMap, user: CurrentUser) -> In
 
 async fn session(socket: WebSocket, state: AppState, held: SessionHandle, access_expires: Instant) {
     tracing::debug!("ws.opened");
+    let _open = crate::metrics::OpenSocket::new();
     let user = held.user();
     let mut liveness_check_at = access_expires;
     let (mut sink, mut stream) = socket.split();

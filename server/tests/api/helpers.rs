@@ -28,6 +28,8 @@ pub const STOP_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct TestApp {
     pub address: String,
     pub port: u16,
+    /// Where `GET /metrics` answers (its own port).
+    pub metrics_address: Option<String>,
     pub database_name: String,
     /// A pool connected as the schema owner, for checking and arranging rows directly.
     pub owner_pool: PgPool,
@@ -96,6 +98,7 @@ pub fn test_config(database_name: &str, extra: &[(&str, &str)]) -> (Config, Path
             "DATABASE_URL" => Some(owner_url.clone()),
             "DATABASE_APP_URL" => Some(app_url.clone()),
             "JARVIS_ADDR" => Some("127.0.0.1:0".to_owned()),
+            "JARVIS_METRICS_ADDR" => Some("127.0.0.1:0".to_owned()),
             "JARVIS_DB_ACQUIRE_TIMEOUT_MS" => Some("1000".to_owned()),
             "JARVIS_SHUTDOWN_GRACE_SECS" => Some("2".to_owned()),
             "JARVIS_JWT_SECRET" => Some(JWT_SECRET.to_owned()),
@@ -122,6 +125,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let (config, mail_dir) = test_config(&database_name, extra);
     let application = Application::build(config).await.expect("the application builds");
     let port = application.port();
+    let metrics_address = application.metrics_addr().map(|addr| format!("http://{addr}"));
     let stop = CancellationToken::new();
     let server = tokio::spawn(application.run_until(stop.clone().cancelled_owned()));
     let owner_pool = PgPool::connect(&with_database(&owner_database_url(), &database_name)).await.unwrap();
@@ -129,6 +133,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     TestApp {
         address: format!("http://localhost:{port}"),
         port,
+        metrics_address,
         database_name,
         owner_pool,
         app_pool,

@@ -10,6 +10,7 @@ mod helpers;
 mod instances;
 mod isolation;
 mod library;
+mod metrics;
 mod model_behaviour;
 mod nul;
 mod pages;

@@ -154,6 +154,7 @@ pub async fn begin_run(pool: &PgPool, begin: BeginRun<'_>) -> Result<NewRun, Beg
     .bind(owner)
     .execute(&mut *tx)
     .await?;
+    metrics::counter!("jarvis_runs_started_total").increment(1);
     insert_message(
         &mut tx,
         user_id,

@@ -160,6 +160,7 @@ pub async fn end_orphaned_run(
         ),
         _ => (RunState::Failed, RunOutcome::Interrupted, Some("interrupted".to_owned())),
     };
+    metrics::counter!("jarvis_runs_finished_total", "outcome" => outcome.as_str()).increment(1);
     sqlx::query(
         "UPDATE runs SET status = $3, outcome = $4, error_code = $5, finished_at = now() WHERE id = $1 AND user_id = $2",
     )
