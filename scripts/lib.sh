@@ -156,6 +156,16 @@ ensure_build_tools() {
     ensure_npm_packages "$ROOT"
 }
 
+# nginx, the load balancer in front of two instances in the scale-out test (Debian's; the test
+# runs its own, in the foreground, on a free port).
+ensure_nginx() {
+    if [ ! -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null; then
+        apt_install nginx
+    fi
+    JARVIS_TEST_NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+    export JARVIS_TEST_NGINX
+}
+
 ensure_chromium() {
     if [ ! -x /usr/bin/chromium ]; then
         apt_install chromium

@@ -14,19 +14,19 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::chat::{Socket, ask, send};
-use crate::instances::{Cluster, Instance, User};
+use crate::instances::{Cluster, Endpoint, Instance, User};
 
 /// What the model answers to any message after the scripted slow reply.
 const FOLLOW_UP: &str = "Still here.";
 
 /// `count` numbered words, "w1 w2 …": a prefix of it is easy to recognise.
-fn counting_text(count: usize) -> String {
+pub(crate) fn counting_text(count: usize) -> String {
     (1..=count).map(|n| format!("w{n}")).collect::<Vec<_>>().join(" ")
 }
 
 /// A fake model whose first reply is `text`, one word every `per_word`, then [`FOLLOW_UP`] to
 /// anything else.
-async fn fake_model(text: &str, per_word: Duration) -> FakeAnthropic {
+pub(crate) async fn fake_model(text: &str, per_word: Duration) -> FakeAnthropic {
     let fake = FakeAnthropic::start().await;
     fake.reply(Reply::text(text).slowly(per_word).usage(1234, 200));
     fake.set_fallback(Arc::new(|_| Script::Reply(Reply::text(FOLLOW_UP))));
@@ -37,19 +37,19 @@ async fn fake_model(text: &str, per_word: Duration) -> FakeAnthropic {
 const TIMED_OUT: &str = "timed out";
 
 /// A socket and every server message it received, in order.
-struct Viewer {
-    socket: Socket,
-    messages: Vec<ServerMessage>,
+pub(crate) struct Viewer {
+    pub(crate) socket: Socket,
+    pub(crate) messages: Vec<ServerMessage>,
     /// The last time we sent anything (the server closes sockets idle for a minute).
-    last_sent: Instant,
+    pub(crate) last_sent: Instant,
 }
 
 impl Viewer {
-    async fn open(user: &User, instance: &Instance) -> Self {
+    pub(crate) async fn open(user: &User, instance: &impl Endpoint) -> Self {
         Self { socket: user.open(instance).await, messages: Vec::new(), last_sent: Instant::now() }
     }
 
-    async fn send(&mut self, message: &ClientMessage) {
+    pub(crate) async fn send(&mut self, message: &ClientMessage) {
         send(&mut self.socket, message).await;
         self.last_sent = Instant::now();
     }
@@ -57,7 +57,7 @@ impl Viewer {
     /// Receives until `done` holds for what was received; fails at `deadline` or when the socket
     /// closes, saying which. Pings after 15 s of silence on our side, as the browser's heartbeat
     /// does.
-    async fn until(&mut self, deadline: Instant, done: impl Fn(&Self) -> bool) -> Result<(), String> {
+    pub(crate) async fn until(&mut self, deadline: Instant, done: impl Fn(&Self) -> bool) -> Result<(), String> {
         while !done(self) {
             let ping_at = self.last_sent + Duration::from_secs(15);
             let frame = tokio::select! {
@@ -89,7 +89,7 @@ impl Viewer {
     }
 
     /// The events of `run_id` received so far, with their sequence numbers.
-    fn events(&self, run_id: &str) -> Vec<(u64, RunEvent)> {
+    pub(crate) fn events(&self, run_id: &str) -> Vec<(u64, RunEvent)> {
         self.messages
             .iter()
             .filter_map(|message| match message {
@@ -99,7 +99,7 @@ impl Viewer {
             .collect()
     }
 
-    fn text(&self, run_id: &str) -> String {
+    pub(crate) fn text(&self, run_id: &str) -> String {
         self.events(run_id)
             .iter()
             .filter_map(|(_, event)| match event {
@@ -109,7 +109,7 @@ impl Viewer {
             .collect()
     }
 
-    fn finished(&self, run_id: &str) -> Option<RunEvent> {
+    pub(crate) fn finished(&self, run_id: &str) -> Option<RunEvent> {
         self.events(run_id)
             .into_iter()
             .map(|(_, event)| event)
@@ -117,7 +117,7 @@ impl Viewer {
     }
 
     /// The first run started after `before` messages had been received.
-    fn run_started_after(&self, before: usize) -> Option<(String, String)> {
+    pub(crate) fn run_started_after(&self, before: usize) -> Option<(String, String)> {
         self.messages[before..].iter().find_map(|message| match message {
             ServerMessage::Run { run_id, event: RunEvent::Started { conversation_id, .. }, .. } => {
                 Some((run_id.clone(), conversation_id.clone()))
@@ -204,7 +204,7 @@ async fn describe(cluster: &Cluster, run_id: &str) -> String {
     )
 }
 
-fn assert_contiguous(events: &[(u64, RunEvent)]) {
+pub(crate) fn assert_contiguous(events: &[(u64, RunEvent)]) {
     let seqs: Vec<u64> = events.iter().map(|(seq, _)| *seq).collect();
     let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
     assert_eq!(seqs, expected, "every event exactly once, in order, from 1, without gaps");

@@ -81,13 +81,18 @@ impl Cluster {
     /// variables) override the defaults: the application role connecting directly, a free
     /// port, the shared JWT secret, voice off, no model configured.
     pub async fn start(&self, name: &str, settings: &[(&str, &str)]) -> Instance {
-        let port = free_port();
+        self.start_on(name, free_port(), settings).await
+    }
+
+    /// [`Cluster::start`] on a given port (an instance restarted where a balancer expects it).
+    pub async fn start_on(&self, name: &str, port: u16, settings: &[(&str, &str)]) -> Instance {
         let log_path = self.dir.join(format!("{name}.log"));
         let log = std::fs::File::create(&log_path).expect("create the instance log");
         let mut env: Vec<(String, String)> = vec![
             ("DATABASE_URL".into(), with_database(&owner_database_url(), &self.database_name)),
             ("DATABASE_APP_URL".into(), with_database(&app_database_url(), &self.database_name)),
             ("JARVIS_ADDR".into(), format!("127.0.0.1:{port}")),
+            ("JARVIS_METRICS_ADDR".into(), "127.0.0.1:0".into()),
             ("JARVIS_PUBLIC_URL".into(), format!("http://localhost:{port}")),
             ("JARVIS_JWT_SECRET".into(), JWT_SECRET.into()),
             ("JARVIS_VOICE_ENGINE".into(), "off".into()),
@@ -129,12 +134,12 @@ impl Cluster {
     }
 
     /// Registers a new account through `via`, confirms it with the mailed link and logs in.
-    pub async fn sign_up(&self, via: &Instance) -> User {
+    pub async fn sign_up(&self, via: &impl Endpoint) -> User {
         let email = unique_email();
         let user = User::new(email, via);
         let response =
             user.post_form(via, "/register", &[("email", &user.email), ("password", PASSWORD)]).await;
-        assert_eq!(response.status(), 303, "registering through {} must succeed", via.name);
+        assert_eq!(response.status(), 303, "registering through {} must succeed", via.base_url());
         let mail = self.mail_to(&user.email).await;
         let link =
             link_in(&mail, "/verify-email").unwrap_or_else(|| panic!("no verification link in:\n{mail}"));
@@ -171,8 +176,25 @@ impl Cluster {
     }
 }
 
+/// Where a client reaches Jarvis: an instance, or a load balancer in front of several.
+pub trait Endpoint {
+    /// `http://localhost:<port>`.
+    fn base_url(&self) -> String;
+    fn port(&self) -> u16;
+}
+
+impl Endpoint for Instance {
+    fn base_url(&self) -> String {
+        format!("http://localhost:{}", self.port)
+    }
+
+    fn port(&self) -> u16 {
+        self.port
+    }
+}
+
 /// A port that was free a moment ago.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("a local address").port()
 }
@@ -189,10 +211,6 @@ pub struct Instance {
 }
 
 impl Instance {
-    pub fn base_url(&self) -> String {
-        format!("http://localhost:{}", self.port)
-    }
-
     async fn wait_ready(&mut self) {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(3)).build().expect("a client");
         let deadline = Instant::now() + READY_WITHIN;
@@ -286,7 +304,7 @@ pub struct User {
 }
 
 impl User {
-    fn new(email: String, via: &Instance) -> Self {
+    fn new(email: String, via: &impl Endpoint) -> Self {
         let jar = Arc::new(Jar::default());
         let http = reqwest::Client::builder()
             .cookie_provider(Arc::clone(&jar))
@@ -298,7 +316,7 @@ impl User {
         Self { email, http, jar, cookie_url }
     }
 
-    async fn post_form(&self, to: &Instance, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    async fn post_form(&self, to: &impl Endpoint, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.http
             .post(format!("{}{path}", to.base_url()))
             .header("origin", to.base_url())
@@ -320,15 +338,23 @@ impl User {
     }
 
     /// Opens the chat socket on `instance`, as `chat::open` does, and reads its `Hello`.
-    pub async fn open(&self, instance: &Instance) -> Socket {
+    pub async fn open(&self, instance: &impl Endpoint) -> Socket {
+        self.open_with_response(instance).await.0
+    }
+
+    /// [`User::open`], with the upgrade's response (a balancer says there which instance answered).
+    pub async fn open_with_response(
+        &self,
+        instance: &impl Endpoint,
+    ) -> (Socket, tokio_tungstenite::tungstenite::handshake::client::Response) {
         let mut request =
-            format!("ws://localhost:{}/ws", instance.port).into_client_request().expect("a request");
+            format!("ws://localhost:{}/ws", instance.port()).into_client_request().expect("a request");
         request.headers_mut().insert(
             "cookie",
             HeaderValue::from_str(&format!("jarvis_access={}", self.access_token())).expect("a header"),
         );
-        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("the socket opens");
+        let (mut socket, response) = tokio_tungstenite::connect_async(request).await.expect("the socket opens");
         assert!(matches!(crate::chat::next(&mut socket).await, ServerMessage::Hello { .. }));
-        socket
+        (socket, response)
     }
 }

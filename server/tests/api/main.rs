@@ -2,6 +2,7 @@
 
 mod account_security;
 mod accounts;
+mod balancer;
 mod billing;
 mod chat;
 mod faults;
