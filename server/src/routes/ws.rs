@@ -11,7 +11,7 @@
 //! sending any event it looks at that flag (no database round trip). When the access token it
 //! was opened with expires, it asks the database whether the session could still refresh it.
 
-use std::collections::HashMap;
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::{
@@ -23,7 +23,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use axum_extra::extract::cookie::CookieJar;
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use jarvis_backend::{
     ErrorKind, Kinded,
     accounts::{CurrentUser, open_sessions::SessionHandle},
@@ -32,8 +32,6 @@ use jarvis_backend::{
 use jarvis_types::protocol::{
     CLOSE_SESSION_ENDED, ClientMessage, ErrorCode, MAX_FRAME_BYTES, PROTOCOL_VERSION, ServerMessage,
 };
-use tokio::sync::mpsc;
-use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -95,12 +93,17 @@ async fn session(socket: WebSocket, state: AppState, held: SessionHandle, access
     tracing::debug!("ws.opened");
     let _open = crate::metrics::OpenSocket::new();
     let user = held.user();
-    let mut liveness_check_at = access_expires;
     let (mut sink, mut stream) = socket.split();
-    // Run events from follower tasks, to be sent in order.
-    let (outgoing, mut to_send) = mpsc::channel::<ServerMessage>(256);
-    let mut follows: HashMap<Uuid, AbortHandle> = HashMap::new();
+    // The runs this socket follows, polled by this task itself (no task and no channel per
+    // follower): whatever they have ready goes out together, in one flush.
+    let mut follows = Follows::default();
     let shutdown = state.shutdown.clone();
+    // Made once, not per turn of the loop: each would register with its timer or token again.
+    let cancelled = shutdown.cancelled();
+    let ended = held.ended();
+    let liveness_check = tokio::time::sleep_until(access_expires);
+    let idle = tokio::time::sleep(IDLE_TIMEOUT);
+    tokio::pin!(cancelled, ended, liveness_check, idle);
 
     if held.is_ended() {
         close_for_ended_session(&mut sink).await;
@@ -111,20 +114,20 @@ async fn session(socket: WebSocket, state: AppState, held: SessionHandle, access
     }
     loop {
         tokio::select! {
-            () = shutdown.cancelled() => {
+            () = &mut cancelled => {
                 let close = CloseFrame { code: close_code::RESTART, reason: Utf8Bytes::from_static("server restarting") };
                 let _ = sink.send(Message::Close(Some(close))).await;
                 tracing::debug!("ws.closed_for_shutdown");
                 break;
             }
-            () = held.ended() => {
+            () = &mut ended => {
                 close_for_ended_session(&mut sink).await;
                 break;
             }
             // The access token expired: only a live session could have refreshed it.
-            () = tokio::time::sleep_until(liveness_check_at) => {
+            () = &mut liveness_check => {
                 match state.accounts.session_is_live(user).await {
-                    Ok(true) => liveness_check_at = Instant::now() + state.accounts.access_tokens().lifetime(),
+                    Ok(true) => liveness_check.as_mut().reset(Instant::now() + state.accounts.access_tokens().lifetime()),
                     Ok(false) => {
                         held.end();
                         close_for_ended_session(&mut sink).await;
@@ -132,11 +135,11 @@ async fn session(socket: WebSocket, state: AppState, held: SessionHandle, access
                     }
                     Err(error) => {
                         tracing::warn!(%error, "ws.session_check_failed");
-                        liveness_check_at = Instant::now() + LIVENESS_RETRY;
+                        liveness_check.as_mut().reset(Instant::now() + LIVENESS_RETRY);
                     }
                 }
             }
-            Some(message) = to_send.recv() => {
+            message = follows.next() => {
                 // Nothing more of the user's runs goes to a socket whose session ended.
                 if held.is_ended() {
                     close_for_ended_session(&mut sink).await;
@@ -145,43 +148,44 @@ async fn session(socket: WebSocket, state: AppState, held: SessionHandle, access
                 // Whatever else is already waiting goes out with it, in one flush.
                 let mut batch = vec![message];
                 while batch.len() < 64 {
-                    match to_send.try_recv() {
-                        Ok(message) => batch.push(message),
-                        Err(_) => break,
+                    match follows.next().now_or_never() {
+                        Some(message) => batch.push(message),
+                        None => break,
                     }
                 }
                 if send_all(&mut sink, &batch).await.is_err() {
                     break;
                 }
             }
-            frame = tokio::time::timeout(IDLE_TIMEOUT, stream.next()) => {
+            () = &mut idle => {
+                let close = CloseFrame { code: close_code::AWAY, reason: Utf8Bytes::from_static("idle") };
+                let _ = sink.send(Message::Close(Some(close))).await;
+                break;
+            }
+            frame = stream.next() => {
+                idle.as_mut().reset(Instant::now() + IDLE_TIMEOUT);
                 let text = match frame {
-                    Err(_elapsed) => {
-                        let close = CloseFrame { code: close_code::AWAY, reason: Utf8Bytes::from_static("idle") };
-                        let _ = sink.send(Message::Close(Some(close))).await;
-                        break;
-                    }
-                    Ok(None | Some(Ok(Message::Close(_)))) => break,
-                    Ok(Some(Err(error))) => {
+                    None | Some(Ok(Message::Close(_))) => break,
+                    Some(Err(error)) => {
                         tracing::debug!(%error, "ws.receive_failed");
                         break;
                     }
-                    Ok(Some(Ok(Message::Text(text)))) => text,
-                    Ok(Some(Ok(Message::Binary(_)))) => {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Binary(_))) => {
                         if send(&mut sink, &bad_message("Binary frames are not part of the protocol.")).await.is_err() {
                             break;
                         }
                         continue;
                     }
                     // Protocol-level pings are answered by the socket layer itself.
-                    Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                 };
                 // Nothing is done for a session known to have ended, however the frame arrived.
                 if held.is_ended() {
                     close_for_ended_session(&mut sink).await;
                     break;
                 }
-                let reply = handle(&state.chat, user, text.as_str(), &outgoing, &mut follows).await;
+                let reply = handle(&state.chat, user, text.as_str(), &mut follows).await;
                 if let Some(reply) = reply
                     && send(&mut sink, &reply).await.is_err()
                 {
@@ -190,20 +194,46 @@ async fn session(socket: WebSocket, state: AppState, held: SessionHandle, access
             }
         }
     }
-    for follow in follows.values() {
-        follow.abort();
-    }
     tracing::debug!("ws.closed");
 }
 
+/// A run followed by a socket: its events as protocol messages.
+type FollowStream = std::pin::Pin<Box<dyn futures::Stream<Item = ServerMessage> + Send>>;
+
+/// The runs a socket follows, each at most once.
+#[derive(Default)]
+struct Follows {
+    runs: Vec<(Uuid, FollowStream)>,
+}
+
+impl Follows {
+    /// Follows a run, replacing an earlier follower of the same run (so no event is sent twice).
+    fn insert(&mut self, run_id: Uuid, events: FollowStream) {
+        self.runs.retain(|(id, _)| *id != run_id);
+        self.runs.push((run_id, events));
+    }
+
+    /// The next message of any followed run; pending while there is none (forever when no
+    /// run is followed). A run whose events ended is forgotten.
+    fn next(&mut self) -> impl Future<Output = ServerMessage> + '_ {
+        std::future::poll_fn(move |cx| {
+            let mut index = 0;
+            while index < self.runs.len() {
+                match self.runs[index].1.as_mut().poll_next(cx) {
+                    Poll::Ready(Some(message)) => return Poll::Ready(message),
+                    Poll::Ready(None) => {
+                        drop(self.runs.swap_remove(index));
+                    }
+                    Poll::Pending => index += 1,
+                }
+            }
+            Poll::Pending
+        })
+    }
+}
+
 /// Handles one text frame; returns what to answer at once, if anything.
-async fn handle(
-    chat: &Chat,
-    user: CurrentUser,
-    text: &str,
-    outgoing: &mpsc::Sender<ServerMessage>,
-    follows: &mut HashMap<Uuid, AbortHandle>,
-) -> Option<ServerMessage> {
+async fn handle(chat: &Chat, user: CurrentUser, text: &str, follows: &mut Follows) -> Option<ServerMessage> {
     let message = match serde_json::from_str::<ClientMessage>(text) {
         Ok(message) => message,
         Err(error) => {
@@ -221,7 +251,7 @@ async fn handle(
             };
             match chat.start(user.user_id, conversation_id, &text, Some(&client_message_id)).await {
                 Ok(run_id) => {
-                    follow(chat, user, run_id, 0, outgoing, follows);
+                    follow(chat, user, run_id, 0, follows);
                     None
                 }
                 Err(error) => Some(error_message(&error)),
@@ -237,7 +267,7 @@ async fn handle(
             let Ok(run_id) = Uuid::parse_str(&run_id) else {
                 return Some(error_message(&ChatError::NotFound));
             };
-            follow(chat, user, run_id, after_seq, outgoing, follows);
+            follow(chat, user, run_id, after_seq, follows);
             None
         }
     }
@@ -245,32 +275,13 @@ async fn handle(
 
 /// Streams a run's events after `after_seq` to this socket, replacing an earlier follower of the
 /// same run (so no event is sent twice).
-fn follow(
-    chat: &Chat,
-    user: CurrentUser,
-    run_id: Uuid,
-    after_seq: u64,
-    outgoing: &mpsc::Sender<ServerMessage>,
-    follows: &mut HashMap<Uuid, AbortHandle>,
-) {
-    if let Some(previous) = follows.remove(&run_id) {
-        previous.abort();
-    }
-    let events = chat.follow(user.user_id, run_id, after_seq);
-    let outgoing = outgoing.clone();
-    let task = tokio::spawn(async move {
-        futures::pin_mut!(events);
-        while let Some(item) = events.next().await {
-            let message = match item {
-                Ok((seq, event)) => ServerMessage::Run { run_id: run_id.to_string(), seq, event },
-                Err(error) => error_message(&error),
-            };
-            if outgoing.send(message).await.is_err() {
-                return;
-            }
-        }
+fn follow(chat: &Chat, user: CurrentUser, run_id: Uuid, after_seq: u64, follows: &mut Follows) {
+    let run_id_text = run_id.to_string();
+    let events = chat.follow(user.user_id, run_id, after_seq).map(move |item| match item {
+        Ok((seq, event)) => ServerMessage::Run { run_id: run_id_text.clone(), seq, event },
+        Err(error) => error_message(&error),
     });
-    follows.insert(run_id, task.abort_handle());
+    follows.insert(run_id, Box::pin(events));
 }
 
 /// Closes the socket of a session that ended, with a code that tells the client not to retry.
