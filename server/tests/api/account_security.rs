@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::chat::{ask, open, send, until_finished};
 use crate::helpers::{Client, PASSWORD, TestApp, link_in, location, spawn_app, spawn_app_with, unique_email};
-use crate::instances::{Cluster, Instance, Endpoint};
+use crate::instances::{Cluster, Endpoint, Instance};
 
 const RESET_SUBJECT: &str = "Subject: Reset your Jarvis password";
 const VERIFY_SUBJECT: &str = "Subject: Confirm your email address for Jarvis";

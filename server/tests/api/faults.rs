@@ -57,7 +57,11 @@ impl Viewer {
     /// Receives until `done` holds for what was received; fails at `deadline` or when the socket
     /// closes, saying which. Pings after 15 s of silence on our side, as the browser's heartbeat
     /// does.
-    pub(crate) async fn until(&mut self, deadline: Instant, done: impl Fn(&Self) -> bool) -> Result<(), String> {
+    pub(crate) async fn until(
+        &mut self,
+        deadline: Instant,
+        done: impl Fn(&Self) -> bool,
+    ) -> Result<(), String> {
         while !done(self) {
             let ping_at = self.last_sent + Duration::from_secs(15);
             let frame = tokio::select! {
