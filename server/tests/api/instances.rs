@@ -353,7 +353,8 @@ impl User {
             "cookie",
             HeaderValue::from_str(&format!("jarvis_access={}", self.access_token())).expect("a header"),
         );
-        let (mut socket, response) = tokio_tungstenite::connect_async(request).await.expect("the socket opens");
+        let (mut socket, response) =
+            tokio_tungstenite::connect_async(request).await.expect("the socket opens");
         assert!(matches!(crate::chat::next(&mut socket).await, ServerMessage::Hello { .. }));
         (socket, response)
     }
