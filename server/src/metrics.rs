@@ -2,7 +2,6 @@
 //! through too), the layer that counts HTTP requests, and the listener that serves
 //! `GET /metrics` on its own address (`JARVIS_METRICS_ADDR`), never on the public one.
 
-use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -89,12 +88,6 @@ impl Drop for OpenSocket {
 struct Scrape {
     handle: PrometheusHandle,
     pool: PgPool,
-}
-
-/// Binds the metrics address. Failing to bind is a start-up error: an operator who asked for
-/// metrics is told at once.
-pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).await
 }
 
 /// Serves `GET /metrics` on `listener` until `shutdown`, and keeps histograms compact.

@@ -91,9 +91,11 @@ impl Application {
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .map_err(|source| StartupError::Bind { addr: config.listen_addr, source })?;
+        // Failing to bind the metrics address is a start-up error: an operator who asked for
+        // metrics is told at once.
         let metrics_listener = match config.metrics_addr {
             Some(addr) => {
-                Some(crate::metrics::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?)
+                Some(TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?)
             }
             None => None,
         };

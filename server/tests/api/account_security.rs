@@ -420,9 +420,7 @@ async fn settings_offer_a_change_password_form_that_works_without_javascript() {
 #[tokio::test]
 async fn a_wrong_current_password_changes_nothing_and_counts_as_a_failed_log_in() {
     let app = spawn_app().await;
-    let (laptop, email) = app.signed_in_client().await;
-    let phone = app.client();
-    app.log_in(&phone, &email, PASSWORD).await;
+    let (laptop, phone, email) = app.signed_in_on_two_devices().await;
 
     let response = laptop
         .post_form(
@@ -456,9 +454,7 @@ async fn a_wrong_current_password_changes_nothing_and_counts_as_a_failed_log_in(
 #[tokio::test]
 async fn changing_the_password_ends_every_other_session_and_keeps_this_one() {
     let app = spawn_app().await;
-    let (laptop, email) = app.signed_in_client().await;
-    let phone = app.client();
-    app.log_in(&phone, &email, PASSWORD).await;
+    let (laptop, phone, email) = app.signed_in_on_two_devices().await;
     let forgot = app.client().post_form("/forgot-password", &[("email", &email)]).await;
     assert_eq!(forgot.status(), 303);
     let mails = app.mails_to(&email, 2).await;

@@ -345,9 +345,7 @@ async fn two_tabs_refreshing_at_once_are_not_mistaken_for_theft() {
 #[tokio::test]
 async fn log_out_ends_this_session_and_log_out_everywhere_ends_all() {
     let app = spawn_app().await;
-    let (laptop, email) = app.signed_in_client().await;
-    let phone = app.client();
-    app.log_in(&phone, &email, PASSWORD).await;
+    let (laptop, phone, email) = app.signed_in_on_two_devices().await;
     let tablet = app.client();
     app.log_in(&tablet, &email, PASSWORD).await;
     let laptop_refresh = laptop.cookie("jarvis_refresh").unwrap();
@@ -369,9 +367,7 @@ async fn log_out_ends_this_session_and_log_out_everywhere_ends_all() {
 #[tokio::test]
 async fn settings_list_the_sessions_and_revoke_one_at_once() {
     let app = spawn_app().await;
-    let (laptop, email) = app.signed_in_client().await;
-    let phone = app.client();
-    app.log_in(&phone, &email, PASSWORD).await;
+    let (laptop, phone, _) = app.signed_in_on_two_devices().await;
     let phone_session = app.access_tokens().verify(&phone.cookie("jarvis_access").unwrap()).unwrap().sid;
 
     let html = laptop.get("/settings").await.text().await.unwrap();

@@ -255,6 +255,15 @@ impl TestApp {
         assert_eq!(response.status(), 303);
     }
 
+    /// One user signed in on two devices (a laptop and a phone: two sessions), and their
+    /// address.
+    pub async fn signed_in_on_two_devices(&self) -> (Client, Client, String) {
+        let (laptop, email) = self.signed_in_client().await;
+        let phone = self.client();
+        self.log_in(&phone, &email, PASSWORD).await;
+        (laptop, phone, email)
+    }
+
     /// Registers, verifies through the mailed link, and logs in; returns the signed-in client.
     pub async fn signed_in_client(&self) -> (Client, String) {
         let email = unique_email();

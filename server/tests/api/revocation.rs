@@ -114,9 +114,7 @@ async fn log_out_everywhere_closes_the_open_socket_and_it_cannot_be_reopened() {
 #[tokio::test]
 async fn logging_out_closes_that_devices_socket_and_no_other() {
     let app = spawn_app().await;
-    let (laptop, email) = app.signed_in_client().await;
-    let phone = app.client();
-    app.log_in(&phone, &email, PASSWORD).await;
+    let (laptop, phone, _) = app.signed_in_on_two_devices().await;
     let mut laptop_socket = open(app.port, &laptop).await;
     let mut phone_socket = open(app.port, &phone).await;
 
@@ -131,9 +129,7 @@ async fn logging_out_closes_that_devices_socket_and_no_other() {
 #[tokio::test]
 async fn revoking_a_device_from_another_closes_only_the_revoked_devices_sockets() {
     let app = spawn_app().await;
-    let (laptop, email) = app.signed_in_client().await;
-    let phone = app.client();
-    app.log_in(&phone, &email, PASSWORD).await;
+    let (laptop, phone, _) = app.signed_in_on_two_devices().await;
     let phone_session = session_of(&app, &phone);
     // Two tabs on the phone, one on the laptop.
     let mut phone_tab = open(app.port, &phone).await;
@@ -154,9 +150,7 @@ async fn revoking_a_device_from_another_closes_only_the_revoked_devices_sockets(
 #[tokio::test]
 async fn a_password_reset_closes_the_sockets_of_every_device() {
     let app = spawn_app().await;
-    let (laptop, email) = app.signed_in_client().await;
-    let phone = app.client();
-    app.log_in(&phone, &email, PASSWORD).await;
+    let (laptop, phone, email) = app.signed_in_on_two_devices().await;
     let mut laptop_socket = open(app.port, &laptop).await;
     let mut phone_socket = open(app.port, &phone).await;
 
@@ -184,9 +178,7 @@ async fn a_password_reset_closes_the_sockets_of_every_device() {
 #[tokio::test]
 async fn changing_the_password_closes_the_sockets_of_every_other_device() {
     let app = spawn_app().await;
-    let (laptop, email) = app.signed_in_client().await;
-    let phone = app.client();
-    app.log_in(&phone, &email, PASSWORD).await;
+    let (laptop, phone, _) = app.signed_in_on_two_devices().await;
     let mut laptop_socket = open(app.port, &laptop).await;
     let mut phone_socket = open(app.port, &phone).await;
 
