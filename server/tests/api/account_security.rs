@@ -8,12 +8,11 @@ use std::time::Duration;
 use jarvis_testkit::fake_anthropic::{FakeAnthropic, Reply};
 use jarvis_types::protocol::RunEvent;
 use reqwest::StatusCode;
-use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::chat::{ask, open, send, until_finished};
-use crate::helpers::{Client, PASSWORD, TestApp, link_in, location, spawn_app, spawn_app_with, unique_email};
+use crate::helpers::{PASSWORD, TestApp, link_in, location, spawn_app, spawn_app_with, unique_email};
 use crate::instances::{Cluster, Endpoint, Instance};
 
 const RESET_SUBJECT: &str = "Subject: Reset your Jarvis password";
@@ -218,13 +217,6 @@ async fn user_id(app: &TestApp, email: &str) -> Uuid {
         .unwrap()
 }
 
-async fn server_fn(client: &Client, name: &str, args: &[(&str, &str)]) -> (StatusCode, Value) {
-    let response = client.post_form(&format!("/api/{name}"), args).await;
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
 #[tokio::test]
 async fn bidi_controls_are_stripped_from_display_names_uploads_documents_and_conversations() {
     let app = spawn_app().await;
@@ -249,17 +241,9 @@ async fn bidi_controls_are_stripped_from_display_names_uploads_documents_and_con
     let (client, owner) = app.signed_in_client().await;
     // An uploaded file of unknown type keeps its (harmless) extension, named as it reads.
     let binary = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\xff\xff".to_vec();
-    let form = Form::new()
-        .part("file", Part::bytes(binary).file_name("invoice\u{202E}fdp.exe"))
-        .part("file", Part::bytes(b"# Notes\n".to_vec()).file_name("notes\u{2067}dm.txt\u{2069}.md"));
     let report: Value = client
-        .http
-        .post(format!("{}/api/uploads", app.address))
-        .header("origin", &app.address)
-        .multipart(form)
-        .send()
+        .upload(&[("invoice\u{202E}fdp.exe", &binary), ("notes\u{2067}dm.txt\u{2069}.md", b"# Notes\n")])
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -275,11 +259,11 @@ async fn bidi_controls_are_stripped_from_display_names_uploads_documents_and_con
     // A document renamed by its owner.
     let id = uploaded.iter().find_map(|item| item["document"]["id"].as_str()).expect("a document").to_owned();
     let (status, renamed) =
-        server_fn(&client, "rename_document", &[("id", &id), ("title", "Plan\u{202E}gpj.exe\u{202C}")]).await;
+        client.server_fn("rename_document", &[("id", &id), ("title", "Plan\u{202E}gpj.exe\u{202C}")]).await;
     assert_eq!(status, StatusCode::OK, "{renamed}");
     assert_eq!(renamed["title"], "Plangpj.exe");
     let (status, refused) =
-        server_fn(&client, "rename_document", &[("id", &id), ("title", "\u{202E}\u{2066}")]).await;
+        client.server_fn("rename_document", &[("id", &id), ("title", "\u{202E}\u{2066}")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a name of nothing but controls is empty: {refused}");
 
     // A conversation renamed by its owner.
@@ -291,12 +275,12 @@ async fn bidi_controls_are_stripped_from_display_names_uploads_documents_and_con
         .await
         .unwrap();
     let id = conversation.to_string();
-    let (status, _) = server_fn(
-        &client,
-        "rename_conversation",
-        &[("id", &id), ("title", "\u{2067}Groceries\u{2069}\u{200E}\u{061C}")],
-    )
-    .await;
+    let (status, _) = client
+        .server_fn(
+            "rename_conversation",
+            &[("id", &id), ("title", "\u{2067}Groceries\u{2069}\u{200E}\u{061C}")],
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let title: String = sqlx::query_scalar("SELECT title FROM conversations WHERE id = $1")
         .bind(conversation)
@@ -305,7 +289,7 @@ async fn bidi_controls_are_stripped_from_display_names_uploads_documents_and_con
         .unwrap();
     assert_eq!(title, "Groceries");
     let (status, refused) =
-        server_fn(&client, "rename_conversation", &[("id", &id), ("title", "\u{202D}")]).await;
+        client.server_fn("rename_conversation", &[("id", &id), ("title", "\u{202D}")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(refused.to_string().contains("A title cannot be empty."), "{refused}");
     app.stop().await;
@@ -368,12 +352,12 @@ async fn renaming_or_deleting_a_conversation_that_is_not_yours_is_404_and_change
         ("rename_conversation", vec![("id", "not-a-uuid"), ("title", "x")]),
         ("delete_conversation", vec![("id", "not-a-uuid")]),
     ] {
-        let (status, body) = server_fn(&bob, name, &args).await;
+        let (status, body) = bob.server_fn(name, &args).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{name} {args:?}: {body}");
         assert!(body.to_string().contains("No such conversation."), "{body}");
     }
     // Arguments that do not parse are the client's mistake too.
-    let (status, body) = server_fn(&bob, "rename_conversation", &[("id", &id)]).await;
+    let (status, body) = bob.server_fn("rename_conversation", &[("id", &id)]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 
     let title: String = sqlx::query_scalar("SELECT title FROM conversations WHERE id = $1")
@@ -382,7 +366,7 @@ async fn renaming_or_deleting_a_conversation_that_is_not_yours_is_404_and_change
         .await
         .unwrap();
     assert_eq!(title, "Private");
-    let (status, _) = server_fn(&alice, "delete_conversation", &[("id", &id)]).await;
+    let (status, _) = alice.server_fn("delete_conversation", &[("id", &id)]).await;
     assert_eq!(status, StatusCode::OK, "its owner still can");
     app.stop().await;
 }

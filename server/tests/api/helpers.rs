@@ -151,6 +151,35 @@ pub struct Client {
 }
 
 impl Client {
+    /// Uploads `files` (name, bytes) to the library in one multipart request, from our origin.
+    pub async fn upload(&self, files: &[(&str, &[u8])]) -> reqwest::Response {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, bytes) in files {
+            form = form
+                .part("file", reqwest::multipart::Part::bytes(bytes.to_vec()).file_name((*name).to_owned()));
+        }
+        self.http
+            .post(format!("{}/api/uploads", self.base))
+            .header("origin", &self.base)
+            .multipart(form)
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
+    /// Calls server function `name` with form arguments: its status and its JSON answer (or
+    /// its text, as a JSON string, when it is not JSON).
+    pub async fn server_fn(
+        &self,
+        name: &str,
+        args: &[(&str, &str)],
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let response = self.post_form(&format!("/api/{name}"), args).await;
+        let status = response.status();
+        let text = response.text().await.expect("a body");
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    }
+
     pub fn cookie(&self, name: &str) -> Option<String> {
         let url = self.base.parse().unwrap();
         let header = self.jar.cookies(&url)?;

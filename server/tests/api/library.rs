@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
-use crate::helpers::{Client, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{spawn_app, spawn_app_with};
 
 /// The smallest valid PNG: 1×1, one transparent pixel.
 pub const PNG: &[u8] = &[
@@ -18,40 +18,18 @@ pub const PNG: &[u8] = &[
     0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
 ];
 
-async fn upload(app: &TestApp, client: &Client, files: &[(&str, &[u8])]) -> reqwest::Response {
-    let mut form = Form::new();
-    for (name, bytes) in files {
-        form = form.part("file", Part::bytes(bytes.to_vec()).file_name((*name).to_owned()));
-    }
-    client
-        .http
-        .post(format!("{}/api/uploads", app.address))
-        .header("origin", &app.address)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn server_fn(client: &Client, name: &str, args: &[(&str, &str)]) -> (StatusCode, Value) {
-    let response = client.post_form(&format!("/api/{name}"), args).await;
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
 #[tokio::test]
 async fn text_uploads_become_searchable_documents_and_binary_ones_files_by_their_content() {
     let app = spawn_app().await;
     let (client, _) = app.signed_in_client().await;
 
     // The names lie: the "photo" is text, the "notes" are a PNG.
-    let response = upload(
-        &app,
-        &client,
-        &[("photo.png", b"Remember the flashlight and spare batteries."), ("../../etc/notes.txt", PNG)],
-    )
-    .await;
+    let response = client
+        .upload(&[
+            ("photo.png", b"Remember the flashlight and spare batteries."),
+            ("../../etc/notes.txt", PNG),
+        ])
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let report: Value = response.json().await.unwrap();
     let uploaded = report["uploaded"].as_array().unwrap();
@@ -65,7 +43,7 @@ async fn text_uploads_become_searchable_documents_and_binary_ones_files_by_their
 
     // Found by full-text search through the panel's server function.
     let (status, library) =
-        server_fn(&client, "library", &[("sort", "updated"), ("query", "flashlight")]).await;
+        client.server_fn("library", &[("sort", "updated"), ("query", "flashlight")]).await;
     assert_eq!(status, StatusCode::OK, "{library}");
     let hits = library["documents"].as_array().unwrap();
     assert_eq!(hits.len(), 1, "{library}");
@@ -87,7 +65,7 @@ async fn refused_uploads_say_why_and_store_nothing() {
     let app = spawn_app_with(&[("JARVIS_UPLOAD_MAX_BYTES", "1000")]).await;
     let (client, _) = app.signed_in_client().await;
     let big = vec![b'a'; 1001];
-    let response = upload(&app, &client, &[("big.txt", &big), ("empty.txt", b"")]).await;
+    let response = client.upload(&[("big.txt", &big), ("empty.txt", b"")]).await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let report: Value = response.json().await.unwrap();
     let reasons: Vec<&str> =
@@ -119,7 +97,7 @@ async fn refused_uploads_say_why_and_store_nothing() {
 async fn uploads_need_a_session_and_our_origin() {
     let app = spawn_app().await;
     let anonymous = app.client();
-    let response = upload(&app, &anonymous, &[("a.txt", b"hello")]).await;
+    let response = anonymous.upload(&[("a.txt", b"hello")]).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 
     let (client, _) = app.signed_in_client().await;
@@ -143,32 +121,29 @@ async fn the_editor_saves_versions_a_stale_save_is_refused_and_every_version_dow
     let app = spawn_app().await;
     let (client, _) = app.signed_in_client().await;
     let report: Value =
-        upload(&app, &client, &[("Résumé plan.md", b"# Plan\n\n- one\n")]).await.json().await.unwrap();
+        client.upload(&[("Résumé plan.md", b"# Plan\n\n- one\n")]).await.json().await.unwrap();
     let document = &report["uploaded"][0]["document"];
     assert_eq!(document["kind"], "markdown");
     let id = document["id"].as_str().unwrap();
 
-    let (status, saved) = server_fn(
-        &client,
-        "save_document",
-        &[("id", id), ("version", "1"), ("content", "# Plan\n\n- one\n- two\n")],
-    )
-    .await;
+    let (status, saved) = client
+        .server_fn("save_document", &[("id", id), ("version", "1"), ("content", "# Plan\n\n- one\n- two\n")])
+        .await;
     assert_eq!(status, StatusCode::OK, "{saved}");
     assert_eq!(saved["version"], 2);
 
     // Saving again on top of version 1 (a stale editor) is refused and changes nothing.
     let (status, refused) =
-        server_fn(&client, "save_document", &[("id", id), ("version", "1"), ("content", "overwrite")]).await;
+        client.server_fn("save_document", &[("id", id), ("version", "1"), ("content", "overwrite")]).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(refused.to_string().contains("changed since you opened it"), "{refused}");
-    let (_, current) = server_fn(&client, "document", &[("id", id)]).await;
+    let (_, current) = client.server_fn("document", &[("id", id)]).await;
     assert_eq!(
         (current["version"].as_i64(), current["content"].as_str()),
         (Some(2), Some("# Plan\n\n- one\n- two\n"))
     );
 
-    let (_, diff) = server_fn(&client, "diff_versions", &[("id", id), ("from", "1"), ("to", "2")]).await;
+    let (_, diff) = client.server_fn("diff_versions", &[("id", id), ("from", "1"), ("to", "2")]).await;
     let added: Vec<&str> = diff
         .as_array()
         .unwrap()
@@ -196,14 +171,13 @@ async fn the_editor_saves_versions_a_stale_save_is_refused_and_every_version_dow
 
     // Restore version 1 as version 3: nothing is lost.
     let (status, restored) =
-        server_fn(&client, "restore_version", &[("id", id), ("version", "1"), ("expected_version", "2")])
-            .await;
+        client.server_fn("restore_version", &[("id", id), ("version", "1"), ("expected_version", "2")]).await;
     assert_eq!(status, StatusCode::OK, "{restored}");
     assert_eq!(
         (restored["version"].as_i64(), restored["content"].as_str()),
         (Some(3), Some("# Plan\n\n- one\n"))
     );
-    let (_, versions) = server_fn(&client, "document_versions", &[("id", id)]).await;
+    let (_, versions) = client.server_fn("document_versions", &[("id", id)]).await;
     assert_eq!(versions.as_array().unwrap().len(), 3);
     app.stop().await;
 }
@@ -212,7 +186,7 @@ async fn the_editor_saves_versions_a_stale_save_is_refused_and_every_version_dow
 async fn the_zip_holds_every_document_and_file() {
     let app = spawn_app().await;
     let (client, _) = app.signed_in_client().await;
-    upload(&app, &client, &[("a.md", b"# A"), ("b.csv", b"x,y\n1,2\n"), ("pixel.bin", PNG)]).await;
+    client.upload(&[("a.md", b"# A"), ("b.csv", b"x,y\n1,2\n"), ("pixel.bin", PNG)]).await;
     let response = client.get("/api/library.zip").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "application/zip");
@@ -236,7 +210,8 @@ async fn another_user_reaches_none_of_it() {
     let app = spawn_app().await;
     let (alice, _) = app.signed_in_client().await;
     let (bob, _) = app.signed_in_client().await;
-    let report: Value = upload(&app, &alice, &[("secret.md", b"alice's secret plan"), ("secret.png", PNG)])
+    let report: Value = alice
+        .upload(&[("secret.md", b"alice's secret plan"), ("secret.png", PNG)])
         .await
         .json()
         .await
@@ -256,9 +231,9 @@ async fn another_user_reaches_none_of_it() {
     }
     let zip = bob.get("/api/library.zip").await.bytes().await.unwrap();
     assert_eq!(zip::ZipArchive::new(std::io::Cursor::new(zip.to_vec())).unwrap().len(), 0);
-    let (_, library) = server_fn(&bob, "library", &[("sort", "updated"), ("query", "")]).await;
+    let (_, library) = bob.server_fn("library", &[("sort", "updated"), ("query", "")]).await;
     assert_eq!(library, serde_json::json!({"documents": [], "files": []}));
-    let (_, found) = server_fn(&bob, "library", &[("sort", "updated"), ("query", "secret")]).await;
+    let (_, found) = bob.server_fn("library", &[("sort", "updated"), ("query", "secret")]).await;
     assert_eq!(found["documents"], serde_json::json!([]));
 
     for (name, args) in [
@@ -271,7 +246,7 @@ async fn another_user_reaches_none_of_it() {
         ("delete_document", vec![("id", document.as_str())]),
         ("delete_file", vec![("id", file.as_str())]),
     ] {
-        let (status, answer) = server_fn(&bob, name, &args).await;
+        let (status, answer) = bob.server_fn(name, &args).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{name}: {answer}");
         assert!(
             answer.to_string().contains("No document") || answer.to_string().contains("No file"),
@@ -279,7 +254,7 @@ async fn another_user_reaches_none_of_it() {
         );
     }
     // Alice still has everything, unchanged.
-    let (_, mine) = server_fn(&alice, "document", &[("id", document.as_str())]).await;
+    let (_, mine) = alice.server_fn("document", &[("id", document.as_str())]).await;
     assert_eq!((mine["title"].as_str(), mine["version"].as_i64()), (Some("secret"), Some(1)));
     assert_eq!(alice.get(&format!("/api/files/{file}")).await.bytes().await.unwrap().as_ref(), PNG);
     app.stop().await;
@@ -291,7 +266,7 @@ async fn files_live_in_an_s3_compatible_store_when_configured() {
     let extra: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let app = spawn_app_with(&extra).await;
     let (client, _) = app.signed_in_client().await;
-    let report: Value = upload(&app, &client, &[("pixel.png", PNG)]).await.json().await.unwrap();
+    let report: Value = client.upload(&[("pixel.png", PNG)]).await.json().await.unwrap();
     let id = report["uploaded"][0]["file"]["id"].as_str().expect("stored as a file").to_owned();
     let key: String =
         sqlx::query_scalar("SELECT storage_key FROM files").fetch_one(&app.owner_pool).await.unwrap();
@@ -299,7 +274,7 @@ async fn files_live_in_an_s3_compatible_store_when_configured() {
         sqlx::query_scalar("SELECT user_id FROM files").fetch_one(&app.owner_pool).await.unwrap();
     assert!(key.starts_with(&format!("users/{user}/")), "{key}");
     assert_eq!(client.get(&format!("/api/files/{id}")).await.bytes().await.unwrap().as_ref(), PNG);
-    let (status, _) = server_fn(&client, "delete_file", &[("id", id.as_str())]).await;
+    let (status, _) = client.server_fn("delete_file", &[("id", id.as_str())]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(client.get(&format!("/api/files/{id}")).await.status(), StatusCode::NOT_FOUND);
     app.stop().await;
@@ -331,7 +306,7 @@ fn s3_settings() -> Option<Vec<(&'static str, String)>> {
 async fn deleting_the_account_deletes_the_users_stored_objects() {
     let app = spawn_app().await;
     let (client, _) = app.signed_in_client().await;
-    upload(&app, &client, &[("pixel.png", PNG)]).await;
+    client.upload(&[("pixel.png", PNG)]).await;
     let user: uuid::Uuid =
         sqlx::query_scalar("SELECT user_id FROM files").fetch_one(&app.owner_pool).await.unwrap();
     let folder = std::env::temp_dir()

@@ -7,7 +7,6 @@ use jarvis_backend::agent::tools::{ToolContext, ToolRegistry};
 use jarvis_testkit::fake_anthropic::{FakeAnthropic, Reply};
 use jarvis_types::protocol::{ErrorCode, RunEvent, RunStatus, ServerMessage};
 use reqwest::StatusCode;
-use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -20,24 +19,9 @@ async fn app_with_model(fake: &FakeAnthropic) -> TestApp {
     spawn_app_with(&[("ANTHROPIC_BASE_URL", &fake.base_url()), ("ANTHROPIC_API_KEY", "sk-ant-test")]).await
 }
 
-async fn server_fn(client: &Client, name: &str, args: &[(&str, &str)]) -> (StatusCode, Value) {
-    let response = client.post_form(&format!("/api/{name}"), args).await;
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
 /// Uploads one text file, which becomes a document; returns the document.
-async fn upload_text(app: &TestApp, client: &Client, name: &str, text: &str) -> Value {
-    let form = Form::new().part("file", Part::bytes(text.as_bytes().to_vec()).file_name(name.to_owned()));
-    let response = client
-        .http
-        .post(format!("{}/api/uploads", app.address))
-        .header("origin", &app.address)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+async fn upload_text(client: &Client, name: &str, text: &str) -> Value {
+    let response = client.upload(&[(name, text.as_bytes())]).await;
     assert_eq!(response.status(), StatusCode::OK);
     let report: Value = response.json().await.unwrap();
     report["uploaded"][0]["document"].clone()
@@ -81,21 +65,21 @@ async fn a_message_with_nul_is_refused_with_a_sentence_and_nothing_is_stored() {
 async fn a_document_saved_from_the_editor_with_nul_is_refused_and_nothing_changes() {
     let app = spawn_app().await;
     let (client, _) = app.signed_in_client().await;
-    let document = upload_text(&app, &client, "plan.md", "# Plan\n").await;
+    let document = upload_text(&client, "plan.md", "# Plan\n").await;
     let id = document["id"].as_str().unwrap();
 
     let (status, refused) =
-        server_fn(&client, "save_document", &[("id", id), ("version", "1"), ("content", "# Plan\0\n")]).await;
+        client.server_fn("save_document", &[("id", id), ("version", "1"), ("content", "# Plan\0\n")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
     assert!(refused.to_string().contains(&format!("The document {REFUSAL}")), "{refused}");
 
-    let (status, current) = server_fn(&client, "document", &[("id", id)]).await;
+    let (status, current) = client.server_fn("document", &[("id", id)]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!((current["version"].as_i64(), current["content"].as_str()), (Some(1), Some("# Plan\n")));
     assert_eq!(count(&app, "document_versions").await, 1);
 
     // A title drops control characters, NUL among them, as it always did: no error either.
-    let (status, renamed) = server_fn(&client, "rename_document", &[("id", id), ("title", "Pl\0an")]).await;
+    let (status, renamed) = client.server_fn("rename_document", &[("id", id), ("title", "Pl\0an")]).await;
     assert_eq!(status, StatusCode::OK, "{renamed}");
     assert_eq!(renamed["title"], "Plan");
     app.stop().await;
@@ -105,16 +89,16 @@ async fn a_document_saved_from_the_editor_with_nul_is_refused_and_nothing_change
 async fn a_search_with_nul_answers_and_looks_for_the_rest() {
     let app = spawn_app().await;
     let (client, _) = app.signed_in_client().await;
-    upload_text(&app, &client, "notes.txt", "Remember the flashlight and spare batteries.").await;
+    upload_text(&client, "notes.txt", "Remember the flashlight and spare batteries.").await;
 
     let (status, library) =
-        server_fn(&client, "library", &[("sort", "updated"), ("query", "flashlight\0batteries")]).await;
+        client.server_fn("library", &[("sort", "updated"), ("query", "flashlight\0batteries")]).await;
     assert_eq!(status, StatusCode::OK, "{library}");
     let hits = library["documents"].as_array().unwrap();
     assert_eq!(hits.len(), 1, "{library}");
     assert!(hits[0]["snippet"].as_str().unwrap().contains("«flashlight»"), "{library}");
 
-    let (status, library) = server_fn(&client, "library", &[("sort", "updated"), ("query", "\0")]).await;
+    let (status, library) = client.server_fn("library", &[("sort", "updated"), ("query", "\0")]).await;
     assert_eq!(status, StatusCode::OK, "{library}");
     app.stop().await;
 }
@@ -123,17 +107,17 @@ async fn a_search_with_nul_answers_and_looks_for_the_rest() {
 async fn a_voice_name_with_nul_is_refused_with_a_sentence() {
     let app = spawn_app().await;
     let (client, _) = app.signed_in_client().await;
-    let (status, refused) = server_fn(
-        &client,
-        "voice_settings",
-        &[
-            ("settings[enabled]", "false"),
-            ("settings[voice]", "al\0to"),
-            ("settings[speed]", "1.0"),
-            ("settings[autoplay]", "true"),
-        ],
-    )
-    .await;
+    let (status, refused) = client
+        .server_fn(
+            "voice_settings",
+            &[
+                ("settings[enabled]", "false"),
+                ("settings[voice]", "al\0to"),
+                ("settings[speed]", "1.0"),
+                ("settings[autoplay]", "true"),
+            ],
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
     assert!(refused.to_string().contains(&format!("The voice's name {REFUSAL}")), "{refused}");
     assert_eq!(count(&app, "voice_settings").await, 0);

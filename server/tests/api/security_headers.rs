@@ -2,7 +2,6 @@
 //! after log-in that never leaves our site.
 
 use jarvis_testkit::fake_stripe::{FAKE_SECRET_KEY, FakeStripe};
-use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
 use crate::helpers::{PASSWORD, TestApp, location, spawn_app, spawn_app_with, unique_email};
@@ -212,18 +211,7 @@ async fn api_answers_probes_and_static_files_carry_the_headers_too() {
 
     // An uploaded image keeps the file's own policy: sandboxed, framed only by our pages (the
     // viewer shows PDFs in a frame), never stored.
-    let form = Form::new().part("file", Part::bytes(PNG.to_vec()).file_name("dot.png"));
-    let report: Value = client
-        .http
-        .post(format!("{}/api/uploads", app.address))
-        .header("origin", &app.address)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report: Value = client.upload(&[("dot.png", PNG)]).await.json().await.unwrap();
     let id = report["uploaded"][0]["file"]["id"].as_str().unwrap_or_else(|| panic!("{report}"));
     let response = client.get(&format!("/api/files/{id}")).await;
     assert_eq!(response.status(), 200);
