@@ -139,24 +139,8 @@ fn VoiceSettingsForm(
     view! {
         <form class="grid gap-3 sm:grid-cols-2" data-testid="voice-settings" on:submit=submit>
             <p class="text-xs text-slate-500 sm:col-span-2">{engine_note}</p>
-            <label class="flex items-center gap-2 text-sm text-slate-800">
-                <input
-                    type="checkbox"
-                    data-testid="voice-enabled"
-                    prop:checked=move || enabled.get()
-                    on:change=move |ev| enabled.set(event_target_checked(&ev))
-                />
-                "Speak replies"
-            </label>
-            <label class="flex items-center gap-2 text-sm text-slate-800">
-                <input
-                    type="checkbox"
-                    data-testid="voice-autoplay"
-                    prop:checked=move || autoplay.get()
-                    on:change=move |ev| autoplay.set(event_target_checked(&ev))
-                />
-                "Play new replies automatically"
-            </label>
+            <Checkbox value=enabled test_id="voice-enabled" label="Speak replies" />
+            <Checkbox value=autoplay test_id="voice-autoplay" label="Play new replies automatically" />
             <label class="flex flex-col gap-1 text-sm text-slate-800">
                 "Voice"
                 <select
@@ -215,4 +199,20 @@ fn VoiceSettingsForm(
         </form>
     }
     .into_any()
+}
+
+/// A labelled checkbox bound to `value`.
+#[component]
+fn Checkbox(value: RwSignal<bool>, test_id: &'static str, label: &'static str) -> impl IntoView {
+    view! {
+        <label class="flex items-center gap-2 text-sm text-slate-800">
+            <input
+                type="checkbox"
+                data-testid=test_id
+                prop:checked=move || value.get()
+                on:change=move |ev| value.set(event_target_checked(&ev))
+            />
+            {label}
+        </label>
+    }
 }
