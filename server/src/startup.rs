@@ -6,7 +6,6 @@ use std::sync::{Arc, LazyLock};
 use axum::{
     Router,
     extract::DefaultBodyLimit,
-    http::Request,
     middleware,
     routing::{get, post},
 };
@@ -29,9 +28,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    trace::{DefaultOnResponse, TraceLayer},
+    trace::TraceLayer,
 };
-use tracing::Level;
 
 use crate::config::VoiceEngineConfig;
 use crate::{
@@ -405,22 +403,9 @@ fn router(state: AppState) -> Router {
     security::layers(router, csp, https)
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(|request: &Request<_>| {
-                    let request_id = request
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|value| value.to_str().ok())
-                        .unwrap_or_default();
-                    tracing::info_span!(
-                        "http.request",
-                        http.method = %request.method(),
-                        http.path = %request.uri().path(),
-                        request_id = %request_id,
-                        user.id = tracing::field::Empty,
-                    )
-                })
+                .make_span_with(crate::telemetry::http::request_span)
                 .on_request(())
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .on_response(crate::telemetry::http::record_response),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -3,6 +3,7 @@
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, the same spans
 //! are also exported over OTLP ([`otlp`]); unset, no exporter exists and nothing is sent.
 
+pub mod http;
 mod otlp;
 
 use tracing_subscriber::{EnvFilter, fmt, layer::SubscriberExt, util::SubscriberInitExt};

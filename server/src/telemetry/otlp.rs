@@ -12,6 +12,7 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{InstrumentationScope, Key, KeyValue};
 use opentelemetry_otlp::{ExporterBuildError, SpanExporter};
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::runtime::Tokio;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor;
@@ -64,6 +65,8 @@ impl Traces {
         tokio::runtime::Handle::try_current().map_err(|_| TracesError::NoRuntime)?;
         let exporter = SpanExporter::builder().with_http().build()?;
         let resource = resource();
+        // Requests that carry a W3C `traceparent` join the caller's trace (telemetry::http).
+        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
         let provider = SdkTracerProvider::builder()
             .with_span_processor(BatchSpanProcessor::builder(exporter, Tokio).build())
             .with_resource(resource.clone())

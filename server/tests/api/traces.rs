@@ -17,6 +17,12 @@ use crate::instances::{Cluster, Endpoint};
 const ARRIVE_WITHIN: Duration = Duration::from_secs(30);
 const QUICK_BATCHES_MS: &str = "200";
 
+/// The span of a caller that sends a `traceparent` (W3C Trace Context).
+const CALLER_TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CALLER_SPAN_ID: &str = "00f067aa0ba902b7";
+/// OTLP's `SPAN_KIND_SERVER`.
+const SERVER_SPAN_KIND: i32 = 2;
+
 fn named<'a>(spans: &'a [ReceivedSpan], name: &str) -> Vec<&'a ReceivedSpan> {
     spans.iter().filter(|span| span.name == name).collect()
 }
@@ -86,7 +92,12 @@ async fn request_and_run_spans_reach_the_collector_with_the_service_resource() {
 
     // A request is the root of its trace, with its method, path and request id.
     let register = request_to(&spans, "POST", "/register").expect("the registration's request span");
-    assert_eq!(register.parent_span_id, None, "a request span is a root: {register:?}");
+    assert_eq!(register.parent_span_id, None, "a request without traceparent is a root: {register:?}");
+    assert_eq!(register.kind, SERVER_SPAN_KIND, "{register:?}");
+    assert!(
+        register.attributes.get("http.response.status_code").and_then(serde_json::Value::as_i64).is_some(),
+        "the answer's status is on the span: {register:?}"
+    );
     assert_eq!(register.trace_id.len(), 32);
     assert!(
         register.attribute("request_id").is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()),
@@ -146,9 +157,11 @@ async fn the_last_spans_leave_when_the_server_stops() {
         )
         .await;
     let request_id = uuid::Uuid::new_v4().to_string();
+    // The caller traces too: its W3C traceparent makes the request span a child of its span.
     let response = reqwest::Client::new()
         .get(format!("{}/healthz", instance.base_url()))
         .header("x-request-id", &request_id)
+        .header("traceparent", format!("00-{CALLER_TRACE_ID}-{CALLER_SPAN_ID}-01"))
         .send()
         .await
         .expect("the server answers");
@@ -166,6 +179,14 @@ async fn the_last_spans_leave_when_the_server_stops() {
             panic!("the last request's span was flushed at exit; received {:?}", names(&spans))
         });
     assert_eq!(last.attribute("http.path"), Some("/healthz"));
+    assert_eq!(last.trace_id, CALLER_TRACE_ID, "the request joined the caller's trace: {last:?}");
+    assert_eq!(last.parent_span_id.as_deref(), Some(CALLER_SPAN_ID), "{last:?}");
+    assert_eq!(last.kind, SERVER_SPAN_KIND, "a request span is a server span: {last:?}");
+    assert_eq!(
+        last.attributes.get("http.response.status_code").and_then(serde_json::Value::as_i64),
+        Some(200),
+        "the answer's status is on the span: {last:?}"
+    );
     assert_eq!(last.resource_attribute("service.name"), Some("jarvis-edge"), "OTEL_SERVICE_NAME wins");
     let exports = collector.exports();
     assert!(
