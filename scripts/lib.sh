@@ -64,6 +64,9 @@ ensure_cargo_deny() {
 # be checked, which the script says plainly, and the other checks still run.
 check_dependencies() {
     ensure_cargo_deny
+    # cargo deny reads `cargo metadata` offline, which needs every locked crate on disk, those of
+    # other targets too (a bare machine's builds have fetched only the host's).
+    cargo fetch --locked --quiet
     local checks=()
     if cargo deny fetch db >/dev/null 2>&1; then
         log "cargo deny: advisory database fetched"
