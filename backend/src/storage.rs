@@ -224,6 +224,12 @@ impl BlobStore {
         Ok(())
     }
 
+    /// The whole store, every key of every user, for the operator's backup command
+    /// (`jarvis-server objects`) only: nothing a request reaches may use it.
+    pub fn whole_store(&self) -> Arc<dyn ObjectStore> {
+        Arc::clone(&self.inner)
+    }
+
     /// Proves at start-up that the store is reachable, that the credentials are accepted and that
     /// the bucket exists and takes writes, by writing a small marker object outside every user's
     /// prefix.

@@ -1,5 +1,8 @@
-//! Starts Jarvis: telemetry, configuration, the application, and a graceful stop on SIGTERM/SIGINT.
+//! Starts Jarvis: telemetry, configuration, the application, and a graceful stop on SIGTERM/SIGINT;
+//! or runs one operator command (`jarvis-server --help`).
 
+use clap::Parser;
+use jarvis_server::cli::{Cli, Command, admin, objects};
 use jarvis_server::{config::Config, shutdown, startup::Application, telemetry};
 
 /// jemalloc rather than glibc's malloc, for the 19 MiB each argon2 hash allocates: glibc keeps
@@ -18,24 +21,32 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 const THREAD_STACK_BYTES: usize = 8 * 1024 * 1024;
 
 fn main() -> anyhow::Result<()> {
-    tokio::runtime::Builder::new_multi_thread()
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_stack_size(THREAD_STACK_BYTES)
-        .build()?
-        .block_on(serve())
+        .build()?;
+    match cli.command {
+        None | Some(Command::Serve) => runtime.block_on(serve()),
+        Some(Command::Admin(command)) => runtime.block_on(admin::run(command)),
+        Some(Command::Objects(command)) => runtime.block_on(objects::run(command)),
+    }
 }
 
 async fn serve() -> anyhow::Result<()> {
     // A missing .env is normal; a broken one is reported by the configuration it fails to give.
     let dotenv = dotenvy::dotenv();
     let config = Config::from_env()?;
-    telemetry::init(config.log_format);
+    let telemetry = telemetry::init(config.log_format);
     if let Ok(path) = dotenv {
         tracing::info!(path = %path.display(), "config.dotenv_loaded");
     }
     tracing::info!(?config, "config.loaded");
 
     let application = Application::build(config).await?;
-    application.run_until(shutdown::signal()).await?;
+    let served = application.run_until(shutdown::signal()).await;
+    // The last spans (this run's requests) leave before the process does.
+    telemetry.shutdown().await;
+    served?;
     Ok(())
 }

@@ -18,6 +18,14 @@ pub struct StorageConfig {
     pub upload_max_bytes: usize,
 }
 
+impl StorageConfig {
+    /// Reads only the storage variables from the process environment (blanks count as unset),
+    /// for operator commands that need no database (`jarvis-server objects`).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        read(&|name: &str| std::env::var(name).ok().filter(|value| !value.trim().is_empty()))
+    }
+}
+
 pub(super) fn read(get: &impl Fn(&str) -> Option<String>) -> Result<StorageConfig, ConfigError> {
     let settings = match get("JARVIS_STORAGE").as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("local") => StorageSettings::Local {
