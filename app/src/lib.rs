@@ -3,6 +3,7 @@
 //! wasm, which takes over the rendered page.
 
 pub mod account;
+pub mod admin;
 pub mod billing;
 pub mod browser;
 pub mod components;
@@ -24,6 +25,7 @@ use leptos_router::{
 };
 
 use crate::pages::{
+    admin::AdminPage,
     app_shell::AppShell,
     auth::{ForgotPasswordPage, LoginPage, RegisterPage, ResetPasswordPage},
     billing::BillingPage,
@@ -80,6 +82,8 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("settings") view=SettingsPage ssr=SsrMode::Async />
                 <Route path=StaticSegment("pricing") view=PricingPage ssr=SsrMode::Async />
                 <Route path=StaticSegment("billing") view=BillingPage ssr=SsrMode::Async />
+                // Admins only; anyone else gets the not-found page.
+                <Route path=StaticSegment("admin") view=AdminPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -2,6 +2,7 @@
 //! accounts and sessions, the agent, and outgoing mail. Documents, voice and billing join here.
 
 pub mod accounts;
+pub mod admin;
 pub mod agent;
 pub mod billing;
 pub mod chat;

@@ -97,6 +97,7 @@ pub fn error_message(code: &str, retry: Option<&str>) -> String {
         "password_contains_email" => "Your password must not contain your email address.".into(),
         "password_repetitive" => "Use more than one distinct character in your password.".into(),
         "invalid_credentials" => "Email or password is incorrect.".into(),
+        "account_disabled" => "This account has been disabled. Contact the people who run this Jarvis if you think this is a mistake.".into(),
         "locked" => format!("Too many attempts. Try again in {} seconds.", retry.unwrap_or("a few")),
         "invalid_link" => "This link is invalid, expired or was already used.".into(),
         "wrong_password" => "That password is not correct.".into(),

@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod admin;
 pub mod app_shell;
 pub mod auth;
 pub mod billing;

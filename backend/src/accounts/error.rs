@@ -14,6 +14,11 @@ pub enum AccountError {
     WeakPassword(#[from] WeakPassword),
     #[error("Email or password is incorrect.")]
     InvalidCredentials,
+    /// The password was right, but an admin disabled the account.
+    #[error(
+        "This account has been disabled. Contact the people who run this Jarvis if you think this is a mistake."
+    )]
+    Disabled,
     #[error("Too many attempts. Try again in {} seconds.", retry_after.as_secs())]
     Locked { retry_after: Duration },
     #[error("This link is invalid, expired or was already used.")]
@@ -43,7 +48,7 @@ impl crate::Kinded for AccountError {
                 ErrorKind::Invalid
             }
             Self::InvalidCredentials => ErrorKind::Unauthenticated,
-            Self::WrongPassword | Self::WrongCurrentPassword => ErrorKind::Forbidden,
+            Self::WrongPassword | Self::WrongCurrentPassword | Self::Disabled => ErrorKind::Forbidden,
             Self::Locked { .. } => ErrorKind::Limit,
             Self::NotFound => ErrorKind::NotFound,
             Self::Database(_) => ErrorKind::Unavailable,
@@ -63,6 +68,7 @@ impl AccountError {
             Self::WeakPassword(WeakPassword::ContainsEmail) => "password_contains_email",
             Self::WeakPassword(WeakPassword::Repetitive) => "password_repetitive",
             Self::InvalidCredentials => "invalid_credentials",
+            Self::Disabled => "account_disabled",
             Self::Locked { .. } => "locked",
             Self::InvalidLink => "invalid_link",
             Self::WrongPassword => "wrong_password",

@@ -193,6 +193,12 @@ impl Accounts {
         };
 
         throttle::reset(self.pool(), &account_key).await?;
+        // Told only to someone who knows the password; the account's sessions ended when it was
+        // disabled, and a trigger refuses new ones (see the admin migration).
+        if is_disabled(self.pool(), user_id).await? {
+            tracing::info!(user.id = %user_id, "accounts.login_refused_disabled");
+            return Err(AccountError::Disabled);
+        }
         let refresh = sessions::start(
             self.pool(),
             &self.inner.settings.sessions,
@@ -354,4 +360,15 @@ impl Accounts {
         tracing::info!("accounts.deleted");
         Ok(())
     }
+}
+
+/// Whether an admin disabled the account.
+async fn is_disabled(pool: &PgPool, user_id: Uuid) -> Result<bool, sqlx::Error> {
+    db::for_user(pool, user_id, async |conn| {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND disabled_at IS NOT NULL)")
+            .bind(user_id)
+            .fetch_one(&mut *conn)
+            .await
+    })
+    .await
 }

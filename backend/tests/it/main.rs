@@ -2,6 +2,7 @@
 //! part of the backend against real peers (Postgres under row-level security, the project's fakes
 //! of the paid APIs, the local speech engines), sharing [`support`]'s throwaway database.
 
+mod admin;
 mod agent;
 mod conversation_property;
 mod documents;

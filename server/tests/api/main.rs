@@ -2,6 +2,8 @@
 
 mod account_security;
 mod accounts;
+mod admin;
+mod backup;
 mod balancer;
 mod billing;
 mod chat;
@@ -17,5 +19,6 @@ mod nul;
 mod pages;
 mod revocation;
 mod security_headers;
+mod traces;
 mod voice;
 mod ws;
