@@ -215,7 +215,7 @@ pub(crate) fn assert_contiguous(events: &[(u64, RunEvent)]) {
 }
 
 /// The text of the stored assistant messages of a conversation, with their status.
-async fn stored_replies(cluster: &Cluster, conversation_id: &str) -> Vec<(String, String)> {
+pub(crate) async fn stored_replies(cluster: &Cluster, conversation_id: &str) -> Vec<(String, String)> {
     let rows: Vec<(String, serde_json::Value)> = sqlx::query_as(
         "SELECT status, content FROM messages WHERE conversation_id = $1::uuid AND role = 'assistant' ORDER BY position",
     )

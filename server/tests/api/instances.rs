@@ -151,6 +151,15 @@ impl Cluster {
         user
     }
 
+    /// How instances started by something else (a script) must send mail for this cluster to
+    /// read it: the test SMTP peer when there is one, else the cluster's outbox folder.
+    pub fn mail_setting(&self) -> (&'static str, String) {
+        match &self.smtp_url {
+            Some(url) => ("JARVIS_SMTP_URL", url.clone()),
+            None => ("JARVIS_OUTBOX_DIR", self.mail_dir.display().to_string()),
+        }
+    }
+
     /// Mails to `to` that arrived so far, from any instance, oldest first.
     pub fn read_mails_to(&self, to: &str) -> Vec<String> {
         mails_in(&self.mail_dir, to)

@@ -19,6 +19,8 @@ mod nul;
 mod pages;
 mod revocation;
 mod security_headers;
+mod shares;
+mod topology;
 mod traces;
 mod voice;
 mod ws;
