@@ -86,3 +86,95 @@ async fn metrics_can_be_turned_off() {
     assert!(app.metrics_address.is_none());
     app.stop().await;
 }
+
+/// Every `jarvis_*` name in `text`, histogram series (`_bucket`, `_sum`, `_count`) folded into
+/// their metric.
+fn metric_names(text: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("jarvis_") {
+        let tail = &rest[start..];
+        let end = tail.find(|c: char| !(c.is_ascii_lowercase() || c == '_')).unwrap_or(tail.len());
+        let name = &tail[..end];
+        let name = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix).filter(|base| base.ends_with("_seconds")))
+            .unwrap_or(name);
+        names.insert(name.to_owned());
+        rest = &tail[end..];
+    }
+    names
+}
+
+/// The metrics the code records: each `metrics::counter!/gauge!/histogram!("jarvis_…")` name in
+/// the backend's and the server's sources.
+fn recorded_metrics() -> std::collections::BTreeSet<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut names = std::collections::BTreeSet::new();
+    let mut folders = vec![root.join("backend/src"), root.join("server/src")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).expect("read a source folder") {
+            let path = entry.expect("a folder entry").path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|extension| extension == "rs") {
+                let source = std::fs::read_to_string(&path).expect("read a source file");
+                for macro_call in ["counter!(", "gauge!(", "histogram!("] {
+                    for (at, _) in source.match_indices(macro_call) {
+                        let call = &source[at + macro_call.len()..];
+                        let call = call.trim_start();
+                        if let Some(literal) = call.strip_prefix('"')
+                            && let Some(end) = literal.find('"')
+                            && literal[..end].starts_with("jarvis_")
+                        {
+                            names.insert(literal[..end].to_owned());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn the_dashboard_the_alerts_and_the_readme_name_only_metrics_the_code_records() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let read = |path: &str| {
+        std::fs::read_to_string(root.join(path)).unwrap_or_else(|error| panic!("{path}: {error}"))
+    };
+    let recorded = recorded_metrics();
+    assert!(recorded.len() >= 15, "the metrics the code records: {recorded:?}");
+
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&read("ops/grafana-dashboard.json")).expect("JSON");
+    let panels = dashboard["panels"].as_array().expect("panels");
+    assert!(!panels.is_empty());
+    let expressions: String = panels
+        .iter()
+        .flat_map(|panel| panel["targets"].as_array().cloned().unwrap_or_default())
+        .map(|target| target["expr"].as_str().expect("each target has a PromQL expression").to_owned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for (file, text) in [
+        ("ops/grafana-dashboard.json", expressions),
+        ("ops/prometheus-alerts.yml", read("ops/prometheus-alerts.yml")),
+    ] {
+        let named = metric_names(&text);
+        assert!(!named.is_empty(), "{file} uses metrics");
+        let unknown: Vec<_> = named.difference(&recorded).collect();
+        assert!(unknown.is_empty(), "{file} names metrics the code never records: {unknown:?}");
+    }
+
+    // The README's metrics table lists every metric, and only those.
+    let readme = read("README.md");
+    let section = readme.split("### Metrics").nth(1).expect("a Metrics section");
+    let table: String = section
+        .lines()
+        .skip_while(|line| !line.starts_with('|'))
+        .take_while(|line| line.starts_with('|'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let documented = metric_names(&table);
+    assert_eq!(documented, recorded, "the README's metrics table and the code differ");
+}
