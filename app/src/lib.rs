@@ -13,6 +13,7 @@ pub mod format;
 pub mod library;
 pub mod markdown;
 pub mod pages;
+pub mod search;
 #[cfg(feature = "ssr")]
 pub mod server_context;
 pub mod voice;

@@ -3,4 +3,5 @@
 pub mod chat;
 pub mod connection;
 pub mod forms;
+pub mod search;
 pub mod voice;

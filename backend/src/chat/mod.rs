@@ -24,6 +24,7 @@ pub mod journal;
 mod listener;
 mod live;
 mod reaper;
+pub mod search;
 mod shared;
 pub mod status;
 pub mod store;

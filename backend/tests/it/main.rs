@@ -8,6 +8,7 @@ mod conversation_property;
 mod documents;
 mod files;
 mod piper;
+mod search;
 mod speaking;
 mod support;
 mod voice;

@@ -1,10 +1,12 @@
-//! The conversation list: "New conversation", and each conversation of the user with its rename
-//! and delete buttons. Picking one loads it from the server and shows it.
+//! The conversation list: the search box, "New conversation", and each conversation of the user
+//! with its rename and delete buttons. Picking one (or a search result) loads it from the server
+//! and shows it (a search result at its message).
 
 use leptos::prelude::*;
 
-use super::context::ChatContext;
+use super::context::{ChatContext, Panel};
 use crate::browser::{confirm, prompt};
+use crate::components::search::{SearchBox, reveal_message};
 use crate::conversations::{delete_conversation, load_conversation, rename_conversation};
 
 #[component]
@@ -12,17 +14,26 @@ pub fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> im
     let chat = expect_context::<ChatContext>();
     let conversations = Memo::new(move |_| chat.state.with(|state| state.conversations.clone()));
     let open_id = Memo::new(move |_| chat.state.with(|state| state.conversation_id.clone()));
-    let open = move |id: String| {
+    let open = move |id: String, message: Option<String>| {
         on_pick();
         leptos::task::spawn_local(async move {
             match load_conversation(id).await {
-                Ok(Some(view)) => chat.run(|state| state.open(view)),
+                Ok(Some(view)) => {
+                    chat.run(|state| state.open(view));
+                    if let Some(message) = message {
+                        reveal_message(message);
+                    }
+                }
                 Ok(None) => chat.tell("That conversation no longer exists.".into()),
                 Err(error) => chat.tell(error.to_string()),
             }
         });
     };
     view! {
+        <SearchBox
+            on_open=Callback::new(move |(id, message)| open(id, message))
+            on_summon=Callback::new(move |()| chat.panel.set(Panel::Conversations))
+        />
         <div class="p-3">
             <button
                 type="button"
@@ -70,7 +81,7 @@ pub fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> im
                     let title = conversation.title.clone();
                     view! {
                         <li class=move || format!("group flex items-center gap-1 rounded-md {}", if current() { "bg-indigo-50" } else { "hover:bg-slate-100" })>
-                            <button type="button" class="min-w-0 flex-1 truncate px-2 py-1.5 text-left text-sm" on:click={ let id = id.clone(); move |_| open(id.clone()) }>
+                            <button type="button" class="min-w-0 flex-1 truncate px-2 py-1.5 text-left text-sm" on:click={ let id = id.clone(); move |_| open(id.clone(), None) }>
                                 {conversation.title.clone()}
                             </button>
                             <button type="button" class="px-1 text-xs text-slate-500 hover:text-slate-900" aria-label=format!("Rename {title}") on:click=rename>"✎"</button>

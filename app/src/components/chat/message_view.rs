@@ -31,6 +31,7 @@ pub fn MessageView(message: Memo<UiMessage>) -> impl IntoView {
     let text = move || message.with(|m| m.text.clone());
     view! {
         <article
+            id=message.with_untracked(|m| m.id.as_ref().map(|id| format!("message-{id}")))
             class=frame
             data-role=move || message.with(|m| m.role.clone())
             title=move || message.with(|m| m.usage.clone().unwrap_or_default())

@@ -9,6 +9,9 @@ use jarvis_types::voice::Clip;
 pub struct UiMessage {
     /// Unique on the page: how the list tells messages apart while they change.
     pub key: u64,
+    /// The stored message's id, for one loaded from the server (its element is `message-<id>`,
+    /// which a search result scrolls to).
+    pub id: Option<String>,
     pub role: String,
     pub text: String,
     pub tools: Vec<ToolCallView>,
@@ -37,6 +40,7 @@ impl UiMessage {
         clips.sort_by_key(|clip| clip.seq);
         Self {
             key,
+            id: Some(view.id),
             role: view.role,
             text: view.text,
             tools: view.tools,
