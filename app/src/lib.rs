@@ -16,12 +16,13 @@ pub mod pages;
 pub mod search;
 #[cfg(feature = "ssr")]
 pub mod server_context;
+pub mod shares;
 pub mod voice;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
     components::{Route, Router, Routes},
 };
 
@@ -34,6 +35,7 @@ use crate::pages::{
     not_found::NotFound,
     pricing::PricingPage,
     settings::SettingsPage,
+    share::SharePage,
 };
 
 /// The name cargo-leptos gives the wasm, JS and CSS bundles under `/pkg`.
@@ -85,6 +87,8 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("billing") view=BillingPage ssr=SsrMode::Async />
                 // Admins only; anyone else gets the not-found page.
                 <Route path=StaticSegment("admin") view=AdminPage ssr=SsrMode::Async />
+                // A shared conversation, for anyone with the link.
+                <Route path=(StaticSegment("share"), ParamSegment("token")) view=SharePage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod library;
 pub mod mail;
+pub mod shares;
 pub mod storage;
 pub mod text;
 pub mod voice;

@@ -363,6 +363,7 @@ fn router(state: AppState) -> Router {
         .route("/api/documents/{id}/download", get(routes::library::download_document))
         .route("/api/files/{id}", get(routes::library::file))
         .route("/api/library.zip", get(routes::library::export))
+        .route("/api/conversations/{id}/export.md", get(routes::export::conversation_markdown))
         .route(
             "/api/uploads",
             post(routes::library::upload).layer(DefaultBodyLimit::max(routes::library::UPLOAD_BODY_LIMIT)),

@@ -8,3 +8,4 @@ pub mod landing;
 pub mod not_found;
 pub mod pricing;
 pub mod settings;
+pub mod share;

@@ -9,6 +9,7 @@ mod documents;
 mod files;
 mod piper;
 mod search;
+mod shares;
 mod speaking;
 mod support;
 mod voice;

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod billing;
+pub mod export;
 pub mod health;
 pub mod library;
 pub mod server_fns;

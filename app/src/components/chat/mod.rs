@@ -8,7 +8,8 @@
 //! - the views: [`panels`] (the whole chat), [`conversation_list`], [`message_list`],
 //!   [`message_view`] (Markdown rendered safely, "Jarvis mode" to hide tool calls),
 //!   [`tool_cards`] and [`composer`] (Enter sends, Shift+Enter breaks the line, Esc or "Stop"
-//!   stops). A voice reply carries its spoken clips, played by the voice player.
+//!   stops). A voice reply carries its spoken clips, played by the voice player. [`share`]: the
+//!   header's "Share" (a read-only link, in a dialog) and "Export" (Markdown).
 
 pub mod composer;
 pub mod context;
@@ -16,6 +17,7 @@ pub mod conversation_list;
 pub mod message_list;
 pub mod message_view;
 pub mod panels;
+pub mod share;
 pub mod state;
 pub mod tool_cards;
 pub mod ui_message;

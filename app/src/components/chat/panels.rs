@@ -10,6 +10,7 @@ use super::composer::Composer;
 use super::context::{ChatContext, Panel};
 use super::conversation_list::ConversationList;
 use super::message_list::MessageList;
+use super::share::ShareControls;
 use super::state::ChatState;
 use crate::components::connection::ConnectionStatus;
 use crate::components::voice::{VoiceSettingsButton, VoiceSettingsPanel, VoiceState};
@@ -72,6 +73,7 @@ pub fn Chat(
                     <div class="flex items-center justify-between gap-2 border-b border-slate-200 bg-white px-3 py-2">
                         <ConnectionStatus state=chat.connection />
                         <div class="flex items-center gap-3">
+                            <ShareControls />
                             <VoiceSettingsButton open=voice_settings_open />
                             <label class="flex items-center gap-2 text-sm text-slate-700">
                                 <input type="checkbox" prop:checked=move || chat.jarvis_mode.get() on:change=move |ev| chat.jarvis_mode.set(event_target_checked(&ev)) />

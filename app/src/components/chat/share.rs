@@ -1,0 +1,225 @@
+//! "Share" and "Export" for the open conversation, in the chat's header. "Share" makes a new
+//! read-only link to the conversation as it is now and opens a dialog with the link, "Copy link"
+//! and "Stop sharing" (which revokes every link to it). "Export" downloads it as Markdown. The
+//! dialog's states and transitions are the pure [`ShareDialog::next`].
+
+use leptos::prelude::*;
+
+use super::context::ChatContext;
+use crate::shares::{share_conversation, stop_sharing};
+
+/// The share dialog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShareDialog {
+    Closed,
+    /// Making the link.
+    Creating,
+    /// The link, shown once; `copied` once "Copy link" was pressed.
+    Shared {
+        url: String,
+        copied: bool,
+    },
+    /// Revoking the links.
+    Stopping {
+        url: String,
+    },
+    /// Every link to the conversation was revoked.
+    Stopped,
+    Failed(String),
+}
+
+/// What happens to the dialog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShareEvent {
+    /// "Share" was pressed.
+    Open,
+    /// The server made the link.
+    Created(String),
+    Copied,
+    /// "Stop sharing" was pressed.
+    Stop,
+    /// The server revoked the links.
+    Stopped,
+    Failed(String),
+    Close,
+}
+
+impl ShareDialog {
+    /// The dialog after `event`. An answer that arrives after the dialog moved on (closed, or
+    /// stopped) changes nothing.
+    pub fn next(self, event: ShareEvent) -> Self {
+        use ShareDialog as D;
+        use ShareEvent as E;
+        match (self, event) {
+            (_, E::Close) => D::Closed,
+            (D::Closed | D::Stopped | D::Failed(_), E::Open) => D::Creating,
+            (D::Creating, E::Created(url)) => D::Shared { url, copied: false },
+            (D::Shared { url, .. }, E::Copied) => D::Shared { url, copied: true },
+            (D::Shared { url, .. }, E::Stop) => D::Stopping { url },
+            (D::Stopping { .. }, E::Stopped) => D::Stopped,
+            (D::Creating | D::Stopping { .. }, E::Failed(message)) => D::Failed(message),
+            (state, _) => state,
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        *self != Self::Closed
+    }
+}
+
+/// The link's full address (the server answers its path).
+fn absolute(path: &str) -> String {
+    #[cfg(feature = "hydrate")]
+    if let Ok(origin) = window().location().origin() {
+        return format!("{origin}{path}");
+    }
+    path.to_owned()
+}
+
+#[component]
+pub fn ShareControls() -> impl IntoView {
+    let chat = expect_context::<ChatContext>();
+    let open_id = Memo::new(move |_| chat.state.with(|state| state.conversation_id.clone()));
+    let dialog = RwSignal::new(ShareDialog::Closed);
+    // The dialog takes the focus when it opens, so that Esc closes it and a screen reader reads it.
+    let dialog_box = NodeRef::<leptos::html::Div>::new();
+    let is_open = Memo::new(move |_| dialog.with(ShareDialog::is_open));
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if is_open.get()
+            && let Some(element) = dialog_box.get()
+        {
+            let _ = element.focus();
+        }
+    });
+    let send = move |event: ShareEvent| {
+        dialog.update(|d| *d = std::mem::replace(d, ShareDialog::Closed).next(event))
+    };
+    let share = move |_| {
+        let Some(id) = open_id.get_untracked() else { return };
+        send(ShareEvent::Open);
+        if dialog.get_untracked() != ShareDialog::Creating {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            send(match share_conversation(id).await {
+                Ok(path) => ShareEvent::Created(absolute(&path)),
+                Err(error) => ShareEvent::Failed(error.to_string()),
+            });
+        });
+    };
+    let stop = move |_| {
+        let Some(id) = open_id.get_untracked() else { return };
+        send(ShareEvent::Stop);
+        leptos::task::spawn_local(async move {
+            send(match stop_sharing(id).await {
+                Ok(()) => ShareEvent::Stopped,
+                Err(error) => ShareEvent::Failed(error.to_string()),
+            });
+        });
+    };
+    let button = "rounded-md px-2 py-1 text-sm text-slate-700 ring-1 ring-slate-300 hover:bg-slate-100";
+    view! {
+        <Show when=move || open_id.with(Option::is_some)>
+            <button type="button" class=button on:click=share>"Share"</button>
+            <a
+                class=button
+                href=move || format!("/api/conversations/{}/export.md", open_id.get().unwrap_or_default())
+                download
+            >
+                "Export"
+            </a>
+        </Show>
+        <Show when=move || is_open.get()>
+            <div class="fixed inset-0 z-40 flex items-center justify-center bg-slate-900/40 p-4">
+                <div
+                    node_ref=dialog_box
+                    tabindex="-1"
+                    role="dialog"
+                    aria-modal="true"
+                    aria-labelledby="share-title"
+                    class="w-full max-w-lg space-y-4 rounded-2xl bg-white p-6 shadow-xl"
+                    on:keydown=move |ev| if ev.key() == "Escape" { send(ShareEvent::Close) }
+                >
+                    <h2 id="share-title" class="text-lg font-semibold">"Share conversation"</h2>
+                    {move || match dialog.get() {
+                        ShareDialog::Closed => ().into_any(),
+                        ShareDialog::Creating => view! { <p role="status">"Creating a link…"</p> }.into_any(),
+                        ShareDialog::Shared { url, copied } => {
+                            let copy_url = url.clone();
+                            view! {
+                                <p class="text-sm text-slate-600">
+                                    "Anyone with this link can read this conversation as it is now, without an account. Messages sent later are not shared."
+                                </p>
+                                <label class="block text-sm font-medium text-slate-700">
+                                    "Link"
+                                    <input type="text" readonly class="mt-1 w-full rounded-md border border-slate-300 px-2 py-1 text-sm" prop:value=url />
+                                </label>
+                                <div class="flex flex-wrap gap-2">
+                                    <button
+                                        type="button"
+                                        class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-semibold text-white hover:bg-indigo-500"
+                                        on:click=move |_| { crate::browser::copy_to_clipboard(&copy_url); send(ShareEvent::Copied); }
+                                    >
+                                        "Copy link"
+                                    </button>
+                                    <button type="button" class="rounded-md px-3 py-1.5 text-sm text-rose-700 ring-1 ring-rose-300 hover:bg-rose-50" on:click=stop>
+                                        "Stop sharing"
+                                    </button>
+                                </div>
+                                {copied.then(|| view! { <p role="status" class="text-sm text-slate-600">"Link copied."</p> })}
+                            }
+                            .into_any()
+                        }
+                        ShareDialog::Stopping { .. } => view! { <p role="status">"Stopping…"</p> }.into_any(),
+                        ShareDialog::Stopped => view! {
+                            <p role="status">"Sharing stopped: links to this conversation no longer work."</p>
+                        }
+                        .into_any(),
+                        ShareDialog::Failed(message) => view! { <p role="alert" class="text-rose-700">{message}</p> }.into_any(),
+                    }}
+                    <div class="flex justify-end">
+                        <button type="button" class=button on:click=move |_| send(ShareEvent::Close)>"Close"</button>
+                    </div>
+                </div>
+            </div>
+        </Show>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ShareDialog as D, ShareEvent as E};
+
+    fn after(events: Vec<E>) -> D {
+        events.into_iter().fold(D::Closed, D::next)
+    }
+
+    #[test]
+    fn share_then_copy_then_stop() {
+        let url = "http://localhost/share/abc".to_owned();
+        assert_eq!(after(vec![E::Open]), D::Creating);
+        assert_eq!(
+            after(vec![E::Open, E::Created(url.clone())]),
+            D::Shared { url: url.clone(), copied: false }
+        );
+        assert_eq!(
+            after(vec![E::Open, E::Created(url.clone()), E::Copied]),
+            D::Shared { url: url.clone(), copied: true }
+        );
+        assert_eq!(after(vec![E::Open, E::Created(url.clone()), E::Stop]), D::Stopping { url: url.clone() });
+        assert_eq!(after(vec![E::Open, E::Created(url.clone()), E::Stop, E::Stopped]), D::Stopped);
+    }
+
+    #[test]
+    fn late_answers_change_nothing_and_failures_are_shown() {
+        let url = "u".to_owned();
+        assert_eq!(after(vec![E::Open, E::Close, E::Created(url.clone())]), D::Closed);
+        assert_eq!(after(vec![E::Stopped]), D::Closed);
+        assert_eq!(after(vec![E::Open, E::Open]), D::Creating);
+        assert_eq!(after(vec![E::Open, E::Failed("no".into())]), D::Failed("no".into()));
+        assert_eq!(after(vec![E::Open, E::Failed("no".into()), E::Open]), D::Creating);
+        assert!(!D::Closed.is_open() && D::Stopped.is_open());
+    }
+}

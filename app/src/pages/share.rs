@@ -1,0 +1,92 @@
+//! `/share/{token}`: a shared conversation, read-only, for anyone with the link (no account, no
+//! session). It shows the snapshot taken when the conversation was shared, rendered completely on
+//! the server (it needs no JavaScript), and asks search engines not to index it (a `robots` meta
+//! tag and an `X-Robots-Tag` header). A revoked or unknown link is the ordinary "page not found".
+
+use leptos::prelude::*;
+use leptos_meta::{Meta, Title};
+use leptos_router::hooks::use_params_map;
+
+use super::not_found::NotFound;
+use crate::shares::{SharedConversation, SharedMessage, read_shared};
+
+#[component]
+pub fn SharePage() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            http::header::HeaderName::from_static("x-robots-tag"),
+            http::HeaderValue::from_static("noindex"),
+        );
+    }
+    let params = use_params_map();
+    let snapshot = Resource::new(move || params.read().get("token").unwrap_or_default(), read_shared);
+    view! {
+        <Meta name="robots" content="noindex" />
+        // The token is in the address: no link on the page sends it anywhere.
+        <Meta name="referrer" content="no-referrer" />
+        <Suspense fallback=|| view! { <p class="px-4 py-8">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match snapshot.await {
+                    Ok(Some(conversation)) => view! { <Shared conversation /> }.into_any(),
+                    Ok(None) => view! { <NotFound /> }.into_any(),
+                    Err(error) => view! {
+                        <main class="mx-auto max-w-xl px-6 py-24">
+                            <p role="alert" class="text-rose-700">{error.to_string()}</p>
+                        </main>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Shared(conversation: SharedConversation) -> impl IntoView {
+    let date: String = conversation.shared_at.chars().take(10).collect();
+    view! {
+        <Title text=conversation.title.clone() />
+        <div class="min-h-full">
+            <header class="flex items-center justify-between border-b border-slate-200 bg-white px-4 py-3">
+                <a href="/" class="font-semibold text-indigo-700">"Jarvis"</a>
+                <span class="text-sm text-slate-600">"Shared conversation · read-only"</span>
+            </header>
+            <main class="mx-auto max-w-3xl space-y-4 px-4 py-6">
+                <h1 class="text-2xl font-semibold">{conversation.title}</h1>
+                <p class="text-sm text-slate-600">
+                    {format!("A snapshot shared on {date}. Messages written after it are not shown.")}
+                </p>
+                <div class="flex flex-col gap-4">
+                    {conversation.messages.into_iter().map(|message| view! { <Message message /> }).collect_view()}
+                </div>
+            </main>
+        </div>
+    }
+}
+
+#[component]
+fn Message(message: SharedMessage) -> impl IntoView {
+    if message.role == "user" {
+        return view! {
+            <article
+                data-role="user"
+                class="ml-auto max-w-[85%] rounded-2xl bg-indigo-600 px-4 py-2 text-white whitespace-pre-wrap"
+            >
+                <p>{message.text}</p>
+            </article>
+        }
+        .into_any();
+    }
+    let tools = (!message.tools.is_empty()).then(|| {
+        view! { <p class="mb-2 text-sm text-slate-500">{format!("Used: {}", message.tools.join(", "))}</p> }
+    });
+    view! {
+        <article data-role="assistant" class="max-w-[95%] rounded-2xl bg-white px-4 py-3 ring-1 ring-slate-200">
+            {tools}
+            <div class="markdown space-y-2 break-words" inner_html=message.html></div>
+            {message.partial.then(|| view! { <p class="mt-2 text-sm text-slate-500">"Stopped before the end."</p> })}
+        </article>
+    }
+    .into_any()
+}

@@ -1,0 +1,80 @@
+import { expect, test } from "@playwright/test";
+import { signUp } from "./accounts";
+import { JarvisServer } from "./server";
+
+let server: JarvisServer;
+
+test.beforeAll(async () => {
+  server = await JarvisServer.launch();
+});
+
+test.afterAll(async () => {
+  await server?.dispose();
+});
+
+test("a shared link opens in a fresh browser with no account, and Stop sharing ends it", async ({ page, browser }) => {
+  await signUp(page.request, server.baseUrl);
+  await page.goto(`${server.baseUrl}/app`);
+  await expect(page.getByRole("status").filter({ hasText: /^Connected$/ })).toBeVisible();
+  await page.getByLabel("Message").fill("Hi Jarvis, share this");
+  await page.getByLabel("Message").press("Enter");
+  await expect(page.locator('article[data-role="assistant"]').last()).toContainText("You said: Hi Jarvis, share this");
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+
+  await page.getByRole("button", { name: "Share", exact: true }).click();
+  const dialog = page.getByRole("dialog", { name: "Share conversation" });
+  const link = dialog.getByLabel("Link");
+  await expect(link).toHaveValue(/\/share\/[A-Za-z0-9_-]{43}$/);
+  const url = await link.inputValue();
+  // The dialog has the focus: Esc closes it.
+  await page.keyboard.press("Escape");
+  await expect(dialog).toHaveCount(0);
+  await page.getByRole("button", { name: "Share", exact: true }).click();
+  await dialog.getByRole("button", { name: "Copy link" }).click();
+  await expect(dialog.getByRole("status")).toHaveText("Link copied.");
+  const second = await dialog.getByLabel("Link").inputValue();
+  expect(second).not.toBe(url);
+
+  // A message sent after sharing is not in the link.
+  await dialog.getByRole("button", { name: "Close" }).click();
+  await page.getByLabel("Message").fill("A later message");
+  await page.getByLabel("Message").press("Enter");
+  await expect(page.locator('article[data-role="user"]').last()).toHaveText("A later message");
+
+  const stranger = await browser.newContext();
+  const reader = await stranger.newPage();
+  const response = await reader.goto(url);
+  expect(response?.status()).toBe(200);
+  expect(response?.headers()["x-robots-tag"]).toBe("noindex");
+  await expect(reader.locator('meta[name="robots"]')).toHaveAttribute("content", "noindex");
+  await expect(reader.locator('article[data-role="user"]')).toHaveText("Hi Jarvis, share this");
+  await expect(reader.locator('article[data-role="assistant"]')).toContainText("You said: Hi Jarvis, share this");
+  await expect(reader.getByText("A later message")).toHaveCount(0);
+
+  await page.getByRole("button", { name: "Share", exact: true }).click();
+  await dialog.getByRole("button", { name: "Stop sharing" }).click();
+  await expect(dialog.getByRole("status")).toContainText("Sharing stopped");
+
+  const again = await reader.goto(url);
+  expect(again?.status()).toBe(404);
+  await expect(reader.getByRole("heading", { name: "Page not found" })).toBeVisible();
+  await stranger.close();
+});
+
+test("Export downloads the conversation as Markdown", async ({ page }) => {
+  await signUp(page.request, server.baseUrl);
+  await page.goto(`${server.baseUrl}/app`);
+  await expect(page.getByRole("status").filter({ hasText: /^Connected$/ })).toBeVisible();
+  await page.getByLabel("Message").fill("Export me");
+  await page.getByLabel("Message").press("Enter");
+  await expect(page.locator('article[data-role="assistant"]').last()).toContainText("You said: Export me");
+
+  const download = page.waitForEvent("download");
+  await page.getByRole("link", { name: "Export" }).click();
+  const file = await download;
+  expect(file.suggestedFilename()).toMatch(/^conversation-.*\.md$/);
+  const text = await (await file.createReadStream()).toArray();
+  const markdown = Buffer.concat(text).toString("utf8");
+  expect(markdown).toContain("## You\n\nExport me");
+  expect(markdown).toContain("## Jarvis\n\nHello! You said: Export me");
+});
