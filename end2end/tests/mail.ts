@@ -4,6 +4,8 @@ import { join } from "node:path";
 
 const mailDir = process.env.JARVIS_TEST_MAILDIR ?? "../target/test-mail";
 
+// A maildir's `tmp/` holds mails still being written, then moved to `new/`: never read them,
+// and a file that moves or goes between listing and reading is simply looked for again.
 function files(dir: string): string[] {
   let entries: string[];
   try {
@@ -12,9 +14,22 @@ function files(dir: string): string[] {
     return [];
   }
   return entries.flatMap((name) => {
+    if (name === "tmp") return [];
     const path = join(dir, name);
-    return statSync(path).isDirectory() ? files(path) : [path];
+    try {
+      return statSync(path).isDirectory() ? files(path) : [path];
+    } catch {
+      return [];
+    }
   });
+}
+
+function read(path: string): { path: string; text: string; at: number } | null {
+  try {
+    return { path, text: readFileSync(path, "utf8"), at: statSync(path).mtimeMs };
+  } catch {
+    return null;
+  }
 }
 
 /** Undoes quoted-printable transfer encoding (soft line breaks, `=XX` escapes). */
@@ -38,7 +53,8 @@ export async function mailTo(to: string): Promise<string> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     const mails = files(mailDir)
-      .map((path) => ({ path, text: readFileSync(path, "utf8"), at: statSync(path).mtimeMs }))
+      .map(read)
+      .filter((mail): mail is { path: string; text: string; at: number } => mail !== null)
       .filter(({ text }) => text.split(/\r?\n/).some((line) => /^to:/i.test(line) && line.toLowerCase().includes(to)))
       .sort((a, b) => a.at - b.at);
     if (mails.length > 0) return decodeQuotedPrintable(mails[mails.length - 1].text);
