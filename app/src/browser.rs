@@ -1,5 +1,5 @@
 //! The few browser calls the components make outside Leptos (dialogs, the address bar, the
-//! location, randomness, the clipboard), in one place. Each is a no-op (or a refusal) on the
+//! location, randomness, the clipboard, the focus, this browser's storage), in one place. Each is a no-op (or a refusal) on the
 //! server, so a component may call it from code that also renders there.
 
 /// The browser's prompt dialog; `None` when cancelled or left blank.
@@ -71,4 +71,42 @@ pub fn copy_to_clipboard(text: &str) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = text;
+}
+
+/// Moves the focus to the element with id `id`, if it is in the page.
+pub fn focus(id: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        let element = leptos::prelude::document().get_element_by_id(id);
+        if let Some(element) = element.and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = element.focus();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}
+
+/// The value this browser keeps under `key` (`localStorage`); `None` when absent, refused
+/// (private mode) or on the server.
+pub fn stored(key: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        leptos::prelude::window().local_storage().ok().flatten()?.get_item(key).ok().flatten()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = key;
+        None
+    }
+}
+
+/// Keeps `value` under `key` in this browser (`localStorage`); nothing when refused.
+pub fn store(key: &str, value: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Ok(Some(storage)) = leptos::prelude::window().local_storage() {
+        let _ = storage.set_item(key, value);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (key, value);
 }

@@ -146,9 +146,34 @@ fn clean(unsafe_html: &str) -> String {
         .to_string();
     // Our own, fixed markup around code blocks, added after sanitising: the model's text can
     // only ever be inside <pre>, escaped.
-    clean
-        .replace("<pre>", r#"<div class="code-block"><button type="button" class="copy-code" data-copy-code="">Copy</button><pre>"#)
-        .replace("</pre>", "</pre></div>")
+    frame_code_blocks(&clean)
+}
+
+/// Puts every code block in a frame with its language's label (when it has one) and a "Copy"
+/// button. The label comes from the block's class, which the highlighter limits to letters,
+/// digits, `-` and `+`, and is escaped all the same.
+fn frame_code_blocks(html: &str) -> String {
+    const LANGUAGE: &str = r#"<code class="language-"#;
+    let mut out = String::with_capacity(html.len() + 128);
+    let mut rest = html;
+    while let Some(at) = rest.find("<pre>") {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + "<pre>".len()..];
+        out.push_str(r#"<div class="code-block">"#);
+        let language =
+            rest.strip_prefix(LANGUAGE).and_then(|tail| tail.split_once('"')).map(|(name, _)| name);
+        if let Some(language) = language.filter(|name| !name.is_empty()) {
+            out.push_str(&format!(r#"<span class="code-lang">{}</span>"#, escape_text(language)));
+        }
+        out.push_str(r#"<button type="button" class="copy-code" data-copy-code="">Copy</button><pre>"#);
+    }
+    out.push_str(rest);
+    out.replace("</pre>", "</pre></div>")
+}
+
+/// `text` escaped for HTML text or a quoted attribute.
+fn escape_text(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// A small, dependency-free highlighter: comments, strings, numbers and common keywords.
@@ -316,6 +341,28 @@ pub(crate) mod tests {
         assert!(html.contains(r#"<span class="hl-kw">fn</span>"#), "{html}");
         assert!(html.contains(r#"<span class="hl-str">"&lt;b&gt;"</span>"#), "{html}");
         assert!(html.contains(r#"<span class="hl-com">// hi</span>"#), "{html}");
+    }
+
+    #[test]
+    fn a_code_block_is_labelled_with_its_language_and_a_block_without_one_is_not() {
+        let html = render("```rust\nfn main() {}\n```\n\n```\nplain\n```");
+        assert_eq!(html.matches(r#"<span class="code-lang">rust</span>"#).count(), 1, "{html}");
+        assert_eq!(html.matches("code-lang").count(), 1, "{html}");
+        assert_eq!(html.matches(r#"data-copy-code="""#).count(), 2, "{html}");
+        assert_eq!(html.matches(r#"<div class="code-block">"#).count(), 2, "{html}");
+    }
+
+    #[test]
+    fn a_hostile_language_name_cannot_break_out_of_its_label() {
+        let html = render("```\"><img src=x onerror=alert(1)>&amp;\nx\n```");
+        assert_inert("language", &html);
+        assert!(!html.contains("<img"), "{html}");
+        let label =
+            html.split(r#"<span class="code-lang">"#).nth(1).and_then(|tail| tail.split_once("</span>"));
+        if let Some((label, _)) = label {
+            assert!(label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '+'), "{label}");
+        }
+        assert_eq!(escape_text(r#"<b a="1">&"#), "&lt;b a=&quot;1&quot;&gt;&amp;");
     }
 
     #[test]

@@ -73,7 +73,7 @@ test("a tool call shows as a card that Jarvis mode hides", async ({ page }) => {
   await expect(lastReply(page)).toContainText("The time is");
   const card = page.getByTestId("tool-card");
   await expect(card).toContainText("get_current_time");
-  await expect(card).toContainText("done");
+  await expect(card).toContainText("Checked the time");
 
   await page.getByLabel("Jarvis mode").check();
   await expect(card).toHaveCount(0);

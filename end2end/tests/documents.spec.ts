@@ -65,9 +65,9 @@ test("the agent saves a document, the user edits it, a stale agent update is ref
   await page.getByLabel("Jarvis mode").uncheck();
   const tools = reply.getByTestId("tool-card");
   await expect(tools).toHaveCount(3);
-  await expect(tools.nth(0)).toContainText("update_document · failed");
-  await expect(tools.nth(1)).toContainText("read_document · done");
-  await expect(tools.nth(2)).toContainText("update_document · done");
+  await expect(tools.nth(0)).toContainText("Could not update a document");
+  await expect(tools.nth(1)).toContainText("Read a document");
+  await expect(tools.nth(2)).toContainText("Updated a document");
   // The open document followed without a reload, and the user's line survived.
   await expect(page.getByTestId("document-meta")).toContainText("version 3");
   await expect(page.getByTestId("document-view")).toContainText("Call grandma");

@@ -1,6 +1,7 @@
 //! The composer: the notice above it (a refusal, a limit with its upgrade link), the message box
 //! (Enter sends, Shift+Enter breaks the line, Esc stops) and Send, or Stop while a reply runs. A
-//! refused message's text comes back into the box.
+//! refused message's text comes back into the box. The box is focused on load (unless the user
+//! is already somewhere else) and grows with its text up to a maximum height, then scrolls.
 
 use leptos::prelude::*;
 
@@ -11,6 +12,20 @@ use super::state::ChatState;
 pub fn Composer() -> impl IntoView {
     let chat = expect_context::<ChatContext>();
     let draft = RwSignal::new(String::new());
+    let textarea = NodeRef::<leptos::html::Textarea>::new();
+    // Focused on load, unless the user already went somewhere else while the page loaded.
+    Effect::new(move |_| {
+        if let Some(element) = textarea.get() {
+            focus_unless_busy(&element);
+        }
+    });
+    // Grows with its text (the class caps its height; beyond that it scrolls).
+    Effect::new(move |_| {
+        draft.track();
+        if let Some(element) = textarea.get() {
+            fit_height(&element);
+        }
+    });
     let running = move || chat.running();
     let notice = Memo::new(move |_| chat.state.with(|state| state.notice.clone()));
     let upgrade_url = Memo::new(move |_| chat.state.with(|state| state.upgrade_url.clone()));
@@ -52,11 +67,14 @@ pub fn Composer() -> impl IntoView {
             >
                 <label for="composer" class="sr-only">"Message"</label>
                 <textarea
+                    node_ref=textarea
                     id="composer"
                     name="message"
                     rows="2"
+                    autofocus
                     placeholder="Message Jarvis…"
-                    class="min-h-[2.75rem] flex-1 resize-y rounded-lg border border-slate-300 px-3 py-2 focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200"
+                    data-testid="composer"
+                    class="max-h-60 min-h-[2.75rem] flex-1 resize-none overflow-y-auto rounded-lg border border-slate-300 px-3 py-2 focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200"
                     prop:value=move || draft.get()
                     on:input=move |ev| draft.set(event_target_value(&ev))
                     on:keydown=move |ev: leptos::ev::KeyboardEvent| {
@@ -83,3 +101,26 @@ pub fn Composer() -> impl IntoView {
     }
     .into_any()
 }
+
+/// Focuses the box if nothing else has the focus.
+#[cfg(feature = "hydrate")]
+fn focus_unless_busy(element: &web_sys::HtmlTextAreaElement) {
+    let idle = document().active_element().is_none_or(|active| active.tag_name() == "BODY");
+    if idle {
+        let _ = element.focus();
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn focus_unless_busy<T>(_element: &T) {}
+
+/// Sets the box's height to its text's (its `max-height` caps it, then it scrolls).
+#[cfg(feature = "hydrate")]
+fn fit_height(element: &web_sys::HtmlTextAreaElement) {
+    let _ = element.set_attribute("style", "height:auto");
+    let borders = element.offset_height() - element.client_height();
+    let _ = element.set_attribute("style", &format!("height:{}px", element.scroll_height() + borders));
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn fit_height<T>(_element: &T) {}

@@ -116,6 +116,7 @@ impl ChatContext {
     }
 
     pub fn stop(self) {
+        self.voice.stop(self.state.with_untracked(|state| state.active.as_ref().map(|a| a.run_id.clone())));
         self.run(|state| state.stop());
     }
 

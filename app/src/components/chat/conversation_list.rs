@@ -1,10 +1,12 @@
 //! The conversation list: the search box, "New conversation", and each conversation of the user
-//! with its rename and delete buttons. Picking one (or a search result) loads it from the server
-//! and shows it (a search result at its message).
+//! with its rename and delete buttons, under date headings ("Today", "Yesterday", …). Picking one
+//! (or a search result) loads it from the server and shows it (a search result at its message).
 
+use jarvis_types::chat::ConversationSummary;
 use leptos::prelude::*;
 
 use super::context::{ChatContext, Panel};
+use super::date_groups::group_by_date;
 use crate::browser::{confirm, prompt};
 use crate::components::search::{SearchBox, reveal_message};
 use crate::conversations::{delete_conversation, load_conversation, rename_conversation};
@@ -29,6 +31,71 @@ pub fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> im
             }
         });
     };
+    let item = move |conversation: ConversationSummary| {
+        let id = conversation.id.clone();
+        let current = {
+            let id = id.clone();
+            move || open_id.with(|open| open.as_deref() == Some(id.as_str()))
+        };
+        let rename = {
+            let id = id.clone();
+            let title = conversation.title.clone();
+            move |_| {
+                let Some(new_title) = prompt("Rename conversation", &title) else { return };
+                let id = id.clone();
+                leptos::task::spawn_local(async move {
+                    match rename_conversation(id.clone(), new_title.clone()).await {
+                        Ok(()) => chat.state.update(|state| state.renamed(&id, &new_title)),
+                        Err(error) => chat.tell(error.to_string()),
+                    }
+                });
+            }
+        };
+        let delete = {
+            let id = id.clone();
+            move |_| {
+                if !confirm("Delete this conversation? This cannot be undone.") {
+                    return;
+                }
+                let id = id.clone();
+                leptos::task::spawn_local(async move {
+                    match delete_conversation(id.clone()).await {
+                        Ok(()) => chat.run(|state| state.deleted(&id)),
+                        Err(error) => chat.tell(error.to_string()),
+                    }
+                });
+            }
+        };
+        let title = conversation.title.clone();
+        view! {
+            <li class=move || format!("group flex items-center gap-1 rounded-md {}", if current() { "bg-indigo-50" } else { "hover:bg-slate-100" })>
+                <button type="button" class="min-w-0 flex-1 truncate px-2 py-1.5 text-left text-sm" on:click={ let id = id.clone(); move |_| open(id.clone(), None) }>
+                    {conversation.title.clone()}
+                </button>
+                <button type="button" class="px-1 text-xs text-slate-500 hover:text-slate-900" aria-label=format!("Rename {title}") on:click=rename>"✎"</button>
+                <button type="button" class="px-1 text-xs text-slate-500 hover:text-rose-700" aria-label=format!("Delete {title}") on:click=delete>"✕"</button>
+            </li>
+        }
+    };
+    // Grouped by date once the browser's clock and time zone are known (the server's may differ,
+    // so the page renders and hydrates ungrouped first).
+    let clock = RwSignal::new(None::<(i64, i32)>);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let now = js_sys::Date::new_0();
+        let offset_minutes = -(now.get_timezone_offset() as i32);
+        clock.set(Some(((now.get_time() / 1000.0) as i64, offset_minutes)));
+    });
+    let groups = Memo::new(move |_| {
+        let list = conversations.get();
+        match clock.get() {
+            Some((now, offset)) => group_by_date(&list, now, offset)
+                .into_iter()
+                .map(|group| (Some(group.label), group.conversations))
+                .collect(),
+            None => vec![(None, list)],
+        }
+    });
     view! {
         <SearchBox
             on_open=Callback::new(move |(id, message)| open(id, message))
@@ -43,54 +110,14 @@ pub fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> im
                 "New conversation"
             </button>
         </div>
-        <ul class="min-h-0 flex-1 overflow-y-auto px-2 pb-3" role="list">
-            <For each=move || conversations.get() key=|c| (c.id.clone(), c.title.clone()) let(conversation)>
-                {
-                    let id = conversation.id.clone();
-                    let current = {
-                        let id = id.clone();
-                        move || open_id.with(|open| open.as_deref() == Some(id.as_str()))
-                    };
-                    let rename = {
-                        let id = id.clone();
-                        let title = conversation.title.clone();
-                        move |_| {
-                            let Some(new_title) = prompt("Rename conversation", &title) else { return };
-                            let id = id.clone();
-                            leptos::task::spawn_local(async move {
-                                match rename_conversation(id.clone(), new_title.clone()).await {
-                                    Ok(()) => chat.state.update(|state| state.renamed(&id, &new_title)),
-                                    Err(error) => chat.tell(error.to_string()),
-                                }
-                            });
-                        }
-                    };
-                    let delete = {
-                        let id = id.clone();
-                        move |_| {
-                            if !confirm("Delete this conversation? This cannot be undone.") { return; }
-                            let id = id.clone();
-                            leptos::task::spawn_local(async move {
-                                match delete_conversation(id.clone()).await {
-                                    Ok(()) => chat.run(|state| state.deleted(&id)),
-                                    Err(error) => chat.tell(error.to_string()),
-                                }
-                            });
-                        }
-                    };
-                    let title = conversation.title.clone();
-                    view! {
-                        <li class=move || format!("group flex items-center gap-1 rounded-md {}", if current() { "bg-indigo-50" } else { "hover:bg-slate-100" })>
-                            <button type="button" class="min-w-0 flex-1 truncate px-2 py-1.5 text-left text-sm" on:click={ let id = id.clone(); move |_| open(id.clone(), None) }>
-                                {conversation.title.clone()}
-                            </button>
-                            <button type="button" class="px-1 text-xs text-slate-500 hover:text-slate-900" aria-label=format!("Rename {title}") on:click=rename>"✎"</button>
-                            <button type="button" class="px-1 text-xs text-slate-500 hover:text-rose-700" aria-label=format!("Delete {title}") on:click=delete>"✕"</button>
-                        </li>
-                    }
-                }
+        <div class="min-h-0 flex-1 overflow-y-auto px-2 pb-3">
+            <For each=move || groups.get() key=|(label, list)| (label.clone(), list.iter().map(|c| (c.id.clone(), c.title.clone())).collect::<Vec<_>>()) let((label, list))>
+                {label.map(|label| view! { <h3 class="px-2 pb-1 pt-3 text-xs font-semibold text-slate-500">{label}</h3> })}
+                <ul role="list">
+                    {list.into_iter().map(item).collect_view()}
+                </ul>
             </For>
-        </ul>
+        </div>
     }
     .into_any()
 }

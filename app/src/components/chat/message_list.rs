@@ -1,5 +1,6 @@
 //! The messages of the open conversation, scrolled to follow new text while the reader is at the
-//! bottom (and not once they scroll up).
+//! bottom (and not once they scroll up), and "Jarvis is thinking…" while an answer shows nothing
+//! yet.
 
 use leptos::prelude::*;
 
@@ -22,6 +23,7 @@ pub fn MessageList() -> impl IntoView {
     });
     let keys =
         Memo::new(move |_| chat.state.with(|state| state.messages.iter().map(|m| m.key).collect::<Vec<_>>()));
+    let thinking = Memo::new(move |_| chat.state.with(|state| state.thinking()));
     view! {
         <div
             node_ref=container
@@ -41,6 +43,12 @@ pub fn MessageList() -> impl IntoView {
             <For each=move || keys.get() key=|key| *key let(key)>
                 <MessageView message=chat.message(key) />
             </For>
+            <Show when=move || thinking.get()>
+                <p role="status" class="flex items-center gap-2 px-1 text-sm text-slate-500" data-testid="thinking">
+                    <span class="inline-block h-2 w-2 animate-pulse rounded-full bg-indigo-500" aria-hidden="true"></span>
+                    "Jarvis is thinking…"
+                </p>
+            </Show>
         </div>
     }
     .into_any()

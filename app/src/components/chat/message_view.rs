@@ -1,10 +1,12 @@
 //! One message: a user's question as plain text, or a reply with its tool cards (hidden in
 //! Jarvis mode), the cards of documents it saved, its text as safe Markdown (code blocks with a
-//! "Copy" button), its spoken reply's player, and its error with "Retry" when that may help.
+//! "Copy" button and their language), "Copy reply", its spoken reply's player, and its error with
+//! "Retry" when that may help.
 
 use leptos::prelude::*;
 
 use super::context::ChatContext;
+use super::copy_reply::CopyReply;
 use super::tool_cards::{DocumentCards, ToolCards};
 use super::ui_message::UiMessage;
 use crate::components::voice::VoicePlayer;
@@ -45,6 +47,7 @@ pub fn MessageView(message: Memo<UiMessage>) -> impl IntoView {
                     </Show>
                     <DocumentCards message />
                     <div class="markdown space-y-2 break-words" inner_html=html on:click=copy_code></div>
+                    <Show when=move || message.with(|m| !m.text.is_empty())><CopyReply text=Signal::derive(text) /></Show>
                     <Show when=move || message.with(|m| !m.clips.is_empty())>
                         <VoicePlayer
                             message_key=key

@@ -5,15 +5,19 @@
 //!   with [`ui_message`] for one message on screen;
 //! - [`context`]: the reactive half that holds the state in a signal, performs the reducer's
 //!   effects and connects the socket;
-//! - the views: [`panels`] (the whole chat), [`conversation_list`], [`message_list`],
-//!   [`message_view`] (Markdown rendered safely, "Jarvis mode" to hide tool calls),
-//!   [`tool_cards`] and [`composer`] (Enter sends, Shift+Enter breaks the line, Esc or "Stop"
-//!   stops). A voice reply carries its spoken clips, played by the voice player. [`share`]: the
+//! - the views: [`panels`] (the whole chat), [`conversation_list`] (grouped by [`date_groups`]),
+//!   [`message_list`] ("Jarvis is thinking…" until the first word), [`message_view`] (Markdown
+//!   rendered safely, "Jarvis mode" to hide tool calls, a stopped reply marked "Stopped."),
+//!   [`tool_cards`] (tool calls in plain words) and [`composer`] (focused on load, growing with
+//!   its text; Enter sends, Shift+Enter breaks the line, Esc or "Stop" stops). A voice reply carries its spoken clips, played by the voice player. [`share`]: the
 //!   header's "Share" (a read-only link, in a dialog) and "Export" (Markdown).
 
 pub mod composer;
 pub mod context;
 pub mod conversation_list;
+pub mod copy_reply;
+pub mod date_groups;
+pub mod jarvis_mode;
 pub mod message_list;
 pub mod message_view;
 pub mod panels;

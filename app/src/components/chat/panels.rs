@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use super::composer::Composer;
 use super::context::{ChatContext, Panel};
 use super::conversation_list::ConversationList;
+use super::jarvis_mode::JarvisModeToggle;
 use super::message_list::MessageList;
 use super::share::ShareControls;
 use super::state::ChatState;
@@ -75,10 +76,7 @@ pub fn Chat(
                         <div class="flex items-center gap-3">
                             <ShareControls />
                             <VoiceSettingsButton open=voice_settings_open />
-                            <label class="flex items-center gap-2 text-sm text-slate-700">
-                                <input type="checkbox" prop:checked=move || chat.jarvis_mode.get() on:change=move |ev| chat.jarvis_mode.set(event_target_checked(&ev)) />
-                                "Jarvis mode"
-                            </label>
+                            <JarvisModeToggle />
                         </div>
                     </div>
                     <Show when=move || voice_settings_open.get()>

@@ -47,3 +47,86 @@ fn a_reply_from_history_renders_its_player() {
     assert!(html.contains(r#"data-testid="voice-settings-button""#));
     assert!(!html.contains("voice-play-prompt"));
 }
+
+/// A conversation `c` with `messages`, its run `running` still answering if any.
+fn conversation(
+    messages: Vec<jarvis_types::chat::ChatMessageView>,
+    running: Option<&str>,
+) -> jarvis_types::chat::ConversationView {
+    jarvis_types::chat::ConversationView {
+        id: "c".into(),
+        title: "Talk".into(),
+        messages,
+        running_run_id: running.map(str::to_owned),
+    }
+}
+
+fn message(id: &str, role: &str, text: &str) -> jarvis_types::chat::ChatMessageView {
+    jarvis_types::chat::ChatMessageView {
+        id: id.into(),
+        role: role.into(),
+        text: text.into(),
+        tools: Vec::new(),
+        partial: false,
+        run_id: Some("r".into()),
+        clips: Vec::new(),
+        refused: false,
+    }
+}
+
+fn render(
+    conversations: Vec<jarvis_types::chat::ConversationSummary>,
+    open: jarvis_types::chat::ConversationView,
+) -> String {
+    use leptos::tachys::view::RenderHtml;
+    Owner::new().with(|| {
+        view! { <super::panels::Chat conversations open=Some(open) library=Default::default() voice=None /> }
+            .to_html()
+    })
+}
+
+/// A reply stopped before a reload shows the same "Stopped." with "Retry" as live, and its tool
+/// call in plain words (the raw name only inside the card).
+#[test]
+fn a_stopped_reply_from_history_is_marked_and_its_tools_read_as_words() {
+    let mut reply = message("m2", "assistant", "I saved it, and then");
+    reply.partial = true;
+    reply.tools.push(jarvis_types::chat::ToolCallView {
+        id: "t1".into(),
+        name: "save_document".into(),
+        input: "{}".into(),
+        output: Some("{}".into()),
+        is_error: false,
+    });
+    let html = render(Vec::new(), conversation(vec![message("m1", "user", "Save it"), reply], None));
+    assert!(html.contains("Stopped."), "{html}");
+    assert!(html.contains("Retry"));
+    assert!(html.contains("Saved a document"));
+    assert!(!html.contains("🔧 save_document"));
+    assert!(!html.contains("Jarvis is thinking"), "nothing is running");
+}
+
+/// A page loaded while its reply has shown nothing yet says that Jarvis is thinking.
+#[test]
+fn a_running_reply_with_no_text_yet_shows_jarvis_thinking() {
+    let html = render(Vec::new(), conversation(vec![message("m1", "user", "Hi")], Some("r")));
+    assert!(html.contains(r#"role="status""#));
+    assert!(html.contains("Jarvis is thinking…"), "{html}");
+}
+
+/// The composer is focused on load; the list renders ungrouped on the server (the reader's time
+/// zone is only known in the browser) with every conversation in it.
+#[test]
+fn the_composer_autofocuses_and_the_list_renders_without_date_headings_on_the_server() {
+    let summary = jarvis_types::chat::ConversationSummary {
+        id: "c".into(),
+        title: "Talk about whales".into(),
+        updated_at: "2026-11-27T10:00:00Z".into(),
+    };
+    let html = render(vec![summary], conversation(Vec::new(), None));
+    let composer = html.find(r#"id="composer""#).expect("the composer");
+    let tag_end = composer + html[composer..].find('>').expect("its tag ends");
+    assert!(html[composer..tag_end].contains("autofocus"), "{}", &html[composer..tag_end]);
+    assert!(html.contains("Talk about whales"));
+    assert!(!html.contains(">Today<"));
+}

@@ -14,7 +14,7 @@ use jarvis_types::documents::DocumentRef;
 use jarvis_types::protocol::{ClientMessage, RunEvent, RunStatus, ServerMessage};
 use jarvis_types::voice::{Clip, ClipStatus};
 
-use super::ui_message::UiMessage;
+use super::ui_message::{STOPPED, UiMessage};
 use crate::components::voice::upsert_clip;
 
 #[cfg(test)]
@@ -177,6 +177,22 @@ impl ChatState {
         self.returned_text.take()
     }
 
+    /// Whether Jarvis is working on an answer that shows nothing yet: a message was sent (or a
+    /// run is followed) and its reply has no text, no tool call and no retry notice so far.
+    pub fn thinking(&self) -> bool {
+        match &self.active {
+            Some(active) => !self.messages.iter().any(|m| {
+                m.role == "assistant"
+                    && m.run_id.as_deref() == Some(active.run_id.as_str())
+                    && (!m.text.is_empty()
+                        || !m.tools.is_empty()
+                        || m.retrying.is_some()
+                        || m.error.is_some())
+            }),
+            None => self.pending_send.is_some(),
+        }
+    }
+
     /// Applies one message from the server.
     pub fn apply(&mut self, message: ServerMessage) -> Vec<Effect> {
         match message {
@@ -241,13 +257,15 @@ impl ChatState {
             }
             RunEvent::TextDelta { text } => {
                 let reply = self.reply(&run_id);
-                reply.text.push_str(&text);
+                push_text(reply, &text);
                 reply.retrying = None;
             }
             RunEvent::Retrying { attempt, .. } => {
                 let reply = self.reply(&run_id);
                 let keep = reply.checkpoint.min(reply.text.len());
                 reply.text.truncate(keep);
+                // Back at the last tool activity: text after it starts a new paragraph again.
+                reply.after_tool_call = !reply.tools.is_empty();
                 reply.retrying = Some(attempt);
             }
             RunEvent::ToolCall { id, name, input } => {
@@ -255,6 +273,7 @@ impl ChatState {
                 reply.retrying = None;
                 reply.tools.push(ToolCallView { id, name, input, output: None, is_error: false });
                 reply.checkpoint = reply.text.len();
+                reply.after_tool_call = true;
             }
             RunEvent::ToolResult { id, output, is_error, .. } => {
                 let reply = self.reply(&run_id);
@@ -283,7 +302,7 @@ impl ChatState {
                 reply.retrying = None;
                 (reply.error, reply.retryable) = match (status, error) {
                     (_, Some(error)) => (Some(error.message), error.retryable),
-                    (RunStatus::Cancelled, None) => (Some("Stopped.".into()), true),
+                    (RunStatus::Cancelled, None) => (Some(STOPPED.into()), true),
                     _ => (None, false),
                 };
                 self.active = None;
@@ -347,4 +366,20 @@ impl ChatState {
         };
         &mut self.messages[index]
     }
+}
+
+/// Appends a piece of a reply's text: the first text after a tool call starts a new paragraph,
+/// as the stored history joins it (unless the piece or the text already breaks the line there).
+fn push_text(reply: &mut UiMessage, piece: &str) {
+    if piece.is_empty() {
+        return;
+    }
+    if std::mem::take(&mut reply.after_tool_call)
+        && !reply.text.is_empty()
+        && !reply.text.ends_with('\n')
+        && !piece.starts_with('\n')
+    {
+        reply.text.push_str("\n\n");
+    }
+    reply.text.push_str(piece);
 }

@@ -1,5 +1,6 @@
-//! What a reply did besides writing: a card per tool call (its input, and its output once
-//! known), and a card linking to each document a tool call saved or changed.
+//! What a reply did besides writing: a card per tool call, named in plain words
+//! ([`tool_label`]: "Saving a document", "Saved a document", …) with its input and its output
+//! once known, and a card linking to each document a tool call saved or changed.
 
 use jarvis_types::chat::ToolCallView;
 use leptos::prelude::*;
@@ -12,20 +13,70 @@ pub fn ToolCards(message: Memo<UiMessage>) -> impl IntoView {
     view! {
         <For each=move || message.with(|m| m.tools.clone()) key=|tool| (tool.id.clone(), tool.output.is_some()) let(tool)>
             <details class="mb-2 rounded-md bg-slate-50 px-3 py-1.5 text-xs ring-1 ring-slate-200" data-testid="tool-card">
-                <summary class="cursor-pointer text-slate-600">
-                    {format!("🔧 {}", tool.name)}
-                    {match &tool.output {
-                        None => " · running…".to_owned(),
-                        Some(_) if tool.is_error => " · failed".to_owned(),
-                        Some(_) => " · done".to_owned(),
-                    }}
+                <summary class="cursor-pointer text-slate-600" data-tool=tool.name.clone()>
+                    <span aria-hidden="true">"🔧 "</span>
+                    {tool_label(&tool.name, progress(&tool))}
                 </summary>
+                <p class="mt-1 text-slate-500">{format!("Tool: {}", tool.name)}</p>
                 <pre class="mt-1 overflow-x-auto whitespace-pre-wrap text-slate-700">{tool.input.clone()}</pre>
                 {tool.output.clone().map(|output| view! { <pre class="mt-1 overflow-x-auto whitespace-pre-wrap text-slate-900">{output}</pre> })}
             </details>
         </For>
     }
     .into_any()
+}
+
+/// How far a tool call is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    Running,
+    Done,
+    Failed,
+}
+
+fn progress(tool: &ToolCallView) -> Progress {
+    match &tool.output {
+        None => Progress::Running,
+        Some(_) if tool.is_error => Progress::Failed,
+        Some(_) => Progress::Done,
+    }
+}
+
+/// A tool call in the user's words: what Jarvis is doing, did, or could not do. A tool not known
+/// here is named by its words ("get_weather" → "Get weather") with how far it is.
+pub fn tool_label(name: &str, progress: Progress) -> String {
+    let known = match name {
+        "save_document" => Some(("Saving a document", "Saved a document", "save a document")),
+        "update_document" => Some(("Updating a document", "Updated a document", "update a document")),
+        "read_document" => Some(("Reading a document", "Read a document", "read a document")),
+        "list_documents" => {
+            Some(("Looking through your documents", "Looked through your documents", "list your documents"))
+        }
+        "search_documents" => {
+            Some(("Searching your documents", "Searched your documents", "search your documents"))
+        }
+        "get_current_time" => Some(("Checking the time", "Checked the time", "check the time")),
+        _ => None,
+    };
+    match (known, progress) {
+        (Some((running, _, _)), Progress::Running) => format!("{running}…"),
+        (Some((_, done, _)), Progress::Done) => done.to_owned(),
+        (Some((_, _, failed)), Progress::Failed) => format!("Could not {failed}"),
+        (None, progress) => {
+            let words = name.replace(['_', '-'], " ");
+            let words = words.trim();
+            let mut chars = words.chars();
+            let readable = match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
+                None => "A tool".to_owned(),
+            };
+            match progress {
+                Progress::Running => format!("{readable} · running…"),
+                Progress::Done => format!("{readable} · done"),
+                Progress::Failed => format!("{readable} · failed"),
+            }
+        }
+    }
 }
 
 /// A document that a tool call of this reply saved, from the call's result.
@@ -70,4 +121,27 @@ pub fn DocumentCards(message: Memo<UiMessage>) -> impl IntoView {
         </For>
     }
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Progress, tool_label};
+
+    #[test]
+    fn known_tools_are_named_in_plain_words_for_each_step() {
+        assert_eq!(tool_label("save_document", Progress::Running), "Saving a document…");
+        assert_eq!(tool_label("save_document", Progress::Done), "Saved a document");
+        assert_eq!(tool_label("save_document", Progress::Failed), "Could not save a document");
+        assert_eq!(tool_label("read_document", Progress::Running), "Reading a document…");
+        assert_eq!(tool_label("update_document", Progress::Done), "Updated a document");
+        assert_eq!(tool_label("search_documents", Progress::Done), "Searched your documents");
+        assert_eq!(tool_label("get_current_time", Progress::Failed), "Could not check the time");
+    }
+
+    #[test]
+    fn an_unknown_tool_reads_as_words() {
+        assert_eq!(tool_label("get_weather", Progress::Running), "Get weather · running…");
+        assert_eq!(tool_label("fetch-page", Progress::Done), "Fetch page · done");
+        assert_eq!(tool_label("", Progress::Failed), "A tool · failed");
+    }
 }

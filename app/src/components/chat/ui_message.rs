@@ -4,6 +4,9 @@
 use jarvis_types::chat::{ChatMessageView, ToolCallView};
 use jarvis_types::voice::Clip;
 
+/// The marker of a reply cut short (stopped by the user, or ended before it was complete).
+pub const STOPPED: &str = "Stopped.";
+
 /// One message on screen.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UiMessage {
@@ -25,6 +28,9 @@ pub struct UiMessage {
     pub run_id: Option<String>,
     /// Length of `text` at the last tool activity: a retried model call replaces text after it.
     pub checkpoint: usize,
+    /// A tool call came after the last text: the next text starts a new paragraph, as a reload
+    /// shows it.
+    pub after_tool_call: bool,
     /// The reply's spoken clips, in `seq` order.
     pub clips: Vec<Clip>,
 }
@@ -33,9 +39,17 @@ impl UiMessage {
     /// A message loaded from the server.
     pub fn from_view(key: u64, view: ChatMessageView) -> Self {
         let checkpoint = view.text.len();
-        // Shown again on reload: the refusal note the run ended with.
-        let error = (view.refused && view.role == "assistant")
-            .then(|| jarvis_types::protocol::REFUSAL_NOTE.to_owned());
+        // Shown again on reload: the refusal note the run ended with, or the "Stopped." a reply
+        // cut short was marked with live.
+        let is_reply = view.role == "assistant";
+        let error = if is_reply && view.refused {
+            Some(jarvis_types::protocol::REFUSAL_NOTE.to_owned())
+        } else if is_reply && view.partial {
+            Some(STOPPED.to_owned())
+        } else {
+            None
+        };
+        let retryable = error.is_some() && !view.refused;
         let mut clips = view.clips;
         clips.sort_by_key(|clip| clip.seq);
         Self {
@@ -46,6 +60,7 @@ impl UiMessage {
             tools: view.tools,
             partial: view.partial,
             error,
+            retryable,
             run_id: view.run_id,
             checkpoint,
             clips,

@@ -25,6 +25,11 @@ impl VoiceState {
         self.playback.update(|playback| playback.rule_out_autoplay(run_id));
     }
 
+    /// The user pressed Stop (on the run `run_id`, if one streams): nothing keeps speaking.
+    pub fn stop(self, run_id: Option<String>) {
+        self.playback.update(|playback| playback.stop(run_id.as_deref()));
+    }
+
     /// A ready clip of a run streamed live: its reply may start, as the user's settings say.
     pub fn clip_ready(self, run_id: &str) {
         let options = self.options.get_untracked();

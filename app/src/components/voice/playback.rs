@@ -79,6 +79,16 @@ impl Playback {
     pub fn set_rate(&mut self, rate: f64) {
         self.rate = rate;
     }
+
+    /// The user stopped the run `run_id` (if one was streaming): the reply playing pauses, a
+    /// start not yet taken is dropped, and the run's clips still to come start nothing.
+    pub fn stop(&mut self, run_id: Option<&str>) {
+        if let Some(run_id) = run_id {
+            self.decided.insert(run_id.to_owned());
+        }
+        self.request = None;
+        self.now_playing = None;
+    }
 }
 
 #[cfg(test)]
@@ -133,6 +143,26 @@ mod tests {
         playback.clip_ready("r1", Some(&settings(true, false)));
         playback.clip_ready("r1", Some(&settings(true, true)));
         assert!(!playback.is_requested(Some("r1")));
+    }
+
+    #[test]
+    fn stop_pauses_the_reply_playing_and_drops_a_start_not_yet_taken() {
+        let mut playback = Playback::new();
+        playback.clip_ready("r1", Some(&settings(true, true)));
+        playback.started(4);
+        playback.stop(Some("r1"));
+        assert_eq!(playback.now_playing(), None, "every player pauses");
+        assert!(!playback.is_requested(Some("r1")));
+    }
+
+    #[test]
+    fn a_run_stopped_before_its_first_clip_never_starts_by_itself() {
+        let mut playback = Playback::new();
+        playback.stop(Some("r1"));
+        playback.clip_ready("r1", Some(&settings(true, true)));
+        assert!(!playback.is_requested(Some("r1")));
+        playback.clip_ready("r2", Some(&settings(true, true)));
+        assert!(playback.is_requested(Some("r2")), "the next run still may");
     }
 
     #[test]

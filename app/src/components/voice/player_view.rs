@@ -1,6 +1,6 @@
 //! The view of one reply's player: the hidden `<audio>` of each ready clip, play/pause, the seek
 //! bar with elapsed and total time, the speed choice, the "Play" prompt when the browser wants a
-//! click, and the transcript. It starts by itself only when the page's [`Playback`] asks it to.
+//! click, and the transcript (collapsed). It starts by itself only when the page's [`Playback`] asks it to.
 
 use jarvis_types::voice::{Clip, ClipStatus};
 use leptos::prelude::*;
@@ -167,8 +167,12 @@ pub fn VoicePlayer(
             {move || player.head.with(|head| head.failure.clone()).map(|failure| view! {
                 <p role="alert" class="mt-2 text-xs text-rose-700">{failure}</p>
             })}
-            <details open class="mt-2 text-xs text-slate-600">
-                <summary class="cursor-pointer select-none text-slate-500">"Transcript"</summary>
+            // Closed by default: the transcript repeats the reply above it. A failed clip is
+            // counted in the summary, so its "Retry" is not missed.
+            <details class="mt-2 text-xs text-slate-600" data-testid="voice-transcript-details">
+                <summary class="cursor-pointer select-none text-slate-500">
+                    {move || clips.with(|clips| transcript_summary(clips))}
+                </summary>
                 <ol class="mt-1 space-y-1">
                     <For
                         each=move || clips.get()
@@ -182,4 +186,58 @@ pub fn VoicePlayer(
         </div>
     }
     .into_any()
+}
+
+/// The transcript's summary: "Transcript", with the failed clips counted.
+fn transcript_summary(clips: &[Clip]) -> String {
+    match clips.iter().filter(|clip| clip.status == ClipStatus::Failed).count() {
+        0 => "Transcript".to_owned(),
+        1 => "Transcript (1 clip failed)".to_owned(),
+        failed => format!("Transcript ({failed} clips failed)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jarvis_types::voice::ClipStatus;
+
+    use super::transcript_summary;
+    use crate::components::voice::fixtures::clip;
+
+    #[test]
+    fn the_transcript_summary_counts_failed_clips() {
+        assert_eq!(transcript_summary(&[clip(1, 900, ClipStatus::Ready)]), "Transcript");
+        assert_eq!(
+            transcript_summary(&[clip(1, 900, ClipStatus::Ready), clip(2, 0, ClipStatus::Failed)]),
+            "Transcript (1 clip failed)"
+        );
+        assert_eq!(
+            transcript_summary(&[clip(1, 0, ClipStatus::Failed), clip(2, 0, ClipStatus::Failed)]),
+            "Transcript (2 clips failed)"
+        );
+    }
+
+    /// The transcript renders collapsed, with every line inside it.
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn the_transcript_renders_collapsed() {
+        use leptos::prelude::*;
+        use leptos::tachys::view::RenderHtml;
+
+        use crate::components::voice::{VoicePlayer, VoiceState};
+
+        let html = Owner::new().with(|| {
+            provide_context(VoiceState::new(None));
+            let clips = vec![clip(1, 900, ClipStatus::Ready), clip(2, 0, ClipStatus::Failed)];
+            view! {
+                <VoicePlayer message_key=1 run_id=None clips=Signal::stored(clips) live=Signal::stored(false) on_clip=Callback::new(|_| ()) />
+            }
+            .to_html()
+        });
+        let details = html.find("<details").expect("a transcript");
+        let tag_end = details + html[details..].find('>').expect("the tag ends");
+        assert!(!html[details..tag_end].contains("open"), "{html}");
+        assert!(html.contains("Transcript (1 clip failed)"), "{html}");
+        assert_eq!(html.matches(r#"data-testid="voice-transcript""#).count(), 2);
+    }
 }

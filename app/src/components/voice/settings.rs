@@ -1,11 +1,29 @@
 //! The voice settings, stored per user: whether replies are spoken, the voice, the speaking
 //! rate and autoplay; the chat header's button that shows them, and the panel and form under it.
+//! Esc or "Close" hides the panel and gives the focus back to the button.
 
 use jarvis_types::voice::{MAX_SPEED, MIN_SPEED, VoiceOptions, VoiceSettings};
 use leptos::prelude::*;
 
 use super::context::VoiceState;
 use crate::voice::{load_voice_options, save_voice_settings};
+
+/// The id of the button that shows the settings: the focus goes back to it when they close.
+const BUTTON_ID: &str = "voice-settings-button";
+
+/// Hides the settings and gives the focus back to the button that showed them.
+fn close(open: RwSignal<bool>) {
+    open.set(false);
+    crate::browser::focus(BUTTON_ID);
+}
+
+/// Esc hides the open settings.
+fn close_on_escape(open: RwSignal<bool>, event: &leptos::ev::KeyboardEvent) {
+    if event.key() == "Escape" && open.get_untracked() {
+        event.prevent_default();
+        close(open);
+    }
+}
 
 /// The chat header's button that shows or hides the voice settings.
 #[component]
@@ -17,10 +35,12 @@ pub fn VoiceSettingsButton(open: RwSignal<bool>) -> impl IntoView {
                 "rounded-md px-2 py-1 text-sm ring-1 {}",
                 if open.get() { "bg-indigo-50 text-indigo-800 ring-indigo-300" } else { "text-slate-700 ring-slate-300 hover:bg-slate-50" },
             )
+            id=BUTTON_ID
             data-testid="voice-settings-button"
             aria-expanded=move || open.get().to_string()
             aria-controls="voice-settings"
             on:click=move |_| open.update(|open| *open = !*open)
+            on:keydown=move |ev| close_on_escape(open, &ev)
         >
             <span aria-hidden="true">"🔊 "</span>
             "Voice"
@@ -54,7 +74,12 @@ pub fn VoiceSettingsPanel(open: RwSignal<bool>) -> impl IntoView {
     });
     let loaded = Memo::new(move |_| voice.options.with(Option::is_some));
     view! {
-        <section id="voice-settings" aria-label="Voice settings" class="border-b border-slate-200 bg-white px-4 py-3">
+        <section
+            id="voice-settings"
+            aria-label="Voice settings"
+            class="border-b border-slate-200 bg-white px-4 py-3"
+            on:keydown=move |ev| close_on_escape(open, &ev)
+        >
             {move || {
                 if loaded.get() {
                     voice
@@ -188,7 +213,7 @@ fn VoiceSettingsForm(
                 >
                     {move || if saving.get() { "Saving…" } else { "Save" }}
                 </button>
-                <button type="button" class="text-sm text-slate-600 hover:underline" on:click=move |_| open.set(false)>
+                <button type="button" class="text-sm text-slate-600 hover:underline" on:click=move |_| close(open)>
                     "Close"
                 </button>
                 {move || status.get().map(|status| match status {

@@ -427,3 +427,146 @@ fn deleting_the_open_conversation_empties_the_chat() {
     assert_eq!(state.conversation_id, None);
     assert!(state.deleted("c7").is_empty(), "another conversation leaves the chat as it is");
 }
+
+fn tool_call(id: &str) -> RunEvent {
+    RunEvent::ToolCall { id: id.into(), name: "save_document".into(), input: "{}".into() }
+}
+
+#[test]
+fn jarvis_is_thinking_from_send_until_the_first_text() {
+    let mut state = ChatState::new(Vec::new());
+    assert!(!state.thinking(), "nothing sent, nothing to wait for");
+    state.send("Hello there".into(), "id-1".into());
+    assert!(state.thinking(), "sent, not started yet");
+    run_event(&mut state, 1, started(Some("id-1"), "Hello there"));
+    assert!(state.thinking(), "started, no word yet");
+    run_event(&mut state, 2, text("Hi"));
+    assert!(!state.thinking(), "the first word replaces the status");
+    run_event(&mut state, 3, finished(RunStatus::Completed, None));
+    assert!(!state.thinking());
+}
+
+#[test]
+fn jarvis_stops_thinking_at_a_tool_card_a_retry_notice_a_stop_or_a_refusal() {
+    let mut state = sent_and_started();
+    run_event(&mut state, 2, tool_call("t1"));
+    assert!(!state.thinking(), "the tool card shows activity");
+
+    let mut state = sent_and_started();
+    run_event(&mut state, 2, RunEvent::Retrying { attempt: 1, wait_ms: 500 });
+    assert!(!state.thinking(), "the retry notice says what is happening");
+
+    let mut state = sent_and_started();
+    run_event(&mut state, 2, finished(RunStatus::Cancelled, None));
+    assert!(!state.thinking(), "a run stopped before any word ends the wait");
+
+    let mut state = ChatState::new(Vec::new());
+    state.send("Hello there".into(), "id-1".into());
+    state.apply(ServerMessage::Error {
+        code: ErrorCode::NotFound,
+        message: "No such conversation.".into(),
+        retryable: false,
+    });
+    assert!(!state.thinking(), "a refused send is not being answered");
+}
+
+#[test]
+fn a_page_following_a_run_that_shows_nothing_yet_is_thinking() {
+    let mut state = following_a_run();
+    assert!(state.thinking());
+    run_event(&mut state, 1, text("Hi"));
+    assert!(!state.thinking());
+}
+
+#[test]
+fn text_after_a_tool_call_starts_a_new_paragraph_as_a_reload_shows_it() {
+    let mut state = sent_and_started();
+    run_event(&mut state, 2, text("I'll save it to your documents."));
+    run_event(&mut state, 3, tool_call("t1"));
+    run_event(
+        &mut state,
+        4,
+        RunEvent::ToolResult {
+            id: "t1".into(),
+            name: "save_document".into(),
+            output: "{}".into(),
+            is_error: false,
+        },
+    );
+    run_event(&mut state, 5, text("I saved"));
+    run_event(&mut state, 6, text(" it."));
+    assert_eq!(last_reply(&state).text, "I'll save it to your documents.\n\nI saved it.");
+}
+
+#[test]
+fn a_paragraph_break_the_server_already_sent_is_not_doubled() {
+    let mut state = sent_and_started();
+    run_event(&mut state, 2, text("Saving."));
+    run_event(&mut state, 3, tool_call("t1"));
+    run_event(&mut state, 4, text("\n\nSaved."));
+    assert_eq!(last_reply(&state).text, "Saving.\n\nSaved.");
+}
+
+#[test]
+fn a_reply_that_starts_with_a_tool_call_has_no_leading_break() {
+    let mut state = sent_and_started();
+    run_event(&mut state, 2, tool_call("t1"));
+    run_event(&mut state, 3, text("Saved."));
+    assert_eq!(last_reply(&state).text, "Saved.");
+}
+
+#[test]
+fn text_retried_after_a_tool_call_still_starts_a_new_paragraph() {
+    let mut state = sent_and_started();
+    run_event(&mut state, 2, text("Saving."));
+    run_event(&mut state, 3, tool_call("t1"));
+    run_event(&mut state, 4, text("Sav"));
+    run_event(&mut state, 5, RunEvent::Retrying { attempt: 1, wait_ms: 500 });
+    run_event(&mut state, 6, text("Saved."));
+    assert_eq!(last_reply(&state).text, "Saving.\n\nSaved.");
+}
+
+#[test]
+fn a_reply_stopped_before_shows_stopped_again_on_reload_with_retry() {
+    let mut state = ChatState::new(Vec::new());
+    state.show(ConversationView {
+        id: "c1".into(),
+        title: "Hello".into(),
+        messages: vec![ChatMessageView {
+            id: "m2".into(),
+            role: "assistant".into(),
+            text: "Half an".into(),
+            tools: Vec::new(),
+            partial: true,
+            run_id: Some("r1".into()),
+            clips: Vec::new(),
+            refused: false,
+        }],
+        running_run_id: None,
+    });
+    let reply = last_reply(&state);
+    assert!(reply.partial);
+    assert_eq!(reply.error.as_deref(), Some("Stopped."), "the same marker as live");
+    assert!(reply.retryable);
+}
+
+#[test]
+fn a_complete_reply_from_history_has_no_marker() {
+    let mut state = ChatState::new(Vec::new());
+    state.show(ConversationView {
+        id: "c1".into(),
+        title: "Hello".into(),
+        messages: vec![ChatMessageView {
+            id: "m2".into(),
+            role: "assistant".into(),
+            text: "Whole.".into(),
+            tools: Vec::new(),
+            partial: false,
+            run_id: Some("r1".into()),
+            clips: Vec::new(),
+            refused: false,
+        }],
+        running_run_id: None,
+    });
+    assert_eq!(last_reply(&state).error, None);
+}
