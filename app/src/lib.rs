@@ -62,12 +62,31 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The root component: stylesheet, title and the routes.
+/// The id of every page's `<main>`, which [`SkipLink`] targets.
+pub const MAIN_ID: &str = "main";
+
+/// "Skip to content": the first focusable element of every page (the first thing in `<body>`,
+/// inside [`App`] so that hydration finds it), hidden until focused, leading past the header to
+/// the page's `<main id="main">`.
+#[component]
+fn SkipLink() -> impl IntoView {
+    view! {
+        <a
+            href=format!("#{MAIN_ID}")
+            class="sr-only focus:not-sr-only focus:fixed focus:left-3 focus:top-3 focus:z-50 focus:rounded-lg focus:bg-white focus:px-4 focus:py-2 focus:font-semibold focus:text-indigo-700 focus:shadow focus:ring-2 focus:ring-indigo-600"
+        >
+            "Skip to content"
+        </a>
+    }
+}
+
+/// The root component: the skip link, stylesheet, title and the routes.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
 
     view! {
+        <SkipLink />
         <Stylesheet id="leptos" href=format!("/pkg/{OUTPUT_NAME}.css") />
         <Title formatter=|title: String| {
             if title.is_empty() { "Jarvis".to_owned() } else { format!("{title} · Jarvis") }

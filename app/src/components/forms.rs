@@ -50,7 +50,9 @@ pub fn Submit(
     }
 }
 
-/// A labelled input.
+/// A labelled input. `value` is its initial value only (the `value` attribute, read once): the
+/// input is not controlled by a signal, so hydration keeps whatever was typed while the wasm
+/// loaded, and the browser's form post sends what is in the field.
 #[component]
 pub fn Field(
     label: &'static str,
@@ -75,8 +77,7 @@ pub fn Field(
                 autocomplete=autocomplete
                 required=required
                 minlength=minlength
-                prop:value=move || value.get()
-                value=move || value.get()
+                value=value.get_untracked()
                 aria-describedby=has_hint.then(|| hint_id.clone())
                 class="block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200"
             />
@@ -115,6 +116,9 @@ pub fn error_message(code: &str, retry: Option<&str>) -> String {
 pub fn notice_message(code: &str) -> Option<&'static str> {
     Some(match code {
         "check_inbox" => "Check your inbox: we sent you a link to confirm your email address.",
+        "needs_javascript" => {
+            "The chat needs JavaScript: turn it on in your browser and reload the page to send messages."
+        }
         "verified" => "Your email address is verified.",
         "logged_out" => "You are logged out.",
         "logged_out_everywhere" => "You are logged out on every device.",

@@ -36,7 +36,7 @@ pub fn AdminPage() -> impl IntoView {
                 // Not an admin, or not signed in: the page does not exist for them.
                 Err(AppError::NotFound(_) | AppError::SignedOut) => view! { <NotFound /> }.into_any(),
                 Err(error) => view! {
-                    <main class="mx-auto max-w-xl px-6 py-24">
+                    <main id="main" class="mx-auto max-w-xl px-6 py-24">
                         <p role="alert" class="text-rose-700">{error.to_string()}</p>
                     </main>
                 }.into_any(),
@@ -68,7 +68,7 @@ fn Console(
             <a href="/app" class="text-lg font-bold tracking-tight">"Jarvis"</a>
             <span class="text-sm text-slate-600">{format!("Admin: {admin_email}")}</span>
         </header>
-        <main class="mx-auto w-full max-w-6xl space-y-8 px-4 py-8">
+        <main id="main" class="mx-auto w-full max-w-6xl space-y-8 px-4 py-8">
             <h1 class="text-2xl font-semibold">"Admin"</h1>
             {move || set_disabled.value().get().map(outcome)}
             {move || replay.value().get().map(outcome)}

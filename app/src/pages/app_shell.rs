@@ -15,8 +15,18 @@ use crate::error::AppError;
 use crate::library::server_fns::load_library;
 use crate::voice::load_voice_options;
 
+/// What the app says with JavaScript off: the chat cannot work without it. Inner HTML, so that
+/// hydration (which sees a `<noscript>`'s content as text) has no children to walk.
+const NEEDS_JAVASCRIPT: &str = r#"<p role="alert" class="mx-auto mt-4 w-full max-w-3xl rounded-lg bg-amber-50 px-4 py-3 text-sm text-amber-900 ring-1 ring-amber-200">The chat needs JavaScript: turn it on in your browser and reload the page to send messages. Your conversations and documents are kept.</p>"#;
+
 #[component]
 pub fn AppShell() -> impl IntoView {
+    // A message sent with JavaScript off arrives in the address: take it out of the address
+    // (and so the history) at once, and say why it was not sent.
+    #[cfg(feature = "ssr")]
+    if !query_param("message").get_untracked().is_empty() {
+        leptos_axum::redirect("/app?notice=needs_javascript");
+    }
     let account = Resource::new(|| (), |()| get_account());
     // Only for the past-due banner: loaded on its own, so that a billing failure shows nothing
     // rather than breaking the chat.
@@ -69,7 +79,8 @@ pub fn AppShell() -> impl IntoView {
                     })}
                 </Suspense>
             </div>
-            <main class="flex min-h-0 flex-1 flex-col">
+            <main id="main" class="flex min-h-0 flex-1 flex-col">
+                <noscript inner_html=NEEDS_JAVASCRIPT></noscript>
                 <Suspense fallback=|| view! { <p class="p-6 text-slate-500">"Loading…"</p> }>
                     {move || chat_data.get().map(|result| match result {
                         Ok((conversations, open, library, voice)) => view! { <Chat conversations open library voice /> }.into_any(),

@@ -12,7 +12,7 @@ fn AuthCard(heading: &'static str, children: Children) -> impl IntoView {
     view! {
         <div class="flex min-h-full flex-col items-center justify-center px-6 py-12">
             <a href="/" class="mb-8 text-2xl font-bold tracking-tight">"Jarvis"</a>
-            <main class="w-full max-w-sm space-y-6 rounded-2xl bg-white p-8 shadow-sm ring-1 ring-slate-200">
+            <main id="main" class="w-full max-w-sm space-y-6 rounded-2xl bg-white p-8 shadow-sm ring-1 ring-slate-200">
                 <h1 class="text-xl font-semibold">{heading}</h1>
                 {children()}
             </main>

@@ -49,7 +49,7 @@ pub fn LandingPage() -> impl IntoView {
                 <a href="/login" class="hover:underline">"Log in"</a>
             </nav>
         </header>
-        <main>
+        <main id="main">
             <section class="mx-auto max-w-5xl px-6 pt-16 pb-20">
                 <h1 class="max-w-3xl text-4xl font-bold tracking-tight sm:text-5xl">
                     "Jarvis, the assistant that writes, remembers and speaks."

@@ -12,7 +12,7 @@ pub fn NotFound() -> impl IntoView {
 
     view! {
         <Title text="Not found" />
-        <main class="mx-auto max-w-xl px-6 py-24 text-center">
+        <main id="main" class="mx-auto max-w-xl px-6 py-24 text-center">
             <h1 class="text-3xl font-semibold">"Page not found"</h1>
             <p class="mt-4 text-slate-600">"There is nothing at this address."</p>
             <a class="mt-8 inline-block text-indigo-700 underline" href="/">"Back to Jarvis"</a>

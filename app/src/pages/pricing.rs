@@ -25,7 +25,7 @@ pub fn PricingPage() -> impl IntoView {
                 })}
             </Suspense>
         </header>
-        <main class="mx-auto w-full max-w-5xl space-y-8 px-4 py-8">
+        <main id="main" class="mx-auto w-full max-w-5xl space-y-8 px-4 py-8">
             <div>
                 <h1 class="text-3xl font-bold tracking-tight">"Pricing"</h1>
                 <p class="mt-2 text-slate-600">"Start free. Upgrade when Jarvis earns it."</p>
@@ -87,7 +87,7 @@ fn PlanCard(plan: PlanView, is_current: bool, can_buy: bool) -> impl IntoView {
         view! { <StripeForm action=CHECKOUT_PATH plan=plan.id.clone() label class="mt-auto pt-6" /> }
     });
     let (aria_label, id, name, price) =
-        (format!("{} plan", plan.name), plan.id.clone(), plan.name.clone(), plan.price_label.clone());
+        (format!("{} plan", plan.name), plan.id.clone(), plan.name.clone(), price_line(&plan));
     view! {
         <article class=format!("flex flex-col rounded-2xl bg-white p-6 {ring}") aria-label=aria_label data-plan-id=id>
             <div class="flex items-center justify-between gap-2">
@@ -102,6 +102,16 @@ fn PlanCard(plan: PlanView, is_current: bool, can_buy: bool) -> impl IntoView {
             <PlanLimits plan />
             {buy}
         </article>
+    }
+}
+
+/// The price under a plan's name. A free plan's label is often its name too ("Free"), which
+/// would read "Free / Free": that case says what it costs instead.
+fn price_line(plan: &PlanView) -> String {
+    if plan.price_label.trim().eq_ignore_ascii_case(plan.name.trim()) && !plan.purchasable {
+        "No charge".to_owned()
+    } else {
+        plan.price_label.clone()
     }
 }
 
@@ -262,6 +272,15 @@ mod tests {
         assert!(html.contains(">Upgrade to Pro<") && !html.contains("Upgrade to Free"), "{html}");
         assert!(html.contains("Unlimited") && html.contains("200,000") && html.contains("claude-haiku-4-5"));
         assert!(!html.contains("Create an account"), "{html}");
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn a_free_plan_named_free_does_not_read_free_twice() {
+        let html = render(pricing(false, true));
+        assert!(html.contains(">No charge</p>"), "{html}");
+        assert!(!html.contains(">Free</p>"), "{html}");
+        assert!(html.contains(">$20 / month</p>"), "{html}");
     }
 
     #[cfg(feature = "ssr")]

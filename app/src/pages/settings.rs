@@ -17,7 +17,7 @@ pub fn SettingsPage() -> impl IntoView {
             <a href="/app" class="text-lg font-bold tracking-tight">"Jarvis"</a>
             <a href="/app" class="text-sm font-medium text-slate-700 hover:underline">"Back to the app"</a>
         </header>
-        <main class="mx-auto w-full max-w-3xl space-y-8 px-4 py-8">
+        <main id="main" class="mx-auto w-full max-w-3xl space-y-8 px-4 py-8">
             <h1 class="text-2xl font-semibold">"Settings"</h1>
             <Flash />
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>

@@ -31,7 +31,7 @@ pub fn SharePage() -> impl IntoView {
                     Ok(Some(conversation)) => view! { <Shared conversation /> }.into_any(),
                     Ok(None) => view! { <NotFound /> }.into_any(),
                     Err(error) => view! {
-                        <main class="mx-auto max-w-xl px-6 py-24">
+                        <main id="main" class="mx-auto max-w-xl px-6 py-24">
                             <p role="alert" class="text-rose-700">{error.to_string()}</p>
                         </main>
                     }
@@ -52,7 +52,7 @@ fn Shared(conversation: SharedConversation) -> impl IntoView {
                 <a href="/" class="font-semibold text-indigo-700">"Jarvis"</a>
                 <span class="text-sm text-slate-600">"Shared conversation · read-only"</span>
             </header>
-            <main class="mx-auto max-w-3xl space-y-4 px-4 py-6">
+            <main id="main" class="mx-auto max-w-3xl space-y-4 px-4 py-6">
                 <h1 class="text-2xl font-semibold">{conversation.title}</h1>
                 <p class="text-sm text-slate-600">
                     {format!("A snapshot shared on {date}. Messages written after it are not shown.")}

@@ -8,7 +8,7 @@ use super::email::EmailAddress;
 use super::mail_limit::{self, Admission, MailKind};
 use super::throttle::{self, ThrottleKey};
 use super::tokens::{OpaqueToken, hash_token};
-use super::{AccountError, Accounts, ClientInfo, password};
+use super::{AccountError, Accounts, ClientInfo, SignedIn, password};
 use crate::db::{act_for_user, user_transaction};
 use crate::mail::OutgoingMail;
 
@@ -30,9 +30,11 @@ impl LinkPurpose {
 }
 
 impl Accounts {
-    /// Creates an unverified account and mails a verification link. A taken address gets the
-    /// same answer; its owner is mailed a notice instead (within the mail limits: `client` is
-    /// where the request came from).
+    /// Creates an unverified account, mails a verification link and signs the new user in on
+    /// `client`'s device (a session exactly as log-in starts one). A taken address signs no one
+    /// in (`None`); its owner is mailed a notice instead (within the mail limits: `client` is
+    /// where the request came from). The caller answers a taken address exactly as it answered
+    /// before sign-in at registration existed (see the README, "No enumeration").
     #[tracing::instrument(name = "accounts.register", skip_all)]
     pub async fn register(
         &self,
@@ -40,7 +42,7 @@ impl Accounts {
         password: SecretString,
         display_name: &str,
         client: &ClientInfo,
-    ) -> Result<(), AccountError> {
+    ) -> Result<Option<SignedIn>, AccountError> {
         let email = EmailAddress::parse(email)?;
         password::check_policy(&password, &email)?;
         let password_hash = password::hash(password).await?;
@@ -62,7 +64,7 @@ impl Accounts {
             tx.rollback().await?;
             tracing::info!("accounts.register_existing_address");
             if !self.may_mail(MailKind::RegistrationNotice, &email, Some(&client.ip), None).await? {
-                return Ok(());
+                return Ok(None);
             }
             self.inner.mailer.send_in_background(OutgoingMail {
                 to: email.to_string(),
@@ -74,7 +76,7 @@ impl Accounts {
                     self.link("/forgot-password"),
                 ),
             });
-            return Ok(());
+            return Ok(None);
         }
         let link = self.issue_link(&mut tx, user_id, LinkPurpose::VerifyEmail).await?;
         tx.commit().await?;
@@ -84,7 +86,9 @@ impl Accounts {
         if self.may_mail(MailKind::Verification, &email, None, Some(user_id)).await? {
             self.send_verification_mail(&email, &display_name, &link);
         }
-        Ok(())
+        let signed_in = self.start_session(user_id, client).await?;
+        tracing::info!(user.id = %user_id, session.id = %signed_in.user.session_id, "accounts.logged_in");
+        Ok(Some(signed_in))
     }
 
     /// Whether a mail of `kind` to `email` is within the limits (and, if so, records it). A

@@ -199,6 +199,14 @@ impl Accounts {
             tracing::info!(user.id = %user_id, "accounts.login_refused_disabled");
             return Err(AccountError::Disabled);
         }
+        let signed_in = self.start_session(user_id, client).await?;
+        tracing::info!(user.id = %user_id, session.id = %signed_in.user.session_id, "accounts.logged_in");
+        Ok(signed_in)
+    }
+
+    /// Starts a session for `user_id` on `client`'s device: what log-in does once the password
+    /// is checked, and registration once the account exists.
+    async fn start_session(&self, user_id: Uuid, client: &ClientInfo) -> Result<SignedIn, AccountError> {
         let refresh = sessions::start(
             self.pool(),
             &self.inner.settings.sessions,
@@ -207,7 +215,6 @@ impl Accounts {
             Some(&client.ip),
         )
         .await?;
-        tracing::info!(user.id = %user_id, session.id = %refresh.session_id, "accounts.logged_in");
         Ok(self.signed_in(CurrentUser { user_id, session_id: refresh.session_id }, Some(refresh)))
     }
 

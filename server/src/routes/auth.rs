@@ -128,7 +128,14 @@ pub async fn register(
     let client = client_info(&state, &headers, Some(peer));
     let password = SecretString::from(form.password);
     match state.accounts.register(&form.email, password, &form.display_name, &client).await {
-        Ok(()) => to("/login", &[("notice", "check_inbox"), ("email", form.email.trim())]).into_response(),
+        // A new account is signed in at once, as log-in would; the app asks it to verify.
+        Ok(Some(signed_in)) => {
+            let cookies = session_cookies(&state, &signed_in);
+            set_cookies(Redirect::to("/app").into_response(), cookies)
+        }
+        // A taken address: no one is signed in, and the answer is the one every registration
+        // got before (the owner is mailed a notice).
+        Ok(None) => to("/login", &[("notice", "check_inbox"), ("email", form.email.trim())]).into_response(),
         Err(error) => back_with_error("/register", &error, &[("email", form.email.trim())]),
     }
 }

@@ -47,6 +47,38 @@ async fn register_verify_and_log_in_gives_http_only_same_site_session_cookies() 
 }
 
 #[tokio::test]
+async fn registering_signs_the_new_user_in_and_the_app_asks_them_to_verify() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let client = app.client();
+
+    let response = client.post_form("/register", &[("email", &email), ("password", PASSWORD)]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/app");
+    // The same cookies as log-in sets, for a session of its own.
+    for name in ["jarvis_access", "jarvis_refresh"] {
+        let cookie = set_cookie_header(&response, name).unwrap_or_else(|| panic!("{name} is set"));
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    }
+    let sessions: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = $1::citext",
+    )
+    .bind(&email)
+    .fetch_one(&app.owner_pool)
+    .await
+    .unwrap();
+    assert_eq!(sessions, 1);
+
+    let page = client.get("/app").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&email), "signed in as the new account");
+    assert!(html.contains("Confirm your email address to start talking to Jarvis"), "{html}");
+    assert!(app.mail_to(&email).await.contains("Confirm your email address"));
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn cookies_are_secure_when_the_public_url_is_https() {
     let app = crate::helpers::spawn_app_with(&[("JARVIS_PUBLIC_URL", "https://jarvis.example")]).await;
     let email = unique_email();
@@ -95,6 +127,9 @@ async fn registering_a_taken_address_answers_the_same_and_mails_its_owner_instea
 
     assert_eq!(again.status(), 303);
     assert!(location(&again).starts_with("/login?notice=check_inbox"));
+    // No one is signed in by registering someone else's address.
+    assert!(set_cookie_header(&again, "jarvis_access").is_none());
+    assert!(set_cookie_header(&again, "jarvis_refresh").is_none());
     assert_eq!(user_count(&app).await, 1);
     let mails = app.mails_to(&email, 2).await;
     assert!(mails[1].contains("already has one"), "{}", mails[1]);
@@ -280,10 +315,15 @@ async fn an_expired_access_token_is_renewed_by_rotating_the_refresh_token() {
     assert!(set_cookie_header(&response, "jarvis_access").is_some());
     let second_refresh = client.cookie("jarvis_refresh").unwrap();
     assert_ne!(first_refresh, second_refresh, "the refresh token rotates");
-    let tokens: i64 = sqlx::query_scalar("SELECT count(*) FROM refresh_tokens WHERE rotated_at IS NULL")
-        .fetch_one(&app.owner_pool)
-        .await
-        .unwrap();
+    // (Registering started a session of its own, ended since: only this one counts.)
+    let session = app.access_tokens().verify(&client.cookie("jarvis_access").unwrap()).unwrap().sid;
+    let tokens: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM refresh_tokens WHERE rotated_at IS NULL AND session_id = $1",
+    )
+    .bind(session)
+    .fetch_one(&app.owner_pool)
+    .await
+    .unwrap();
     assert_eq!(tokens, 1, "only the newest token of the session is live");
     app.stop().await;
 }

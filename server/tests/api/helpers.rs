@@ -264,11 +264,13 @@ impl TestApp {
 
     /// Registers an account (unverified) and returns its address.
     pub async fn register(&self, email: &str) {
-        let response =
-            self.client().post_form("/register", &[("email", email), ("password", PASSWORD)]).await;
+        let client = self.client();
+        let response = client.post_form("/register", &[("email", email), ("password", PASSWORD)]).await;
         assert_eq!(response.status(), 303);
-        // A new account is signed in at once (this client is dropped, and its session with it).
+        // A new account is signed in at once; callers want only the account, so that session
+        // ends (they log in as they need).
         assert_eq!(location(&response), "/app");
+        assert_eq!(location(&client.post_form("/logout", &[]).await), "/login?notice=logged_out");
     }
 
     /// Registers from a page served at `origin` (when the public URL is not this server's).

@@ -87,3 +87,79 @@ async fn every_response_carries_a_request_id() {
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn private_pages_are_never_stored_so_back_after_log_out_cannot_show_them() {
+    let app = spawn_app().await;
+    let (client, _) = app.signed_in_client().await;
+
+    for page in ["/app", "/settings", "/billing", "/admin"] {
+        let response = client.get(page).await;
+        assert!(response.status() == 200 || response.status() == 404, "{page}: {}", response.status());
+        assert_eq!(response.headers()["cache-control"], "no-store", "{page}");
+    }
+    // Public pages still render for anyone, as before.
+    for page in ["/", "/pricing", "/login", "/register"] {
+        let response = app.get(page).await;
+        assert_eq!(response.status(), 200, "{page}");
+        assert!(response.headers().contains_key("cache-control"), "{page}");
+    }
+    // After log-out, the page Back would show is asked for again and sends the visitor to log in.
+    let logged_out = client.post_form("/logout", &[]).await;
+    assert_eq!(crate::helpers::location(&logged_out), "/login?notice=logged_out");
+    let back = client.get("/app").await;
+    assert_eq!(back.status(), 303);
+    assert_eq!(back.headers()["cache-control"], "no-store");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_page_starts_with_a_skip_link_to_its_main_landmark() {
+    let app = spawn_app().await;
+    let (client, _) = app.signed_in_client().await;
+
+    for (page, html) in [
+        ("/", app.get("/").await.text().await.unwrap()),
+        ("/login", app.get("/login").await.text().await.unwrap()),
+        ("/pricing", app.get("/pricing").await.text().await.unwrap()),
+        ("/nowhere", app.get("/nowhere").await.text().await.unwrap()),
+        ("/app", client.get("/app").await.text().await.unwrap()),
+        ("/settings", client.get("/settings").await.text().await.unwrap()),
+    ] {
+        let body = &html[html.find("<body").unwrap_or_else(|| panic!("{page}: {html}"))..];
+        let first_link = body.find("<a ").unwrap_or_else(|| panic!("{page}: {body}"));
+        let skip = body.find(r##"<a href="#main""##).unwrap_or_else(|| panic!("{page}: {body}"));
+        assert_eq!(first_link, skip, "{page}: the skip link comes first: {body}");
+        assert!(body[skip..].starts_with(r##"<a href="#main" class="sr-only focus:not-sr-only"##), "{page}");
+        assert!(body.contains("Skip to content"), "{page}");
+        assert!(body.contains(r#"<main id="main""#), "{page}: a main landmark with the id: {body}");
+        assert!(!body[..skip].contains("<button") && !body[..skip].contains("<input"), "{page}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_javascript_the_app_says_so_and_a_message_never_stays_in_the_address() {
+    let app = spawn_app().await;
+    let (client, _) = app.signed_in_client().await;
+
+    let html = client.get("/app").await.text().await.unwrap();
+    assert!(html.contains("<noscript>"), "{html}");
+    assert!(html.contains("The chat needs JavaScript"), "{html}");
+
+    // As a browser sends it: a navigation that accepts HTML.
+    let sent = client
+        .http
+        .get(format!("{}/app?message=my+secret+plans", app.address))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert!(sent.status().is_redirection(), "{}", sent.status());
+    let target = crate::helpers::location(&sent);
+    assert_eq!(target, "/app?notice=needs_javascript");
+    let page = client.get(&target).await.text().await.unwrap();
+    assert!(page.contains("The chat needs JavaScript: turn it on"), "{page}");
+    assert!(!page.contains("my secret plans"), "{page}");
+    app.stop().await;
+}
