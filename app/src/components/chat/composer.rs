@@ -114,12 +114,14 @@ fn focus_unless_busy(element: &web_sys::HtmlTextAreaElement) {
 #[cfg(not(feature = "hydrate"))]
 fn focus_unless_busy<T>(_element: &T) {}
 
-/// Sets the box's height to its text's (its `max-height` caps it, then it scrolls).
+/// Sets the box's height to its text's (its `max-height` caps it, then it scrolls). Through the
+/// CSSOM, which the CSP allows, never a `style` attribute, which `style-src` refuses.
 #[cfg(feature = "hydrate")]
 fn fit_height(element: &web_sys::HtmlTextAreaElement) {
-    let _ = element.set_attribute("style", "height:auto");
+    let style = web_sys::HtmlElement::style(element);
+    let _ = style.set_property("height", "auto");
     let borders = element.offset_height() - element.client_height();
-    let _ = element.set_attribute("style", &format!("height:{}px", element.scroll_height() + borders));
+    let _ = style.set_property("height", &format!("{}px", element.scroll_height() + borders));
 }
 
 #[cfg(not(feature = "hydrate"))]
