@@ -196,183 +196,190 @@ fn UserRow(user: AdminUserView, set_disabled: ServerAction<SetUserDisabled>) -> 
     }
 }
 
+/// One section of the console: its heading, an optional note, and a table of `rows` under
+/// `headers` (those also in `unseen_headers` are read to screen readers only), or `empty`, a
+/// sentence, when there is no row.
 #[component]
-fn SetAsideEvents(events: Vec<SetAsideEventView>, replay: ServerAction<ReplayStripeEvent>) -> impl IntoView {
-    let body = if events.is_empty() {
-        view! { <p class="text-sm text-slate-600">"None: every Stripe event was applied or is still being retried."</p> }
-            .into_any()
+fn TableSection(
+    id: &'static str,
+    #[prop(into)] heading: String,
+    #[prop(optional)] note: Option<&'static str>,
+    caption: &'static str,
+    testid: &'static str,
+    headers: &'static [&'static str],
+    #[prop(optional)] unseen_headers: &'static [&'static str],
+    empty: &'static str,
+    rows: Vec<AnyView>,
+) -> impl IntoView {
+    let heading_id = format!("{id}-heading");
+    let labelled_by = heading_id.clone();
+    let body = if rows.is_empty() {
+        view! { <p class="text-sm text-slate-600">{empty}</p> }.into_any()
     } else {
+        let header_cells = headers
+            .iter()
+            .map(|header| {
+                let text = if unseen_headers.contains(header) {
+                    view! { <span class="sr-only">{*header}</span> }.into_any()
+                } else {
+                    view! { {*header} }.into_any()
+                };
+                view! { <th scope="col" class=TH>{text}</th> }
+            })
+            .collect_view();
         view! {
             <div class="overflow-x-auto">
-                <table class=TABLE data-testid="admin-events">
-                    <caption class="sr-only">"Stripe events set aside after their retries"</caption>
+                <table class=TABLE data-testid=testid>
+                    <caption class="sr-only">{caption}</caption>
                     <thead>
-                        <tr>
-                            <th scope="col" class=TH>"Event"</th>
-                            <th scope="col" class=TH>"Type"</th>
-                            <th scope="col" class=TH>"Received"</th>
-                            <th scope="col" class=TH>"Attempts"</th>
-                            <th scope="col" class=TH>"Last error"</th>
-                            <th scope="col" class=TH><span class="sr-only">"Action"</span></th>
-                        </tr>
+                        <tr>{header_cells}</tr>
                     </thead>
-                    <tbody class="divide-y divide-slate-100">
-                        {events.into_iter().map(|event| {
-                            let (id, described) = (event.id.clone(), format!("Replay {}", event.id));
-                            view! {
-                            <tr>
-                                <td class=TD><code>{event.id.clone()}</code></td>
-                                <td class=TD>{event.event_type}</td>
-                                <td class=TD>{event.received_at}</td>
-                                <td class=TD>{event.attempts}</td>
-                                <td class=TD>{event.last_error.unwrap_or_default()}</td>
-                                <td class=TD>
-                                    <ActionForm action=replay>
-                                        <input type="hidden" name="event_id" value=id />
-                                        <button
-                                            type="submit"
-                                            class="rounded-md px-3 py-1.5 text-sm font-medium text-slate-700 ring-1 ring-slate-300 hover:bg-slate-100"
-                                            aria-label=described
-                                        >
-                                            "Replay"
-                                        </button>
-                                    </ActionForm>
-                                </td>
-                            </tr>
-                            }
-                        }).collect_view()}
-                    </tbody>
+                    <tbody class="divide-y divide-slate-100">{rows}</tbody>
                 </table>
             </div>
         }
         .into_any()
     };
     view! {
-        <section aria-labelledby="events-heading" class=CARD>
-            <h2 id="events-heading" class="text-lg font-semibold">"Stripe events set aside"</h2>
-            <p class="text-sm text-slate-600">"Events the billing worker gave up on after its retries. Replay applies one again through the same handler."</p>
+        <section aria-labelledby=labelled_by class=CARD>
+            <h2 id=heading_id class="text-lg font-semibold">{heading}</h2>
+            {note.map(|note| view! { <p class="text-sm text-slate-600">{note}</p> })}
             {body}
         </section>
+    }
+}
+
+#[component]
+fn SetAsideEvents(events: Vec<SetAsideEventView>, replay: ServerAction<ReplayStripeEvent>) -> impl IntoView {
+    let rows = events
+        .into_iter()
+        .map(|event| {
+            let (id, described) = (event.id.clone(), format!("Replay {}", event.id));
+            view! {
+                <tr>
+                    <td class=TD><code>{event.id.clone()}</code></td>
+                    <td class=TD>{event.event_type}</td>
+                    <td class=TD>{event.received_at}</td>
+                    <td class=TD>{event.attempts}</td>
+                    <td class=TD>{event.last_error.unwrap_or_default()}</td>
+                    <td class=TD>
+                        <ActionForm action=replay>
+                            <input type="hidden" name="event_id" value=id />
+                            <button
+                                type="submit"
+                                class="rounded-md px-3 py-1.5 text-sm font-medium text-slate-700 ring-1 ring-slate-300 hover:bg-slate-100"
+                                aria-label=described
+                            >
+                                "Replay"
+                            </button>
+                        </ActionForm>
+                    </td>
+                </tr>
+            }
+            .into_any()
+        })
+        .collect();
+    view! {
+        <TableSection
+            id="events"
+            heading="Stripe events set aside"
+            note="Events the billing worker gave up on after its retries. Replay applies one again through the same handler."
+            caption="Stripe events set aside after their retries"
+            testid="admin-events"
+            headers=&["Event", "Type", "Received", "Attempts", "Last error", "Action"]
+            unseen_headers=&["Action"]
+            empty="None: every Stripe event was applied or is still being retried."
+            rows
+        />
     }
 }
 
 #[component]
 fn FailedRuns(groups: Vec<FailureView>, days: i32) -> impl IntoView {
-    let heading = format!("Failed runs, last {days} days");
-    let body = if groups.is_empty() {
-        view! { <p class="text-sm text-slate-600">"No run failed."</p> }.into_any()
-    } else {
-        view! {
-            <table class=TABLE data-testid="admin-failed-runs">
-                <caption class="sr-only">"Failed runs grouped by failure code"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col" class=TH>"Failure code"</th>
-                        <th scope="col" class=TH>"Runs"</th>
-                        <th scope="col" class=TH>"Users"</th>
-                        <th scope="col" class=TH>"Last failed"</th>
-                    </tr>
-                </thead>
-                <tbody class="divide-y divide-slate-100">
-                    {groups.into_iter().map(|group| view! {
-                        <tr>
-                            <td class=TD><code>{group.error_code}</code></td>
-                            <td class=TD>{format_count(group.runs)}</td>
-                            <td class=TD>{format_count(group.users)}</td>
-                            <td class=TD>{group.last_failed_at.unwrap_or_default()}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        }
-        .into_any()
-    };
+    let rows = groups
+        .into_iter()
+        .map(|group| {
+            view! {
+                <tr>
+                    <td class=TD><code>{group.error_code}</code></td>
+                    <td class=TD>{format_count(group.runs)}</td>
+                    <td class=TD>{format_count(group.users)}</td>
+                    <td class=TD>{group.last_failed_at.unwrap_or_default()}</td>
+                </tr>
+            }
+            .into_any()
+        })
+        .collect();
     view! {
-        <section aria-labelledby="failures-heading" class=CARD>
-            <h2 id="failures-heading" class="text-lg font-semibold">{heading}</h2>
-            {body}
-        </section>
+        <TableSection
+            id="failures"
+            heading=format!("Failed runs, last {days} days")
+            caption="Failed runs grouped by failure code"
+            testid="admin-failed-runs"
+            headers=&["Failure code", "Runs", "Users", "Last failed"]
+            empty="No run failed."
+            rows
+        />
     }
 }
 
 #[component]
 fn Instances(instances: Vec<InstanceView>) -> impl IntoView {
-    let body = if instances.is_empty() {
-        view! { <p class="text-sm text-slate-600">"No instance has registered with the run engine yet."</p> }
+    let rows = instances
+        .into_iter()
+        .map(|instance| {
+            view! {
+                <tr>
+                    <td class=TD><code>{instance.id}</code></td>
+                    <td class=TD>{if instance.live { "Live" } else { "Expired" }}</td>
+                    <td class=TD>{instance.last_seen_at}</td>
+                    <td class=TD>{instance.lease_until}</td>
+                    <td class=TD>{instance.started_at}</td>
+                    <td class=TD>{format_count(instance.running_runs)}</td>
+                </tr>
+            }
             .into_any()
-    } else {
-        view! {
-            <table class=TABLE data-testid="admin-instances">
-                <caption class="sr-only">"Instances of the run engine and their leases"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col" class=TH>"Instance"</th>
-                        <th scope="col" class=TH>"Lease"</th>
-                        <th scope="col" class=TH>"Last seen"</th>
-                        <th scope="col" class=TH>"Lease until"</th>
-                        <th scope="col" class=TH>"Started"</th>
-                        <th scope="col" class=TH>"Running runs"</th>
-                    </tr>
-                </thead>
-                <tbody class="divide-y divide-slate-100">
-                    {instances.into_iter().map(|instance| view! {
-                        <tr>
-                            <td class=TD><code>{instance.id}</code></td>
-                            <td class=TD>{if instance.live { "Live" } else { "Expired" }}</td>
-                            <td class=TD>{instance.last_seen_at}</td>
-                            <td class=TD>{instance.lease_until}</td>
-                            <td class=TD>{instance.started_at}</td>
-                            <td class=TD>{format_count(instance.running_runs)}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        }
-        .into_any()
-    };
+        })
+        .collect();
     view! {
-        <section aria-labelledby="instances-heading" class=CARD>
-            <h2 id="instances-heading" class="text-lg font-semibold">"Instances"</h2>
-            {body}
-        </section>
+        <TableSection
+            id="instances"
+            heading="Instances"
+            caption="Instances of the run engine and their leases"
+            testid="admin-instances"
+            headers=&["Instance", "Lease", "Last seen", "Lease until", "Started", "Running runs"]
+            empty="No instance has registered with the run engine yet."
+            rows
+        />
     }
 }
 
 #[component]
 fn Audit(audit: Vec<AuditView>) -> impl IntoView {
-    let body = if audit.is_empty() {
-        view! { <p class="text-sm text-slate-600">"No admin action yet."</p> }.into_any()
-    } else {
-        view! {
-            <table class=TABLE data-testid="admin-audit">
-                <caption class="sr-only">"The latest admin actions"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col" class=TH>"When"</th>
-                        <th scope="col" class=TH>"Who"</th>
-                        <th scope="col" class=TH>"Action"</th>
-                        <th scope="col" class=TH>"Target"</th>
-                    </tr>
-                </thead>
-                <tbody class="divide-y divide-slate-100">
-                    {audit.into_iter().map(|row| view! {
-                        <tr>
-                            <td class=TD>{row.at}</td>
-                            <td class=TD>{row.actor}</td>
-                            <td class=TD><code>{row.action}</code></td>
-                            <td class=TD>{row.target}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        }
-        .into_any()
-    };
+    let rows = audit
+        .into_iter()
+        .map(|row| {
+            view! {
+                <tr>
+                    <td class=TD>{row.at}</td>
+                    <td class=TD>{row.actor}</td>
+                    <td class=TD><code>{row.action}</code></td>
+                    <td class=TD>{row.target}</td>
+                </tr>
+            }
+            .into_any()
+        })
+        .collect();
     view! {
-        <section aria-labelledby="audit-heading" class=CARD>
-            <h2 id="audit-heading" class="text-lg font-semibold">"Admin actions"</h2>
-            {body}
-        </section>
+        <TableSection
+            id="audit"
+            heading="Admin actions"
+            caption="The latest admin actions"
+            testid="admin-audit"
+            headers=&["When", "Who", "Action", "Target"]
+            empty="No admin action yet."
+            rows
+        />
     }
 }
 
