@@ -18,8 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::chat::{ask, open, send, until_finished};
 use crate::helpers::{
-    Client, PASSWORD, TestApp, create_database, drop_database, owner_database_url, spawn_app_with,
-    test_config, with_database,
+    Client, PASSWORD, TestApp, create_database, drop_database, owner_database_url, s3_settings,
+    spawn_app_with, test_config, with_database,
 };
 use crate::library::PNG;
 
@@ -498,26 +498,5 @@ impl RestoredServer {
     async fn stop(self) {
         self.stop.cancel();
         self.task.await.unwrap().expect("the restored server stops cleanly");
-    }
-}
-
-/// The SeaweedFS that `./scripts/test` starts; `None` when `JARVIS_TEST_SKIP_S3=1` says to skip it.
-fn s3_settings() -> Option<Vec<(&'static str, String)>> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    match (
-        var("JARVIS_TEST_S3_ENDPOINT"),
-        var("JARVIS_TEST_S3_BUCKET"),
-        var("JARVIS_TEST_S3_ACCESS_KEY_ID"),
-        var("JARVIS_TEST_S3_SECRET_ACCESS_KEY"),
-    ) {
-        (Some(endpoint), Some(bucket), Some(key), Some(secret)) => Some(vec![
-            ("JARVIS_STORAGE", "s3".to_owned()),
-            ("JARVIS_S3_ENDPOINT", endpoint),
-            ("JARVIS_S3_BUCKET", bucket),
-            ("JARVIS_S3_ACCESS_KEY_ID", key),
-            ("JARVIS_S3_SECRET_ACCESS_KEY", secret),
-        ]),
-        _ if var("JARVIS_TEST_SKIP_S3").as_deref() == Some("1") => None,
-        _ => panic!("no S3 server: run ./scripts/test (it starts SeaweedFS), or set JARVIS_TEST_SKIP_S3=1"),
     }
 }

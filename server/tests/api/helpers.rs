@@ -233,6 +233,28 @@ pub fn set_cookie_header(response: &reqwest::Response, name: &str) -> Option<Str
         .find(|value| value.starts_with(&format!("{name}=")))
 }
 
+/// The SeaweedFS that `./scripts/test` starts. Without it this test fails, unless
+/// `JARVIS_TEST_SKIP_S3=1` says to skip it on purpose.
+pub fn s3_settings() -> Option<Vec<(&'static str, String)>> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match (
+        var("JARVIS_TEST_S3_ENDPOINT"),
+        var("JARVIS_TEST_S3_BUCKET"),
+        var("JARVIS_TEST_S3_ACCESS_KEY_ID"),
+        var("JARVIS_TEST_S3_SECRET_ACCESS_KEY"),
+    ) {
+        (Some(endpoint), Some(bucket), Some(key), Some(secret)) => Some(vec![
+            ("JARVIS_STORAGE", "s3".to_owned()),
+            ("JARVIS_S3_ENDPOINT", endpoint),
+            ("JARVIS_S3_BUCKET", bucket),
+            ("JARVIS_S3_ACCESS_KEY_ID", key),
+            ("JARVIS_S3_SECRET_ACCESS_KEY", secret),
+        ]),
+        _ if var("JARVIS_TEST_SKIP_S3").as_deref() == Some("1") => None,
+        _ => panic!("no S3 server: run ./scripts/test (it starts SeaweedFS), or set JARVIS_TEST_SKIP_S3=1"),
+    }
+}
+
 pub fn unique_email() -> String {
     format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
 }

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
-use crate::helpers::{spawn_app, spawn_app_with};
+use crate::helpers::{s3_settings, spawn_app, spawn_app_with};
 
 /// The smallest valid PNG: 1×1, one transparent pixel.
 pub const PNG: &[u8] = &[
@@ -278,28 +278,6 @@ async fn files_live_in_an_s3_compatible_store_when_configured() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(client.get(&format!("/api/files/{id}")).await.status(), StatusCode::NOT_FOUND);
     app.stop().await;
-}
-
-/// The SeaweedFS that `./scripts/test` starts. Without it this test fails, unless
-/// `JARVIS_TEST_SKIP_S3=1` says to skip it on purpose.
-fn s3_settings() -> Option<Vec<(&'static str, String)>> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    match (
-        var("JARVIS_TEST_S3_ENDPOINT"),
-        var("JARVIS_TEST_S3_BUCKET"),
-        var("JARVIS_TEST_S3_ACCESS_KEY_ID"),
-        var("JARVIS_TEST_S3_SECRET_ACCESS_KEY"),
-    ) {
-        (Some(endpoint), Some(bucket), Some(key), Some(secret)) => Some(vec![
-            ("JARVIS_STORAGE", "s3".to_owned()),
-            ("JARVIS_S3_ENDPOINT", endpoint),
-            ("JARVIS_S3_BUCKET", bucket),
-            ("JARVIS_S3_ACCESS_KEY_ID", key),
-            ("JARVIS_S3_SECRET_ACCESS_KEY", secret),
-        ]),
-        _ if var("JARVIS_TEST_SKIP_S3").as_deref() == Some("1") => None,
-        _ => panic!("no S3 server: run ./scripts/test (it starts SeaweedFS), or set JARVIS_TEST_SKIP_S3=1"),
-    }
 }
 
 #[tokio::test]
