@@ -10,7 +10,7 @@ use jarvis_types::protocol::{ClientMessage, RunEvent, RunStatus};
 use tokio::time::Instant;
 
 use crate::chat::ask;
-use crate::faults::{Viewer, assert_contiguous, counting_text, fake_model};
+use crate::faults::{Viewer, assert_contiguous, counting_text, fake_model, shown_text};
 use crate::instances::{Cluster, Endpoint, free_port};
 
 /// nginx, in the foreground, with its files in a folder of its own.
@@ -170,13 +170,7 @@ async fn a_chat_through_the_balancer_survives_a_restart_of_the_instance_holding_
     assert!(status.success(), "a drained instance exits 0: {status}");
 
     assert_contiguous(&received);
-    let shown: String = received
-        .iter()
-        .filter_map(|(_, event)| match event {
-            RunEvent::TextDelta { text } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
+    let shown = shown_text(&received);
     assert_eq!(shown, text, "the whole reply, once, in order");
     assert!(matches!(received.last(), Some((_, RunEvent::Finished { status: RunStatus::Completed, .. }))));
 

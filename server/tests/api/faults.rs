@@ -104,13 +104,7 @@ impl Viewer {
     }
 
     pub(crate) fn text(&self, run_id: &str) -> String {
-        self.events(run_id)
-            .iter()
-            .filter_map(|(_, event)| match event {
-                RunEvent::TextDelta { text } => Some(text.as_str()),
-                _ => None,
-            })
-            .collect()
+        shown_text(&self.events(run_id))
     }
 
     pub(crate) fn finished(&self, run_id: &str) -> Option<RunEvent> {
@@ -206,6 +200,17 @@ async fn describe(cluster: &Cluster, run_id: &str) -> String {
         "in the database: run (status, outcome, error_code, input_tokens) = {run:?}; run_events (rows, last seq) = {events:?}; \
          messages (role, status, content length) = {messages:?}; usage_records (input, output) = {usage:?}"
     )
+}
+
+/// The text a viewer was shown: the text deltas of `events`, joined.
+pub(crate) fn shown_text(events: &[(u64, RunEvent)]) -> String {
+    events
+        .iter()
+        .filter_map(|(_, event)| match event {
+            RunEvent::TextDelta { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 pub(crate) fn assert_contiguous(events: &[(u64, RunEvent)]) {

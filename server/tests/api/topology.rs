@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
 use crate::chat::ask;
-use crate::faults::{Viewer, assert_contiguous, counting_text, fake_model, stored_replies};
+use crate::faults::{Viewer, assert_contiguous, counting_text, fake_model, shown_text, stored_replies};
 use crate::helpers::{app_database_url, owner_database_url, with_database};
 use crate::instances::{Cluster, Endpoint, User};
 use crate::library::PNG;
@@ -361,13 +361,7 @@ async fn a_chat_through_the_scripted_topology_survives_each_instance_restarting_
 
     // Every event once, in order; the whole reply; one stored reply, complete.
     assert_contiguous(&received);
-    let shown: String = received
-        .iter()
-        .filter_map(|(_, event)| match event {
-            RunEvent::TextDelta { text } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
+    let shown = shown_text(&received);
     assert_eq!(shown, text, "the whole reply, once, in order");
     assert!(
         matches!(received.last(), Some((_, RunEvent::Finished { status: RunStatus::Completed, .. }))),
