@@ -68,6 +68,11 @@ test("Export downloads the conversation as Markdown", async ({ page }) => {
   await page.getByLabel("Message").fill("Export me");
   await page.getByLabel("Message").press("Enter");
   await expect(page.locator('article[data-role="assistant"]').last()).toContainText("You said: Export me");
+  // The reply is shown live before its group commit stores it: a reload shows only what is stored.
+  await expect(async () => {
+    await page.reload();
+    await expect(page.locator('article[data-role="assistant"]').last()).toContainText("You said: Export me", { timeout: 1000 });
+  }).toPass({ timeout: 15_000 });
 
   const download = page.waitForEvent("download");
   await page.getByRole("link", { name: "Export" }).click();
