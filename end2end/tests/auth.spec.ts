@@ -37,7 +37,7 @@ test("register, verify from the mail, log in, reach the app, log out", async ({ 
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page).toHaveURL(`${server.baseUrl}/app`);
   await expect(page.getByTestId("account-email")).toHaveText(email);
-  await expect(page.getByRole("status").filter({ hasText: /^Connected$/ })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
   await expect(page.getByText("Confirm your email address")).toHaveCount(0);
 
   await page.getByRole("button", { name: "Log out" }).click();

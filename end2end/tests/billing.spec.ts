@@ -56,7 +56,7 @@ async function reloadUntil(page: Page, path: string, check: () => Promise<void>)
 test("a Free user at the daily limit upgrades through Checkout, chats as Pro, and a failed payment ends it", async ({ page }) => {
   const email = await signUp(page.request, server.baseUrl);
   await page.goto(`${server.baseUrl}/app`);
-  await expect(page.getByRole("status").filter({ hasText: /^Connected$/ })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
 
   // Free allows two messages a day.
   await ask(page, "first question");
@@ -88,7 +88,7 @@ test("a Free user at the daily limit upgrades through Checkout, chats as Pro, an
 
   // Chat works again.
   await page.goto(`${server.baseUrl}/app`);
-  await expect(page.getByRole("status").filter({ hasText: /^Connected$/ })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
   await ask(page, "fourth question as Pro");
   await expect(lastReply(page)).toContainText("You said: fourth question as Pro");
 
@@ -107,7 +107,7 @@ test("a Free user at the daily limit upgrades through Checkout, chats as Pro, an
     await expect(page.getByTestId("current-plan")).toContainText("Free", { timeout: 1000 });
   });
   await page.goto(`${server.baseUrl}/app`);
-  await expect(page.getByRole("status").filter({ hasText: /^Connected$/ })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
   await ask(page, "fifth question");
   await expect(page.getByRole("alert").filter({ hasText: "messages your Free plan allows today" })).toBeVisible();
 });

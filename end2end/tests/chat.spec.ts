@@ -17,7 +17,7 @@ const WORDS = Array.from({ length: 60 }, (_, i) => `word${i + 1}`).join(" ");
 async function openApp(page: Page) {
   await signUp(page.request, server.baseUrl);
   await page.goto(`${server.baseUrl}/app`);
-  await expect(page.getByRole("status").filter({ hasText: /^Connected$/ })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
 }
 
 function lastReply(page: Page) {
@@ -87,11 +87,11 @@ test("a reply survives a server restart mid-stream: every word once, none missin
   await expect(lastReply(page)).toContainText("word4");
 
   const stopped = server.stop();
-  await expect(page.getByRole("status").filter({ hasText: "Reconnecting…" })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: "Offline — reconnecting…" })).toBeVisible();
   expect(await stopped).toBe(0);
   await server.start();
 
-  await expect(page.getByRole("status").filter({ hasText: /^Connected$/ })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
   await expect(lastReply(page).locator(".markdown")).toHaveText(WORDS, { timeout: 30_000 });
   await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
 });

@@ -16,7 +16,7 @@ test.afterAll(async () => {
 async function openApp(page: Page) {
   await signUp(page.request, server.baseUrl);
   await page.goto(`${server.baseUrl}/app`);
-  await expect(page.getByRole("status").filter({ hasText: /^Connected$/ })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
 }
 
 async function send(page: Page, text: string) {

@@ -39,14 +39,14 @@ test("an idle page pings its socket at most twice in 45 seconds and stays connec
 
   await signUp(page.request, server.baseUrl);
   await page.goto(`${server.baseUrl}/app`);
-  const connected = page.getByRole("status").filter({ hasText: /^Connected$/ });
+  const connected = page.getByRole("status").filter({ hasText: /^Online$/ });
   await expect(connected).toBeVisible();
   const idleFrom = Date.now();
   expect(pings.map((ping) => ping.nonce)).toEqual([1]);
 
   await page.waitForTimeout(45_000);
 
-  // The ping that proved the socket (nonce 1) came before the badge said Connected; what follows
+  // The ping that proved the socket (nonce 1) came before the badge said Online; what follows
   // is the heartbeat: one per 20 s of silence.
   const idlePings = pings.filter((ping) => ping.nonce !== 1 && ping.at >= idleFrom);
   expect(idlePings.length, `pings while idle: ${JSON.stringify(idlePings)}`).toBeLessThanOrEqual(2);

@@ -26,7 +26,8 @@ test.describe("with JavaScript disabled", () => {
     await expect(page.getByRole("link", { name: "Create your account" })).toHaveAttribute("href", "/register");
 
     // Styled by the Tailwind build: the stylesheet loads and applies.
-    const css = await page.request.get(`${server.baseUrl}/pkg/jarvis.css`);
+    const cssHref = await page.locator('link[rel="stylesheet"]').first().getAttribute("href");
+    const css = await page.request.get(`${server.baseUrl}${cssHref}`);
     expect(css.status()).toBe(200);
     const cta = page.getByRole("link", { name: "Create your account" });
     await expect(cta).toHaveCSS("color", "rgb(255, 255, 255)");

@@ -15,7 +15,7 @@ test.afterAll(async () => {
 async function openApp(page: Page) {
   await signUp(page.request, server.baseUrl);
   await page.goto(`${server.baseUrl}/app`);
-  await expect(page.getByRole("status").filter({ hasText: /^Connected$/ })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
 }
 
 /** Sends `text` and waits for the fake model's whole reply ("Hello! You said: …"). */

@@ -60,7 +60,7 @@ test("a Markdown image pointing elsewhere is a link, never fetched, and the app 
   expect(csp).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9_-]{22,}' 'wasm-unsafe-eval'/);
   expect(csp).toContain("img-src 'self' data: blob:");
   // Hydrated, and the WebSocket is allowed: the app says it is connected.
-  await expect(page.getByRole("status").filter({ hasText: /^Connected$/ })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
 
   // The fake model answers "Hello! You said: <message>", so the reply holds the image.
   const image = `${listenerUrl}/pixel.gif?d=secret-notes`;
@@ -77,7 +77,7 @@ test("a Markdown image pointing elsewhere is a link, never fetched, and the app 
   await page.reload();
   await expect(lastReply(page).getByRole("link", { name: /tracker/ })).toHaveAttribute("href", image);
   await expect(lastReply(page).locator("img")).toHaveCount(0);
-  await expect(page.getByRole("status").filter({ hasText: /^Connected$/ })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
 
   await page.waitForTimeout(500);
   expect(hits).toEqual([]);
@@ -88,7 +88,7 @@ test("the CSP itself refuses an image from elsewhere and a script without the no
   const violations = await watchViolations(page);
   await signUp(page.request, server.baseUrl);
   await page.goto(`${server.baseUrl}/app`);
-  await expect(page.getByRole("status").filter({ hasText: /^Connected$/ })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
   expect(await violations()).toEqual([]);
 
   // Whatever slipped past the renderer: neither loads nor runs.

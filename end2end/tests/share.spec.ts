@@ -15,7 +15,7 @@ test.afterAll(async () => {
 test("a shared link opens in a fresh browser with no account, and Stop sharing ends it", async ({ page, browser }) => {
   await signUp(page.request, server.baseUrl);
   await page.goto(`${server.baseUrl}/app`);
-  await expect(page.getByRole("status").filter({ hasText: /^Connected$/ })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
   await page.getByLabel("Message").fill("Hi Jarvis, share this");
   await page.getByLabel("Message").press("Enter");
   await expect(page.locator('article[data-role="assistant"]').last()).toContainText("You said: Hi Jarvis, share this");
@@ -64,7 +64,7 @@ test("a shared link opens in a fresh browser with no account, and Stop sharing e
 test("Export downloads the conversation as Markdown", async ({ page }) => {
   await signUp(page.request, server.baseUrl);
   await page.goto(`${server.baseUrl}/app`);
-  await expect(page.getByRole("status").filter({ hasText: /^Connected$/ })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
   await page.getByLabel("Message").fill("Export me");
   await page.getByLabel("Message").press("Enter");
   await expect(page.locator('article[data-role="assistant"]').last()).toContainText("You said: Export me");

@@ -20,7 +20,7 @@ const LAST_WORDS = "the fourth sentence ends the reply.";
 async function openApp(page: Page) {
   await signUp(page.request, server.baseUrl);
   await page.goto(`${server.baseUrl}/app`);
-  await expect(page.getByRole("status").filter({ hasText: /^Connected$/ })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
 }
 
 async function ask(page: Page, text: string) {
@@ -107,7 +107,7 @@ test("a live reply is spoken while it streams, autoplays, seeks, and a reload do
 
     // Reloading shows the reply with its player and transcript from history, and plays nothing.
     await page.reload();
-    await expect(page.getByRole("status").filter({ hasText: /^Connected$/ })).toBeVisible();
+    await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
     await expect(page.getByTestId("voice-transcript")).toHaveCount(4);
     await page.waitForTimeout(2000);
     expect(await anyAudioPlaying(page)).toBe(false);
@@ -156,7 +156,7 @@ test("voice settings are saved per user: with voice off a reply has no player", 
   await page.getByTestId("voice-save").click();
   await expect(page.getByTestId("voice-settings")).toContainText("Saved.");
   await page.reload();
-  await expect(page.getByRole("status").filter({ hasText: /^Connected$/ })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
   await page.getByTestId("voice-settings-button").click();
   await expect(page.getByTestId("voice-enabled")).not.toBeChecked();
   await ask(page, "Speak without a voice");

@@ -10,8 +10,9 @@
 //!   inline script, no script or image from another origin, no `<base>`, no framing, and forms
 //!   post only to us (and to Stripe's hosted pages, where Checkout's redirects lead).
 //!   Other answers carry a CSP that allows nothing, unless the handler set its own (files).
-//! - `Cache-Control: no-store` on everything but the static files under `/pkg/` and the icon,
-//!   unless the handler set its own (voice clips: `private, max-age=…, immutable`).
+//! - `Cache-Control: no-store` on every answer whose handler set none: pages (Back after logging
+//!   out must not show a private page), the API, errors. Static files set their own first
+//!   (`routes::assets`), as do voice clips (`private, max-age=…, immutable`).
 
 use std::sync::Arc;
 
@@ -101,11 +102,6 @@ fn websocket_origin(public_url: &Url) -> Option<String> {
     })
 }
 
-/// Static files: the same for everyone, so they may be cached.
-fn is_static_path(path: &str) -> bool {
-    path.starts_with("/pkg/") || path == "/favicon.ico"
-}
-
 /// Wraps the whole router in the security headers (see the module documentation).
 pub fn layers<S: Clone + Send + Sync + 'static>(router: Router<S>, policy: Policy, https: bool) -> Router<S> {
     let static_header = |name: HeaderName, value: &'static str| {
@@ -125,7 +121,6 @@ pub fn layers<S: Clone + Send + Sync + 'static>(router: Router<S>, policy: Polic
 /// Makes a nonce for the request (for Leptos to use), then sets the CSP and `Cache-Control` of
 /// the answer where its handler did not.
 async fn csp_and_cache(State(policy): State<Arc<Policy>>, mut request: Request, next: Next) -> Response {
-    let cacheable = is_static_path(request.uri().path());
     let nonce = Nonce::new();
     request.extensions_mut().insert(nonce.clone());
     let mut response = next.run(request).await;
@@ -140,7 +135,7 @@ async fn csp_and_cache(State(policy): State<Arc<Policy>>, mut request: Request, 
             headers.insert(header::CONTENT_SECURITY_POLICY, value);
         }
     }
-    if !cacheable && !headers.contains_key(header::CACHE_CONTROL) {
+    if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response

@@ -35,7 +35,7 @@ use crate::config::VoiceEngineConfig;
 use crate::{
     auth,
     config::{Config, is_loopback},
-    routes::{self, health, ws},
+    routes::{self, assets::Site, health, ws},
     security,
     state::AppState,
 };
@@ -130,13 +130,19 @@ impl Application {
         )
         .await;
 
-        let leptos_options = LeptosOptions::builder()
+        let site = Site::load(&config.site_root, OUTPUT_NAME);
+        let mut leptos_options = LeptosOptions::builder()
             .output_name(OUTPUT_NAME)
             .site_root(config.site_root.as_str())
-            .site_pkg_dir("pkg")
+            .site_pkg_dir(routes::assets::PKG_DIR)
             .site_addr(local_addr)
             .reload_port(config.reload_port)
             .build();
+        // A site built with hashed names: pages name `jarvis.<hash>.js` and the like.
+        if let Some(hash_file) = site.hash_file() {
+            leptos_options.hash_files = true;
+            leptos_options.hash_file = Arc::from(hash_file.to_string_lossy().as_ref());
+        }
         let provider = AnthropicProvider::new(config.model.provider.clone());
         let store = BlobStore::new(&config.storage.settings)?;
         store.check().await?;
@@ -173,6 +179,11 @@ impl Application {
         billing.spawn_worker(shutdown.clone());
         // Sockets of a session that ends (on any instance) are closed within moments.
         accounts.watch_revocations(config.auth.session_check_interval, shutdown.clone());
+        let transcription = jarvis_backend::transcription::Transcription::new(
+            config.transcription.engine.engine(),
+            config.transcription.limits,
+            billing.clone(),
+        );
         let state = AppState {
             config: Arc::new(config),
             secure_cookies: !(loopback && public_url.scheme() == "http"),
@@ -182,11 +193,12 @@ impl Application {
             chat,
             store,
             voice,
+            transcription,
             billing,
             leptos_options,
             shutdown,
         };
-        let router = router(state.clone());
+        let router = router(state.clone(), site);
         tracing::info!(addr = %local_addr, public_url = %state.public_url, "startup.listening");
         Ok(Self { listener, metrics_listener, router, state, engine })
     }
@@ -315,7 +327,7 @@ async fn voice_service(
 /// ever set before the first server exists.
 static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
 
-fn router(state: AppState) -> Router {
+fn router(state: AppState, site: Site) -> Router {
     let routes = ROUTES.clone();
     let leptos_options = state.leptos_options.clone();
     let page_context = {
@@ -349,6 +361,7 @@ fn router(state: AppState) -> Router {
         .route("/healthz", get(health::liveness))
         .route("/readyz", get(health::readiness))
         .route(jarvis_types::protocol::WS_PATH, get(ws::upgrade))
+        .nest_service(&format!("/{}", routes::assets::PKG_DIR), site.pkg_service())
         .route("/register", post(routes::auth::register))
         .route("/login", post(routes::auth::login))
         .route("/logout", post(routes::auth::logout))
@@ -364,12 +377,18 @@ fn router(state: AppState) -> Router {
         .route("/api/files/{id}", get(routes::library::file))
         .route("/api/library.zip", get(routes::library::export))
         .route("/api/conversations/{id}/export.md", get(routes::export::conversation_markdown))
+        .route(jarvis_types::account::EXPORT_PATH, get(routes::account_export::download))
         .route(
             "/api/uploads",
             post(routes::library::upload).layer(DefaultBodyLimit::max(routes::library::UPLOAD_BODY_LIMIT)),
         )
         .route("/api/clips/{id}", get(routes::voice::clip))
         .route("/api/clips/{id}/retry", post(routes::voice::retry))
+        .route(
+            routes::transcriptions::PATH,
+            post(routes::transcriptions::transcribe)
+                .layer(routes::transcriptions::body_limit(&state.config.transcription.limits)),
+        )
         .route(jarvis_types::billing::CHECKOUT_PATH, post(routes::billing::checkout))
         .route(jarvis_types::billing::PORTAL_PATH, post(routes::billing::portal))
         .route(
@@ -400,8 +419,11 @@ fn router(state: AppState) -> Router {
             post(routes::billing::webhook).layer(DefaultBodyLimit::max(routes::billing::WEBHOOK_BODY_LIMIT)),
         )
         // Every route, counted by its pattern (added last, so it sees every route's answer).
-        .layer(middleware::from_fn(crate::metrics::count_requests));
+        .layer(middleware::from_fn(crate::metrics::count_requests))
+        // Static files say how long they may be cached before `security` says "no-store".
+        .layer(middleware::from_fn_with_state(site, routes::assets::static_cache));
     security::layers(router, csp, https)
+        .layer(routes::assets::compression())
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(crate::telemetry::http::request_span)

@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use jarvis_backend::{accounts::Accounts, billing::Billing, chat::Chat, storage::BlobStore, voice::Voice};
+use jarvis_backend::{
+    accounts::Accounts, billing::Billing, chat::Chat, storage::BlobStore, transcription::Transcription,
+    voice::Voice,
+};
 use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -26,6 +29,8 @@ pub struct AppState {
     pub store: BlobStore,
     /// Spoken replies: the engine, the users' settings, the clips.
     pub voice: Voice,
+    /// Speech input: the engine behind the limits and the plan.
+    pub transcription: Transcription,
     /// Plans, limits, metering and Stripe.
     pub billing: Billing,
     pub leptos_options: LeptosOptions,

@@ -9,6 +9,7 @@
 pub mod database;
 pub mod fake_anthropic;
 pub mod fake_openai_speech;
+pub mod fake_openai_transcription;
 pub mod fake_otlp;
 pub mod fake_stripe;
 pub mod http;

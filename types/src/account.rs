@@ -2,6 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+/// `GET`: "Download my data", the signed-in user's whole account as one zip.
+pub const EXPORT_PATH: &str = "/api/account/export";
+
+/// The longest display name, in characters (the server checks it; the form says it).
+pub const DISPLAY_NAME_MAX_CHARS: usize = 80;
+
 /// The signed-in user's own account, for the app header and the settings page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountView {

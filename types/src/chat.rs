@@ -22,7 +22,7 @@ pub struct ToolCallView {
     pub is_error: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessageView {
     pub id: String,
     /// `user` or `assistant`.
@@ -38,6 +38,10 @@ pub struct ChatMessageView {
     /// The model refused this exchange: it is shown, but no longer sent to the model.
     #[serde(default)]
     pub refused: bool,
+    /// The message's versions (edits of a question, regenerations of a reply), in the order they
+    /// were made, this one among them: a switcher shows "‹ 2 / 3 ›". Empty or one: no fork here.
+    #[serde(default)]
+    pub versions: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use crate::documents::DocumentRef;
 use crate::voice::Clip;
 
 /// Bumped whenever a message changes shape in a way an older peer cannot read.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// The path of the WebSocket endpoint.
 pub const WS_PATH: &str = "/ws";
@@ -37,6 +37,14 @@ pub enum ClientMessage {
     /// reconnect, not knowing whether the first arrived) resumes the run it started instead of
     /// starting another.
     Send { client_message_id: String, conversation_id: Option<String>, text: String },
+    /// A new version of the user's message `message_id` in a conversation: stored beside it (same
+    /// parent; the earlier one and what followed it are kept), shown instead of it, and answered by
+    /// a new run. `client_message_id` as for `Send`.
+    Edit { client_message_id: String, conversation_id: String, message_id: String, text: String },
+    /// A new reply to the question that the reply `message_id` answers (or to the question
+    /// `message_id` itself), shown beside the earlier replies, which are kept. `client_message_id`
+    /// as for `Send`.
+    Regenerate { client_message_id: String, conversation_id: String, message_id: String },
     /// Stops a run of this user's.
     Cancel { run_id: String },
     /// Sends every event of a run after `after_seq` (0: from the start), then the live ones.
@@ -82,6 +90,12 @@ pub enum RunEvent {
         title: String,
         user_text: String,
         client_message_id: Option<String>,
+        /// The stored question the run answers: a new one, or the one regenerated.
+        #[serde(default)]
+        user_message_id: Option<String>,
+        /// The id the reply's first stored message has (a version of it can be picked by it).
+        #[serde(default)]
+        reply_id: Option<String>,
     },
     TextDelta {
         text: String,
@@ -206,6 +220,25 @@ mod tests {
         let json = serde_json::to_string(&message).unwrap();
         assert_eq!(json, r#"{"type":"run","run_id":"r1","seq":3,"event":{"kind":"text_delta","text":"Hi"}}"#);
         assert_eq!(serde_json::from_str::<ServerMessage>(&json).unwrap(), message);
+    }
+
+    #[test]
+    fn edits_and_regenerations_are_client_messages_and_old_started_events_still_read() {
+        let edit =
+            r#"{"type":"edit","client_message_id":"c","conversation_id":"k","message_id":"m","text":"Hi"}"#;
+        assert!(
+            matches!(serde_json::from_str(edit).unwrap(), ClientMessage::Edit { message_id, .. } if message_id == "m")
+        );
+        let regenerate =
+            r#"{"type":"regenerate","client_message_id":"c","conversation_id":"k","message_id":"m"}"#;
+        assert!(matches!(serde_json::from_str(regenerate).unwrap(), ClientMessage::Regenerate { .. }));
+        let send = r#"{"type":"send","client_message_id":"c","conversation_id":null,"text":"Hi"}"#;
+        assert!(matches!(serde_json::from_str(send).unwrap(), ClientMessage::Send { .. }));
+        let stored = r#"{"kind":"started","conversation_id":"k","title":"t","user_text":"Hi","client_message_id":null}"#;
+        assert!(matches!(
+            serde_json::from_str(stored).unwrap(),
+            RunEvent::Started { user_message_id: None, reply_id: None, .. }
+        ));
     }
 
     #[test]

@@ -4,4 +4,6 @@ pub mod chat;
 pub mod connection;
 pub mod forms;
 pub mod search;
+pub mod theme_control;
 pub mod voice;
+pub mod voice_input;

@@ -86,7 +86,7 @@ pub(super) fn Editor(document: DocumentView) -> impl IntoView {
                 <div
                     node_ref=gutter
                     aria-hidden="true"
-                    class="select-none overflow-hidden whitespace-pre bg-slate-50 px-2 py-2 text-right font-mono text-xs leading-5 text-slate-400"
+                    class="select-none overflow-hidden whitespace-pre bg-slate-50 px-2 py-2 text-right font-mono text-xs leading-5 text-slate-600"
                     data-testid="line-numbers"
                 >
                     {numbers}

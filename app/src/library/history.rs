@@ -109,8 +109,8 @@ fn DiffView(diff: Signal<Option<Vec<DiffLine>>>) -> impl IntoView {
                     let number = |n: Option<u32>| n.map(|n| n.to_string()).unwrap_or_default();
                     view! {
                         <div class=format!("flex whitespace-pre {class}") data-change=format!("{:?}", line.change).to_lowercase()>
-                            <span class="w-10 shrink-0 select-none pr-1 text-right text-slate-400">{number(line.old_line)}</span>
-                            <span class="w-10 shrink-0 select-none pr-1 text-right text-slate-400">{number(line.new_line)}</span>
+                            <span class="w-10 shrink-0 select-none pr-1 text-right text-slate-600">{number(line.old_line)}</span>
+                            <span class="w-10 shrink-0 select-none pr-1 text-right text-slate-600">{number(line.new_line)}</span>
                             <span class="w-4 shrink-0 select-none">{sign}</span>
                             <span>{line.text}</span>
                         </div>

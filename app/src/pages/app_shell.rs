@@ -10,6 +10,7 @@ use crate::account::get_account;
 use crate::billing::get_billing;
 use crate::components::chat::Chat;
 use crate::components::forms::{Flash, PostForm, Submit, query_param};
+use crate::components::theme_control::ThemeMenu;
 use crate::conversations::{list_conversations, load_conversation};
 use crate::error::AppError;
 use crate::library::server_fns::load_library;
@@ -52,12 +53,19 @@ pub fn AppShell() -> impl IntoView {
                 <a href="/app" class="text-lg font-bold tracking-tight">"Jarvis"</a>
                 <div class="flex items-center gap-4">
                     <Suspense fallback=|| ()>
-                        {move || account.get().and_then(Result::ok).map(|account| view! {
-                            <span class="hidden text-sm text-slate-600 sm:inline" data-testid="account-email">{account.email}</span>
+                        {move || account.get().and_then(Result::ok).map(|account| {
+                            let (name, title) = (account.display_name.clone(), account.display_name);
+                            view! {
+                                <span class="flex min-w-0 items-baseline gap-2 text-sm">
+                                    <span class="max-w-[12rem] truncate font-medium text-slate-800" title=title data-testid="account-name">{name}</span>
+                                    <span class="hidden text-slate-600 sm:inline" data-testid="account-email">{account.email}</span>
+                                </span>
+                            }
                         })}
                     </Suspense>
                     <a href="/billing" class="text-sm font-medium text-slate-700 hover:underline">"Plan"</a>
                     <a href="/settings" class="text-sm font-medium text-slate-700 hover:underline">"Settings"</a>
+                    <ThemeMenu />
                     <PostForm action="/logout".into() label="Log out">
                         <Submit label="Log out" pending_label="Logging out…" quiet=true />
                     </PostForm>

@@ -1,12 +1,14 @@
-//! `/settings`: the account, changing the password, the devices that are logged in (each
-//! revocable), log out everywhere, and deleting the account.
+//! `/settings`: the account, the display name, downloading all of one's data, changing the
+//! password, the devices that are logged in (each revocable), log out everywhere, and deleting
+//! the account.
 
-use jarvis_types::account::{AccountView, SessionView};
+use jarvis_types::account::{AccountView, EXPORT_PATH, SessionView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::account::get_account;
+use crate::account::{SetDisplayName, get_account};
 use crate::components::forms::{Field, Flash, PostForm, Submit};
+use crate::error::AppError;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
@@ -42,6 +44,9 @@ fn AccountSettings(account: AccountView) -> impl IntoView {
                 {if account.email_verified { "Email address verified." } else { "Email address not verified yet." }}
             </p>
         </section>
+        <ProfileSettings display_name=account.display_name.clone() />
+        <DataExport />
+        <section class="space-y-2"><crate::components::theme_control::ThemeControl id="settings-theme" /></section>
         <section aria-labelledby="usage-heading" class="space-y-1">
             <h2 id="usage-heading" class="text-lg font-semibold">"Usage"</h2>
             <p data-testid="usage">{format!("{} tokens this month", account.tokens_this_month)}</p>
@@ -88,6 +93,77 @@ fn AccountSettings(account: AccountView) -> impl IntoView {
     }
 }
 
+/// What the display name field says under itself.
+const DISPLAY_NAME_HINT: &str = "Shown at the top of the app, and Jarvis calls you by it. At most 80 characters; leave it empty to use the first part of your email address.";
+
+/// The display name: a server-function form, answered with a confirmation or the sentence
+/// saying what is wrong with the name (without JavaScript, the post saves and comes back here).
+#[component]
+fn ProfileSettings(display_name: String) -> impl IntoView {
+    let save = ServerAction::<SetDisplayName>::new();
+    let pending = save.pending();
+    view! {
+        <section aria-labelledby="profile-heading" class="space-y-3">
+            <h2 id="profile-heading" class="text-lg font-semibold">"Profile"</h2>
+            <ActionForm action=save attr:class="max-w-sm space-y-3" attr:aria-label="Profile">
+                <Field
+                    label="Display name"
+                    name="display_name"
+                    autocomplete="name"
+                    value=Signal::stored(display_name)
+                    hint=DISPLAY_NAME_HINT
+                />
+                <button
+                    type="submit"
+                    class="rounded-lg bg-indigo-600 px-4 py-2 font-semibold text-white hover:bg-indigo-500 disabled:opacity-60"
+                    disabled=move || pending.get()
+                    aria-busy=move || pending.get().to_string()
+                >
+                    {move || if pending.get() { "Saving…" } else { "Save" }}
+                </button>
+            </ActionForm>
+            {move || save.value().get().map(outcome)}
+        </section>
+    }
+}
+
+/// What an action said once it answered: its confirmation, or its error's sentence.
+fn outcome(result: Result<String, AppError>) -> AnyView {
+    match result {
+        Ok(message) => view! {
+            <p role="status" class="rounded-lg bg-emerald-50 px-4 py-3 text-sm text-emerald-800 ring-1 ring-emerald-200">{message}</p>
+        }
+        .into_any(),
+        Err(error) => view! {
+            <p role="alert" class="rounded-lg bg-rose-50 px-4 py-3 text-sm text-rose-800 ring-1 ring-rose-200">{error.to_string()}</p>
+        }
+        .into_any(),
+    }
+}
+
+/// "Download my data": a plain link to the zip, which the browser downloads with its name (or,
+/// past the hourly limit, shows the sentence saying when to try again).
+#[component]
+fn DataExport() -> impl IntoView {
+    view! {
+        <section aria-labelledby="export-heading" class="space-y-2">
+            <h2 id="export-heading" class="text-lg font-semibold">"Your data"</h2>
+            <p class="text-sm text-slate-600">
+                "One zip with your account details, every conversation (as Markdown and as JSON), your documents, your uploaded files and your usage. You can download it a few times an hour."
+            </p>
+            // External to the router: the browser itself fetches the file (and saves it).
+            <a
+                href=EXPORT_PATH
+                rel="external"
+                class="inline-block rounded-md px-3 py-1.5 text-sm font-medium text-slate-700 ring-1 ring-slate-300 hover:bg-slate-100"
+                data-testid="download-my-data"
+            >
+                "Download my data"
+            </a>
+        </section>
+    }
+}
+
 #[component]
 fn SessionRow(session: SessionView) -> impl IntoView {
     let action = format!("/settings/sessions/{}/revoke", session.id);
@@ -107,5 +183,17 @@ fn SessionRow(session: SessionView) -> impl IntoView {
                 <Submit label="Revoke" pending_label="Revoking…" quiet=true />
             </PostForm>
         </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jarvis_types::account::DISPLAY_NAME_MAX_CHARS;
+
+    use super::*;
+
+    #[test]
+    fn the_hint_names_the_limit_the_server_keeps() {
+        assert!(DISPLAY_NAME_HINT.contains(&format!("At most {DISPLAY_NAME_MAX_CHARS} characters")));
     }
 }

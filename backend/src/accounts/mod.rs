@@ -16,6 +16,8 @@ mod links;
 pub mod mail_limit;
 pub mod open_sessions;
 pub mod password;
+pub mod preferences;
+pub mod profile;
 pub mod revocations;
 pub mod sessions;
 pub mod throttle;

@@ -50,6 +50,8 @@ pub(super) async fn execute(inner: Arc<Shared>, run: Arc<LiveRun>, start: RunSta
             title: new_run.title.clone(),
             user_text: text,
             client_message_id,
+            user_message_id: Some(new_run.question_id.to_string()),
+            reply_id: Some(new_run.reply_id.to_string()),
         },
     );
 
@@ -78,6 +80,7 @@ pub(super) async fn execute(inner: Arc<Shared>, run: Arc<LiveRun>, start: RunSta
         conversation_id: new_run.conversation_id,
         speaker,
         completed_usage: Usage::default(),
+        reply_id: Some(new_run.reply_id),
     };
     let summary = if history.is_empty() {
         None
@@ -139,8 +142,9 @@ pub(super) async fn execute(inner: Arc<Shared>, run: Arc<LiveRun>, start: RunSta
             role: Role::Assistant,
             content: vec![ContentBlock::Text { text: ending.unfinished.clone() }],
         };
+        let id = observer.next_message_id();
         if let Err(error) = retrying("chat.partial_save", crate::db::is_transient, || {
-            store::append_message(&inner.pool, user_id, new_run.conversation_id, run_id, &partial, true)
+            store::append_message(&inner.pool, id, user_id, new_run.conversation_id, run_id, &partial, true)
         })
         .await
         {
@@ -336,6 +340,15 @@ struct Observer {
     speaker: Option<Speaker>,
     /// Usage of the model calls that completed.
     completed_usage: Usage,
+    /// The id of the reply's first message, told to viewers at the start; taken once stored.
+    reply_id: Option<Uuid>,
+}
+
+impl Observer {
+    /// The id of the next message the run stores.
+    fn next_message_id(&mut self) -> Uuid {
+        self.reply_id.take().unwrap_or_else(Uuid::new_v4)
+    }
 }
 
 impl RunObserver for Observer {
@@ -379,9 +392,11 @@ impl RunObserver for Observer {
 
     fn persist<'a>(&'a mut self, message: &'a Message) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
+            let id = self.next_message_id();
             retrying("chat.message_save", crate::db::is_transient, || {
                 store::append_message(
                     &self.inner.pool,
+                    id,
                     self.user_id,
                     self.conversation_id,
                     self.run.run_id,

@@ -54,6 +54,23 @@ use crate::billing::Billing;
 use crate::text;
 use crate::voice::Voice;
 
+/// A message's text, trimmed, or why it cannot be sent.
+fn checked_text(text: &str) -> Result<&str, ChatError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ChatError::InvalidMessage("Write a message first.".into()));
+    }
+    if text::contains_nul(text) {
+        return Err(ChatError::InvalidMessage(text::nul_refusal("Your message")));
+    }
+    if text.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(ChatError::InvalidMessage(format!(
+            "Messages are limited to {MAX_MESSAGE_CHARS} characters."
+        )));
+    }
+    Ok(text)
+}
+
 /// The chat service. Cheap to clone.
 #[derive(Clone)]
 pub struct Chat {
@@ -195,22 +212,68 @@ impl Chat {
         text: &str,
         client_message_id: Option<&str>,
     ) -> Result<Uuid, ChatError> {
+        let text = checked_text(text)?;
+        self.launch(user_id, conversation_id, store::Turn::Ask { text }, client_message_id).await
+    }
+
+    /// Stores `text` as a new version of the user's message `message_id` (beside it, on a branch
+    /// of its own, which the conversation then shows) and starts a run answering it.
+    #[tracing::instrument(name = "chat.edit", skip_all, fields(user.id = %user_id))]
+    pub async fn edit(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+        message_id: Uuid,
+        text: &str,
+        client_message_id: Option<&str>,
+    ) -> Result<Uuid, ChatError> {
+        let text = checked_text(text)?;
+        let turn = store::Turn::Edit { of: message_id, text };
+        self.launch(user_id, Some(conversation_id), turn, client_message_id).await
+    }
+
+    /// Starts a run answering again the question of the reply `message_id` (or the question
+    /// `message_id`): its reply is a new version beside the earlier ones, which are kept.
+    #[tracing::instrument(name = "chat.regenerate", skip_all, fields(user.id = %user_id))]
+    pub async fn regenerate(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+        message_id: Uuid,
+        client_message_id: Option<&str>,
+    ) -> Result<Uuid, ChatError> {
+        let turn = store::Turn::Regenerate { of: message_id };
+        self.launch(user_id, Some(conversation_id), turn, client_message_id).await
+    }
+
+    /// Shows the branch through `message_id`, a version of a message of the conversation; kept
+    /// for the next visit. Refused while a run answers in the conversation.
+    pub async fn show_version(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+        message_id: Uuid,
+    ) -> Result<(), ChatError> {
+        match store::show_version(&self.inner.pool, user_id, conversation_id, message_id).await? {
+            store::VersionShown::Shown => Ok(()),
+            store::VersionShown::NotFound => Err(ChatError::NotFound),
+            store::VersionShown::RunInProgress => Err(ChatError::RunInProgress),
+        }
+    }
+
+    /// Stores the question of `turn` (or finds the one regenerated) with a new run, admitted
+    /// against the plan, and starts executing it here; returns the run's id.
+    async fn launch(
+        &self,
+        user_id: Uuid,
+        conversation_id: Option<Uuid>,
+        turn: store::Turn<'_>,
+        client_message_id: Option<&str>,
+    ) -> Result<Uuid, ChatError> {
         // An id Postgres could not store is ignored, like one too long to be ours.
         let client_message_id = client_message_id
             .map(str::trim)
             .filter(|id| !id.is_empty() && id.len() <= 100 && !text::contains_nul(id));
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(ChatError::InvalidMessage("Write a message first.".into()));
-        }
-        if text::contains_nul(text) {
-            return Err(ChatError::InvalidMessage(text::nul_refusal("Your message")));
-        }
-        if text.chars().count() > MAX_MESSAGE_CHARS {
-            return Err(ChatError::InvalidMessage(format!(
-                "Messages are limited to {MAX_MESSAGE_CHARS} characters."
-            )));
-        }
         let entitlement = self
             .inner
             .billing
@@ -225,7 +288,7 @@ impl Chat {
                 store::BeginRun {
                     user_id,
                     conversation_id,
-                    text,
+                    turn,
                     model: &entitlement.model,
                     client_message_id,
                     allowance: &entitlement.allowance,
@@ -238,6 +301,9 @@ impl Chat {
                 Ok(new_run) => break new_run,
                 Err(store::BeginError::Existing(run_id)) => return Ok(run_id),
                 Err(store::BeginError::NotFound) => return Err(ChatError::NotFound),
+                Err(store::BeginError::NotBranchable(why)) => {
+                    return Err(ChatError::InvalidMessage(why.to_owned()));
+                }
                 Err(store::BeginError::EmailNotVerified) => return Err(ChatError::EmailNotVerified),
                 Err(store::BeginError::RunInProgress) => {
                     let conversation_id = conversation_id.ok_or(ChatError::RunInProgress)?;
@@ -278,8 +344,8 @@ impl Chat {
         let run = self.inner.live.register(run_id, user_id);
         let start = RunStart {
             user_id,
+            text: new_run.question_text.clone(),
             new_run,
-            text: text.to_owned(),
             client_message_id: client_message_id.map(str::to_owned),
             entitlement,
         };

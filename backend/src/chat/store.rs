@@ -1,7 +1,7 @@
 //! Conversations, messages, runs and run events in Postgres. Every function acts for one user,
 //! inside a user-scoped transaction, and names the user in its queries as well. Here: the
-//! conversations and their messages; [`begin`] starts a run, [`events`] reads a run's log and
-//! [`runs`] finds and ends runs.
+//! conversations and the branch of their messages shown; [`begin`] starts a run, [`events`] reads
+//! a run's log and [`runs`] finds and ends runs.
 
 mod begin;
 mod events;
@@ -12,10 +12,10 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-pub use self::begin::{BeginError, BeginRun, NewRun, begin_run};
+pub use self::begin::{BeginError, BeginRun, NewRun, Turn, begin_run};
 pub use self::events::{events_after, unfinished_text};
 pub use self::messages::MessageRow;
-use self::messages::{insert_message, message_rows};
+use self::messages::{branch_point, insert_message, message_rows, set_head};
 pub use self::runs::{
     EndedOrphan, end_orphaned_run, run_for_client_message, run_status, running_run, running_runs,
 };
@@ -94,9 +94,10 @@ pub async fn delete(pool: &PgPool, user_id: Uuid, id: Uuid) -> Result<bool, sqlx
     .await
 }
 
-/// Appends a message produced by a run.
+/// Appends a message produced by a run, as `id`, to the run's branch.
 pub async fn append_message(
     pool: &PgPool,
+    id: Uuid,
     user_id: Uuid,
     conversation_id: Uuid,
     run_id: Uuid,
@@ -106,6 +107,7 @@ pub async fn append_message(
     db::for_user(pool, user_id, async |conn| {
         insert_message(
             conn,
+            id,
             user_id,
             conversation_id,
             message,
@@ -114,6 +116,51 @@ pub async fn append_message(
         )
         .await?;
         Ok(())
+    })
+    .await
+}
+
+/// What became of a request to show another version of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionShown {
+    Shown,
+    /// No such message in a conversation of this user's.
+    NotFound,
+    /// A run is answering in the conversation: its branch stays shown until it ends.
+    RunInProgress,
+}
+
+/// Shows the branch through the message `id` (a version of one on the branch shown): the
+/// conversation's head moves to it, and the page shows it down to its newest message. Kept, so a
+/// reload shows the same branch.
+pub async fn show_version(
+    pool: &PgPool,
+    user_id: Uuid,
+    conversation_id: Uuid,
+    id: Uuid,
+) -> Result<VersionShown, sqlx::Error> {
+    db::for_user(pool, user_id, async |conn| {
+        let locked: Option<Uuid> =
+            sqlx::query_scalar("SELECT id FROM conversations WHERE id = $1 AND user_id = $2 FOR UPDATE")
+                .bind(conversation_id)
+                .bind(user_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if locked.is_none() || branch_point(conn, user_id, conversation_id, id).await?.is_none() {
+            return Ok(VersionShown::NotFound);
+        }
+        let running: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM runs WHERE conversation_id = $1 AND user_id = $2 AND status = 'running')",
+        )
+        .bind(conversation_id)
+        .bind(user_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        if running {
+            return Ok(VersionShown::RunInProgress);
+        }
+        set_head(conn, user_id, conversation_id, id).await?;
+        Ok(VersionShown::Shown)
     })
     .await
 }

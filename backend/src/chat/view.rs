@@ -1,6 +1,7 @@
 //! The chat as the UI shows it: conversation summaries, and a conversation's stored messages
 //! folded into replies (tool results shown on the tool calls that asked for them, consecutive
-//! assistant messages of one run read as one reply, its text joined exactly as it streamed).
+//! assistant messages of one run read as one reply, its text joined exactly as it streamed). Only
+//! the branch the conversation shows is here; a message at a fork names its versions.
 
 use jarvis_types::chat::{ChatMessageView, ConversationSummary, ConversationView, ToolCallView};
 use sqlx::PgPool;
@@ -106,6 +107,11 @@ pub async fn conversation(
             run_id: row.run_id.map(|id| id.to_string()),
             clips: Vec::new(),
             refused: row.refused,
+            versions: if row.versions.len() > 1 {
+                row.versions.iter().map(Uuid::to_string).collect()
+            } else {
+                Vec::new()
+            },
         });
     }
     // Each spoken reply's clips, on the reply of its run.

@@ -96,6 +96,7 @@ mod tests {
             run_id: None,
             clips: Vec::new(),
             refused: false,
+            versions: Vec::new(),
         }
     }
 

@@ -8,10 +8,8 @@
 //! killed then) or been left mid-request by a caller that gave up. Its WAV is encoded to MP3 in
 //! process. The protocol is described at the top of the worker script.
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -19,6 +17,8 @@ use futures::future::BoxFuture;
 use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+use crate::stderr_tail::StderrTail;
 
 use super::engine::{Audio, SpeechEngine, SpeechRequest, VoiceError};
 use super::mp3;
@@ -36,9 +36,6 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Bounds on what the worker may send back, against a broken or misbehaving worker.
 const MAX_HEADER_BYTES: u64 = 64 * 1024;
 const MAX_WAV_BYTES: usize = 256 * 1024 * 1024;
-
-/// Lines of the worker's standard error kept for error messages.
-const STDERR_TAIL_LINES: usize = 20;
 
 #[derive(Debug, Clone)]
 pub struct PiperSettings {
@@ -73,26 +70,18 @@ struct Worker {
     stdout: BufReader<ChildStdout>,
     pid: Option<u32>,
     /// The last lines it wrote to standard error.
-    stderr_tail: Arc<std::sync::Mutex<VecDeque<String>>>,
+    stderr_tail: StderrTail,
     /// True from sending a request to reading the whole response: still true when the caller
     /// gave up midway, which leaves the pipes out of step, so the worker is replaced.
     busy: bool,
 }
 
 impl Worker {
-    fn stderr_tail(&self) -> String {
-        stderr_tail(&self.stderr_tail)
-    }
-
     /// Ends the process and waits for it (briefly), so that it leaves no zombie behind.
     async fn kill(mut self) {
         let _ = self.child.start_kill();
         let _ = tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await;
     }
-}
-
-fn stderr_tail(tail: &std::sync::Mutex<VecDeque<String>>) -> String {
-    tail.lock().map(|lines| lines.iter().cloned().collect::<Vec<_>>().join(" | ")).unwrap_or_default()
 }
 
 /// One JSON line from the worker: the start-up line or a response header.
@@ -209,22 +198,7 @@ impl PiperSpeech {
         let stderr = child.stderr.take().ok_or_else(missing)?;
 
         // Its standard error goes to the log, and its last lines into error messages.
-        let tail = Arc::new(std::sync::Mutex::new(VecDeque::new()));
-        let stderr_task = tokio::spawn({
-            let tail = Arc::clone(&tail);
-            async move {
-                let mut lines = BufReader::new(stderr).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    tracing::info!(pid, line = %line, "voice.piper_stderr");
-                    if let Ok(mut tail) = tail.lock() {
-                        if tail.len() == STDERR_TAIL_LINES {
-                            tail.pop_front();
-                        }
-                        tail.push_back(line);
-                    }
-                }
-            }
-        });
+        let (tail, stderr_task) = StderrTail::collect(stderr, "piper", pid);
 
         let mut worker = Worker { child, stdin, stdout, pid, stderr_tail: tail, busy: false };
         let timeout = START_TIMEOUT.max(settings.timeout);
@@ -241,13 +215,14 @@ impl PiperSpeech {
                 Ok(worker)
             }
             Err(reason) => {
-                let tail = Arc::clone(&worker.stderr_tail);
+                let tail = worker.stderr_tail.clone();
                 worker.kill().await;
                 // What it wrote before it ended (a Python traceback, say) tells why.
                 let _ = tokio::time::timeout(Duration::from_secs(2), stderr_task).await;
-                let stderr = stderr_tail(&tail);
-                let stderr = if stderr.is_empty() { String::new() } else { format!(" ({stderr})") };
-                Err(VoiceError::Unavailable(format!("the Piper worker did not start: {reason}{stderr}")))
+                Err(VoiceError::Unavailable(format!(
+                    "the Piper worker did not start: {reason}{}",
+                    tail.in_parentheses()
+                )))
             }
         }
     }
@@ -305,7 +280,7 @@ impl PiperSpeech {
                 Failure::Garbled(reason) => (reason, false),
                 Failure::Answered(error) => return Err(error),
             };
-            let stderr = worker.stderr_tail();
+            let stderr = worker.stderr_tail.text();
             tracing::warn!(pid = worker.pid, %reason, %stderr, "voice.piper_failed");
             if let Some(worker) = slot.take() {
                 worker.kill().await;

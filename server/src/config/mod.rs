@@ -9,6 +9,7 @@ mod database;
 mod model;
 mod parse;
 mod storage;
+mod transcription;
 mod voice;
 
 use std::net::SocketAddr;
@@ -22,6 +23,7 @@ pub use accounts::{AuthConfig, MailConfig};
 pub use billing::BillingConfig;
 pub use model::ModelConfig;
 pub use storage::StorageConfig;
+pub use transcription::TranscriptionConfig;
 pub use voice::{VoiceConfig, VoiceEngineConfig};
 
 use parse::parse_or;
@@ -49,6 +51,7 @@ pub struct Config {
     pub model: ModelConfig,
     pub storage: StorageConfig,
     pub voice: VoiceConfig,
+    pub transcription: TranscriptionConfig,
     pub billing: BillingConfig,
     /// `JARVIS_METRICS_ADDR`: where `GET /metrics` (Prometheus) is served, on its own listener,
     /// never the public address. Default `127.0.0.1:9100`; `off` turns it off; port 0 picks a
@@ -109,6 +112,7 @@ impl Config {
         let model = model::read(&get)?;
         let storage = storage::read(&get)?;
         let voice = voice::read(&get)?;
+        let transcription = transcription::read(&get)?;
         let billing = billing::read(&get)?;
 
         Ok(Self {
@@ -116,6 +120,7 @@ impl Config {
             model,
             storage,
             voice,
+            transcription,
             billing,
             public_url,
             database,

@@ -1,9 +1,10 @@
 //! `GET /ws`: the browser's one WebSocket, for signed-in users only. Speaks
-//! `jarvis_types::protocol`: greets with the protocol version, answers pings, starts, stops and
-//! follows agent runs. Runs do not belong to the socket: they go on when it drops, and a client
-//! reconnecting (to this instance or another) resumes after the last event it saw. Unreadable
-//! frames get an error event and the connection stays open; idle sockets are closed; every
-//! socket is closed with 1012 ("service restart") when the server stops.
+//! `jarvis_types::protocol`: greets with the protocol version, answers pings, starts (for a new
+//! question, an edited one or a regenerated reply), stops and follows agent runs. Runs do not
+//! belong to the socket: they go on when it drops, and a client reconnecting (to this instance
+//! or another) resumes after the last event it saw. Unreadable frames get an error event and the
+//! connection stays open; idle sockets are closed; every socket is closed with 1012 ("service
+//! restart") when the server stops.
 //!
 //! A socket acts only for a live session. It holds its session in the accounts' registry, which
 //! ends it within moments when the session ends anywhere (or a periodic check finds it over);
@@ -249,13 +250,28 @@ async fn handle(chat: &Chat, user: CurrentUser, text: &str, follows: &mut Follow
                 Some(Ok(id)) => Some(id),
                 Some(Err(_)) => return Some(error_message(&ChatError::NotFound)),
             };
-            match chat.start(user.user_id, conversation_id, &text, Some(&client_message_id)).await {
-                Ok(run_id) => {
-                    follow(chat, user, run_id, 0, follows);
-                    None
-                }
-                Err(error) => Some(error_message(&error)),
-            }
+            let started = chat.start(user.user_id, conversation_id, &text, Some(&client_message_id)).await;
+            started_or_error(chat, user, started, follows)
+        }
+        ClientMessage::Edit { client_message_id, conversation_id, message_id, text } => {
+            let (Ok(conversation_id), Ok(message_id)) =
+                (Uuid::parse_str(&conversation_id), Uuid::parse_str(&message_id))
+            else {
+                return Some(error_message(&ChatError::NotFound));
+            };
+            let started =
+                chat.edit(user.user_id, conversation_id, message_id, &text, Some(&client_message_id)).await;
+            started_or_error(chat, user, started, follows)
+        }
+        ClientMessage::Regenerate { client_message_id, conversation_id, message_id } => {
+            let (Ok(conversation_id), Ok(message_id)) =
+                (Uuid::parse_str(&conversation_id), Uuid::parse_str(&message_id))
+            else {
+                return Some(error_message(&ChatError::NotFound));
+            };
+            let started =
+                chat.regenerate(user.user_id, conversation_id, message_id, Some(&client_message_id)).await;
+            started_or_error(chat, user, started, follows)
         }
         ClientMessage::Cancel { run_id } => {
             let Ok(run_id) = Uuid::parse_str(&run_id) else {
@@ -270,6 +286,22 @@ async fn handle(chat: &Chat, user: CurrentUser, text: &str, follows: &mut Follow
             follow(chat, user, run_id, after_seq, follows);
             None
         }
+    }
+}
+
+/// Follows a run just started from this socket, or says why it did not start.
+fn started_or_error(
+    chat: &Chat,
+    user: CurrentUser,
+    started: Result<Uuid, ChatError>,
+    follows: &mut Follows,
+) -> Option<ServerMessage> {
+    match started {
+        Ok(run_id) => {
+            follow(chat, user, run_id, 0, follows);
+            None
+        }
+        Err(error) => Some(error_message(&error)),
     }
 }
 

@@ -1,12 +1,15 @@
 //! Integration tests: the real server on port 0 against a fresh database of its own.
 
+mod account_export;
 mod account_security;
 mod accounts;
 mod admin;
 mod backup;
 mod balancer;
 mod billing;
+mod branches;
 mod chat;
+mod compression;
 mod faults;
 mod health;
 mod helpers;
@@ -20,7 +23,9 @@ mod pages;
 mod revocation;
 mod security_headers;
 mod shares;
+mod theme;
 mod topology;
 mod traces;
+mod transcriptions;
 mod voice;
 mod ws;

@@ -2,11 +2,15 @@
 //! (Enter sends, Shift+Enter breaks the line, Esc stops) and Send, or Stop while a reply runs. A
 //! refused message's text comes back into the box. The box is focused on load (unless the user
 //! is already somewhere else) and grows with its text up to a maximum height, then scrolls.
+//! "Speak" (or Space when the box is not focused) dictates into the box: the transcript lands
+//! there to be edited, never sent by itself.
 
 use leptos::prelude::*;
 
 use super::context::ChatContext;
 use super::state::ChatState;
+use crate::components::voice_input::dictation::insert_transcript;
+use crate::components::voice_input::{Conversation, DictationControl, DictationStatus, SpeakButton};
 
 #[component]
 pub fn Composer() -> impl IntoView {
@@ -26,6 +30,17 @@ pub fn Composer() -> impl IntoView {
             fit_height(&element);
         }
     });
+    // Dictation: the transcript goes after what is written, and the box takes the focus.
+    let dictation = DictationControl::new(Callback::new(move |transcript: String| {
+        draft.update(|draft| *draft = insert_transcript(draft, &transcript));
+        #[cfg(feature = "hydrate")]
+        if let Some(element) = textarea.get_untracked() {
+            let _ = element.focus();
+        }
+    }));
+    // The hands-free conversation holds the microphone while it is on.
+    let conversation = use_context::<Conversation>();
+    let conversing = Signal::derive(move || conversation.is_some_and(Conversation::is_on));
     let running = move || chat.running();
     let notice = Memo::new(move |_| chat.state.with(|state| state.notice.clone()));
     let upgrade_url = Memo::new(move |_| chat.state.with(|state| state.upgrade_url.clone()));
@@ -58,6 +73,7 @@ pub fn Composer() -> impl IntoView {
                     })}
                 </p>
             })}
+            <DictationStatus control=dictation />
             <form
                 class="flex items-end gap-2"
                 on:submit=move |ev| {
@@ -76,16 +92,21 @@ pub fn Composer() -> impl IntoView {
                     data-testid="composer"
                     class="max-h-60 min-h-[2.75rem] flex-1 resize-none overflow-y-auto rounded-lg border border-slate-300 px-3 py-2 focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200"
                     prop:value=move || draft.get()
-                    on:input=move |ev| draft.set(event_target_value(&ev))
+                    on:input=move |ev| {
+                        draft.set(event_target_value(&ev));
+                        dictation.dismiss();
+                    }
                     on:keydown=move |ev: leptos::ev::KeyboardEvent| {
                         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                             ev.prevent_default();
                             submit();
                         } else if ev.key() == "Escape" {
+                            dictation.cancel();
                             chat.stop();
                         }
                     }
                 ></textarea>
+                <SpeakButton control=dictation disabled=conversing />
                 <Show
                     when=running
                     fallback=|| view! {

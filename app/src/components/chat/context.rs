@@ -96,7 +96,23 @@ impl ChatContext {
             Effect::DocumentSaved(document) => self.library.saved(document),
             Effect::RuleOutAutoplay(run_id) => self.voice.rule_out_autoplay(&run_id),
             Effect::ClipReady(run_id) => self.voice.clip_ready(&run_id),
+            Effect::ShowVersion { conversation_id, message_id } => {
+                self.show_version(conversation_id, message_id)
+            }
         }
+    }
+
+    /// Asks the server to show the branch through `message_id`, then shows what it answers.
+    fn show_version(self, conversation_id: String, message_id: String) {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match crate::conversations::show_version(conversation_id, message_id).await {
+                Ok(view) => self.run(|state| state.show(view)),
+                Err(error) => self.tell(error.to_string()),
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (conversation_id, message_id);
     }
 
     fn dispatch(self, message: ClientMessage) {
@@ -124,6 +140,38 @@ impl ChatContext {
     pub fn retry(self, key: u64) {
         let id = crate::browser::random_id();
         self.run(|state| state.retry(key, id));
+    }
+
+    /// Opens the editor of the question `key`.
+    pub fn start_edit(self, key: u64) {
+        self.state.update(|state| state.start_edit(key));
+    }
+
+    /// The editor's text changed.
+    pub fn edit_draft(self, draft: String) {
+        self.state.update(|state| state.edit_draft(draft));
+    }
+
+    /// Closes the editor without sending.
+    pub fn cancel_edit(self) {
+        self.state.update(|state| state.cancel_edit());
+    }
+
+    /// Sends the editor's text as a new version of its question.
+    pub fn submit_edit(self) {
+        let id = crate::browser::random_id();
+        self.run(|state| state.submit_edit(id));
+    }
+
+    /// Asks for a new version of the reply `key`.
+    pub fn regenerate(self, key: u64) {
+        let id = crate::browser::random_id();
+        self.run(|state| state.regenerate(key, id));
+    }
+
+    /// Shows the version `step` away (-1: previous, 1: next) of the message `key`.
+    pub fn switch_version(self, key: u64, step: isize) {
+        self.run(|state| state.switch_version(key, step));
     }
 
     /// Tells the user something above the composer.

@@ -11,6 +11,10 @@ use crate::browser::{confirm, prompt};
 use crate::components::search::{SearchBox, reveal_message};
 use crate::conversations::{delete_conversation, load_conversation, rename_conversation};
 
+/// Rename and delete: small beside a title under a mouse, a full 44 px square each under a finger
+/// (the coarse-pointer sizes), so that neither is hit for the other.
+const ICON_BUTTON: &str = "inline-flex shrink-0 items-center justify-center rounded px-1 text-xs text-slate-600 pointer-coarse:min-h-11 pointer-coarse:min-w-11 pointer-coarse:text-base";
+
 #[component]
 pub fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let chat = expect_context::<ChatContext>();
@@ -69,11 +73,11 @@ pub fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> im
         let title = conversation.title.clone();
         view! {
             <li class=move || format!("group flex items-center gap-1 rounded-md {}", if current() { "bg-indigo-50" } else { "hover:bg-slate-100" })>
-                <button type="button" class="min-w-0 flex-1 truncate px-2 py-1.5 text-left text-sm" on:click={ let id = id.clone(); move |_| open(id.clone(), None) }>
+                <button type="button" class="min-w-0 flex-1 truncate px-2 py-1.5 text-left text-sm pointer-coarse:min-h-11" on:click={ let id = id.clone(); move |_| open(id.clone(), None) }>
                     {conversation.title.clone()}
                 </button>
-                <button type="button" class="px-1 text-xs text-slate-500 hover:text-slate-900" aria-label=format!("Rename {title}") on:click=rename>"✎"</button>
-                <button type="button" class="px-1 text-xs text-slate-500 hover:text-rose-700" aria-label=format!("Delete {title}") on:click=delete>"✕"</button>
+                <button type="button" class=format!("{ICON_BUTTON} hover:text-slate-900") aria-label=format!("Rename {title}") on:click=rename>"✎"</button>
+                <button type="button" class=format!("{ICON_BUTTON} hover:text-rose-700") aria-label=format!("Delete {title}") on:click=delete>"✕"</button>
             </li>
         }
     };
@@ -112,7 +116,7 @@ pub fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> im
         </div>
         <div class="min-h-0 flex-1 overflow-y-auto px-2 pb-3">
             <For each=move || groups.get() key=|(label, list)| (label.clone(), list.iter().map(|c| (c.id.clone(), c.title.clone())).collect::<Vec<_>>()) let((label, list))>
-                {label.map(|label| view! { <h3 class="px-2 pb-1 pt-3 text-xs font-semibold text-slate-500">{label}</h3> })}
+                {label.map(|label| view! { <h3 class="px-2 pb-1 pt-3 text-xs font-semibold text-slate-600">{label}</h3> })}
                 <ul role="list">
                     {list.into_iter().map(item).collect_view()}
                 </ul>

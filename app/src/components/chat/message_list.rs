@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use super::context::ChatContext;
+use super::first_run::FirstRunGuide;
 use super::message_view::MessageView;
 
 #[component]
@@ -38,7 +39,7 @@ pub fn MessageList() -> impl IntoView {
             }
         >
             <Show when=move || chat.state.with(|state| state.messages.is_empty())>
-                <p class="mt-16 text-center text-slate-500">"Ask Jarvis anything."</p>
+                <FirstRunGuide />
             </Show>
             <For each=move || keys.get() key=|key| *key let(key)>
                 <MessageView message=chat.message(key) />

@@ -1,14 +1,17 @@
 //! One message: a user's question as plain text, or a reply with its tool cards (hidden in
 //! Jarvis mode), the cards of documents it saved, its text as safe Markdown (code blocks with a
 //! "Copy" button and their language), "Copy reply", its spoken reply's player, and its error with
-//! "Retry" when that may help.
+//! "Retry" when that may help. A question offers "Edit" (in place), a reply "Regenerate"; either
+//! shows "‹ 1/2 ›" once it has versions.
 
 use leptos::prelude::*;
 
 use super::context::ChatContext;
 use super::copy_reply::CopyReply;
+use super::edit_message::EditMessage;
 use super::tool_cards::{DocumentCards, ToolCards};
 use super::ui_message::UiMessage;
+use super::version_switcher::VersionSwitcher;
 use crate::components::voice::VoicePlayer;
 use crate::markdown;
 
@@ -29,56 +32,99 @@ pub fn MessageView(message: Memo<UiMessage>) -> impl IntoView {
                 && chat.state.with(|state| state.active.as_ref().map(|a| &a.run_id) == run_id.as_ref())
         })
     };
+    let editing =
+        Memo::new(move |_| chat.state.with(|state| state.editing.as_ref().map(|e| e.key) == Some(key)));
+    // Edit and Regenerate wait while a reply is being written.
+    let can_branch =
+        Memo::new(move |_| !chat.running() && message.with(|m| m.id.is_some() || !m.is_question()));
     let html = move || markdown::render(&message.with(|m| m.text.clone()));
     let text = move || message.with(|m| m.text.clone());
+    // A question's Edit and versions sit under its bubble, outside it: the bubble holds its text only.
+    let question_actions = move || {
+        view! {
+            <Show when=move || !editing.get()>
+                <div class="mt-1 flex items-center justify-end gap-2 text-sm">
+                    <VersionSwitcher message />
+                    <Show when=move || can_branch.get()>
+                        <button
+                            type="button"
+                            class="min-h-8 rounded px-2 text-slate-600 hover:bg-slate-100"
+                            on:click=move |_| chat.start_edit(key)
+                        >
+                            "Edit"
+                        </button>
+                    </Show>
+                </div>
+            </Show>
+        }
+    };
     view! {
-        <article
-            id=message.with_untracked(|m| m.id.as_ref().map(|id| format!("message-{id}")))
-            class=frame
-            data-role=move || message.with(|m| m.role.clone())
-            title=move || message.with(|m| m.usage.clone().unwrap_or_default())
-        >
-            {if is_user {
-                view! { <p>{text}</p> }.into_any()
-            } else {
-                view! {
-                    <Show when=move || !chat.jarvis_mode.get()>
-                        <ToolCards message />
-                    </Show>
-                    <DocumentCards message />
-                    <div class="markdown space-y-2 break-words" inner_html=html on:click=copy_code></div>
-                    <Show when=move || message.with(|m| !m.text.is_empty())><CopyReply text=Signal::derive(text) /></Show>
-                    <Show when=move || message.with(|m| !m.clips.is_empty())>
-                        <VoicePlayer
-                            message_key=key
-                            run_id=run_id.clone()
-                            clips=Memo::new(move |_| message.with(|m| m.clips.clone()))
-                            live=live
-                            on_clip=Callback::new(move |clip| chat.state.update(|state| state.clip_retried(key, clip)))
-                        />
-                    </Show>
-                    {move || message.with(|m| m.retrying).map(|attempt| view! {
-                        <p role="status" class="mt-2 text-sm text-slate-500">
-                            {format!("The model service did not answer; Jarvis is trying again (attempt {})…", attempt + 1)}
-                        </p>
-                    })}
-                    {move || message.with(|m| m.error.clone()).map(|error| view! {
-                        <div role="alert" class="mt-2 flex items-center gap-3 text-sm text-rose-700">
-                            <span>{error}</span>
-                            <Show when=move || message.with(|m| m.retryable)>
+        <div>
+            <article
+                id=message.with_untracked(|m| m.id.as_ref().map(|id| format!("message-{id}")))
+                class=frame
+                data-role=move || message.with(|m| m.role.clone())
+                title=move || message.with(|m| m.usage.clone().unwrap_or_default())
+            >
+                {if is_user {
+                    view! {
+                        <Show when=move || editing.get() fallback=move || view! { <p>{text}</p> }>
+                            <EditMessage />
+                        </Show>
+                    }.into_any()
+                } else {
+                    view! {
+                        <Show when=move || !chat.jarvis_mode.get()>
+                            <ToolCards message />
+                        </Show>
+                        <DocumentCards message />
+                        <div class="markdown space-y-2 break-words" inner_html=html on:click=copy_code></div>
+                        <Show when=move || message.with(|m| !m.text.is_empty())><CopyReply text=Signal::derive(text) /></Show>
+                        <div class="mt-1 flex items-center gap-2 text-sm">
+                            <VersionSwitcher message />
+                            <Show when=move || can_branch.get() && message.with(|m| m.run_id.is_some())>
                                 <button
                                     type="button"
-                                    class="rounded px-2 py-0.5 ring-1 ring-rose-300 hover:bg-rose-50"
-                                    on:click=move |_| chat.retry(key)
+                                    class="min-h-8 rounded px-2 text-slate-600 hover:bg-slate-100"
+                                    on:click=move |_| chat.regenerate(key)
                                 >
-                                    "Retry"
+                                    "Regenerate"
                                 </button>
                             </Show>
                         </div>
-                    })}
-                }.into_any()
-            }}
-        </article>
+                        <Show when=move || message.with(|m| !m.clips.is_empty())>
+                            <VoicePlayer
+                                message_key=key
+                                run_id=run_id.clone()
+                                clips=Memo::new(move |_| message.with(|m| m.clips.clone()))
+                                live=live
+                                on_clip=Callback::new(move |clip| chat.state.update(|state| state.clip_retried(key, clip)))
+                            />
+                        </Show>
+                        {move || message.with(|m| m.retrying).map(|attempt| view! {
+                            <p role="status" class="mt-2 text-sm text-slate-500">
+                                {format!("The model service did not answer; Jarvis is trying again (attempt {})…", attempt + 1)}
+                            </p>
+                        })}
+                        {move || message.with(|m| m.error.clone()).map(|error| view! {
+                            <div role="alert" class="mt-2 flex items-center gap-3 text-sm text-rose-700">
+                                <span>{error}</span>
+                                <Show when=move || message.with(|m| m.retryable)>
+                                    <button
+                                        type="button"
+                                        class="rounded px-2 py-0.5 ring-1 ring-rose-300 hover:bg-rose-50"
+                                        on:click=move |_| chat.retry(key)
+                                    >
+                                        "Retry"
+                                    </button>
+                                </Show>
+                            </div>
+                        })}
+                    }.into_any()
+                }}
+            </article>
+            {is_user.then(question_actions)}
+        </div>
     }
     .into_any()
 }

@@ -5,7 +5,8 @@
 //!   with [`ui_message`] for one message on screen;
 //! - [`context`]: the reactive half that holds the state in a signal, performs the reducer's
 //!   effects and connects the socket;
-//! - the views: [`panels`] (the whole chat), [`conversation_list`] (grouped by [`date_groups`]),
+//! - the views: [`panels`] (the whole chat), [`first_run`] (the empty chat: what Jarvis does and
+//!   three example prompts), [`conversation_list`] (grouped by [`date_groups`]),
 //!   [`message_list`] ("Jarvis is thinking…" until the first word), [`message_view`] (Markdown
 //!   rendered safely, "Jarvis mode" to hide tool calls, a stopped reply marked "Stopped."),
 //!   [`tool_cards`] (tool calls in plain words) and [`composer`] (focused on load, growing with
@@ -17,6 +18,8 @@ pub mod context;
 pub mod conversation_list;
 pub mod copy_reply;
 pub mod date_groups;
+pub mod edit_message;
+pub mod first_run;
 pub mod jarvis_mode;
 pub mod message_list;
 pub mod message_view;
@@ -25,6 +28,7 @@ pub mod share;
 pub mod state;
 pub mod tool_cards;
 pub mod ui_message;
+pub mod version_switcher;
 
 // Rendering to HTML needs the server's renderer.
 #[cfg(all(test, feature = "ssr"))]

@@ -15,6 +15,7 @@ use super::share::ShareControls;
 use super::state::ChatState;
 use crate::components::connection::ConnectionStatus;
 use crate::components::voice::{VoiceSettingsButton, VoiceSettingsPanel, VoiceState};
+use crate::components::voice_input::{Conversation, ConversationStatus, ConversationToggle};
 use crate::library::{LibraryPanel, LibraryState};
 
 /// The whole chat: list, messages, composer, and the documents panel beside them. `open` is the
@@ -33,6 +34,7 @@ pub fn Chat(
     let chat = ChatContext::new(ChatState::new(conversations), open, library, voice);
     provide_context(chat);
     chat.connect();
+    provide_context(Conversation::new(chat));
     let panel = chat.panel;
     let voice_settings_open = RwSignal::new(false);
     let shown = move |which: Panel| if panel.get() == which { "flex" } else { "hidden" };
@@ -75,10 +77,12 @@ pub fn Chat(
                         <ConnectionStatus state=chat.connection />
                         <div class="flex items-center gap-3">
                             <ShareControls />
+                            <ConversationToggle />
                             <VoiceSettingsButton open=voice_settings_open />
                             <JarvisModeToggle />
                         </div>
                     </div>
+                    <ConversationStatus />
                     <Show when=move || voice_settings_open.get()>
                         <VoiceSettingsPanel open=voice_settings_open />
                     </Show>

@@ -25,6 +25,7 @@ fn a_reply_from_history_renders_its_player() {
             clip(2, 0, ClipStatus::Failed),
         ],
         refused: false,
+        versions: Vec::new(),
     };
     let open = ConversationView {
         id: "c".into(),
@@ -71,6 +72,7 @@ fn message(id: &str, role: &str, text: &str) -> jarvis_types::chat::ChatMessageV
         run_id: Some("r".into()),
         clips: Vec::new(),
         refused: false,
+        versions: Vec::new(),
     }
 }
 
@@ -129,4 +131,28 @@ fn the_composer_autofocuses_and_the_list_renders_without_date_headings_on_the_se
     assert!(html[composer..tag_end].contains("autofocus"), "{}", &html[composer..tag_end]);
     assert!(html.contains("Talk about whales"));
     assert!(!html.contains(">Today<"));
+}
+
+/// A question and a reply with versions render "‹ n / m ›" with named buttons (the first version
+/// cannot go back), "Edit" under the question (outside its bubble) and "Regenerate" on the reply;
+/// neither is offered while a reply is running.
+#[test]
+fn versions_render_their_switcher_and_messages_offer_edit_and_regenerate() {
+    let mut question = message("m1", "user", "Hi");
+    question.versions = vec!["m1".into(), "m3".into()];
+    let mut reply = message("m2", "assistant", "Hello");
+    reply.versions = vec!["m2".into(), "m5".into(), "m6".into()];
+    let html = render(Vec::new(), conversation(vec![question.clone(), reply.clone()], None));
+    assert_eq!(html.matches(r#"data-testid="version-switcher""#).count(), 2, "{html}");
+    assert!(html.contains("1/2") && html.contains("1/3"), "{html}");
+    assert_eq!(html.matches(r#"aria-label="Previous version""#).count(), 2);
+    assert_eq!(html.matches(r#"aria-label="Next version""#).count(), 2);
+    let bubble = html.find(r#"data-role="user""#).expect("the question");
+    let bubble_end = bubble + html[bubble..].find("</article>").expect("its end");
+    assert!(!html[bubble..bubble_end].contains("Edit"), "the bubble holds its text only");
+    assert!(html[bubble_end..].contains(">Edit<"), "{html}");
+    assert!(html.contains(">Regenerate<"));
+
+    let running = render(Vec::new(), conversation(vec![question, reply], Some("r")));
+    assert!(!running.contains(">Edit<") && !running.contains(">Regenerate<"), "{running}");
 }

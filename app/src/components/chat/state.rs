@@ -1,6 +1,6 @@
 //! The open conversation as plain data, and the pure reducer that changes it: [`ChatState`]
 //! takes what the server sends ([`ChatState::apply`]) and what the user does (send, stop, retry,
-//! open, rename, delete) and answers the [`Effect`]s to perform (a message on the socket, the
+//! open, rename, delete, edit a question, regenerate a reply, switch versions) and answers the [`Effect`]s to perform (a message on the socket, the
 //! address to show, a document saved, a clip to play). No signals, no browser, no timers here:
 //! the component layer (`context`) holds the state in a signal, calls the reducer and performs
 //! its effects, so every transition is tested natively.
@@ -8,6 +8,10 @@
 //! Run events are deduplicated by sequence number, so a run resumed after a reconnect shows every
 //! word once. A send not yet acknowledged by its run's `Started` goes again after a reconnect
 //! (the server knows it by its id), and the followed run is resumed after the last event seen.
+//!
+//! An edit or a regeneration shows its new branch at once (what followed the edited question or
+//! the regenerated reply leaves the screen, the new version is numbered last); refused, the
+//! screen is put back as it was. Switching versions asks the server for the other branch.
 
 use jarvis_types::chat::{ConversationSummary, ConversationView, ToolCallView};
 use jarvis_types::documents::DocumentRef;
@@ -41,6 +45,26 @@ pub enum Effect {
     RuleOutAutoplay(String),
     /// A ready clip of this run arrived live: its reply may start playing.
     ClipReady(String),
+    /// Show the branch through the version `message_id` of a message of the conversation: the
+    /// server keeps the choice and answers the branch, which [`ChatState::show`] shows.
+    ShowVersion { conversation_id: String, message_id: String },
+}
+
+/// The question being edited in place, and its text so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Editing {
+    pub key: u64,
+    pub draft: String,
+}
+
+/// The reply a run will write, before its first event: its id and versions, given to it when it
+/// appears.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct NextReply {
+    /// `None` until the run starts.
+    run_id: Option<String>,
+    id: Option<String>,
+    versions: Vec<String>,
 }
 
 /// Everything the chat shows of the open conversation, and the list beside it.
@@ -56,9 +80,15 @@ pub struct ChatState {
     pub upgrade_url: Option<String>,
     /// The text of a refused message, handed back to the composer so nothing written is lost.
     pub returned_text: Option<String>,
+    /// The question open in its editor, if any.
+    pub editing: Option<Editing>,
     next_key: u64,
     /// A send not yet acknowledged by its run's `Started`: sent again after a reconnect.
     pending_send: Option<ClientMessage>,
+    /// The messages as they were before an edit or a regeneration not yet acknowledged: put back
+    /// if the server refuses it.
+    before_branch: Option<Vec<UiMessage>>,
+    next_reply: Option<NextReply>,
 }
 
 impl ChatState {
@@ -82,6 +112,9 @@ impl ChatState {
         self.messages = view.messages.into_iter().map(|m| UiMessage::from_view(self.key(), m)).collect();
         self.conversation_id = Some(view.id);
         self.notice = None;
+        self.editing = None;
+        self.before_branch = None;
+        self.next_reply = None;
         self.active = view.running_run_id.map(|run_id| ActiveRun { run_id, last_seq: 0 });
         match &self.active {
             // Loaded, not sent from here: its clips replay, but nothing starts by itself.
@@ -106,6 +139,9 @@ impl ChatState {
         self.conversation_id = None;
         self.active = None;
         self.notice = None;
+        self.editing = None;
+        self.before_branch = None;
+        self.next_reply = None;
         vec![Effect::ShowInAddress(None)]
     }
 
@@ -141,6 +177,100 @@ impl ChatState {
             ClientMessage::Send { client_message_id, conversation_id: self.conversation_id.clone(), text };
         self.pending_send = Some(send.clone());
         vec![Effect::Send(send)]
+    }
+
+    /// Opens the editor of the question `key` (one the server knows), unless a reply is running.
+    pub fn start_edit(&mut self, key: u64) {
+        if self.active.is_some() || self.pending_send.is_some() {
+            return;
+        }
+        if let Some(message) = self.message(key).filter(|m| m.is_question() && m.id.is_some()) {
+            self.editing = Some(Editing { key, draft: message.text.clone() });
+        }
+    }
+
+    /// The editor's text changed.
+    pub fn edit_draft(&mut self, draft: String) {
+        if let Some(editing) = &mut self.editing {
+            editing.draft = draft;
+        }
+    }
+
+    /// Closes the editor; the question stays as it was.
+    pub fn cancel_edit(&mut self) {
+        self.editing = None;
+    }
+
+    /// Sends the editor's text as a new version of its question: what followed the question
+    /// leaves the screen, the new question shows at once, numbered last of its versions.
+    pub fn submit_edit(&mut self, client_message_id: String) -> Vec<Effect> {
+        let Some(Editing { key, draft }) = self.editing.clone() else { return Vec::new() };
+        let text = draft.trim().to_owned();
+        if text.is_empty() || self.active.is_some() || self.pending_send.is_some() {
+            return Vec::new();
+        }
+        let (Some(conversation_id), Some(index)) =
+            (self.conversation_id.clone(), self.messages.iter().position(|m| m.key == key))
+        else {
+            return Vec::new();
+        };
+        let Some(message_id) = self.messages[index].id.clone() else { return Vec::new() };
+        let versions = self.messages[index].versions_with_a_new_one();
+        self.before_branch = Some(self.messages.clone());
+        self.messages.truncate(index);
+        let key = self.key();
+        self.messages.push(UiMessage { versions, ..UiMessage::question(key, text.clone(), None) });
+        self.editing = None;
+        self.notice = None;
+        let edit = ClientMessage::Edit { client_message_id, conversation_id, message_id, text };
+        self.pending_send = Some(edit.clone());
+        vec![Effect::Send(edit)]
+    }
+
+    /// Asks for a new version of the reply `key`: it and what followed leave the screen; the new
+    /// reply streams in its place, numbered last of its versions.
+    pub fn regenerate(&mut self, key: u64, client_message_id: String) -> Vec<Effect> {
+        if self.active.is_some() || self.pending_send.is_some() {
+            return Vec::new();
+        }
+        let Some(conversation_id) = self.conversation_id.clone() else { return Vec::new() };
+        let Some(index) = self.messages.iter().position(|m| m.key == key && !m.is_question()) else {
+            return Vec::new();
+        };
+        // The question it answers: the nearest one above it.
+        let Some(message_id) =
+            self.messages[..index].iter().rev().find(|m| m.is_question()).and_then(|m| m.id.clone())
+        else {
+            return Vec::new();
+        };
+        self.next_reply = Some(NextReply {
+            versions: self.messages[index].versions_with_a_new_one(),
+            ..NextReply::default()
+        });
+        self.before_branch = Some(self.messages.clone());
+        self.messages.truncate(index);
+        self.editing = None;
+        self.notice = None;
+        let regenerate = ClientMessage::Regenerate { client_message_id, conversation_id, message_id };
+        self.pending_send = Some(regenerate.clone());
+        vec![Effect::Send(regenerate)]
+    }
+
+    /// Shows the version `step` away (-1: previous, 1: next) of the message `key`: asks the server
+    /// for that branch. Not while a reply is running.
+    pub fn switch_version(&mut self, key: u64, step: isize) -> Vec<Effect> {
+        if self.active.is_some() || self.pending_send.is_some() {
+            self.notice = Some("Wait until Jarvis has finished answering to switch versions.".into());
+            return Vec::new();
+        }
+        let target = self.message(key).and_then(|m| m.neighbour_version(step)).map(str::to_owned);
+        match (self.conversation_id.clone(), target) {
+            (Some(conversation_id), Some(message_id)) => {
+                self.editing = None;
+                vec![Effect::ShowVersion { conversation_id, message_id }]
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// Stops the reply being followed.
@@ -231,15 +361,28 @@ impl ChatState {
         }
     }
 
-    /// The server refused what was sent: the optimistic message goes, the text stays in the box.
+    /// The server refused what was sent: the optimistic message goes, the text stays in the box
+    /// (an edit's in its editor); an edit or a regeneration puts the screen back as it was.
     fn refused(&mut self, message: String) {
-        if let Some(ClientMessage::Send { text, .. }) = self.pending_send.take() {
-            self.returned_text = Some(text);
+        self.next_reply = None;
+        let pending = self.pending_send.take();
+        match self.before_branch.take() {
+            Some(before) => self.messages = before,
+            None => {
+                if self.messages.last().is_some_and(UiMessage::is_unanswered_question) {
+                    self.messages.pop();
+                }
+            }
+        }
+        match pending {
+            Some(ClientMessage::Send { text, .. }) => self.returned_text = Some(text),
+            Some(ClientMessage::Edit { message_id, text, .. }) => {
+                let edited = self.messages.iter().find(|m| m.id.as_deref() == Some(message_id.as_str()));
+                self.editing = edited.map(|m| Editing { key: m.key, draft: text });
+            }
+            _ => {}
         }
         self.upgrade_url = None;
-        if self.messages.last().is_some_and(UiMessage::is_unanswered_question) {
-            self.messages.pop();
-        }
         self.notice = Some(message);
     }
 
@@ -252,8 +395,19 @@ impl ChatState {
         }
         self.active = Some(ActiveRun { run_id: run_id.clone(), last_seq: seq });
         match event {
-            RunEvent::Started { conversation_id, title, user_text, client_message_id } => {
-                return self.started(run_id, conversation_id, title, user_text, client_message_id);
+            RunEvent::Started {
+                conversation_id,
+                title,
+                user_text,
+                client_message_id,
+                user_message_id,
+                reply_id,
+            } => {
+                let started =
+                    Started { conversation_id, title, user_text, client_message_id, user_message_id };
+                let effects = self.started(run_id.clone(), started);
+                self.expect_reply(run_id, reply_id);
+                return effects;
             }
             RunEvent::TextDelta { text } => {
                 let reply = self.reply(&run_id);
@@ -312,21 +466,20 @@ impl ChatState {
     }
 
     /// A run started: the send it answers is acknowledged, its conversation is the open one (and
-    /// in the list), and its question is on screen once.
-    fn started(
-        &mut self,
-        run_id: String,
-        conversation_id: String,
-        title: String,
-        user_text: String,
-        client_message_id: Option<String>,
-    ) -> Vec<Effect> {
-        let acknowledged = matches!(
-            (&self.pending_send, &client_message_id),
-            (Some(ClientMessage::Send { client_message_id: pending, .. }), Some(id)) if pending == id
-        );
-        if acknowledged {
+    /// in the list), and its question is on screen once, with the id the server gave it.
+    fn started(&mut self, run_id: String, started: Started) -> Vec<Effect> {
+        let Started { conversation_id, title, user_text, client_message_id, user_message_id } = started;
+        let pending_id = match &self.pending_send {
+            Some(
+                ClientMessage::Send { client_message_id, .. }
+                | ClientMessage::Edit { client_message_id, .. }
+                | ClientMessage::Regenerate { client_message_id, .. },
+            ) => Some(client_message_id),
+            _ => None,
+        };
+        if pending_id.is_some() && pending_id == client_message_id.as_ref() {
             self.pending_send = None;
+            self.before_branch = None;
         }
         let is_new = self.conversation_id.as_deref() != Some(conversation_id.as_str());
         self.conversation_id = Some(conversation_id.clone());
@@ -335,21 +488,44 @@ impl ChatState {
                 ConversationSummary { id: conversation_id.clone(), title, updated_at: String::new() };
             self.conversations.insert(0, summary);
         }
-        // Claim the optimistic message, or show the question if this page did not send it.
-        let known =
-            self.messages.iter().any(|m| m.is_question() && m.run_id.as_deref() == Some(run_id.as_str()));
+        // Claim the optimistic message, or show the question if this page did not send it (a
+        // regenerated reply's question is on screen already).
+        let known = self.messages.iter().any(|m| {
+            m.is_question()
+                && (m.run_id.as_deref() == Some(run_id.as_str())
+                    || (m.id.is_some() && m.id == user_message_id))
+        });
         if !known {
             let pending =
                 self.messages.iter_mut().rev().find(|m| m.is_unanswered_question() && m.text == user_text);
-            match pending {
-                Some(pending) => pending.run_id = Some(run_id),
+            let question = match pending {
+                Some(pending) => {
+                    pending.run_id = Some(run_id);
+                    pending
+                }
                 None => {
                     let key = self.key();
                     self.messages.push(UiMessage::question(key, user_text, Some(run_id)));
+                    self.messages.last_mut().expect("just pushed")
                 }
+            };
+            if let Some(id) = &user_message_id {
+                question.named(id);
             }
         }
         vec![Effect::ShowInAddress(Some(conversation_id))]
+    }
+
+    /// The reply run `run_id` will write is to have `reply_id` (and, for a regeneration, the
+    /// versions prepared for it).
+    fn expect_reply(&mut self, run_id: String, reply_id: Option<String>) {
+        let mut next = match self.next_reply.take() {
+            Some(next) if next.run_id.is_none() => next,
+            _ => NextReply::default(),
+        };
+        next.run_id = Some(run_id);
+        next.id = reply_id;
+        self.next_reply = Some(next);
     }
 
     /// The assistant message of a run, created on first need.
@@ -360,12 +536,28 @@ impl ChatState {
             Some(index) => index,
             None => {
                 let key = self.key();
-                self.messages.push(UiMessage::reply(key, run_id));
+                let mut reply = UiMessage::reply(key, run_id);
+                if let Some(next) = self.next_reply.take_if(|next| next.run_id.as_deref() == Some(run_id)) {
+                    reply.versions = next.versions;
+                    if let Some(id) = next.id {
+                        reply.named(&id);
+                    }
+                }
+                self.messages.push(reply);
                 self.messages.len() - 1
             }
         };
         &mut self.messages[index]
     }
+}
+
+/// What a run's `Started` event tells of its question.
+struct Started {
+    conversation_id: String,
+    title: String,
+    user_text: String,
+    client_message_id: Option<String>,
+    user_message_id: Option<String>,
 }
 
 /// Appends a piece of a reply's text: the first text after a tool call starts a new paragraph,

@@ -1,5 +1,5 @@
 //! One message as the chat shows it ([`UiMessage`]): a user's question or a reply being built
-//! from its run's events, with its tool calls, error, usage and spoken clips.
+//! from its run's events, with its tool calls, error, usage, spoken clips and versions.
 
 use jarvis_types::chat::{ChatMessageView, ToolCallView};
 use jarvis_types::voice::Clip;
@@ -33,6 +33,10 @@ pub struct UiMessage {
     pub after_tool_call: bool,
     /// The reply's spoken clips, in `seq` order.
     pub clips: Vec<Clip>,
+    /// The ids of the message's versions (edits of a question, regenerations of a reply) in the
+    /// order they were made, this one among them; an empty id is this one before the server named
+    /// it. Fewer than two: no versions to switch between.
+    pub versions: Vec<String>,
 }
 
 impl UiMessage {
@@ -64,6 +68,7 @@ impl UiMessage {
             run_id: view.run_id,
             checkpoint,
             clips,
+            versions: view.versions,
             ..Self::default()
         }
     }
@@ -80,6 +85,42 @@ impl UiMessage {
 
     pub fn is_question(&self) -> bool {
         self.role == "user"
+    }
+
+    /// Which version this is and of how many (from 1), when there are several.
+    pub fn version(&self) -> Option<(usize, usize)> {
+        if self.versions.len() < 2 {
+            return None;
+        }
+        let own = self.id.as_deref().unwrap_or_default();
+        let index = self.versions.iter().position(|id| id == own)?;
+        Some((index + 1, self.versions.len()))
+    }
+
+    /// The id of the version `step` places away (-1: the previous one), if there is one.
+    pub fn neighbour_version(&self, step: isize) -> Option<&str> {
+        let (number, _) = self.version()?;
+        let index = (number - 1).checked_add_signed(step)?;
+        self.versions.get(index).map(String::as_str).filter(|id| !id.is_empty())
+    }
+
+    /// Its versions with a new one last, not named yet (an edit or a regeneration of it).
+    pub fn versions_with_a_new_one(&self) -> Vec<String> {
+        let mut versions = match (&self.id, self.versions.is_empty()) {
+            (_, false) => self.versions.clone(),
+            (Some(id), true) => vec![id.clone()],
+            (None, true) => return Vec::new(),
+        };
+        versions.push(String::new());
+        versions
+    }
+
+    /// The server named this message: its id, also in its versions where it was still unnamed.
+    pub fn named(&mut self, id: &str) {
+        self.id = Some(id.to_owned());
+        if let Some(unnamed) = self.versions.iter_mut().find(|version| version.is_empty()) {
+            *unnamed = id.to_owned();
+        }
     }
 
     /// A question sent from this page whose run has not started yet.

@@ -1,5 +1,6 @@
 //! What the user is told about the link to the server: the [`ConnectionState`] and the badge
-//! that shows it.
+//! that shows it, in the words of a chat product ("Online", "Offline — reconnecting…") rather
+//! than a developer's ("Connected", "socket").
 
 use leptos::prelude::*;
 
@@ -20,8 +21,8 @@ impl ConnectionState {
     pub fn label(self) -> &'static str {
         match self {
             Self::Connecting => "Connecting…",
-            Self::Connected => "Connected",
-            Self::Reconnecting => "Reconnecting…",
+            Self::Connected => "Online",
+            Self::Reconnecting => "Offline — reconnecting…",
             Self::Outdated => "Jarvis was updated — reload the page",
         }
     }

@@ -257,6 +257,7 @@ mod tests {
             run_id: None,
             clips: Vec::new(),
             refused: false,
+            versions: Vec::new(),
         };
         let open = ConversationView {
             id: "c".into(),

@@ -13,11 +13,18 @@ pub struct VoiceState {
     /// The deployment's voice engine and the user's voice settings (`None` until loaded).
     pub options: RwSignal<Option<VoiceOptions>>,
     pub playback: RwSignal<Playback>,
+    /// The hands-free conversation is on: every live reply is spoken and starts by itself,
+    /// whatever the autoplay setting says.
+    pub speak_every_reply: RwSignal<bool>,
 }
 
 impl VoiceState {
     pub fn new(options: Option<VoiceOptions>) -> Self {
-        Self { options: RwSignal::new(options), playback: RwSignal::new(Playback::new()) }
+        Self {
+            options: RwSignal::new(options),
+            playback: RwSignal::new(Playback::new()),
+            speak_every_reply: RwSignal::new(false),
+        }
     }
 
     /// A run loaded rather than streamed live: its reply never starts by itself.
@@ -32,8 +39,12 @@ impl VoiceState {
 
     /// A ready clip of a run streamed live: its reply may start, as the user's settings say.
     pub fn clip_ready(self, run_id: &str) {
-        let options = self.options.get_untracked();
-        let settings = options.as_ref().map(|options| &options.settings);
-        self.playback.update(|playback| playback.clip_ready(run_id, settings));
+        let mut settings = self.options.get_untracked().map(|options| options.settings);
+        if self.speak_every_reply.get_untracked()
+            && let Some(settings) = settings.as_mut()
+        {
+            settings.autoplay = true;
+        }
+        self.playback.update(|playback| playback.clip_ready(run_id, settings.as_ref()));
     }
 }

@@ -1,13 +1,15 @@
-//! Starting a run: the user's message, the run and its admission against the plan, in one
-//! transaction.
+//! Starting a run: the user's message (a new question, or a new version of one), the run and its
+//! admission against the plan, in one transaction.
 
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::messages::{complete_messages, insert_message, message_rows};
-use crate::agent::messages::Message;
+use super::messages::{
+    BranchPoint, branch_point, complete_messages, insert_question, path_rows, set_head, shown_leaf,
+};
+use crate::agent::messages::{Message, Role};
 use crate::billing::usage::{self, Allowance};
-use crate::chat::status::{MessageStatus, RunState};
+use crate::chat::status::RunState;
 use crate::db::user_transaction;
 
 /// What `begin_run` created.
@@ -20,8 +22,25 @@ pub struct NewRun {
     pub tokens_left: Option<u64>,
     /// The user's name, for the system prompt.
     pub display_name: String,
-    /// The conversation as the model sees it, ending with the new message.
+    /// The conversation as the model sees it: the branch ending with the question answered.
     pub history: Vec<Message>,
+    /// The question the run answers (new, or the one regenerated) and its text.
+    pub question_id: Uuid,
+    pub question_text: String,
+    /// The id the reply's first message will have.
+    pub reply_id: Uuid,
+}
+
+/// What a run answers.
+#[derive(Debug, Clone, Copy)]
+pub enum Turn<'a> {
+    /// A new question at the end of the branch shown.
+    Ask { text: &'a str },
+    /// A new version of the question `of`: beside it (same parent), on a branch of its own.
+    Edit { of: Uuid, text: &'a str },
+    /// A new reply beside the earlier ones: to the question `of`, or to the question the reply
+    /// `of` answers.
+    Regenerate { of: Uuid },
 }
 
 /// What `begin_run` is asked to store.
@@ -30,7 +49,7 @@ pub struct BeginRun<'a> {
     pub user_id: Uuid,
     /// `None`: a new conversation.
     pub conversation_id: Option<Uuid>,
-    pub text: &'a str,
+    pub turn: Turn<'a>,
     pub model: &'a str,
     /// Chosen by the client: a resend of a message that already started a run starts none.
     pub client_message_id: Option<&'a str>,
@@ -49,6 +68,9 @@ pub enum BeginError {
     Limit(crate::billing::usage::Refusal),
     #[error("a run is in progress")]
     RunInProgress,
+    /// The message named cannot start a branch this way (a reply cannot be edited).
+    #[error("{0}")]
+    NotBranchable(&'static str),
     /// The client message id started this run already.
     #[error("the message started a run already")]
     Existing(Uuid),
@@ -61,6 +83,7 @@ impl crate::Kinded for BeginError {
         use crate::ErrorKind;
         match self {
             Self::NotFound => ErrorKind::NotFound,
+            Self::NotBranchable(_) => ErrorKind::Invalid,
             Self::EmailNotVerified => ErrorKind::Forbidden,
             Self::Limit(_) => ErrorKind::Limit,
             Self::RunInProgress | Self::Existing(_) => ErrorKind::Conflict,
@@ -73,9 +96,12 @@ impl crate::Kinded for BeginError {
 /// instance, in one transaction that also checks the account, finds a resent message's run and
 /// reads the history the model is sent; a new conversation is created when none is given. The
 /// run is admitted against the user's allowance in the same transaction: refused, nothing is
-/// stored.
+/// stored. An edit or a regeneration moves the conversation's head onto its new branch.
 pub async fn begin_run(pool: &PgPool, begin: BeginRun<'_>) -> Result<NewRun, BeginError> {
-    let BeginRun { user_id, conversation_id, text, model, client_message_id, allowance, owner } = begin;
+    let BeginRun { user_id, conversation_id, turn, model, client_message_id, allowance, owner } = begin;
+    if conversation_id.is_none() && !matches!(turn, Turn::Ask { .. }) {
+        return Err(BeginError::NotFound);
+    }
     let mut tx = user_transaction(pool, user_id).await?;
     if let Some(client_message_id) = client_message_id {
         let existing: Option<Uuid> =
@@ -126,6 +152,7 @@ pub async fn begin_run(pool: &PgPool, begin: BeginRun<'_>) -> Result<NewRun, Beg
         }
         None => {
             let id = Uuid::new_v4();
+            let Turn::Ask { text } = turn else { return Err(BeginError::NotFound) };
             let title = title_from(text);
             sqlx::query("INSERT INTO conversations (id, user_id, title) VALUES ($1, $2, $3)")
                 .bind(id)
@@ -135,6 +162,28 @@ pub async fn begin_run(pool: &PgPool, begin: BeginRun<'_>) -> Result<NewRun, Beg
                 .await?;
             (id, title)
         }
+    };
+    // What the run answers, found (or refused) before anything is admitted or stored.
+    let question = match turn {
+        Turn::Ask { text } => {
+            let parent = shown_leaf(&mut tx, user_id, conversation_id, true).await?;
+            Question::New { id: Uuid::new_v4(), parent, text }
+        }
+        Turn::Edit { of, text } => {
+            let edited =
+                branch_point(&mut tx, user_id, conversation_id, of).await?.ok_or(BeginError::NotFound)?;
+            if !edited.is_question() {
+                return Err(BeginError::NotBranchable("Only your own messages can be edited."));
+            }
+            Question::New { id: Uuid::new_v4(), parent: edited.parent_id, text }
+        }
+        Turn::Regenerate { of } => {
+            Question::Again(answered_question(&mut tx, user_id, conversation_id, of).await?)
+        }
+    };
+    let question_text = match &question {
+        Question::New { text, .. } => (*text).to_owned(),
+        Question::Again(question) => question.text(),
     };
     let run_id = Uuid::new_v4();
     let admitted = match usage::admit(&mut tx, user_id, run_id, model, allowance).await? {
@@ -154,19 +203,64 @@ pub async fn begin_run(pool: &PgPool, begin: BeginRun<'_>) -> Result<NewRun, Beg
     .bind(owner)
     .execute(&mut *tx)
     .await?;
+    let question_id = match &question {
+        Question::New { id, parent, text } => {
+            insert_question(&mut tx, *id, user_id, conversation_id, text, *parent, run_id).await?;
+            *id
+        }
+        Question::Again(question) => {
+            set_head(&mut tx, user_id, conversation_id, question.id).await?;
+            question.id
+        }
+    };
     metrics::counter!("jarvis_runs_started_total").increment(1);
-    insert_message(
-        &mut tx,
-        user_id,
-        conversation_id,
-        &Message::user_text(text),
-        MessageStatus::Complete,
-        Some(run_id),
-    )
-    .await?;
-    let history = complete_messages(message_rows(&mut tx, user_id, conversation_id).await?);
+    let mut path = path_rows(&mut tx, user_id, conversation_id, question_id).await?;
+    // The question is asked again, even when its earlier answer was refused.
+    if let Some(question) = path.last_mut() {
+        question.refused = false;
+    }
+    let history = complete_messages(path);
     tx.commit().await?;
-    Ok(NewRun { run_id, conversation_id, title, tokens_left: admitted.tokens_left, display_name, history })
+    Ok(NewRun {
+        run_id,
+        conversation_id,
+        title,
+        tokens_left: admitted.tokens_left,
+        display_name,
+        history,
+        question_id,
+        question_text,
+        reply_id: Uuid::new_v4(),
+    })
+}
+
+/// The question a run answers.
+enum Question<'a> {
+    /// Stored with the run, under `parent` (`None`: a first question).
+    New { id: Uuid, parent: Option<Uuid>, text: &'a str },
+    /// Stored already: a regeneration answers it again.
+    Again(BranchPoint),
+}
+
+/// The question a regeneration answers again: `of` itself, or the question the reply `of`
+/// answers.
+async fn answered_question(
+    conn: &mut sqlx::PgConnection,
+    user_id: Uuid,
+    conversation_id: Uuid,
+    of: Uuid,
+) -> Result<BranchPoint, BeginError> {
+    let named = branch_point(conn, user_id, conversation_id, of).await?.ok_or(BeginError::NotFound)?;
+    if named.is_question() {
+        return Ok(named);
+    }
+    let parent = match (named.role, named.parent_id) {
+        (Role::Assistant, Some(parent)) => branch_point(conn, user_id, conversation_id, parent).await?,
+        _ => None,
+    };
+    parent
+        .filter(BranchPoint::is_question)
+        .ok_or(BeginError::NotBranchable("Only a reply to your own message can be regenerated."))
 }
 
 fn title_from(text: &str) -> String {

@@ -118,8 +118,27 @@ pub async fn end_orphaned_run(
             if !unfinished.is_empty() && !stored.ends_with(&unfinished) {
                 let partial =
                     Message { role: Role::Assistant, content: vec![ContentBlock::Text { text: unfinished }] };
+                // The reply's first message takes the id its viewers were told at the start.
+                let told: Option<Uuid> = events.iter().find_map(|(_, event)| match event {
+                    RunEvent::Started { reply_id, .. } => reply_id.as_deref().and_then(|id| id.parse().ok()),
+                    _ => None,
+                });
+                let taken = match told {
+                    Some(id) => {
+                        sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM messages WHERE id = $1)")
+                            .bind(id)
+                            .fetch_one(&mut *tx)
+                            .await?
+                    }
+                    None => true,
+                };
+                let id = match told {
+                    Some(id) if !taken => id,
+                    _ => Uuid::new_v4(),
+                };
                 insert_message(
                     &mut tx,
+                    id,
                     user_id,
                     conversation_id,
                     &partial,

@@ -21,6 +21,7 @@ fn following_a_run() -> ChatState {
             run_id: Some("r1".into()),
             clips: Vec::new(),
             refused: false,
+            versions: Vec::new(),
         }],
         running_run_id: Some("r1".into()),
     };
@@ -44,6 +45,8 @@ fn started(client_message_id: Option<&str>, user_text: &str) -> RunEvent {
         title: "Hello there".into(),
         user_text: user_text.into(),
         client_message_id: client_message_id.map(str::to_owned),
+        user_message_id: None,
+        reply_id: None,
     }
 }
 
@@ -409,6 +412,7 @@ fn a_reply_refused_before_shows_its_note_again_on_reload() {
             run_id: Some("r1".into()),
             clips: Vec::new(),
             refused: true,
+            versions: Vec::new(),
         }],
         running_run_id: None,
     });
@@ -541,6 +545,7 @@ fn a_reply_stopped_before_shows_stopped_again_on_reload_with_retry() {
             run_id: Some("r1".into()),
             clips: Vec::new(),
             refused: false,
+            versions: Vec::new(),
         }],
         running_run_id: None,
     });
@@ -565,8 +570,189 @@ fn a_complete_reply_from_history_has_no_marker() {
             run_id: Some("r1".into()),
             clips: Vec::new(),
             refused: false,
+            versions: Vec::new(),
         }],
         running_run_id: None,
     });
     assert_eq!(last_reply(&state).error, None);
+}
+
+/// A page showing the question `m1` (run `r0`) and its reply `m2`, nothing running.
+fn answered(reply_versions: &[&str]) -> ChatState {
+    let message = |id: &str, role: &str, text: &str| ChatMessageView {
+        id: id.into(),
+        role: role.into(),
+        text: text.into(),
+        run_id: Some("r0".into()),
+        ..ChatMessageView::default()
+    };
+    let mut reply = message("m2", "assistant", "Hello!");
+    reply.versions = reply_versions.iter().map(|id| (*id).to_owned()).collect();
+    let mut state = ChatState::new(Vec::new());
+    state.show(ConversationView {
+        id: "c1".into(),
+        title: "Hi".into(),
+        messages: vec![message("m1", "user", "Hi"), reply],
+        running_run_id: None,
+    });
+    state
+}
+
+fn started_branch(client_message_id: &str, user_message_id: &str, reply_id: &str) -> RunEvent {
+    RunEvent::Started {
+        conversation_id: "c1".into(),
+        title: "Hi".into(),
+        user_text: "Hi again".into(),
+        client_message_id: Some(client_message_id.into()),
+        user_message_id: Some(user_message_id.into()),
+        reply_id: Some(reply_id.into()),
+    }
+}
+
+#[test]
+fn an_edited_question_replaces_what_followed_it_and_is_numbered_last_of_its_versions() {
+    let mut state = answered(&[]);
+    let question = state.messages[0].key;
+    state.start_edit(question);
+    assert_eq!(
+        state.editing,
+        Some(Editing { key: question, draft: "Hi".into() }),
+        "the editor opens with its text"
+    );
+    state.edit_draft("Hi again".into());
+
+    let effects = state.submit_edit("e-1".into());
+
+    assert_eq!(
+        effects,
+        [Effect::Send(ClientMessage::Edit {
+            client_message_id: "e-1".into(),
+            conversation_id: "c1".into(),
+            message_id: "m1".into(),
+            text: "Hi again".into(),
+        })]
+    );
+    assert_eq!(state.editing, None);
+    assert_eq!(state.messages.len(), 1, "the old reply left the screen");
+    assert_eq!(state.messages[0].text, "Hi again");
+    assert_eq!(state.messages[0].version(), Some((2, 2)));
+    assert_eq!(state.messages[0].neighbour_version(-1), Some("m1"));
+    assert_eq!(state.messages[0].neighbour_version(1), None);
+    assert!(state.thinking());
+
+    state.apply(ServerMessage::Run { run_id: "r1".into(), seq: 1, event: started_branch("e-1", "m3", "m4") });
+    state.apply(ServerMessage::Run { run_id: "r1".into(), seq: 2, event: text("Hello again!") });
+
+    assert_eq!(state.messages.len(), 2, "the question is claimed, not shown twice");
+    assert_eq!(state.messages[0].id.as_deref(), Some("m3"), "the server named the new version");
+    assert_eq!(state.messages[0].versions, ["m1", "m3"]);
+    assert_eq!(state.messages[1].id.as_deref(), Some("m4"), "the reply has the id it will be stored with");
+    assert_eq!(state.messages[1].text, "Hello again!");
+}
+
+#[test]
+fn a_refused_edit_puts_the_conversation_back_and_keeps_the_text_in_its_editor() {
+    let mut state = answered(&[]);
+    let before = state.messages.clone();
+    let question = state.messages[0].key;
+    state.start_edit(question);
+    state.edit_draft("Hi again".into());
+    state.submit_edit("e-1".into());
+
+    state.apply(ServerMessage::Error {
+        code: ErrorCode::RunInProgress,
+        message: "Jarvis is still answering in this conversation.".into(),
+        retryable: true,
+    });
+
+    assert_eq!(state.messages, before);
+    assert_eq!(state.editing, Some(Editing { key: question, draft: "Hi again".into() }));
+    assert_eq!(state.returned_text, None, "the composer is not given the edit");
+    assert!(state.notice.is_some());
+}
+
+#[test]
+fn a_regenerated_reply_answers_the_same_question_and_is_numbered_last_of_its_versions() {
+    let mut state = answered(&[]);
+    let reply = state.messages[1].key;
+
+    let effects = state.regenerate(reply, "g-1".into());
+
+    assert_eq!(
+        effects,
+        [Effect::Send(ClientMessage::Regenerate {
+            client_message_id: "g-1".into(),
+            conversation_id: "c1".into(),
+            message_id: "m1".into(),
+        })]
+    );
+    assert_eq!(state.messages.len(), 1, "the question stays, its old reply leaves the screen");
+
+    state.apply(ServerMessage::Run { run_id: "r2".into(), seq: 1, event: started_branch("g-1", "m1", "m5") });
+    state.apply(ServerMessage::Run { run_id: "r2".into(), seq: 2, event: text("Hello anew.") });
+
+    assert_eq!(state.messages.len(), 2, "no second copy of the question");
+    let reply = &state.messages[1];
+    assert_eq!((reply.id.as_deref(), reply.text.as_str()), (Some("m5"), "Hello anew."));
+    assert_eq!(reply.versions, ["m2", "m5"]);
+    assert_eq!(reply.version(), Some((2, 2)));
+    assert_eq!(reply.neighbour_version(-1), Some("m2"));
+
+    // Regenerated again before any reload: every version keeps its id.
+    state.apply(ServerMessage::Run {
+        run_id: "r2".into(),
+        seq: 3,
+        event: finished(RunStatus::Completed, None),
+    });
+    let key = state.messages[1].key;
+    state.regenerate(key, "g-2".into());
+    state.apply(ServerMessage::Run { run_id: "r3".into(), seq: 1, event: started_branch("g-2", "m1", "m6") });
+    state.apply(ServerMessage::Run { run_id: "r3".into(), seq: 2, event: text("Third.") });
+    assert_eq!(state.messages[1].versions, ["m2", "m5", "m6"]);
+    assert_eq!(state.messages[1].version(), Some((3, 3)));
+}
+
+#[test]
+fn a_refused_regeneration_puts_the_old_reply_back() {
+    let mut state = answered(&["m2", "m9"]);
+    let before = state.messages.clone();
+    state.regenerate(state.messages[1].key, "g-1".into());
+    state.apply(ServerMessage::LimitReached {
+        limit: Limit::MessagesPerDay,
+        message: "That is all for today.".into(),
+        upgrade_url: None,
+        retry_after_secs: None,
+    });
+    assert_eq!(state.messages, before);
+    assert_eq!(state.notice.as_deref(), Some("That is all for today."));
+}
+
+#[test]
+fn switching_versions_asks_the_server_for_that_branch_but_not_while_a_reply_runs() {
+    let mut state = answered(&["m7", "m2", "m8"]);
+    let reply = state.messages[1].key;
+    assert_eq!(state.messages[1].version(), Some((2, 3)));
+
+    assert_eq!(
+        state.switch_version(reply, -1),
+        [Effect::ShowVersion { conversation_id: "c1".into(), message_id: "m7".into() }]
+    );
+    assert_eq!(
+        state.switch_version(reply, 1),
+        [Effect::ShowVersion { conversation_id: "c1".into(), message_id: "m8".into() }]
+    );
+    assert_eq!(state.switch_version(state.messages[0].key, 1), [], "the question has no versions");
+
+    state.send("More".into(), "s-1".into());
+    assert_eq!(state.switch_version(reply, -1), [], "not while a reply is on its way");
+    assert!(state.notice.is_some());
+}
+
+#[test]
+fn nothing_is_edited_or_regenerated_while_a_reply_runs() {
+    let mut state = following_a_run();
+    let question = state.messages[0].key;
+    state.start_edit(question);
+    assert_eq!(state.editing, None);
+    assert_eq!(state.regenerate(question, "g".into()), []);
 }
