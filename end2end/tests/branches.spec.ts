@@ -92,3 +92,28 @@ test("a regenerated reply is a second version beside the first, and the choice s
   await expect(page.getByTestId("version-switcher")).toContainText("1/2");
   await expect(page.locator('article[data-role="assistant"]')).toHaveCount(1);
 });
+
+test("a search hit on a version not shown opens the conversation on the branch that holds it", async ({ page }) => {
+  await openApp(page);
+  await ask(page, "Describe a quokka");
+  await page.getByRole("button", { name: "Edit" }).click();
+  await page.getByLabel("Edit your message").fill("Describe a wombat");
+  await page.getByTestId("edit-message").getByRole("button", { name: "Send" }).click();
+  await expect(lastReply(page).locator(".markdown")).toHaveText("Hello! You said: Describe a wombat");
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+
+  // Leave the conversation, then find the hidden first version by its word.
+  await page.getByRole("button", { name: "New conversation" }).click();
+  await page.keyboard.press("Control+k");
+  const search = page.getByRole("combobox", { name: "Search conversations" });
+  await search.fill("quokka");
+  const result = page.getByRole("listbox", { name: "Search results" }).getByRole("option").first();
+  await expect(result).toContainText("quokka");
+  await result.click();
+
+  await expect(page.locator('article[data-role="user"]')).toHaveText("Describe a quokka");
+  await expect(page.getByTestId("version-switcher")).toContainText("1/2");
+  // The branch shown is kept.
+  await page.reload();
+  await expect(page.locator('article[data-role="user"]')).toHaveText("Describe a quokka");
+});

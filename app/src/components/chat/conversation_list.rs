@@ -1,6 +1,7 @@
 //! The conversation list: the search box, "New conversation", and each conversation of the user
 //! with its rename and delete buttons, under date headings ("Today", "Yesterday", …). Picking one
-//! (or a search result) loads it from the server and shows it (a search result at its message).
+//! (or a search result) loads it from the server and shows it (a search result at its message,
+//! on the branch that holds it).
 
 use jarvis_types::chat::ConversationSummary;
 use leptos::prelude::*;
@@ -9,7 +10,7 @@ use super::context::{ChatContext, Panel};
 use super::date_groups::group_by_date;
 use crate::browser::{confirm, prompt};
 use crate::components::search::{SearchBox, reveal_message};
-use crate::conversations::{delete_conversation, load_conversation, rename_conversation};
+use crate::conversations::{delete_conversation, load_conversation, rename_conversation, show_version};
 
 /// Rename and delete: small beside a title under a mouse, a full 44 px square each under a finger
 /// (the coarse-pointer sizes), so that neither is hit for the other.
@@ -25,6 +26,17 @@ pub fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> im
         leptos::task::spawn_local(async move {
             match load_conversation(id).await {
                 Ok(Some(view)) => {
+                    // A search hit on a version the conversation does not show (an edited
+                    // question, a regenerated reply): show the branch through it.
+                    let view = match &message {
+                        Some(hit)
+                            if view.running_run_id.is_none()
+                                && !view.messages.iter().any(|m| &m.id == hit) =>
+                        {
+                            show_version(view.id.clone(), hit.clone()).await.unwrap_or(view)
+                        }
+                        _ => view,
+                    };
                     chat.run(|state| state.open(view));
                     if let Some(message) = message {
                         reveal_message(message);
