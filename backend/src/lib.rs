@@ -11,6 +11,7 @@ pub mod error;
 pub mod export;
 pub mod library;
 pub mod mail;
+pub mod openai_retry;
 pub mod shares;
 pub mod stderr_tail;
 pub mod storage;

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::engine::{Recording, Transcript, TranscriptionEngine, TranscriptionError};
+use crate::openai_retry::with_retries;
 
 #[derive(Debug, Clone)]
 pub struct OpenAiSettings {
@@ -144,22 +145,15 @@ impl TranscriptionEngine for OpenAiTranscription {
         recording: &'a Recording,
     ) -> BoxFuture<'a, Result<Transcript, TranscriptionError>> {
         Box::pin(async move {
-            let mut attempt = 0;
-            loop {
-                let result = tokio::time::timeout(self.settings.timeout, self.attempt(recording))
-                    .await
-                    .unwrap_or(Err((TranscriptionError::Timeout, None)));
-                match result {
-                    Ok(transcript) => return Ok(transcript),
-                    Err((error, retry_after)) if error.retryable() && attempt < self.settings.retries => {
-                        let backoff = Duration::from_millis(250 * 2u64.pow(attempt));
-                        tracing::warn!(%error, attempt, "transcription.openai_retry");
-                        tokio::time::sleep(retry_after.unwrap_or(backoff)).await;
-                        attempt += 1;
-                    }
-                    Err((error, _)) => return Err(error),
-                }
-            }
+            with_retries(
+                "transcription",
+                self.settings.timeout,
+                self.settings.retries,
+                || TranscriptionError::Timeout,
+                TranscriptionError::retryable,
+                || self.attempt(recording),
+            )
+            .await
         })
     }
 }

@@ -12,6 +12,7 @@ use serde_json::json;
 use url::Url;
 
 use super::engine::{Audio, SpeechEngine, SpeechRequest, VoiceError};
+use crate::openai_retry::with_retries;
 
 /// The API's built-in voices.
 pub const VOICES: &[&str] =
@@ -124,22 +125,15 @@ impl SpeechEngine for OpenAiSpeech {
             if request.text.chars().count() > MAX_INPUT_CHARS {
                 return Err(VoiceError::Rejected(format!("more than {MAX_INPUT_CHARS} characters")));
             }
-            let mut attempt = 0;
-            loop {
-                let result = tokio::time::timeout(self.settings.timeout, self.attempt(request))
-                    .await
-                    .unwrap_or(Err((VoiceError::Timeout, None)));
-                match result {
-                    Ok(audio) => return Ok(audio),
-                    Err((error, retry_after)) if error.retryable() && attempt < self.settings.retries => {
-                        let backoff = Duration::from_millis(250 * 2u64.pow(attempt));
-                        tracing::warn!(%error, attempt, "voice.openai_retry");
-                        tokio::time::sleep(retry_after.unwrap_or(backoff)).await;
-                        attempt += 1;
-                    }
-                    Err((error, _)) => return Err(error),
-                }
-            }
+            with_retries(
+                "voice",
+                self.settings.timeout,
+                self.settings.retries,
+                || VoiceError::Timeout,
+                VoiceError::retryable,
+                || self.attempt(request),
+            )
+            .await
         })
     }
 }
