@@ -2,6 +2,10 @@
 //! `ssr` into the server, which renders each page to HTML, and with `hydrate` into the browser's
 //! wasm, which takes over the rendered page.
 
+// The chat panel's view type (composer, attachments, model picker) is deeper than the default
+// limit of 128 lets the compiler lay out.
+#![recursion_limit = "256"]
+
 pub mod account;
 pub mod admin;
 pub mod billing;

@@ -15,11 +15,11 @@
 mod safe_html;
 #[cfg(all(test, feature = "ssr"))]
 mod same_html_tests;
+mod web_url;
 
-use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
-use url::Url;
-
+use self::web_url::UrlKind;
 use crate::highlight;
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 
 /// Renders Markdown to sanitised HTML. Code blocks get a copy button, their language as a label,
 /// and (in the browser, just after) colours: see [`highlight`].
@@ -103,7 +103,7 @@ impl RemoteImage {
     /// URL is not absolute http(s) (`javascript:`, `//host/…`) leaves only its alt text.
     fn push_as_link(self, events: &mut Vec<Event<'_>>, inside_a_link: bool) {
         let alt = self.alt.trim();
-        let web = Url::parse(&self.url).is_ok_and(|url| matches!(url.scheme(), "http" | "https"));
+        let web = matches!(web_url::classify(&self.url).scheme(), Some("http" | "https"));
         if !web {
             events.push(Event::Text(CowStr::from(if alt.is_empty() { "(image)" } else { alt }.to_owned())));
             return;
@@ -127,18 +127,15 @@ impl RemoteImage {
 /// Whether the page may load an image from `url`: inline image data, or a URL that resolves
 /// (the way a browser resolves it: tabs and newlines dropped, `\` read as `/`) to our own origin.
 pub fn is_local_image(url: &str) -> bool {
-    match Url::parse(url) {
-        Ok(parsed) => is_data_image(&parsed),
-        Err(url::ParseError::RelativeUrlWithoutBase) => {
-            let Ok(base) = Url::parse("https://jarvis.invalid/app") else { return false };
-            base.join(url).is_ok_and(|resolved| resolved.origin() == base.origin())
-        }
-        Err(_) => false,
+    match web_url::classify(url) {
+        UrlKind::Absolute { scheme, path } => is_data_image(&scheme, &path),
+        UrlKind::Relative => web_url::resolves_to_origin_of(url, "https://jarvis.invalid/app"),
+        UrlKind::Invalid => false,
     }
 }
 
-fn is_data_image(url: &Url) -> bool {
-    url.scheme() == "data" && url.path().get(..6).is_some_and(|kind| kind.eq_ignore_ascii_case("image/"))
+fn is_data_image(scheme: &str, path: &str) -> bool {
+    scheme == "data" && path.get(..6).is_some_and(|kind| kind.eq_ignore_ascii_case("image/"))
 }
 
 /// Defence in depth on the server: ammonia keeps only harmless tags, attributes and URL schemes.
@@ -151,7 +148,7 @@ fn second_check(html: String) -> String {
         .url_schemes(["http", "https", "mailto", "data"].into_iter().collect())
         .attribute_filter(|element, attribute, value| match (element, attribute) {
             ("img", "src") => is_local_image(value).then(|| value.into()),
-            _ if Url::parse(value).is_ok_and(|url| url.scheme() == "data") => None,
+            _ if web_url::classify(value).scheme() == Some("data") => None,
             _ => Some(value.into()),
         })
         .link_rel(Some("noopener noreferrer nofollow"))

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod agent;
+pub mod attachments;
 pub mod billing;
 pub mod chat;
 pub mod db;
@@ -11,6 +12,7 @@ pub mod error;
 pub mod export;
 pub mod library;
 pub mod mail;
+pub mod models;
 pub mod openai_retry;
 pub mod shares;
 pub mod stderr_tail;

@@ -2,11 +2,15 @@
 // script, on a free port, against a fresh database of its own.
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const serverBin = process.env.JARVIS_SERVER_BIN ?? "../target/debug/jarvis-server";
 const fakeAnthropicBin = process.env.JARVIS_FAKE_ANTHROPIC_BIN ?? "../target/debug/fake-anthropic";
 const fakeStripeBin = process.env.JARVIS_FAKE_STRIPE_BIN ?? "../target/debug/fake-stripe";
+const fakeOpenAiChatBin = process.env.JARVIS_FAKE_OPENAI_CHAT_BIN ?? "../target/debug/fake-openai-chat";
 const siteRoot = process.env.JARVIS_SITE_ROOT ?? "../target/site";
 const adminUrl = process.env.DATABASE_URL ?? "postgres://jarvis:jarvis@127.0.0.1:5432/jarvis";
 const appUrl = process.env.DATABASE_APP_URL ?? "postgres://jarvis_app:jarvis_app@127.0.0.1:5432/jarvis";
@@ -54,6 +58,45 @@ export interface LaunchOptions {
   env?: Record<string, string>;
   /** Billing on, against the project's fake Stripe with these prices. */
   stripe?: { prices: { id: string; productName: string; unitAmount: number }[] };
+  /** Two models in a JARVIS_MODELS_FILE: "Claude (fake)" on the fake Anthropic (the default,
+   * images and PDFs) and "Local model" on the project's fake OpenAI-compatible server (text
+   * only), which answers "Reply from <model name>." */
+  models?: boolean;
+}
+
+/** The models file of `LaunchOptions.models`. */
+function modelsFile(anthropicUrl: string, openAiUrl: string): unknown {
+  return {
+    models: [
+      {
+        id: "claude",
+        display_name: "Claude (fake)",
+        provider: "anthropic",
+        base_url: anthropicUrl,
+        api_key_env: "ANTHROPIC_API_KEY",
+        model: "claude-sonnet-4-5",
+        context_window: 200000,
+        max_output_tokens: 8192,
+        images: true,
+        pdf: true,
+        prices: { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 },
+      },
+      {
+        id: "local",
+        display_name: "Local model",
+        provider: "openai",
+        base_url: openAiUrl,
+        api_key_env: "JARVIS_E2E_OPENAI_KEY",
+        model: "llama-3.1-8b-instruct",
+        context_window: 131072,
+        max_output_tokens: 4096,
+        images: false,
+        pdf: false,
+        prices: { input: 0, output: 0, cache_read: 0, cache_write: 0 },
+      },
+    ],
+    default: "claude",
+  };
 }
 
 /** The fake Stripe's webhook signing secret in the browser tests. */
@@ -65,6 +108,8 @@ export class JarvisServer {
   private logs: string[] = [];
   private fake: { url: string; process: ChildProcess } | null = null;
   private stripe: { url: string; process: ChildProcess } | null = null;
+  private openAi: { url: string; process: ChildProcess } | null = null;
+  private modelsDir: string | null = null;
   private env: Record<string, string> = {};
 
   private constructor(
@@ -106,6 +151,13 @@ export class JarvisServer {
           STRIPE_API_BASE: server.stripe.url,
           STRIPE_WEBHOOK_SECRET,
         });
+      }
+      if (options.models) {
+        server.openAi = await startFake(fakeOpenAiChatBin);
+        server.modelsDir = mkdtempSync(join(tmpdir(), "jarvis-e2e-models-"));
+        const file = join(server.modelsDir, "models.json");
+        writeFileSync(file, JSON.stringify(modelsFile(server.fake?.url ?? "", server.openAi.url)));
+        Object.assign(server.env, { JARVIS_MODELS_FILE: file, JARVIS_E2E_OPENAI_KEY: "sk-fake-openai" });
       }
       await server.start();
     } catch (error) {
@@ -176,6 +228,8 @@ export class JarvisServer {
     await this.stop();
     this.fake?.process.kill("SIGTERM");
     this.stripe?.process.kill("SIGTERM");
+    this.openAi?.process.kill("SIGTERM");
+    if (this.modelsDir) rmSync(this.modelsDir, { recursive: true, force: true });
     psql(`DROP DATABASE IF EXISTS "${this.database}" WITH (FORCE)`);
   }
 

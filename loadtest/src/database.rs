@@ -14,6 +14,28 @@ pub fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
     jarvis_testkit::database::with_database(url, name).context("a postgres:// database URL")
 }
 
+/// `url` with `sslmode=disable` when it names a loopback host and no `sslmode`: TLS to a
+/// Postgres on the same machine protects nothing and costs the server CPU for every statement.
+/// Any other URL is left as it is.
+pub fn without_loopback_tls(url: &str) -> anyhow::Result<String> {
+    let mut parsed = url::Url::parse(url).context("a postgres:// database URL")?;
+    let loopback = match parsed.host() {
+        // A `postgres:` URL's host is opaque to `url`: an IPv4 address comes as a name.
+        Some(url::Host::Domain(name)) => {
+            name == "localhost"
+                || name.parse::<std::net::Ipv4Addr>().is_ok_and(|address| address.is_loopback())
+        }
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        None => false,
+    };
+    if !loopback || parsed.query_pairs().any(|(key, _)| key == "sslmode") {
+        return Ok(url.to_owned());
+    }
+    parsed.query_pairs_mut().append_pair("sslmode", "disable");
+    Ok(parsed.into())
+}
+
 /// Creates a uniquely named database with the owner role of `owner_url`; returns its name.
 pub async fn create(owner_url: &str) -> anyhow::Result<String> {
     jarvis_testkit::database::create_database(owner_url, "jarvis_load_")
@@ -107,4 +129,27 @@ pub async fn transactions(pool: &PgPool) -> anyhow::Result<i64> {
     .await
     .context("reading pg_stat_database")?;
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_loopback_tls as plain;
+
+    #[test]
+    fn only_a_loopback_url_without_an_sslmode_loses_tls() {
+        assert_eq!(
+            plain("postgres://a:b@127.0.0.1:5432/db").unwrap(),
+            "postgres://a:b@127.0.0.1:5432/db?sslmode=disable"
+        );
+        assert_eq!(
+            plain("postgres://a@localhost/db?x=1").unwrap(),
+            "postgres://a@localhost/db?x=1&sslmode=disable"
+        );
+        assert_eq!(plain("postgres://a@[::1]/db").unwrap(), "postgres://a@[::1]/db?sslmode=disable");
+        assert_eq!(
+            plain("postgres://a@127.0.0.1/db?sslmode=require").unwrap(),
+            "postgres://a@127.0.0.1/db?sslmode=require"
+        );
+        assert_eq!(plain("postgres://a@db.example.com/db").unwrap(), "postgres://a@db.example.com/db");
+    }
 }

@@ -145,8 +145,12 @@ async fn ramp(options: &Options, resources: &mut Resources) -> anyhow::Result<bo
         None => {
             let name = database::create(&options.database_url).await?;
             resources.database = Some((options.database_url.clone(), name.clone()));
-            let owner_url = database::with_database(&options.database_url, &name)?;
-            let app_url = database::with_database(&options.app_database_url, &name)?;
+            let mut owner_url = database::with_database(&options.database_url, &name)?;
+            let mut app_url = database::with_database(&options.app_database_url, &name)?;
+            if !options.database_tls {
+                owner_url = database::without_loopback_tls(&owner_url)?;
+                app_url = database::without_loopback_tls(&app_url)?;
+            }
             let secret = format!("load-{}-{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
             let binary = std::fs::canonicalize(&options.server_bin)
                 .with_context(|| format!("the server binary {}", options.server_bin.display()))?;
@@ -164,10 +168,11 @@ async fn ramp(options: &Options, resources: &mut Resources) -> anyhow::Result<bo
             say(
                 options,
                 &format!(
-                    "server {} (pid {}) on {}, database {name}, log {}",
+                    "server {} (pid {}) on {}, database {name}{}, log {}",
                     settings.binary.display(),
                     server.pid,
                     server.url,
+                    if settings.app_url.contains("sslmode=disable") { " (no TLS)" } else { "" },
                     server.log.display()
                 ),
             );

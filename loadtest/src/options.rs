@@ -25,6 +25,10 @@ Usage: jarvis-load [options]
   --jwt-secret SECRET              with --server-url: its JARVIS_JWT_SECRET (default $JARVIS_JWT_SECRET)
   --model-addr ADDR                where the fake model listens (default 127.0.0.1:0)
   --db-max-connections 10          the started server's JARVIS_DB_MAX_CONNECTIONS
+  --database-tls                   let the started server reach a Postgres on this machine over
+                                   TLS as the URLs ask (sqlx prefers it); by default it is given
+                                   the URLs with sslmode=disable when they name a loopback host
+                                   and no sslmode, as a same-machine deployment would be set up
   --open-concurrency 64            sockets being opened at once
   --spread-ms 1000                 the users of a step send within this window
   --step-timeout-secs 300          a step still running after this is cut short (and the ramp ends)
@@ -47,6 +51,8 @@ pub struct Options {
     pub jwt_secret: Option<String>,
     pub model_addr: String,
     pub db_max_connections: u32,
+    /// Keep TLS to a loopback Postgres (see `--database-tls`).
+    pub database_tls: bool,
     pub open_concurrency: usize,
     pub spread: Duration,
     pub step_timeout: Duration,
@@ -80,6 +86,7 @@ impl Options {
             jwt_secret: std::env::var("JARVIS_JWT_SECRET").ok(),
             model_addr: "127.0.0.1:0".to_owned(),
             db_max_connections: 10,
+            database_tls: false,
             open_concurrency: 64,
             spread: Duration::from_millis(1000),
             step_timeout: Duration::from_secs(300),
@@ -91,6 +98,10 @@ impl Options {
                 "--help" | "-h" => return Ok(Parsed::Help),
                 "--quiet" | "-q" => {
                     options.quiet = true;
+                    continue;
+                }
+                "--database-tls" => {
+                    options.database_tls = true;
                     continue;
                 }
                 _ => {}
@@ -158,6 +169,8 @@ mod tests {
         assert_eq!(options.steps, vec![20, 100]);
         assert_eq!((options.deltas, options.delta_interval), (50, Duration::from_millis(10)));
         assert!(options.quiet);
+        assert!(!options.database_tls);
+        assert!(parse(&["--database-tls"]).expect("valid").database_tls);
     }
 
     #[test]

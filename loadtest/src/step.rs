@@ -37,6 +37,9 @@ pub struct Bench {
 #[derive(Debug, Default)]
 pub struct StepReport {
     pub users: usize,
+    /// The most users streaming at one moment (from their first delta to their last): runs are
+    /// admitted at a bounded rate, so a step's users do not all stream at once.
+    pub streams_at_once: usize,
     pub delivered: u64,
     pub latency_p50_ms: Option<f64>,
     pub latency_p99_ms: Option<f64>,
@@ -70,15 +73,16 @@ impl StepReport {
         self.errors > 0 || self.check != SequenceCheck::default()
     }
 
-    pub const HEADER: &'static str = "| users | latency p50 ms | latency p99 ms | TTFT p50 ms | TTFT p99 ms | errors | lost | dup | out of order | server CPU % | CPU µs/delta | server RSS MiB | DB tx/s | load CPU % | machine CPU % | step s |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|";
+    pub const HEADER: &'static str = "| users | streams at once | latency p50 ms | latency p99 ms | TTFT p50 ms | TTFT p99 ms | errors | lost | dup | out of order | server CPU % | CPU µs/delta | server RSS MiB | DB tx/s | load CPU % | machine CPU % | step s |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|";
 
     pub fn row(&self) -> String {
         let figure = |value: Option<f64>, decimals: usize| {
             value.map_or_else(|| "–".to_owned(), |value| format!("{value:.decimals$}"))
         };
         format!(
-            "| {} | {} | {} | {} | {} | {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |",
+            "| {} | {} | {} | {} | {} | {} | {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |",
             self.users,
+            self.streams_at_once,
             figure(self.latency_p50_ms, 1),
             figure(self.latency_p99_ms, 1),
             figure(self.ttft_p50_ms, 1),
@@ -263,7 +267,12 @@ impl Bench {
         let mut report = StepReport { users: outcomes.len(), ..StepReport::default() };
         let mut latencies: Vec<u64> = Vec::new();
         let mut ttfts: Vec<u64> = Vec::new();
+        let mut streams: Vec<(u64, u64)> = Vec::new();
         for mut outcome in outcomes {
+            let arrived = outcome.arrivals.iter().map(|(_, _, arrived)| *arrived);
+            if let (Some(first), Some(last)) = (arrived.clone().min(), arrived.max()) {
+                streams.push((first, last));
+            }
             let sent = self.fake.take(&outcome.tag);
             let finished = outcome.error.is_none();
             let expected_deltas = sent.as_ref().map_or(0, |sent| sent.deltas);
@@ -310,6 +319,7 @@ impl Bench {
                 *report.error_kinds.entry(error_kind(&error)).or_default() += 1;
             }
         }
+        report.streams_at_once = most_at_once(&streams);
         latencies.sort_unstable();
         ttfts.sort_unstable();
         report.latency_p50_ms = percentile(&latencies, 50.0);
@@ -318,6 +328,24 @@ impl Bench {
         report.ttft_p99_ms = percentile(&ttfts, 99.0);
         report
     }
+}
+
+/// The most intervals (first, last; inclusive) that overlap at one moment.
+fn most_at_once(intervals: &[(u64, u64)]) -> usize {
+    // Starts before ends at the same moment: intervals that touch overlap.
+    let mut edges: Vec<(u64, bool)> =
+        intervals.iter().flat_map(|&(first, last)| [(first, false), (last, true)]).collect();
+    edges.sort_unstable();
+    let (mut now, mut most) = (0usize, 0usize);
+    for (_, ends) in edges {
+        if ends {
+            now -= 1;
+        } else {
+            now += 1;
+            most = most.max(now);
+        }
+    }
+    most
 }
 
 /// An error message without the details that differ from user to user.
@@ -349,6 +377,14 @@ mod tests {
         assert_eq!(percentile(&values, 99.0), Some(99.0));
         assert_eq!(percentile(&[7000], 99.0), Some(7.0));
         assert_eq!(percentile(&[], 50.0), None);
+    }
+
+    #[test]
+    fn streams_at_once_counts_the_largest_overlap() {
+        assert_eq!(most_at_once(&[]), 0);
+        assert_eq!(most_at_once(&[(0, 10), (5, 15), (11, 20)]), 2);
+        assert_eq!(most_at_once(&[(0, 10), (10, 20)]), 2, "touching intervals overlap");
+        assert_eq!(most_at_once(&[(0, 1), (2, 3), (4, 5)]), 1);
     }
 
     #[test]

@@ -120,6 +120,8 @@ async fn exchange(socket: &mut Socket, mut outcome: Outcome) -> Outcome {
         client_message_id: uuid::Uuid::new_v4().to_string(),
         conversation_id: None,
         text: prompt_for(&outcome.tag),
+        attachments: Vec::new(),
+        model: None,
     };
     if let Err(error) = send(socket, &message).await {
         return outcome.failed(format!("sending the message: {error}"));

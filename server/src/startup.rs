@@ -12,10 +12,12 @@ use axum::{
 use jarvis_app::{App, OUTPUT_NAME, shell};
 use jarvis_backend::{
     accounts::{AccountSettings, Accounts, jwt::AccessTokens},
-    agent::{anthropic::AnthropicProvider, tools::ToolRegistry, turn::TurnLimits},
+    agent::{tools::ToolRegistry, turn::TurnLimits},
+    attachments::{AttachmentLimits, Attachments},
     billing::{Billing, BillingSettings},
-    chat::{Chat, ChatSettings, Engine, JournalSettings},
+    chat::{Chat, ChatServices, ChatSettings, Engine, JournalSettings},
     mail::{MailSettings, Mailer},
+    models::ModelCatalog,
     storage::BlobStore,
     voice::{
         SpeechEngine, SpeechRequest, Voice, espeak::EspeakSpeech, openai::OpenAiSpeech, piper::PiperSpeech,
@@ -51,6 +53,8 @@ pub enum StartupError {
     Voice(String),
     #[error("billing is misconfigured: {0}")]
     Billing(String),
+    #[error("the models are misconfigured: {0}")]
+    Models(String),
     #[error("mail is misconfigured")]
     Mail(#[from] jarvis_backend::mail::MailError),
     #[error("JARVIS_JWT_SECRET is not set; it is required when the public URL ({0}) is not on localhost")]
@@ -143,14 +147,20 @@ impl Application {
             leptos_options.hash_files = true;
             leptos_options.hash_file = Arc::from(hash_file.to_string_lossy().as_ref());
         }
-        let provider = AnthropicProvider::new(config.model.provider.clone());
+        let models = ModelCatalog::build(&config.model.models, &config.model.provider_defaults())
+            .map_err(|error| StartupError::Models(error.to_string()))?;
         let store = BlobStore::new(&config.storage.settings)?;
         store.check().await?;
         let voice = voice_service(&config.voice, pool.clone(), store.clone()).await?;
         let billing = Billing::new(
             pool.clone(),
             BillingSettings {
-                catalog: config.billing.catalog.clone(),
+                // Runs record their model's id; a configured model is metered at its own prices.
+                catalog: {
+                    let mut catalog = config.billing.catalog.clone();
+                    catalog.set_model_prices(config.model.models.prices());
+                    catalog
+                },
                 stripe: config.billing.stripe.clone(),
                 public_url: public_url.clone(),
             },
@@ -158,25 +168,38 @@ impl Application {
         .map_err(|error| StartupError::Billing(error.to_string()))?;
         let mut tools = ToolRegistry::standard();
         jarvis_backend::library::documents::tools::register(&mut tools, pool.clone(), Some(billing.clone()));
-        let chat = Chat::new(
+        let attachments = Attachments::new(
             pool.clone(),
-            Arc::new(provider),
-            tools,
+            store.clone(),
+            AttachmentLimits {
+                library_max_bytes: config.storage.upload_max_bytes,
+                ..AttachmentLimits::default()
+            },
+        )
+        .with_billing(billing.clone());
+        jarvis_backend::attachments::tools::register(&mut tools, attachments.clone());
+        let chat = Chat::new(
+            ChatServices {
+                pool: pool.clone(),
+                models,
+                tools,
+                attachments: attachments.clone(),
+                voice: Some(voice.clone()),
+                billing: billing.clone(),
+            },
             ChatSettings {
-                model: config.model.provider.model.clone(),
                 limits: TurnLimits {
                     max_model_calls: config.model.max_model_calls,
                     token_budget: config.model.run_token_budget,
                 },
                 context_budget_tokens: config.model.context_tokens,
             },
-            Some(voice.clone()),
-            billing.clone(),
             JournalSettings::default(),
         );
         let engine = chat.start_engine().await.map_err(|error| StartupError::Chat(error.to_string()))?;
         let shutdown = CancellationToken::new();
         billing.spawn_worker(shutdown.clone());
+        attachments.spawn_sweeper(ATTACHMENT_SWEEP_INTERVAL, shutdown.clone());
         // Sockets of a session that ends (on any instance) are closed within moments.
         accounts.watch_revocations(config.auth.session_check_interval, shutdown.clone());
         let transcription = jarvis_backend::transcription::Transcription::new(
@@ -192,6 +215,7 @@ impl Application {
             accounts,
             chat,
             store,
+            attachments,
             voice,
             transcription,
             billing,
@@ -265,6 +289,9 @@ impl Application {
         result
     }
 }
+
+/// How often unsent attachments past their lifetime are swept away.
+const ATTACHMENT_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
 /// How long the run engine may take to stop beyond the grace period: the runs it interrupts
 /// get 15 s to end and the journal 10 s to write what it holds.
@@ -382,6 +409,19 @@ fn router(state: AppState, site: Site) -> Router {
             "/api/uploads",
             post(routes::library::upload).layer(DefaultBodyLimit::max(routes::library::UPLOAD_BODY_LIMIT)),
         )
+        .route(
+            "/api/attachments",
+            post(routes::attachments::upload).layer(DefaultBodyLimit::max(routes::attachments::body_limit(
+                state.attachments.limits().upload_max_bytes,
+            ))),
+        )
+        .route("/api/attachments/from-file/{file_id}", post(routes::attachments::from_file))
+        .route(
+            "/api/attachments/{id}",
+            get(routes::attachments::download).delete(routes::attachments::delete),
+        )
+        .route("/api/attachments/{id}/thumbnail", get(routes::attachments::thumbnail))
+        .route(routes::models::PATH, get(routes::models::list))
         .route("/api/clips/{id}", get(routes::voice::clip))
         .route("/api/clips/{id}/retry", post(routes::voice::retry))
         .route(

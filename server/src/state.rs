@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use jarvis_backend::{
-    accounts::Accounts, billing::Billing, chat::Chat, storage::BlobStore, transcription::Transcription,
-    voice::Voice,
+    accounts::Accounts, attachments::Attachments, billing::Billing, chat::Chat, storage::BlobStore,
+    transcription::Transcription, voice::Voice,
 };
 use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
@@ -27,6 +27,8 @@ pub struct AppState {
     pub chat: Chat,
     /// Uploaded files and other binary objects.
     pub store: BlobStore,
+    /// Attachments of questions: uploads, downloads, what the model is given.
+    pub attachments: Attachments,
     /// Spoken replies: the engine, the users' settings, the clips.
     pub voice: Voice,
     /// Speech input: the engine behind the limits and the plan.

@@ -8,6 +8,7 @@
 
 pub mod database;
 pub mod fake_anthropic;
+pub mod fake_openai_chat;
 pub mod fake_openai_speech;
 pub mod fake_openai_transcription;
 pub mod fake_otlp;

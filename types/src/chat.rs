@@ -42,6 +42,61 @@ pub struct ChatMessageView {
     /// were made, this one among them: a switcher shows "‹ 2 / 3 ›". Empty or one: no fork here.
     #[serde(default)]
     pub versions: Vec<String>,
+    /// What a question carries besides its text (images, PDFs, text files), in the order sent.
+    #[serde(default)]
+    pub attachments: Vec<AttachmentView>,
+    /// The id of the model that wrote this reply (assistant messages; `None` when unknown).
+    #[serde(default)]
+    pub model: Option<String>,
+}
+
+/// What an attachment is to the model: an image block, a PDF document block, or text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentKind {
+    Image,
+    Pdf,
+    Text,
+}
+
+/// One attachment of the user's, as the composer and history show it. Its bytes are at
+/// `/api/attachments/{id}` and, for images, a small preview at `/api/attachments/{id}/thumbnail`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentView {
+    pub id: String,
+    /// The sanitised name it is offered under.
+    pub filename: String,
+    /// Sniffed from the content, never taken from the client.
+    pub content_type: String,
+    pub kind: AttachmentKind,
+    /// The stored size (after a resize, for an image made smaller).
+    pub size_bytes: u64,
+    /// Images: the stored dimensions.
+    #[serde(default)]
+    pub width: Option<u32>,
+    #[serde(default)]
+    pub height: Option<u32>,
+    /// PDFs: the page count.
+    #[serde(default)]
+    pub pages: Option<u32>,
+}
+
+/// One model a user may choose, as `GET /api/models` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelOption {
+    /// The id `send` carries (from `JARVIS_MODELS_FILE`, or the configured model's name).
+    pub id: String,
+    pub display_name: String,
+    /// Whether the model takes images and PDFs as attachments (text files every model takes).
+    pub images: bool,
+    pub pdf: bool,
+}
+
+/// `GET /api/models`: the models the user's plan allows, and the one used when none is chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelChoices {
+    pub models: Vec<ModelOption>,
+    pub default: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,4 +106,7 @@ pub struct ConversationView {
     pub messages: Vec<ChatMessageView>,
     /// A run still answering in this conversation: resume it to follow.
     pub running_run_id: Option<String>,
+    /// The model chosen for this conversation (the picker shows it); `None`: the default.
+    #[serde(default)]
+    pub model: Option<String>,
 }

@@ -10,11 +10,10 @@
 //! and no-break spaces, void elements have no `/`, table alignment is dropped, and every link
 //! has `rel="noopener noreferrer nofollow"`.
 
-use pulldown_cmark::{CodeBlockKind, Event, LinkType, Tag, TagEnd};
-use url::Url;
-
 use super::is_local_image;
+use super::web_url::{self, UrlKind};
 use crate::highlight;
+use pulldown_cmark::{CodeBlockKind, Event, LinkType, Tag, TagEnd};
 
 /// What every link carries, so a page it opens can neither reach back nor get our address.
 const LINK_REL: &str = "noopener noreferrer nofollow";
@@ -229,7 +228,7 @@ fn push_text_attribute(html: &mut String, name: &str, value: &str) {
     if name == "title" && value.is_empty() {
         return;
     }
-    if Url::parse(value).is_ok_and(|url| url.scheme() == "data") {
+    if web_url::classify(value).scheme() == Some("data") {
         return;
     }
     html.push_str(&format!(" {name}=\"{}\"", escape_attribute(value)));
@@ -239,9 +238,10 @@ fn push_text_attribute(html: &mut String, name: &str, value: &str) {
 /// `#fragment`). Every other scheme (`javascript:`, `data:`, `vbscript:`, …), and anything that
 /// is not a URL at all, loses its `href`; the link text stays.
 pub(super) fn is_allowed_link(url: &str) -> bool {
-    match Url::parse(url) {
-        Ok(parsed) => matches!(parsed.scheme(), "http" | "https" | "mailto"),
-        Err(error) => error == url::ParseError::RelativeUrlWithoutBase,
+    match web_url::classify(url) {
+        UrlKind::Absolute { scheme, .. } => matches!(scheme.as_str(), "http" | "https" | "mailto"),
+        UrlKind::Relative => true,
+        UrlKind::Invalid => false,
     }
 }
 

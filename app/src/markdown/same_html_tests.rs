@@ -3,6 +3,7 @@
 //! same, or hydration would see different markup and the change would not be invisible.
 
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd, html};
+use url::Url;
 
 use super::tests::{PAYLOADS, assert_inert};
 use super::*;

@@ -160,19 +160,35 @@ impl AnthropicProvider {
         let mut bytes = response.bytes_stream();
         let mut parser = SseParser::new();
         let mut assembler = Assembler::new();
-        let mut first = true;
+        // The first event (`message_start`) comes at once; later ones, or pings, keep coming.
+        let mut wait = self.settings.first_byte_timeout;
+        let mut last_chunk = tokio::time::Instant::now();
+        // One timer for the whole stream, moved on only when it fires: a timeout per chunk
+        // would register and cancel a timer for every delta.
+        let stall = tokio::time::sleep_until(last_chunk + wait);
+        tokio::pin!(stall);
         loop {
-            // The first event (`message_start`) comes at once; later ones, or pings, keep coming.
-            let wait = if first { self.settings.first_byte_timeout } else { self.settings.stall_timeout };
-            first = false;
-            let chunk = match tokio::time::timeout(wait, bytes.next()).await {
-                Err(_) => return Err(AttemptError::Stalled { waited: wait }),
-                Ok(None) => {
+            let chunk = tokio::select! {
+                biased;
+                chunk = bytes.next() => chunk,
+                () = &mut stall => {
+                    let due = last_chunk + wait;
+                    if tokio::time::Instant::now() < due {
+                        stall.as_mut().reset(due);
+                        continue;
+                    }
+                    return Err(AttemptError::Stalled { waited: wait });
+                }
+            };
+            last_chunk = tokio::time::Instant::now();
+            wait = self.settings.stall_timeout;
+            let chunk = match chunk {
+                None => {
                     assembler.finish()?;
                     return Err(AttemptError::Stream(StreamError::Incomplete));
                 }
-                Ok(Some(Err(error))) => return Err(AttemptError::Connection(error.to_string())),
-                Ok(Some(Ok(chunk))) => chunk,
+                Some(Err(error)) => return Err(AttemptError::Connection(error.to_string())),
+                Some(Ok(chunk)) => chunk,
             };
             for event in parser.push(&chunk) {
                 let used_before = assembler.usage();
@@ -260,6 +276,9 @@ impl ModelProvider for AnthropicProvider {
         request: &'a ModelRequest,
         on_delta: &'a mut (dyn FnMut(ModelDelta) + Send),
     ) -> BoxFuture<'a, Result<ModelReply, ProviderError>> {
+        // The caller's span (the run's) as the call begins: the parent of this call's rare log
+        // lines, without entering it on every poll of the stream.
+        let span = tracing::Span::current();
         Box::pin(async move {
             if !self.settings.is_configured() {
                 return Err(ProviderError::NotConfigured);
@@ -289,12 +308,12 @@ impl ModelProvider for AnthropicProvider {
                 };
                 match decision {
                     Decision::GiveUp => {
-                        tracing::error!(attempt, error = %error.describe(), "agent.model_call_failed");
+                        tracing::error!(parent: &span, attempt, error = %error.describe(), "agent.model_call_failed");
                         return Err(error.into_provider_error());
                     }
                     Decision::RetryAfter(wait) => {
                         metrics::counter!("jarvis_model_retries_total").increment(1);
-                        tracing::info!(attempt, wait_ms = wait.as_millis() as u64, error = %error.describe(), "agent.model_call_retrying");
+                        tracing::info!(parent: &span, attempt, wait_ms = wait.as_millis() as u64, error = %error.describe(), "agent.model_call_retrying");
                         on_delta(ModelDelta::Retrying {
                             attempt: attempt + 1,
                             wait_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),

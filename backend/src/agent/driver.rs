@@ -11,6 +11,7 @@ use futures::future::BoxFuture;
 use jarvis_types::documents::DocumentRef;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::messages::{Message, ReplyText, Usage};
 use super::provider::{ModelDelta, ModelProvider, ModelRequest, ProviderError};
@@ -78,7 +79,10 @@ pub struct RunSummary {
     pub unfinished_text: String,
 }
 
-#[tracing::instrument(name = "agent.run", skip_all, fields(user.id = %request.context.user_id, run.id = %request.context.run_id))]
+/// The run's `agent.run` span is not entered on every poll of the run (a streaming reply polls
+/// it once per delta, and entering a span costs a lock and a registry lookup each time): it is
+/// the parent of the run's own log lines, current while a model call is set up (the provider
+/// takes it for its log lines) and around tool calls and stores, which are few.
 pub async fn run(
     provider: &dyn ModelProvider,
     tools: &ToolRegistry,
@@ -86,6 +90,7 @@ pub async fn run(
     cancel: CancellationToken,
     observer: &mut dyn RunObserver,
 ) -> RunSummary {
+    let span = tracing::info_span!("agent.run", user.id = %request.context.user_id, run.id = %request.context.run_id);
     let RunRequest { context, model, system, history: messages, limits, context_budget_tokens } = request;
     let mut turn = Turn::new(messages, limits);
     let mut effects: VecDeque<Effect> = turn.handle(Event::Started).into();
@@ -130,10 +135,14 @@ pub async fn run(
                         ModelDelta::ToolUseStarted { .. } => shown.push_tool_call(),
                         ModelDelta::Usage(usage) => observer.on_event(DriverEvent::CallUsage(usage)),
                     };
+                    let call = {
+                        let _current = span.enter();
+                        provider.complete(&model_request, &mut on_delta)
+                    };
                     tokio::select! {
                         biased;
                         () = cancel.cancelled() => Event::Cancelled,
-                        result = provider.complete(&model_request, &mut on_delta) => match result {
+                        result = call => match result {
                             Ok(reply) => Event::ModelReplied(reply),
                             Err(error) => {
                                 let message = error.to_string();
@@ -164,7 +173,7 @@ pub async fn run(
                         effects.extend(turn.handle(Event::Cancelled));
                         continue;
                     }
-                    output = tools.call(context, &name, input) => output,
+                    output = tools.call(context, &name, input).instrument(span.clone()) => output,
                 };
                 let (text, is_error, saved) = match output {
                     Ok(output) => (output.content, false, output.saved),
@@ -183,8 +192,8 @@ pub async fn run(
                 effects.extend(turn.handle(Event::ToolFinished { tool_use_id, output }));
             }
             Effect::Persist(message) => {
-                if let Err(error) = observer.persist(&message).await {
-                    tracing::error!(%error, "agent.persist_failed");
+                if let Err(error) = observer.persist(&message).instrument(span.clone()).await {
+                    tracing::error!(parent: &span, %error, "agent.persist_failed");
                     effects.clear();
                     outcome = Outcome::Failed { message: "The conversation could not be saved.".into() };
                     break;
@@ -193,6 +202,6 @@ pub async fn run(
             Effect::Finish(finished) => outcome = finished,
         }
     }
-    tracing::info!(outcome = ?outcome, tokens = turn.usage().total(), "agent.run_finished");
+    tracing::info!(parent: &span, outcome = ?outcome, tokens = turn.usage().total(), "agent.run_finished");
     RunSummary { outcome, usage: turn.usage(), error: provider_error, unfinished_text: unfinished }
 }

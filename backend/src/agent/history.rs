@@ -2,7 +2,7 @@
 //! first, and a cut only ever falls before a user message that starts an exchange (plain text,
 //! not `tool_result`s), so a `tool_use` is never separated from its `tool_result`.
 
-use super::messages::{ContentBlock, Message, Role};
+use super::messages::{ContentBlock, MediaSource, Message, Role};
 
 /// A rough token count (4 bytes a token) that errs on the high side for English text.
 pub fn estimate_tokens(message: &Message) -> usize {
@@ -15,6 +15,15 @@ pub fn estimate_tokens(message: &Message) -> usize {
             ContentBlock::ToolResult { content, .. } => content.len(),
             ContentBlock::Thinking { thinking, signature } => thinking.len() + signature.len(),
             ContentBlock::RedactedThinking { data } => data.len(),
+            // Counted in bytes like the rest (4 a token): an image costs the model about 1,600
+            // tokens whatever its encoded size (Anthropic: width × height / 750, at most about
+            // 1.15 megapixels); a PDF about 1,500–3,000 a page, which its size only hints at.
+            ContentBlock::Image { .. } => 1_600 * 4,
+            ContentBlock::Document { source: MediaSource::Base64 { data, .. }, .. } => {
+                (data.len() / 25).max(8_000)
+            }
+            // Resolved before any call; never sent as such.
+            ContentBlock::Attachment { id } => id.len(),
         })
         .sum::<usize>()
         / 4

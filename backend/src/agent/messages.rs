@@ -79,6 +79,30 @@ pub enum ContentBlock {
     RedactedThinking {
         data: String,
     },
+    /// An image for the model (Anthropic's `image` block). Only ever built for a request from
+    /// an [`ContentBlock::Attachment`]; never stored.
+    Image {
+        source: MediaSource,
+    },
+    /// A PDF for the model (Anthropic's `document` block). As for `Image`.
+    Document {
+        source: MediaSource,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+    },
+    /// How a stored question refers to one of the user's attachments (`attachments.id`). Before a
+    /// model call, `crate::attachments` replaces it with an `Image`, a `Document` or a `Text`
+    /// block holding the bytes; no provider is ever sent one.
+    Attachment {
+        id: String,
+    },
+}
+
+/// The bytes of an image or a document, inline (`{"type": "base64", "media_type", "data"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MediaSource {
+    Base64 { media_type: String, data: String },
 }
 
 /// Why the model stopped.

@@ -14,7 +14,7 @@ pub struct SseEvent {
 /// Incremental parser: feed it chunks as they arrive; it returns the events they complete.
 #[derive(Debug, Default)]
 pub struct SseParser {
-    /// Bytes of the line not yet ended.
+    /// Bytes of the line not yet ended (kept, not reallocated, from line to line).
     line: Vec<u8>,
     /// A `\r` ended the previous chunk: a `\n` starting the next one belongs to it.
     after_cr: bool,
@@ -27,29 +27,38 @@ impl SseParser {
         Self::default()
     }
 
-    pub fn push(&mut self, chunk: &[u8]) -> Vec<SseEvent> {
+    pub fn push(&mut self, mut chunk: &[u8]) -> Vec<SseEvent> {
         let mut events = Vec::new();
-        for &byte in chunk {
-            if self.after_cr {
-                self.after_cr = false;
-                if byte == b'\n' {
-                    continue;
-                }
+        if std::mem::take(&mut self.after_cr) && chunk.first() == Some(&b'\n') {
+            chunk = &chunk[1..];
+        }
+        // Whole lines at a time: a line that the chunk holds entirely is read where it is.
+        while let Some(end) = chunk.iter().position(|&byte| byte == b'\n' || byte == b'\r') {
+            let ending = chunk[end];
+            if self.line.is_empty() {
+                self.field(&chunk[..end], &mut events);
+            } else {
+                self.line.extend_from_slice(&chunk[..end]);
+                let line = std::mem::take(&mut self.line);
+                self.field(&line, &mut events);
+                self.line = line;
+                self.line.clear();
             }
-            match byte {
-                b'\n' => self.end_line(&mut events),
-                b'\r' => {
-                    self.after_cr = true;
-                    self.end_line(&mut events);
+            chunk = &chunk[end + 1..];
+            if ending == b'\r' {
+                match chunk.first() {
+                    Some(b'\n') => chunk = &chunk[1..],
+                    Some(_) => {}
+                    None => self.after_cr = true,
                 }
-                _ => self.line.push(byte),
             }
         }
+        self.line.extend_from_slice(chunk);
         events
     }
 
-    fn end_line(&mut self, events: &mut Vec<SseEvent>) {
-        let line = std::mem::take(&mut self.line);
+    /// Handles one line (without its ending).
+    fn field(&mut self, line: &[u8], events: &mut Vec<SseEvent>) {
         if line.is_empty() {
             if let Some(data) = self.data.take() {
                 events.push(SseEvent { event: self.event.take(), data });
@@ -57,7 +66,7 @@ impl SseParser {
             self.event = None;
             return;
         }
-        let line = String::from_utf8_lossy(&line);
+        let line = String::from_utf8_lossy(line);
         if line.starts_with(':') {
             return;
         }
@@ -119,6 +128,18 @@ mod tests {
             events.extend(parser.push(&bytes[split..]));
             assert_eq!(events, expected(), "split at {split}");
         }
+    }
+
+    #[test]
+    fn a_cr_ending_one_chunk_and_a_lf_starting_the_next_end_one_line_not_two() {
+        let mut parser = SseParser::new();
+        assert!(parser.push(b"data: 1\r").is_empty());
+        assert_eq!(
+            parser.push(b"\ndata: 2\r\r"),
+            vec![SseEvent { event: None, data: "1\n2".into() }],
+            "no blank line between the two data lines"
+        );
+        assert_eq!(parser.push(b"data: 3\r\n\r\n"), vec![SseEvent { event: None, data: "3".into() }]);
     }
 
     #[test]

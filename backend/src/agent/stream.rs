@@ -90,6 +90,25 @@ pub enum Delta {
     Unknown,
 }
 
+/// A `content_block_delta` event as a plain struct (see [`Assembler::apply_json`]); anything
+/// else fails to read as one, or reads with other `type`s.
+#[derive(Deserialize)]
+struct TextDeltaEvent<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    index: usize,
+    #[serde(borrow)]
+    delta: TextDeltaBody<'a>,
+}
+
+#[derive(Deserialize)]
+struct TextDeltaBody<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    text: Option<std::borrow::Cow<'a, str>>,
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct MessageDeltaBody {
     pub stop_reason: Option<StopReason>,
@@ -183,6 +202,19 @@ impl Assembler {
 
     /// Parses one SSE `data` payload and applies it.
     pub fn apply_json(&mut self, data: &str) -> Result<Option<Assembled>, StreamError> {
+        // Nearly every event of a reply is a text delta: read as a plain struct, it is parsed
+        // once, where the tagged enum would buffer it whole (twice over, for the nested tag)
+        // before reading it.
+        if let Ok(delta) = serde_json::from_str::<TextDeltaEvent<'_>>(data)
+            && delta.kind == "content_block_delta"
+            && delta.delta.kind == "text_delta"
+            && let Some(text) = delta.delta.text
+        {
+            return self.apply(StreamEvent::ContentBlockDelta {
+                index: delta.index,
+                delta: Delta::TextDelta { text: text.into_owned() },
+            });
+        }
         let event: StreamEvent = serde_json::from_str(data)
             .map_err(|error| StreamError::Malformed { what: "event", detail: error.to_string() })?;
         self.apply(event)
@@ -362,6 +394,27 @@ mod tests {
             }
         }
         (out, assembler.finish())
+    }
+
+    #[test]
+    fn a_text_delta_read_the_fast_way_is_the_delta_the_event_carries() {
+        let mut assembler = Assembler::new();
+        assembler
+            .apply_json(
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+            )
+            .unwrap();
+        let escaped = r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"say \"hi\"\n\u00e9\u0000"}}"#;
+        assert_eq!(
+            assembler.apply_json(escaped).unwrap(),
+            Some(Assembled::Text("say \"hi\"\né\u{FFFD}".into()))
+        );
+        let plain =
+            r#"{"delta":{"text":"⟦u:1⟧ ","type":"text_delta"},"index":0,"type":"content_block_delta"}"#;
+        assert_eq!(assembler.apply_json(plain).unwrap(), Some(Assembled::Text("⟦u:1⟧ ".into())));
+        let missing = r#"{"type":"content_block_delta","index":7,"delta":{"type":"text_delta","text":"x"}}"#;
+        assert!(assembler.apply_json(missing).is_err(), "a delta for no block is still refused");
+        assert_eq!(assembler.partial_text(), "say \"hi\"\né\u{FFFD}⟦u:1⟧ ");
     }
 
     const TOOL_STREAM: &[&str] = &[

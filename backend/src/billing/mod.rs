@@ -79,8 +79,6 @@ pub struct Entitlement {
     pub allowance: Allowance,
     /// Whether replies may be spoken.
     pub voice: bool,
-    /// The model runs use.
-    pub model: String,
 }
 
 /// The billing service. Cheap to clone.
@@ -157,12 +155,8 @@ impl Billing {
         Ok(store::subscriptions(&self.inner.pool, user_id).await?.iter().any(SubscriptionRow::is_live))
     }
 
-    /// What the user may do now; `configured_model` is the server's model.
-    pub async fn entitlement(
-        &self,
-        user_id: Uuid,
-        configured_model: &str,
-    ) -> Result<Entitlement, BillingError> {
+    /// What the user may do now (the models the plan allows: see `crate::models`).
+    pub async fn entitlement(&self, user_id: Uuid) -> Result<Entitlement, BillingError> {
         let (plan, _) = self.plan_of(user_id).await?;
         Ok(Entitlement {
             allowance: Allowance {
@@ -171,12 +165,12 @@ impl Billing {
                 tokens_per_month: plan.tokens_per_month,
             },
             voice: plan.voice,
-            model: plan.model_for(configured_model).to_owned(),
             plan,
         })
     }
 
-    /// Records a finished run's tokens and their estimated cost.
+    /// Records a finished run's tokens and their estimated cost at the prices of `model` (the
+    /// id the run recorded).
     pub async fn record_usage(
         &self,
         user_id: Uuid,

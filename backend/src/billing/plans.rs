@@ -30,8 +30,9 @@ pub struct Plan {
     pub voice: bool,
     #[serde(default)]
     pub storage_bytes: Option<u64>,
-    /// The models runs may use; empty: the server's configured model. When the server's model
-    /// is not in the list, runs use the list's first model.
+    /// The ids of the models its users may choose (`JARVIS_MODELS_FILE`'s ids, or model names
+    /// without one); empty: every configured model. When the deployment's default is not in the
+    /// list, runs without a choice use the list's first model.
     #[serde(default)]
     pub models: Vec<String>,
 }
@@ -41,13 +42,9 @@ fn yes() -> bool {
 }
 
 impl Plan {
-    /// The model a run on this plan uses, given the server's configured one.
-    pub fn model_for<'a>(&'a self, configured: &'a str) -> &'a str {
-        if self.models.is_empty() || self.models.iter().any(|model| model == configured) {
-            configured
-        } else {
-            &self.models[0]
-        }
+    /// Whether users on this plan may choose the model `id`.
+    pub fn allows(&self, id: &str) -> bool {
+        self.models.is_empty() || self.models.iter().any(|model| model == id)
     }
 }
 
@@ -71,6 +68,9 @@ pub struct Catalog {
     /// The plan every user has when billing is off.
     off_plan: String,
     prices: BTreeMap<String, ModelPrice>,
+    /// The prices of the models `JARVIS_MODELS_FILE` lists, by model id: matched exactly, before
+    /// the table, so an id never prices another model by its prefix.
+    configured_prices: BTreeMap<String, ModelPrice>,
 }
 
 /// The configuration file's shape (`JARVIS_PLANS_FILE`).
@@ -174,7 +174,7 @@ impl Catalog {
                 return Err(CatalogError::DuplicatePrice(price.clone()));
             }
         }
-        let catalog = Self { plans, default_plan, off_plan, prices };
+        let catalog = Self { plans, default_plan, off_plan, prices, configured_prices: BTreeMap::new() };
         for id in [&catalog.default_plan, &catalog.off_plan] {
             if catalog.plan(id).is_none() {
                 return Err(CatalogError::UnknownPlan(id.clone()));
@@ -226,8 +226,14 @@ impl Catalog {
         Ok(())
     }
 
-    /// The estimated cost of a run's tokens on `model`, in micro-dollars; 0 for a model the
-    /// table does not know (a local model costs nothing).
+    /// Prices the configured models by id (`JARVIS_MODELS_FILE`'s `prices`), ahead of the table.
+    pub fn set_model_prices(&mut self, prices: BTreeMap<String, ModelPrice>) {
+        self.configured_prices = prices;
+    }
+
+    /// The estimated cost of a run's tokens on `model` (a configured model's id, or a model
+    /// name), in micro-dollars; 0 for a model the table does not know (a local model costs
+    /// nothing).
     pub fn cost_micros(&self, model: &str, usage: &Usage) -> u64 {
         let Some(price) = self.price_of(model) else { return 0 };
         // Dollars per million tokens = micro-dollars per token.
@@ -241,7 +247,7 @@ impl Catalog {
     /// The prices of a model: its exact name, or the longest known name it starts with (dated
     /// versions such as `claude-sonnet-4-5-20250929` share their family's prices).
     pub fn price_of(&self, model: &str) -> Option<ModelPrice> {
-        if let Some(price) = self.prices.get(model) {
+        if let Some(price) = self.configured_prices.get(model).or_else(|| self.prices.get(model)) {
             return Some(*price);
         }
         self.prices
@@ -296,9 +302,8 @@ mod tests {
         assert_eq!(catalog.off().id, "free", "without off_plan, billing off means the default plan");
         let pro = catalog.plan("pro").unwrap();
         assert!(pro.voice, "voice defaults to on");
-        assert_eq!(pro.model_for("claude-sonnet-4-5"), "claude-haiku-4-5");
-        assert_eq!(pro.model_for("claude-haiku-4-5"), "claude-haiku-4-5");
-        assert_eq!(catalog.default().model_for("claude-sonnet-4-5"), "claude-sonnet-4-5");
+        assert!(pro.allows("claude-haiku-4-5") && !pro.allows("claude-sonnet-4-5"));
+        assert!(catalog.default().allows("claude-sonnet-4-5"), "no list: every model");
 
         let bad = |json: &str| Catalog::from_json(json).unwrap_err();
         assert!(matches!(bad(r#"{"plans": [], "default_plan": "free"}"#), CatalogError::UnknownPlan(_)));
@@ -336,6 +341,21 @@ mod tests {
         assert_eq!(catalog.cost_micros("claude-sonnet-4-5-20250929", &usage), 5_175_000);
         assert_eq!(catalog.cost_micros("claude-opus-4-1-20250805", &usage), 25_875_000);
         assert_eq!(catalog.cost_micros("llama3.2", &usage), 0);
+    }
+
+    #[test]
+    fn a_configured_model_is_priced_by_its_id_exactly_and_ahead_of_the_table() {
+        let mut catalog = Catalog::builtin(None);
+        let usage = Usage { input_tokens: 1_000_000, output_tokens: 1_000_000, ..Usage::default() };
+        let price = |input: f64, output: f64| ModelPrice { input, output, cache_write: 0.0, cache_read: 0.0 };
+        catalog.set_model_prices(BTreeMap::from([
+            ("claude-sonnet-4-5".to_owned(), price(1.0, 2.0)),
+            ("local".to_owned(), price(0.5, 0.5)),
+        ]));
+        assert_eq!(catalog.cost_micros("claude-sonnet-4-5", &usage), 3_000_000, "the file's price wins");
+        assert_eq!(catalog.cost_micros("local", &usage), 1_000_000);
+        assert_eq!(catalog.cost_micros("local-other", &usage), 0, "an id is no prefix");
+        assert_eq!(catalog.cost_micros("claude-sonnet-4-5-20250929", &usage), 18_000_000, "the table still");
     }
 
     #[test]

@@ -12,6 +12,12 @@ pub enum ChatError {
     NotFound,
     #[error("Jarvis is still answering in this conversation. Stop it or wait for it to finish.")]
     RunInProgress,
+    /// An attachment named by a message is not the user's, is gone, or was sent already.
+    #[error("An attachment of this message is gone or was sent already. Attach the file again.")]
+    AttachmentGone,
+    /// The attachments could not be read or resolved.
+    #[error(transparent)]
+    Attachments(#[from] crate::attachments::AttachmentError),
     /// The user's plan does not allow another message now.
     #[error("{}", limit_message(.refusal, .plan_name))]
     LimitReached { refusal: Refusal, plan_name: String, can_upgrade: bool },
@@ -33,6 +39,8 @@ impl crate::Kinded for ChatError {
             Self::InvalidMessage(_) => ErrorKind::Invalid,
             Self::NotFound => ErrorKind::NotFound,
             Self::RunInProgress => ErrorKind::Conflict,
+            Self::AttachmentGone => ErrorKind::Invalid,
+            Self::Attachments(error) => error.kind(),
             Self::LimitReached { .. } => ErrorKind::Limit,
             Self::Database(_) => ErrorKind::Unavailable,
             Self::Billing(error) => error.kind(),

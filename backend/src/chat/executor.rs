@@ -22,6 +22,7 @@ use crate::agent::provider::ProviderError;
 use crate::agent::tools::ToolContext;
 use crate::agent::turn::{Outcome, TurnLimits};
 use crate::billing::Entitlement;
+use crate::models::Model;
 use crate::voice::Speaker;
 
 const SYSTEM_PROMPT: &str = "You are Jarvis, a capable and concise personal assistant in the user's browser. \
@@ -38,10 +39,12 @@ pub(super) struct RunStart {
     pub text: String,
     pub client_message_id: Option<String>,
     pub entitlement: Entitlement,
+    /// The model answering.
+    pub model: Arc<Model>,
 }
 
 pub(super) async fn execute(inner: Arc<Shared>, run: Arc<LiveRun>, start: RunStart) {
-    let RunStart { user_id, mut new_run, text, client_message_id, entitlement } = start;
+    let RunStart { user_id, mut new_run, text, client_message_id, entitlement, model } = start;
     let run_id = new_run.run_id;
     run.emit(
         &inner.journal,
@@ -52,10 +55,18 @@ pub(super) async fn execute(inner: Arc<Shared>, run: Arc<LiveRun>, start: RunSta
             client_message_id,
             user_message_id: Some(new_run.question_id.to_string()),
             reply_id: Some(new_run.reply_id.to_string()),
+            attachments: std::mem::take(&mut new_run.attachments),
+            model: Some(model.id().to_owned()),
         },
     );
 
-    let history = std::mem::take(&mut new_run.history);
+    let mut history = std::mem::take(&mut new_run.history);
+    // The attachments of the history become the blocks the model reads (their bytes), for this
+    // run only: what is stored keeps referring to them.
+    let resolved = inner.attachments.resolve(user_id, &mut history).await;
+    if let Err(error) = &resolved {
+        tracing::error!(%error, run.id = %run_id, "chat.attachments_unresolved");
+    }
     // Clips come from the speaker's own tasks; a pump hands them to the run in order.
     let (clips, mut clip_events) = mpsc::unbounded_channel::<RunEvent>();
     let pump = tokio::spawn({
@@ -82,12 +93,12 @@ pub(super) async fn execute(inner: Arc<Shared>, run: Arc<LiveRun>, start: RunSta
         completed_usage: Usage::default(),
         reply_id: Some(new_run.reply_id),
     };
-    let summary = if history.is_empty() {
+    let summary = if history.is_empty() || resolved.is_err() {
         None
     } else {
         let request = RunRequest {
             context: ToolContext { user_id, run_id },
-            model: Some(entitlement.model.clone()),
+            model: Some(model.spec.model.clone()),
             system: format!("{SYSTEM_PROMPT}\nThe user's name is {}.", new_run.display_name),
             history,
             // The run's budget never exceeds what the plan has left this month.
@@ -97,10 +108,10 @@ pub(super) async fn execute(inner: Arc<Shared>, run: Arc<LiveRun>, start: RunSta
                 }),
                 ..inner.settings.limits
             },
-            context_budget_tokens: inner.settings.context_budget_tokens,
+            context_budget_tokens: context_budget(inner.settings.context_budget_tokens, &model),
         };
         Some(
-            driver::run(inner.provider.as_ref(), &inner.tools, request, run.cancel_token(), &mut observer)
+            driver::run(model.provider.as_ref(), &inner.tools, request, run.cancel_token(), &mut observer)
                 .await,
         )
     };
@@ -118,6 +129,17 @@ pub(super) async fn execute(inner: Arc<Shared>, run: Arc<LiveRun>, start: RunSta
     }
 
     let ending = match &summary {
+        None if resolved.is_err() => Ending {
+            status: RunStatus::Failed,
+            error: Some(run_error(
+                "attachments_unavailable",
+                "The attachments of this conversation could not be read just now. Try again in a moment.",
+                true,
+            )),
+            outcome: RunOutcome::Failed,
+            usage: Usage::default(),
+            unfinished: String::new(),
+        },
         None => Ending {
             status: RunStatus::Failed,
             error: Some(run_error("internal", "The conversation could not be loaded.", true)),
@@ -174,7 +196,7 @@ pub(super) async fn execute(inner: Arc<Shared>, run: Arc<LiveRun>, start: RunSta
     if let Err(error) = retrying(
         "chat.usage_record",
         |_| true,
-        || inner.billing.record_usage(user_id, run_id, &entitlement.model, &usage),
+        || inner.billing.record_usage(user_id, run_id, model.id(), &usage),
     )
     .await
     {
@@ -204,6 +226,14 @@ struct Ending {
     outcome: RunOutcome,
     usage: Usage,
     unfinished: String,
+}
+
+/// History sent per call at most: the configured budget, within the model's window less its
+/// largest reply.
+fn context_budget(configured: usize, model: &Model) -> usize {
+    let window = model.spec.context_window;
+    let room = window.saturating_sub(u64::from(model.spec.max_output_tokens)).max(window / 2);
+    configured.min(usize::try_from(room).unwrap_or(usize::MAX))
 }
 
 /// Retries a database write while the database is away, for up to [`STORE_PATIENCE`]; an error

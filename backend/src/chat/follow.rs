@@ -8,14 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::Stream;
-use jarvis_types::protocol::RunEvent;
 use sqlx::PgPool;
 use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::error::ChatError;
 use super::listener::{RemoteWakes, RemoteWatch};
-use super::live::LiveRun;
+use super::live::{LiveRun, SharedEvent};
 use super::store;
 
 /// A remote follower reads again this often even without news.
@@ -38,7 +37,7 @@ pub(super) struct Elsewhere {
 struct Follower {
     source: Source,
     cursor: u64,
-    queue: VecDeque<(u64, RunEvent)>,
+    queue: VecDeque<(u64, SharedEvent)>,
     done: bool,
 }
 
@@ -47,7 +46,7 @@ pub(super) fn local(
     run: Arc<LiveRun>,
     after_seq: u64,
     elsewhere: Elsewhere,
-) -> impl Stream<Item = Result<(u64, RunEvent), ChatError>> + Send + 'static {
+) -> impl Stream<Item = Result<(u64, SharedEvent), ChatError>> + Send + 'static {
     let newest = run.subscribe();
     stream(Follower {
         source: Source::Local { run, newest, elsewhere },
@@ -64,7 +63,7 @@ pub(super) fn remote(
     user_id: Uuid,
     run_id: Uuid,
     after_seq: u64,
-) -> impl Stream<Item = Result<(u64, RunEvent), ChatError>> + Send + 'static {
+) -> impl Stream<Item = Result<(u64, SharedEvent), ChatError>> + Send + 'static {
     // Registered before the first read, so no commit between the two goes unnoticed.
     let watch = wakes.watch(run_id);
     stream(Follower {
@@ -75,7 +74,7 @@ pub(super) fn remote(
     })
 }
 
-fn stream(follower: Follower) -> impl Stream<Item = Result<(u64, RunEvent), ChatError>> + Send + 'static {
+fn stream(follower: Follower) -> impl Stream<Item = Result<(u64, SharedEvent), ChatError>> + Send + 'static {
     futures::stream::unfold(follower, |mut follower| async move {
         let item = follower.next().await?;
         Some((item, follower))
@@ -83,10 +82,10 @@ fn stream(follower: Follower) -> impl Stream<Item = Result<(u64, RunEvent), Chat
 }
 
 impl Follower {
-    async fn next(&mut self) -> Option<Result<(u64, RunEvent), ChatError>> {
+    async fn next(&mut self) -> Option<Result<(u64, SharedEvent), ChatError>> {
         loop {
             if let Some((seq, event)) = self.queue.pop_front() {
-                if matches!(event, RunEvent::Finished { .. }) {
+                if event.is_finished() {
                     self.done = true;
                     self.queue.clear();
                 }
@@ -124,6 +123,9 @@ impl Follower {
                         }
                         Ok(Some((events, run_over))) => {
                             *failures = 0;
+                            // Read from Postgres: serialised here, once for this follower.
+                            let events =
+                                events.into_iter().map(|(seq, event)| (seq, SharedEvent::new(event)));
                             if take(&mut self.cursor, &mut self.queue, events) > 0 {
                                 continue;
                             }
@@ -153,7 +155,11 @@ impl Follower {
 
 /// Queues the events that follow the cursor, moving it; returns how many. Exactly once, in
 /// order: anything at or before the cursor was delivered already.
-fn take(cursor: &mut u64, queue: &mut VecDeque<(u64, RunEvent)>, events: Vec<(u64, RunEvent)>) -> usize {
+fn take(
+    cursor: &mut u64,
+    queue: &mut VecDeque<(u64, SharedEvent)>,
+    events: impl IntoIterator<Item = (u64, SharedEvent)>,
+) -> usize {
     let before = queue.len();
     for (seq, event) in events {
         if seq == *cursor + 1 {

@@ -17,7 +17,7 @@ pub struct CommitRows<'a> {
     pub first_seqs: Vec<i64>,
     pub last_seqs: Vec<i64>,
     /// Each a JSON array of events.
-    pub payloads: Vec<String>,
+    pub payloads: Vec<&'a str>,
     /// Token usage so far, one entry per run.
     pub usage_run_ids: Vec<Uuid>,
     pub input_tokens: Vec<i64>,

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::instance_store::{self, CommitRows};
-use super::live::{EventSink, LiveRun, StopReason};
+use super::live::{EventSink, LiveRun, SharedEvent, StopReason};
 use super::status::{RunOutcome, RunState};
 use crate::agent::messages::Usage;
 
@@ -90,7 +90,7 @@ struct Batch {
     run: Arc<LiveRun>,
     first_seq: u64,
     last_seq: u64,
-    /// A JSON array of the events, built as they come.
+    /// A JSON array of the events, built as they come (closed when the batch is sealed).
     json: String,
     /// The batch ends the run: its status, outcome and error code, stored with it.
     finished: Option<(RunState, RunOutcome, Option<String>)>,
@@ -132,9 +132,10 @@ impl Journal {
         self.inner.settings
     }
 
-    /// Takes event `seq` of `run`; called in seq order for each run.
-    pub fn append(&self, run: &Arc<LiveRun>, seq: u64, event: &RunEvent) {
-        let json = serde_json::to_string(event).expect("run events always serialise");
+    /// Takes event `seq` of `run`; called in seq order for each run. The event's JSON is the
+    /// one it was emitted with, copied once into its batch.
+    pub fn append(&self, run: &Arc<LiveRun>, seq: u64, shared: &SharedEvent) {
+        let (event, json) = (shared.event(), shared.json());
         let hurry = {
             let mut pending = self.inner.pending.lock().expect("journal");
             let batch = pending.open.entry(run.run_id).or_insert_with(|| Batch {
@@ -154,7 +155,7 @@ impl Journal {
             if batch.json.len() > 1 {
                 batch.json.push(',');
             }
-            batch.json.push_str(&json);
+            batch.json.push_str(json);
             batch.last_seq = seq;
             pending.events += 1;
             if pending.events > self.inner.settings.max_pending_events && !pending.saturated {
@@ -260,7 +261,15 @@ impl Journal {
     /// the usage.
     fn seal(&self) -> Commit {
         let mut pending = self.inner.pending.lock().expect("journal");
-        let open: Vec<Batch> = pending.open.drain().map(|(_, batch)| batch).collect();
+        let open: Vec<Batch> = pending
+            .open
+            .drain()
+            .map(|(_, mut batch)| {
+                // Sealed, the array is closed once: every attempt to commit it sends these bytes.
+                batch.json.push(']');
+                batch
+            })
+            .collect();
         pending.sealed.extend(open);
         let mut events = 0;
         let mut bytes = 0;
@@ -321,7 +330,7 @@ impl Journal {
             rows.run_ids.push(batch.run.run_id);
             rows.first_seqs.push(as_i64(batch.first_seq));
             rows.last_seqs.push(as_i64(batch.last_seq));
-            rows.payloads.push(format!("{}]", batch.json));
+            rows.payloads.push(&batch.json);
             if let Some((status, outcome, error_code)) = &batch.finished {
                 rows.closed_run_ids.push(batch.run.run_id);
                 rows.statuses.push(*status);
@@ -347,7 +356,7 @@ impl Journal {
 }
 
 impl EventSink for Journal {
-    fn append(&self, run: &Arc<LiveRun>, seq: u64, event: &RunEvent) {
+    fn append(&self, run: &Arc<LiveRun>, seq: u64, event: &SharedEvent) {
         Journal::append(self, run, seq, event);
     }
 }
@@ -360,8 +369,8 @@ fn as_i64(value: u64) -> i64 {
 mod tests {
     use super::*;
 
-    fn text(text: &str) -> RunEvent {
-        RunEvent::TextDelta { text: text.into() }
+    fn text(text: &str) -> SharedEvent {
+        SharedEvent::new(RunEvent::TextDelta { text: text.into() })
     }
 
     fn run() -> Arc<LiveRun> {
@@ -380,8 +389,8 @@ mod tests {
         assert_eq!(commit.batches.len(), 2);
         let first = &commit.batches[0];
         assert_eq!((first.first_seq, first.last_seq), (1, 2));
-        let events: Vec<RunEvent> = serde_json::from_str(&format!("{}]", first.json)).unwrap();
-        assert_eq!(events, vec![text("x"), text("z")]);
+        let events: Vec<RunEvent> = serde_json::from_str(&first.json).unwrap();
+        assert_eq!(events, vec![text("x").event().clone(), text("z").event().clone()]);
         assert_eq!(journal.pending_events(), 3, "nothing is forgotten until it is committed");
     }
 

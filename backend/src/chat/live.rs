@@ -1,6 +1,7 @@
 //! The runs executing on this instance, in memory: each numbers its events, keeps them for the
 //! run's life (and a little after), hands each to the journal in order, and wakes only its own
-//! followers. A follower on this instance never reads Postgres for a live run.
+//! followers. A follower on this instance never reads Postgres for a live run. Each event is
+//! serialised once, when it is emitted: the journal and every socket use those same bytes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -14,7 +15,50 @@ use uuid::Uuid;
 /// Where a run hands its events to be stored, in seq order: the journal.
 pub trait EventSink {
     /// Takes event `seq` of `run`; called in seq order for each run.
-    fn append(&self, run: &Arc<LiveRun>, seq: u64, event: &RunEvent);
+    fn append(&self, run: &Arc<LiveRun>, seq: u64, event: &SharedEvent);
+}
+
+/// An event with its JSON, made once and shared (cloning is a reference count): the journal
+/// stores these bytes and each follower's socket frames them as they are.
+#[derive(Clone)]
+pub struct SharedEvent(Arc<(RunEvent, String)>);
+
+impl SharedEvent {
+    pub fn new(event: RunEvent) -> Self {
+        let json = serde_json::to_string(&event).expect("run events always serialise");
+        Self(Arc::new((event, json)))
+    }
+
+    pub fn event(&self) -> &RunEvent {
+        &self.0.0
+    }
+
+    /// The event as `serde_json` writes it.
+    pub fn json(&self) -> &str {
+        &self.0.1
+    }
+
+    pub fn is_finished(&self) -> bool {
+        matches!(self.event(), RunEvent::Finished { .. })
+    }
+}
+
+impl std::fmt::Debug for SharedEvent {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.event(), formatter)
+    }
+}
+
+impl PartialEq for SharedEvent {
+    fn eq(&self, other: &Self) -> bool {
+        self.event() == other.event()
+    }
+}
+
+impl From<RunEvent> for SharedEvent {
+    fn from(event: RunEvent) -> Self {
+        Self::new(event)
+    }
 }
 
 /// Why a run was told to stop.
@@ -48,7 +92,7 @@ pub struct LiveRun {
 #[derive(Default)]
 struct Log {
     /// Event `seq` is at index `seq - 1`.
-    events: Vec<RunEvent>,
+    events: Vec<SharedEvent>,
     finished: bool,
 }
 
@@ -69,12 +113,14 @@ impl LiveRun {
     /// Numbers the event, keeps it, hands it to the journal and wakes this run's followers.
     /// Returns its seq. Nothing is appended after `Finished`.
     pub fn emit(self: &Arc<Self>, journal: &impl EventSink, event: RunEvent) -> Option<u64> {
+        // Serialised before the lock is taken: the log's lock is held only to number and keep it.
+        let event = SharedEvent::new(event);
         let seq = {
             let mut log = self.log.lock().expect("run log");
             if log.finished {
                 return None;
             }
-            log.finished = matches!(event, RunEvent::Finished { .. });
+            log.finished = event.is_finished();
             let seq = log.events.len() as u64 + 1;
             journal.append(self, seq, &event);
             log.events.push(event);
@@ -84,10 +130,10 @@ impl LiveRun {
         Some(seq)
     }
 
-    /// The events after `after_seq` (clones), and whether the log is complete. `Finished` is
-    /// shown only once it is stored — the run is closed in Postgres in the same commit — so a
-    /// client that sees a run end can write again at once, on any instance.
-    pub fn events_after(&self, after_seq: u64) -> (Vec<(u64, RunEvent)>, bool) {
+    /// The events after `after_seq` (shared, not copied), and whether the log is complete.
+    /// `Finished` is shown only once it is stored — the run is closed in Postgres in the same
+    /// commit — so a client that sees a run end can write again at once, on any instance.
+    pub fn events_after(&self, after_seq: u64) -> (Vec<(u64, SharedEvent)>, bool) {
         let log = self.log.lock().expect("run log");
         let mut end = log.events.len();
         if log.finished && (*self.committed.borrow() as usize) < end {
@@ -237,10 +283,19 @@ mod tests {
         assert_eq!(run.emit(&journal, text("b")), Some(2));
         assert_eq!(run.emit(&journal, text("c")), Some(3));
         let (events, finished) = run.events_after(1);
-        assert_eq!(events, vec![(2, text("b")), (3, text("c"))]);
+        assert_eq!(events, vec![(2, SharedEvent::from(text("b"))), (3, SharedEvent::from(text("c")))]);
         assert!(!finished);
         assert!(run.events_after(3).0.is_empty());
         assert!(run.events_after(99).0.is_empty(), "a cursor past the end reads nothing");
+    }
+
+    #[test]
+    fn a_shared_event_carries_the_json_serde_writes_for_it() {
+        let event = RunEvent::TextDelta { text: "é \"quoted\" ⟦u:1⟧".into() };
+        let shared = SharedEvent::new(event.clone());
+        assert_eq!(shared.json(), serde_json::to_string(&event).unwrap());
+        assert_eq!(shared.event(), &event);
+        assert!(!shared.is_finished());
     }
 
     #[tokio::test]

@@ -35,7 +35,8 @@ use std::time::Duration;
 
 use futures::Stream;
 use futures::StreamExt;
-use jarvis_types::protocol::{MAX_MESSAGE_CHARS, RunEvent};
+use jarvis_types::chat::{AttachmentView, ModelChoices};
+use jarvis_types::protocol::MAX_MESSAGE_CHARS;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -45,19 +46,20 @@ pub use self::error::ChatError;
 use self::executor::RunStart;
 use self::journal::Journal;
 pub use self::journal::JournalSettings;
+pub use self::live::SharedEvent;
 use self::live::StopReason;
-pub use self::shared::ChatSettings;
 use self::shared::Shared;
-use crate::agent::provider::ModelProvider;
-use crate::agent::tools::ToolRegistry;
-use crate::billing::Billing;
+pub use self::shared::{ChatServices, ChatSettings};
 use crate::text;
-use crate::voice::Voice;
 
-/// A message's text, trimmed, or why it cannot be sent.
-fn checked_text(text: &str) -> Result<&str, ChatError> {
+/// Attachments one message may carry at most.
+pub const MAX_ATTACHMENTS_PER_MESSAGE: usize = 10;
+
+/// A message's text, trimmed, or why it cannot be sent. It may be empty when the message
+/// carries attachments (`may_be_empty`).
+fn checked_text(text: &str, may_be_empty: bool) -> Result<&str, ChatError> {
     let text = text.trim();
-    if text.is_empty() {
+    if text.is_empty() && !may_be_empty {
         return Err(ChatError::InvalidMessage("Write a message first.".into()));
     }
     if text::contains_nul(text) {
@@ -96,24 +98,29 @@ pub struct Engine {
     reaper_stop: CancellationToken,
 }
 
+/// What a message asks of the chat besides its text.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MessageOptions<'a> {
+    /// Ids of the user's unsent attachments (`send` only).
+    pub attachments: &'a [String],
+    /// The id of the model chosen; `None`: the conversation's, else the default.
+    pub model: Option<&'a str>,
+    /// Chosen by the client: a resend of a message that already started a run starts none.
+    pub client_message_id: Option<&'a str>,
+}
+
 impl Chat {
-    pub fn new(
-        pool: PgPool,
-        provider: Arc<dyn ModelProvider>,
-        tools: ToolRegistry,
-        settings: ChatSettings,
-        voice: Option<Voice>,
-        billing: Billing,
-        journal_settings: JournalSettings,
-    ) -> Self {
+    pub fn new(services: ChatServices, settings: ChatSettings, journal_settings: JournalSettings) -> Self {
+        let ChatServices { pool, models, tools, attachments, voice, billing } = services;
         let journal = Journal::new(pool.clone(), Uuid::new_v4(), journal_settings);
         let admissions =
             tokio::sync::Semaphore::new((pool.options().get_max_connections() as usize / 2).max(1));
         Self {
             inner: Arc::new(Shared {
                 pool,
-                provider,
+                models,
                 tools,
+                attachments,
                 settings,
                 voice,
                 billing,
@@ -128,6 +135,12 @@ impl Chat {
     /// The database, for the conversation queries of server functions.
     pub fn pool(&self) -> &PgPool {
         &self.inner.pool
+    }
+
+    /// The models the user's plan allows, and the one used when none is chosen.
+    pub async fn model_choices(&self, user_id: Uuid) -> Result<ModelChoices, ChatError> {
+        let (plan, _) = self.inner.billing.plan_of(user_id).await?;
+        Ok(self.inner.models.choices(&plan))
     }
 
     /// This instance's id, as runs name their owner.
@@ -203,21 +216,30 @@ impl Chat {
         }
     }
 
-    /// Stores the user's message and starts a run answering it; returns the run's id.
+    /// Stores the user's message with its attachments and starts a run answering it (with the
+    /// model chosen, which the conversation then remembers); returns the run's id.
     #[tracing::instrument(name = "chat.start", skip_all, fields(user.id = %user_id))]
     pub async fn start(
         &self,
         user_id: Uuid,
         conversation_id: Option<Uuid>,
         text: &str,
-        client_message_id: Option<&str>,
+        options: MessageOptions<'_>,
     ) -> Result<Uuid, ChatError> {
-        let text = checked_text(text)?;
-        self.launch(user_id, conversation_id, store::Turn::Ask { text }, client_message_id).await
+        let text = checked_text(text, !options.attachments.is_empty())?;
+        // A resend of a message that started its run already follows that run: its attachments
+        // are taken by then.
+        if let Some(run_id) = self.resent(user_id, options.client_message_id).await? {
+            return Ok(run_id);
+        }
+        let attachments = self.unsent_attachments(user_id, options.attachments).await?;
+        let turn = store::Turn::Ask { text, attachments: &attachments };
+        self.launch(user_id, conversation_id, turn, options).await
     }
 
     /// Stores `text` as a new version of the user's message `message_id` (beside it, on a branch
-    /// of its own, which the conversation then shows) and starts a run answering it.
+    /// of its own, which the conversation then shows, with the attachments of the one edited)
+    /// and starts a run answering it.
     #[tracing::instrument(name = "chat.edit", skip_all, fields(user.id = %user_id))]
     pub async fn edit(
         &self,
@@ -225,25 +247,68 @@ impl Chat {
         conversation_id: Uuid,
         message_id: Uuid,
         text: &str,
-        client_message_id: Option<&str>,
+        options: MessageOptions<'_>,
     ) -> Result<Uuid, ChatError> {
-        let text = checked_text(text)?;
+        // Empty is refused in the store unless the edited message has attachments.
+        let text = checked_text(text, true)?;
         let turn = store::Turn::Edit { of: message_id, text };
-        self.launch(user_id, Some(conversation_id), turn, client_message_id).await
+        self.launch(user_id, Some(conversation_id), turn, options).await
     }
 
     /// Starts a run answering again the question of the reply `message_id` (or the question
-    /// `message_id`): its reply is a new version beside the earlier ones, which are kept.
+    /// `message_id`, with its attachments): its reply is a new version beside the earlier ones,
+    /// which are kept.
     #[tracing::instrument(name = "chat.regenerate", skip_all, fields(user.id = %user_id))]
     pub async fn regenerate(
         &self,
         user_id: Uuid,
         conversation_id: Uuid,
         message_id: Uuid,
-        client_message_id: Option<&str>,
+        options: MessageOptions<'_>,
     ) -> Result<Uuid, ChatError> {
         let turn = store::Turn::Regenerate { of: message_id };
-        self.launch(user_id, Some(conversation_id), turn, client_message_id).await
+        self.launch(user_id, Some(conversation_id), turn, options).await
+    }
+
+    /// The run a client message id started already, if any.
+    async fn resent(
+        &self,
+        user_id: Uuid,
+        client_message_id: Option<&str>,
+    ) -> Result<Option<Uuid>, ChatError> {
+        match client_message_id.and_then(usable_client_id) {
+            Some(id) => Ok(store::run_for_client_message(&self.inner.pool, user_id, id).await?),
+            None => Ok(None),
+        }
+    }
+
+    /// The user's unsent attachments named by a message, in its order, or why they cannot be
+    /// sent.
+    async fn unsent_attachments(
+        &self,
+        user_id: Uuid,
+        ids: &[String],
+    ) -> Result<Vec<AttachmentView>, ChatError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if ids.len() > MAX_ATTACHMENTS_PER_MESSAGE {
+            return Err(ChatError::InvalidMessage(format!(
+                "A message can carry at most {MAX_ATTACHMENTS_PER_MESSAGE} attachments."
+            )));
+        }
+        let mut parsed: Vec<Uuid> = Vec::with_capacity(ids.len());
+        for id in ids {
+            let id = Uuid::parse_str(id.trim()).map_err(|_| ChatError::AttachmentGone)?;
+            if !parsed.contains(&id) {
+                parsed.push(id);
+            }
+        }
+        let views = self.inner.attachments.unsent(user_id, &parsed).await?;
+        if views.len() != parsed.len() {
+            return Err(ChatError::AttachmentGone);
+        }
+        Ok(views)
     }
 
     /// Shows the branch through `message_id`, a version of a message of the conversation; kept
@@ -268,18 +333,24 @@ impl Chat {
         user_id: Uuid,
         conversation_id: Option<Uuid>,
         turn: store::Turn<'_>,
-        client_message_id: Option<&str>,
+        options: MessageOptions<'_>,
     ) -> Result<Uuid, ChatError> {
-        // An id Postgres could not store is ignored, like one too long to be ours.
-        let client_message_id = client_message_id
-            .map(str::trim)
-            .filter(|id| !id.is_empty() && id.len() <= 100 && !text::contains_nul(id));
-        let entitlement = self
+        let client_message_id = options.client_message_id.and_then(usable_client_id);
+        let entitlement = self.inner.billing.entitlement(user_id).await.map_err(ChatError::from)?;
+        let requested = options.model.map(str::trim).filter(|id| !id.is_empty());
+        let remembered = match (requested, conversation_id) {
+            (None, Some(conversation_id)) => store::conversation(&self.inner.pool, user_id, conversation_id)
+                .await?
+                .and_then(|row| row.model),
+            _ => None,
+        };
+        let model = self
             .inner
-            .billing
-            .entitlement(user_id, &self.inner.settings.model)
-            .await
-            .map_err(ChatError::from)?;
+            .models
+            .choose(&entitlement.plan, requested, remembered.as_deref())
+            .map_err(|refusal| ChatError::InvalidMessage(refusal.to_string()))?
+            .clone();
+        let refuse_attachment = |attachment: &AttachmentView| model.refusal_for(attachment);
         let mut reaped = false;
         let new_run = loop {
             let permit = self.inner.admissions.acquire().await.expect("the admission gate is never closed");
@@ -289,7 +360,9 @@ impl Chat {
                     user_id,
                     conversation_id,
                     turn,
-                    model: &entitlement.model,
+                    model: model.id(),
+                    remember_model: requested.is_some(),
+                    refuse_attachment: &refuse_attachment,
                     client_message_id,
                     allowance: &entitlement.allowance,
                     owner: self.instance_id(),
@@ -304,6 +377,9 @@ impl Chat {
                 Err(store::BeginError::NotBranchable(why)) => {
                     return Err(ChatError::InvalidMessage(why.to_owned()));
                 }
+                Err(store::BeginError::Refused(why)) => return Err(ChatError::InvalidMessage(why)),
+                Err(store::BeginError::AttachmentTaken) => return Err(ChatError::AttachmentGone),
+                Err(store::BeginError::Attachments(error)) => return Err(ChatError::from(error)),
                 Err(store::BeginError::EmailNotVerified) => return Err(ChatError::EmailNotVerified),
                 Err(store::BeginError::RunInProgress) => {
                     let conversation_id = conversation_id.ok_or(ChatError::RunInProgress)?;
@@ -348,6 +424,7 @@ impl Chat {
             new_run,
             client_message_id: client_message_id.map(str::to_owned),
             entitlement,
+            model,
         };
         tokio::spawn(executor::execute(Arc::clone(&self.inner), run, start));
         Ok(run_id)
@@ -409,7 +486,7 @@ impl Chat {
         user_id: Uuid,
         run_id: Uuid,
         after_seq: u64,
-    ) -> impl Stream<Item = Result<(u64, RunEvent), ChatError>> + Send + 'static {
+    ) -> impl Stream<Item = Result<(u64, SharedEvent), ChatError>> + Send + 'static {
         match self.inner.live.get(user_id, run_id) {
             Some(run) => {
                 let elsewhere =
@@ -420,4 +497,11 @@ impl Chat {
                 .right_stream(),
         }
     }
+}
+
+/// A client message id as stored, or `None` for one Postgres could not store or too long to be
+/// ours (it is then ignored).
+fn usable_client_id(id: &str) -> Option<&str> {
+    let id = id.trim();
+    (!id.is_empty() && id.len() <= 100 && !text::contains_nul(id)).then_some(id)
 }

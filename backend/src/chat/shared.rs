@@ -1,5 +1,5 @@
 //! The state the chat service shares with the runs it executes and the reaper: the database,
-//! the model, the tools, voice, billing, the live runs and the journal.
+//! the models, the tools, attachments, voice, billing, the live runs and the journal.
 
 use std::sync::Arc;
 
@@ -8,26 +8,41 @@ use sqlx::PgPool;
 use super::journal::Journal;
 use super::listener::RemoteWakes;
 use super::live::LiveRuns;
-use crate::agent::provider::ModelProvider;
 use crate::agent::tools::ToolRegistry;
 use crate::agent::turn::TurnLimits;
+use crate::attachments::Attachments;
 use crate::billing::Billing;
+use crate::models::ModelCatalog;
 use crate::voice::Voice;
 
 /// How runs are set up.
 #[derive(Debug, Clone)]
 pub struct ChatSettings {
-    /// Recorded with each run.
-    pub model: String,
     pub limits: TurnLimits,
+    /// History sent per call at most (lowered further for a model with a smaller window).
     pub context_budget_tokens: usize,
+}
+
+/// The services the chat is built on.
+pub struct ChatServices {
+    pub pool: PgPool,
+    /// The models a run may use, and their providers.
+    pub models: ModelCatalog,
+    pub tools: ToolRegistry,
+    /// The files questions carry, resolved for the model before each run.
+    pub attachments: Attachments,
+    /// Speaks replies while they stream, for users who want that.
+    pub voice: Option<Voice>,
+    /// Plans, limits and metering.
+    pub billing: Billing,
 }
 
 /// What the chat service and its runs share.
 pub(super) struct Shared {
     pub(super) pool: PgPool,
-    pub(super) provider: Arc<dyn ModelProvider>,
+    pub(super) models: ModelCatalog,
     pub(super) tools: ToolRegistry,
+    pub(super) attachments: Attachments,
     pub(super) settings: ChatSettings,
     /// Speaks replies while they stream, for users who want that.
     pub(super) voice: Option<Voice>,

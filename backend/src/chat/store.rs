@@ -17,7 +17,7 @@ pub use self::events::{events_after, unfinished_text};
 pub use self::messages::MessageRow;
 use self::messages::{branch_point, insert_message, message_rows, set_head};
 pub use self::runs::{
-    EndedOrphan, end_orphaned_run, run_for_client_message, run_status, running_run, running_runs,
+    EndedOrphan, end_orphaned_run, run_for_client_message, run_models, run_status, running_run, running_runs,
 };
 use super::status::MessageStatus;
 use crate::agent::messages::Message;
@@ -28,12 +28,14 @@ pub struct ConversationRow {
     pub id: Uuid,
     pub title: String,
     pub updated_at: DateTime<Utc>,
+    /// The model chosen for it (`None`: the default).
+    pub model: Option<String>,
 }
 
 pub async fn list_conversations(pool: &PgPool, user_id: Uuid) -> Result<Vec<ConversationRow>, sqlx::Error> {
     db::for_user(pool, user_id, async |conn| {
         sqlx::query_as::<_, ConversationRow>(
-            "SELECT id, title, updated_at FROM conversations WHERE user_id = $1 ORDER BY updated_at DESC LIMIT 200",
+            "SELECT id, title, updated_at, model FROM conversations WHERE user_id = $1 ORDER BY updated_at DESC LIMIT 200",
         )
         .bind(user_id)
         .fetch_all(&mut *conn)
@@ -49,7 +51,7 @@ pub async fn conversation(
 ) -> Result<Option<ConversationRow>, sqlx::Error> {
     db::for_user(pool, user_id, async |conn| {
         sqlx::query_as::<_, ConversationRow>(
-            "SELECT id, title, updated_at FROM conversations WHERE id = $1 AND user_id = $2",
+            "SELECT id, title, updated_at, model FROM conversations WHERE id = $1 AND user_id = $2",
         )
         .bind(id)
         .bind(user_id)

@@ -1,15 +1,21 @@
 //! The chat as the UI shows it: conversation summaries, and a conversation's stored messages
 //! folded into replies (tool results shown on the tool calls that asked for them, consecutive
 //! assistant messages of one run read as one reply, its text joined exactly as it streamed). Only
-//! the branch the conversation shows is here; a message at a fork names its versions.
+//! the branch the conversation shows is here; a message at a fork names its versions. A question
+//! shows its attachments, a reply the model that wrote it.
 
-use jarvis_types::chat::{ChatMessageView, ConversationSummary, ConversationView, ToolCallView};
+use std::collections::HashMap;
+
+use jarvis_types::chat::{
+    AttachmentView, ChatMessageView, ConversationSummary, ConversationView, ToolCallView,
+};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::status::MessageStatus;
-use super::store;
+use super::store::{self, MessageRow};
 use crate::agent::messages::{ContentBlock, ReplyText, Role};
+use crate::attachments::Attachments;
 
 pub async fn conversations(pool: &PgPool, user_id: Uuid) -> Result<Vec<ConversationSummary>, sqlx::Error> {
     Ok(store::list_conversations(pool, user_id)
@@ -34,6 +40,8 @@ pub async fn conversation(
     };
     let rows = store::messages(pool, user_id, id).await?;
     let running = store::running_run(pool, user_id, id).await?;
+    let attachments = attachments_by_id(pool, user_id, &rows).await?;
+    let models = store::run_models(pool, user_id, id).await?;
 
     // Tool results travel in user messages; they are shown on the assistant message that asked.
     let mut messages: Vec<ChatMessageView> = Vec::new();
@@ -98,7 +106,22 @@ pub async fn conversation(
                 })
                 .collect()
         };
+        let attachments: Vec<AttachmentView> = row
+            .content
+            .0
+            .iter()
+            .filter_map(|block| match block {
+                ContentBlock::Attachment { id } => attachments.get(id).cloned(),
+                _ => None,
+            })
+            .collect();
+        let model = match row.role {
+            Role::Assistant => row.run_id.and_then(|run_id| models.get(&run_id).cloned()),
+            Role::User => None,
+        };
         messages.push(ChatMessageView {
+            attachments,
+            model,
             id: row.id.to_string(),
             role: row.role.as_str().to_owned(),
             text,
@@ -135,5 +158,33 @@ pub async fn conversation(
         title: conversation.title,
         messages,
         running_run_id: running.map(|id| id.to_string()),
+        model: conversation.model,
     }))
+}
+
+/// The attachments the questions shown refer to, by attachment id. An edited question refers to
+/// the attachments of the version it was made from, so every version's are looked up.
+async fn attachments_by_id(
+    pool: &PgPool,
+    user_id: Uuid,
+    rows: &[MessageRow],
+) -> Result<HashMap<String, AttachmentView>, sqlx::Error> {
+    let refers = |row: &&MessageRow| {
+        row.role == Role::User
+            && row.content.0.iter().any(|block| matches!(block, ContentBlock::Attachment { .. }))
+    };
+    let mut owners: Vec<Uuid> = Vec::new();
+    for row in rows.iter().filter(refers) {
+        owners.push(row.id);
+        owners.extend(row.versions.iter().copied());
+    }
+    if owners.is_empty() {
+        return Ok(HashMap::new());
+    }
+    owners.sort_unstable();
+    owners.dedup();
+    let by_message =
+        crate::db::for_user(pool, user_id, async |conn| Attachments::of_messages(conn, &owners).await)
+            .await?;
+    Ok(by_message.into_values().flatten().map(|view| (view.id.clone(), view)).collect())
 }

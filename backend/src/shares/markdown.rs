@@ -97,6 +97,8 @@ mod tests {
             clips: Vec::new(),
             refused: false,
             versions: Vec::new(),
+            attachments: Vec::new(),
+            model: None,
         }
     }
 
@@ -124,6 +126,7 @@ mod tests {
             title: "My\nplan".into(),
             messages: vec![message("user", "Write a plan"), reply, stopped],
             running_run_id: None,
+            model: None,
         };
         assert_eq!(
             render(&view),

@@ -172,7 +172,7 @@ impl Transcription {
         if self.inner.engine.is_none() {
             return Err(Refused::Off);
         }
-        let entitlement = self.inner.billing.entitlement(user_id, "").await?;
+        let entitlement = self.inner.billing.entitlement(user_id).await?;
         if !entitlement.voice {
             return Err(Refused::PlanWithoutVoice { plan: entitlement.plan.name });
         }

@@ -109,11 +109,12 @@ impl Config {
         let database = database::read(&get)?;
         let auth = accounts::auth(&get)?;
         let mail = accounts::mail(&get)?;
-        let model = model::read(&get)?;
+        let mut model = model::read(&get)?;
         let storage = storage::read(&get)?;
         let voice = voice::read(&get)?;
         let transcription = transcription::read(&get)?;
         let billing = billing::read(&get)?;
+        model::with_plans(&mut model, &billing.catalog)?;
 
         Ok(Self {
             listen_addr,

@@ -58,7 +58,7 @@ pub fn disposition(kind: &str, name: &str) -> HeaderValue {
 
 /// Headers every served file carries: never sniffed into something else, never able to run
 /// script in our origin (an uploaded HTML or SVG stays inert).
-fn bytes_response(body: impl Into<Body>, content_type: &str, disposition: HeaderValue) -> Response {
+pub fn bytes_response(body: impl Into<Body>, content_type: &str, disposition: HeaderValue) -> Response {
     let mut response = Response::new(body.into());
     let headers = response.headers_mut();
     headers.insert(

@@ -28,7 +28,7 @@ use futures::{FutureExt, SinkExt, StreamExt};
 use jarvis_backend::{
     ErrorKind, Kinded,
     accounts::{CurrentUser, open_sessions::SessionHandle},
-    chat::{Chat, ChatError},
+    chat::{Chat, ChatError, MessageOptions},
 };
 use jarvis_types::protocol::{
     CLOSE_SESSION_ENDED, ClientMessage, ErrorCode, MAX_FRAME_BYTES, PROTOCOL_VERSION, ServerMessage,
@@ -154,7 +154,7 @@ async fn session(socket: WebSocket, state: AppState, held: SessionHandle, access
                         None => break,
                     }
                 }
-                if send_all(&mut sink, &batch).await.is_err() {
+                if send_all(&mut sink, batch).await.is_err() {
                     break;
                 }
             }
@@ -198,8 +198,8 @@ async fn session(socket: WebSocket, state: AppState, held: SessionHandle, access
     tracing::debug!("ws.closed");
 }
 
-/// A run followed by a socket: its events as protocol messages.
-type FollowStream = std::pin::Pin<Box<dyn futures::Stream<Item = ServerMessage> + Send>>;
+/// A run followed by a socket: its events as the text of protocol frames, ready to send.
+type FollowStream = std::pin::Pin<Box<dyn futures::Stream<Item = String> + Send>>;
 
 /// The runs a socket follows, each at most once.
 #[derive(Default)]
@@ -214,9 +214,9 @@ impl Follows {
         self.runs.push((run_id, events));
     }
 
-    /// The next message of any followed run; pending while there is none (forever when no
-    /// run is followed). A run whose events ended is forgotten.
-    fn next(&mut self) -> impl Future<Output = ServerMessage> + '_ {
+    /// The next frame of any followed run; pending while there is none (forever when no run is
+    /// followed). A run whose events ended is forgotten.
+    fn next(&mut self) -> impl Future<Output = String> + '_ {
         std::future::poll_fn(move |cx| {
             let mut index = 0;
             while index < self.runs.len() {
@@ -244,33 +244,46 @@ async fn handle(chat: &Chat, user: CurrentUser, text: &str, follows: &mut Follow
     };
     match message {
         ClientMessage::Ping { nonce } => Some(ServerMessage::Pong { nonce }),
-        ClientMessage::Send { client_message_id, conversation_id, text } => {
+        ClientMessage::Send { client_message_id, conversation_id, text, attachments, model } => {
             let conversation_id = match conversation_id.as_deref().map(Uuid::parse_str) {
                 None => None,
                 Some(Ok(id)) => Some(id),
                 Some(Err(_)) => return Some(error_message(&ChatError::NotFound)),
             };
-            let started = chat.start(user.user_id, conversation_id, &text, Some(&client_message_id)).await;
+            let options = MessageOptions {
+                attachments: &attachments,
+                model: model.as_deref(),
+                client_message_id: Some(&client_message_id),
+            };
+            let started = chat.start(user.user_id, conversation_id, &text, options).await;
             started_or_error(chat, user, started, follows)
         }
-        ClientMessage::Edit { client_message_id, conversation_id, message_id, text } => {
+        ClientMessage::Edit { client_message_id, conversation_id, message_id, text, model } => {
             let (Ok(conversation_id), Ok(message_id)) =
                 (Uuid::parse_str(&conversation_id), Uuid::parse_str(&message_id))
             else {
                 return Some(error_message(&ChatError::NotFound));
             };
-            let started =
-                chat.edit(user.user_id, conversation_id, message_id, &text, Some(&client_message_id)).await;
+            let options = MessageOptions {
+                model: model.as_deref(),
+                client_message_id: Some(&client_message_id),
+                ..Default::default()
+            };
+            let started = chat.edit(user.user_id, conversation_id, message_id, &text, options).await;
             started_or_error(chat, user, started, follows)
         }
-        ClientMessage::Regenerate { client_message_id, conversation_id, message_id } => {
+        ClientMessage::Regenerate { client_message_id, conversation_id, message_id, model } => {
             let (Ok(conversation_id), Ok(message_id)) =
                 (Uuid::parse_str(&conversation_id), Uuid::parse_str(&message_id))
             else {
                 return Some(error_message(&ChatError::NotFound));
             };
-            let started =
-                chat.regenerate(user.user_id, conversation_id, message_id, Some(&client_message_id)).await;
+            let options = MessageOptions {
+                model: model.as_deref(),
+                client_message_id: Some(&client_message_id),
+                ..Default::default()
+            };
+            let started = chat.regenerate(user.user_id, conversation_id, message_id, options).await;
             started_or_error(chat, user, started, follows)
         }
         ClientMessage::Cancel { run_id } => {
@@ -310,10 +323,29 @@ fn started_or_error(
 fn follow(chat: &Chat, user: CurrentUser, run_id: Uuid, after_seq: u64, follows: &mut Follows) {
     let run_id_text = run_id.to_string();
     let events = chat.follow(user.user_id, run_id, after_seq).map(move |item| match item {
-        Ok((seq, event)) => ServerMessage::Run { run_id: run_id_text.clone(), seq, event },
-        Err(error) => error_message(&error),
+        Ok((seq, event)) => run_frame(&run_id_text, seq, event.json()),
+        Err(error) => frame(&error_message(&error)),
     });
     follows.insert(run_id, Box::pin(events));
+}
+
+/// The text of `ServerMessage::Run { run_id, seq, event }`, as `serde_json` writes it, around the
+/// event's JSON made once when the run emitted it (not serialised again for each socket).
+fn run_frame(run_id: &str, seq: u64, event_json: &str) -> String {
+    use std::fmt::Write as _;
+    const HEAD: &str = r#"{"type":"run","run_id":""#;
+    let mut text = String::with_capacity(HEAD.len() + run_id.len() + event_json.len() + 40);
+    text.push_str(HEAD);
+    // A run id is a UUID: nothing in it needs escaping.
+    text.push_str(run_id);
+    let _ = write!(text, r#"","seq":{seq},"event":"#);
+    text.push_str(event_json);
+    text.push('}');
+    text
+}
+
+fn frame(message: &ServerMessage) -> String {
+    serde_json::to_string(message).expect("protocol messages always serialise")
 }
 
 /// Closes the socket of a session that ended, with a code that tells the client not to retry.
@@ -338,7 +370,11 @@ fn error_message(error: &ChatError) -> ServerMessage {
             };
         }
         ChatError::EmailNotVerified => ErrorCode::EmailNotVerified,
-        ChatError::InvalidMessage(_) => ErrorCode::InvalidMessage,
+        ChatError::InvalidMessage(_) | ChatError::AttachmentGone => ErrorCode::InvalidMessage,
+        // Not the user's, or not there: told as such; a failure of ours below.
+        ChatError::Attachments(_) if kind == ErrorKind::NotFound => ErrorCode::InvalidMessage,
+        ChatError::Attachments(_) if kind == ErrorKind::Invalid => ErrorCode::InvalidMessage,
+        ChatError::Attachments(_) => ErrorCode::Internal,
         ChatError::NotFound => ErrorCode::NotFound,
         ChatError::RunInProgress => ErrorCode::RunInProgress,
         ChatError::Database(_) | ChatError::Billing(_) | ChatError::Voice(_) => ErrorCode::Internal,
@@ -358,14 +394,13 @@ fn bad_message(message: &str) -> ServerMessage {
     ServerMessage::Error { code: ErrorCode::BadMessage, message: message.to_owned(), retryable: false }
 }
 
-/// Sends messages in order with one flush at the end.
+/// Sends frames in order with one flush at the end.
 async fn send_all(
     sink: &mut futures::stream::SplitSink<WebSocket, Message>,
-    messages: &[ServerMessage],
+    frames: Vec<String>,
 ) -> Result<(), axum::Error> {
-    for message in messages {
-        let json = serde_json::to_string(message).expect("protocol messages always serialise");
-        sink.feed(Message::Text(json.into())).await?;
+    for text in frames {
+        sink.feed(Message::Text(text.into())).await?;
     }
     sink.flush().await
 }
@@ -376,4 +411,31 @@ async fn send(
 ) -> Result<(), axum::Error> {
     let json = serde_json::to_string(message).expect("protocol messages always serialise");
     sink.send(Message::Text(json.into())).await
+}
+
+#[cfg(test)]
+mod tests {
+    use jarvis_types::protocol::{RunError, RunEvent, RunStatus, ServerMessage};
+
+    use super::run_frame;
+
+    #[test]
+    fn a_run_frame_is_exactly_what_serde_writes_for_the_message() {
+        let run_id = uuid::Uuid::new_v4().to_string();
+        let events = [
+            RunEvent::TextDelta { text: "⟦u:1.2 i:3⟧ \"quoted\"\n".into() },
+            RunEvent::Retrying { attempt: 2, wait_ms: 1500 },
+            RunEvent::Finished {
+                status: RunStatus::Failed,
+                stop_reason: "failed".into(),
+                error: Some(RunError { code: "overloaded".into(), message: "Busy.".into(), retryable: true }),
+            },
+        ];
+        for (seq, event) in [1, 42, u64::MAX].into_iter().zip(events) {
+            let event_json = serde_json::to_string(&event).unwrap();
+            let expected =
+                serde_json::to_string(&ServerMessage::Run { run_id: run_id.clone(), seq, event }).unwrap();
+            assert_eq!(run_frame(&run_id, seq, &event_json), expected);
+        }
+    }
 }

@@ -94,6 +94,7 @@ fn edit(begun: &Begun, message_id: &str, text: &str) -> ClientMessage {
         conversation_id: begun.conversation_id.clone(),
         message_id: message_id.to_owned(),
         text: text.to_owned(),
+        model: None,
     }
 }
 
@@ -102,6 +103,7 @@ fn regenerate(conversation_id: &str, message_id: &str) -> ClientMessage {
         client_message_id: uuid::Uuid::new_v4().to_string(),
         conversation_id: conversation_id.to_owned(),
         message_id: message_id.to_owned(),
+        model: None,
     }
 }
 

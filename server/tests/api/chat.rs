@@ -37,6 +37,8 @@ pub(crate) fn ask(conversation_id: Option<String>, text: impl Into<String>) -> C
         client_message_id: uuid::Uuid::new_v4().to_string(),
         conversation_id,
         text: text.into(),
+        attachments: Vec::new(),
+        model: None,
     }
 }
 
@@ -217,6 +219,8 @@ async fn empty_and_oversized_messages_are_refused_and_change_nothing() {
             client_message_id: uuid::Uuid::new_v4().to_string(),
             conversation_id: Some("not-a-uuid".into()),
             text: "hi".into(),
+            attachments: Vec::new(),
+            model: None,
         },
     )
     .await;
@@ -377,6 +381,8 @@ async fn sending_the_same_message_twice_after_a_reconnect_starts_one_run() {
         client_message_id: "client-msg-1".into(),
         conversation_id: None,
         text: "Count".into(),
+        attachments: Vec::new(),
+        model: None,
     };
 
     let mut socket = open(app.port, &client).await;

@@ -8,6 +8,8 @@
 //! - "update": an `update_document` call adding a line to the last document it saved or read,
 //!   based on the version it last saw; when that is refused as stale, a `read_document` call and
 //!   then the update again on the version it read — what a careful model does;
+//! - a message with images or PDFs: "I received 1 image (image/png, 123 bytes) and 1 PDF (456
+//!   bytes). You said: <message>";
 //! - anything else: "Hello! You said: <message>", a word every 30 ms.
 //! Prints its base URL on the first line of standard output. `FAKE_ANTHROPIC_ADDR` picks the
 //! address (default `127.0.0.1:0`).
@@ -131,6 +133,44 @@ fn documents(body: &Value, lower: &str, result: Option<&Value>) -> Option<Script
     None
 }
 
+/// What a question's image and document blocks hold, as a sentence ("I received 1 image
+/// (image/png, 1024 bytes) and 1 PDF (2 KB)."), or `None` without any.
+fn attachments_seen(blocks: &[Value]) -> Option<String> {
+    use base64::Engine;
+    let size = |block: &Value| {
+        let data = block["source"]["data"].as_str().unwrap_or_default();
+        base64::engine::general_purpose::STANDARD.decode(data).map_or(0, |bytes| bytes.len())
+    };
+    let images: Vec<String> = blocks
+        .iter()
+        .filter(|b| b["type"] == "image")
+        .map(|b| format!("{}, {} bytes", b["source"]["media_type"].as_str().unwrap_or("?"), size(b)))
+        .collect();
+    let pdfs: Vec<String> =
+        blocks.iter().filter(|b| b["type"] == "document").map(|b| format!("{} bytes", size(b))).collect();
+    if images.is_empty() && pdfs.is_empty() {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if !images.is_empty() {
+        parts.push(format!(
+            "{} image{} ({})",
+            images.len(),
+            if images.len() == 1 { "" } else { "s" },
+            images.join("; ")
+        ));
+    }
+    if !pdfs.is_empty() {
+        parts.push(format!(
+            "{} PDF{} ({})",
+            pdfs.len(),
+            if pdfs.len() == 1 { "" } else { "s" },
+            pdfs.join("; ")
+        ));
+    }
+    Some(format!("I received {}.", parts.join(" and ")))
+}
+
 /// The reply to a message with "speak" in it.
 const SPOKEN: &str = "Here is the first sentence of a spoken reply. The second sentence follows right after it. \
                       A third sentence keeps the voice going. And the fourth sentence ends the reply.";
@@ -148,7 +188,9 @@ fn respond(body: &Value) -> Script {
     }
     let text: String = blocks.iter().filter_map(|b| b["text"].as_str()).collect::<Vec<_>>().join(" ");
     let lower = text.to_lowercase();
-    if lower.contains("speak later") {
+    if let Some(seen) = attachments_seen(&blocks) {
+        Script::Reply(Reply::text(format!("{seen} You said: {text}")).slowly(Duration::from_millis(30)))
+    } else if lower.contains("speak later") {
         // The same after seven seconds of silence: long enough for a click or key press before
         // it to stop counting as the user's gesture when the first clip is played.
         Script::Reply(Reply::text(SPOKEN).slowly(Duration::from_millis(120)).after(Duration::from_secs(7)))

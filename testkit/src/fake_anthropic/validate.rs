@@ -223,7 +223,8 @@ fn check_block(path: &str, block: &Value) -> Result<(), String> {
             string("signature")
         }
         "redacted_thinking" => string("data"),
-        _ => required("source").map(|_| ()),
+        "image" => media::check_image(path, block),
+        _ => media::check_document(path, block),
     }
 }
 
@@ -344,5 +345,6 @@ fn tool_use_ids(message: &Value) -> Vec<&str> {
         .collect()
 }
 
+mod media;
 #[cfg(test)]
 mod tests;

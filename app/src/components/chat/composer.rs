@@ -4,9 +4,14 @@
 //! is already somewhere else) and grows with its text up to a maximum height, then scrolls.
 //! "Speak" (or Space when the box is not focused) dictates into the box: the transcript lands
 //! there to be edited, never sent by itself.
+//!
+//! Files ride along: "Attach" (or "Attach from library", a drop on the chat, a pasted image) puts
+//! them above the box as chips that upload at once. Send waits while one uploads or one cannot go
+//! (the chip says why), carries the uploaded ones (the text may then be empty), and clears them.
 
 use leptos::prelude::*;
 
+use super::attachments::{AttachButton, AttachFromLibrary, AttachmentChips, upload};
 use super::context::ChatContext;
 use super::state::ChatState;
 use crate::components::voice_input::dictation::insert_transcript;
@@ -56,10 +61,12 @@ pub fn Composer() -> impl IntoView {
             draft.set(text);
         }
     });
+    // Why Send cannot go now, if an attachment holds it back.
+    let held_back =
+        Memo::new(move |_| chat.state.with(|state| state.attachments.blocker(state.model.selected_option())));
     let submit = move || {
         let text = draft.get_untracked();
-        if !text.trim().is_empty() && !running() {
-            chat.send(text);
+        if !running() && chat.submit(text) {
             draft.set(String::new());
         }
     };
@@ -74,6 +81,7 @@ pub fn Composer() -> impl IntoView {
                 </p>
             })}
             <DictationStatus control=dictation />
+            <AttachmentChips />
             <form
                 class="flex items-end gap-2"
                 on:submit=move |ev| {
@@ -81,6 +89,8 @@ pub fn Composer() -> impl IntoView {
                     submit();
                 }
             >
+                <AttachButton />
+                <AttachFromLibrary />
                 <label for="composer" class="sr-only">"Message"</label>
                 <textarea
                     node_ref=textarea
@@ -90,12 +100,13 @@ pub fn Composer() -> impl IntoView {
                     autofocus
                     placeholder="Message Jarvis…"
                     data-testid="composer"
-                    class="max-h-60 min-h-[2.75rem] flex-1 resize-none overflow-y-auto rounded-lg border border-slate-300 px-3 py-2 focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200"
+                    class="max-h-60 min-h-[2.75rem] min-w-0 flex-1 resize-none overflow-y-auto rounded-lg border border-slate-300 px-3 py-2 focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200"
                     prop:value=move || draft.get()
                     on:input=move |ev| {
                         draft.set(event_target_value(&ev));
                         dictation.dismiss();
                     }
+                    on:paste=move |ev| upload::from_paste(chat, &ev)
                     on:keydown=move |ev: leptos::ev::KeyboardEvent| {
                         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                             ev.prevent_default();
@@ -109,8 +120,15 @@ pub fn Composer() -> impl IntoView {
                 <SpeakButton control=dictation disabled=conversing />
                 <Show
                     when=running
-                    fallback=|| view! {
-                        <button type="submit" class="rounded-lg bg-indigo-600 px-4 py-2 font-semibold text-white hover:bg-indigo-500">"Send"</button>
+                    fallback=move || view! {
+                        <button
+                            type="submit"
+                            class="rounded-lg bg-indigo-600 px-4 py-2 font-semibold text-white hover:bg-indigo-500 disabled:cursor-not-allowed disabled:opacity-50"
+                            disabled=move || held_back.with(Option::is_some)
+                            title=move || held_back.get()
+                        >
+                            "Send"
+                        </button>
                     }
                 >
                     <button type="button" class="rounded-lg bg-slate-800 px-4 py-2 font-semibold text-white hover:bg-slate-700" on:click=move |_| chat.stop()>

@@ -126,9 +126,21 @@ impl ChatContext {
         let _ = message;
     }
 
+    /// Sends `text` with the composer's attachments.
     pub fn send(self, text: String) {
+        self.submit(text);
+    }
+
+    /// Sends `text` with the composer's attachments. Answers whether it went (not while a reply
+    /// runs, an attachment uploads or cannot go, or there is nothing to send).
+    pub fn submit(self, text: String) -> bool {
         let id = crate::browser::random_id();
-        self.run(|state| state.send(text, id));
+        let effects = self.state.try_update(|state| state.send(text, id)).unwrap_or_default();
+        let sent = !effects.is_empty();
+        for effect in effects {
+            self.perform(effect);
+        }
+        sent
     }
 
     pub fn stop(self) {

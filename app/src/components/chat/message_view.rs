@@ -2,10 +2,12 @@
 //! Jarvis mode), the cards of documents it saved, its text as safe Markdown (code blocks with a
 //! "Copy" button and their language), "Copy reply", its spoken reply's player, and its error with
 //! "Retry" when that may help. A question offers "Edit" (in place), a reply "Regenerate"; either
-//! shows "‹ 1/2 ›" once it has versions.
+//! shows "‹ 1/2 ›" once it has versions. A question's attachments show above its bubble (each
+//! opening in a new tab); a reply names the model that wrote it.
 
 use leptos::prelude::*;
 
+use super::attachments::MessageAttachments;
 use super::context::ChatContext;
 use super::copy_reply::CopyReply;
 use super::edit_message::EditMessage;
@@ -37,6 +39,17 @@ pub fn MessageView(message: Memo<UiMessage>) -> impl IntoView {
     // Edit and Regenerate wait while a reply is being written.
     let can_branch =
         Memo::new(move |_| !chat.running() && message.with(|m| m.id.is_some() || !m.is_question()));
+    let attachments = Signal::derive(move || message.with(|m| m.attachments.clone()));
+    // A question of attachments only has no bubble of text.
+    let frame = move || {
+        let empty = is_user && !editing.get() && message.with(|m| m.text.is_empty());
+        if empty { format!("{frame} hidden") } else { frame.to_owned() }
+    };
+    // The model that wrote a reply, by the name the picker gives it.
+    let model_name = Memo::new(move |_| {
+        let id = message.with(|m| m.model.clone())?;
+        Some(chat.state.with(|state| state.model.display_name(&id)))
+    });
     let html = move || markdown::render(&message.with(|m| m.text.clone()));
     let text = move || message.with(|m| m.text.clone());
     // A question's Edit and versions sit under its bubble, outside it: the bubble holds its text only.
@@ -60,6 +73,7 @@ pub fn MessageView(message: Memo<UiMessage>) -> impl IntoView {
     };
     view! {
         <div>
+            {is_user.then(|| view! { <MessageAttachments attachments /> })}
             <article
                 id=message.with_untracked(|m| m.id.as_ref().map(|id| format!("message-{id}")))
                 class=frame
@@ -82,6 +96,9 @@ pub fn MessageView(message: Memo<UiMessage>) -> impl IntoView {
                         <Show when=move || message.with(|m| !m.text.is_empty())><CopyReply text=Signal::derive(text) /></Show>
                         <div class="mt-1 flex items-center gap-2 text-sm">
                             <VersionSwitcher message />
+                            {move || model_name.get().map(|name| view! {
+                                <span class="text-xs text-slate-500" data-testid="reply-model" title="Model">{name}</span>
+                            })}
                             <Show when=move || can_branch.get() && message.with(|m| m.run_id.is_some())>
                                 <button
                                     type="button"

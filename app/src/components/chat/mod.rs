@@ -12,7 +12,11 @@
 //!   [`tool_cards`] (tool calls in plain words) and [`composer`] (focused on load, growing with
 //!   its text; Enter sends, Shift+Enter breaks the line, Esc or "Stop" stops). A voice reply carries its spoken clips, played by the voice player. [`share`]: the
 //!   header's "Share" (a read-only link, in a dialog) and "Export" (Markdown).
+//! - [`attachments`]: files sent with a message (the composer's "Attach", drop and paste, chips
+//!   with upload progress, and a sent message's attachments); [`model_choice`] and
+//!   [`model_picker`]: the header's "Model", which answers the next message.
 
+pub mod attachments;
 pub mod composer;
 pub mod context;
 pub mod conversation_list;
@@ -23,6 +27,8 @@ pub mod first_run;
 pub mod jarvis_mode;
 pub mod message_list;
 pub mod message_view;
+pub mod model_choice;
+pub mod model_picker;
 pub mod panels;
 pub mod share;
 pub mod state;

@@ -6,11 +6,13 @@ use jarvis_types::documents::Library;
 use jarvis_types::voice::VoiceOptions;
 use leptos::prelude::*;
 
+use super::attachments::ChatDropZone;
 use super::composer::Composer;
 use super::context::{ChatContext, Panel};
 use super::conversation_list::ConversationList;
 use super::jarvis_mode::JarvisModeToggle;
 use super::message_list::MessageList;
+use super::model_picker::ModelPicker;
 use super::share::ShareControls;
 use super::state::ChatState;
 use crate::components::connection::ConnectionStatus;
@@ -76,6 +78,7 @@ pub fn Chat(
                     <div class="flex items-center justify-between gap-2 border-b border-slate-200 bg-white px-3 py-2">
                         <ConnectionStatus state=chat.connection />
                         <div class="flex items-center gap-3">
+                            <ModelPicker />
                             <ShareControls />
                             <ConversationToggle />
                             <VoiceSettingsButton open=voice_settings_open />
@@ -86,8 +89,10 @@ pub fn Chat(
                     <Show when=move || voice_settings_open.get()>
                         <VoiceSettingsPanel open=voice_settings_open />
                     </Show>
-                    <MessageList />
-                    <Composer />
+                    <ChatDropZone>
+                        <MessageList />
+                        <Composer />
+                    </ChatDropZone>
                 </section>
                 <aside
                     class=move || format!(

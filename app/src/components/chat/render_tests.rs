@@ -26,12 +26,15 @@ fn a_reply_from_history_renders_its_player() {
         ],
         refused: false,
         versions: Vec::new(),
+        attachments: Vec::new(),
+        model: None,
     };
     let open = ConversationView {
         id: "c".into(),
         title: "Talk".into(),
         messages: vec![reply],
         running_run_id: None,
+        model: None,
     };
     let html = Owner::new().with(|| {
         view! { <super::panels::Chat conversations=Vec::new() open=Some(open) library=Default::default() voice=None /> }
@@ -59,6 +62,7 @@ fn conversation(
         title: "Talk".into(),
         messages,
         running_run_id: running.map(str::to_owned),
+        model: None,
     }
 }
 
@@ -73,6 +77,8 @@ fn message(id: &str, role: &str, text: &str) -> jarvis_types::chat::ChatMessageV
         clips: Vec::new(),
         refused: false,
         versions: Vec::new(),
+        attachments: Vec::new(),
+        model: None,
     }
 }
 
@@ -155,4 +161,47 @@ fn versions_render_their_switcher_and_messages_offer_edit_and_regenerate() {
 
     let running = render(Vec::new(), conversation(vec![question, reply], Some("r")));
     assert!(!running.contains(">Edit<") && !running.contains(">Regenerate<"), "{running}");
+}
+
+/// The composer offers "Attach" (a hidden file input limited to what can be attached) and
+/// "Attach from library"; the header has a select labelled "Model". A question from history shows
+/// its attachments above its bubble, each a link opening it in a new tab (an image by its
+/// thumbnail, a PDF as a chip with its name and size); a reply names its model.
+#[test]
+fn the_composer_offers_attach_the_header_a_model_and_history_its_attachments() {
+    use jarvis_types::chat::{AttachmentKind, AttachmentView};
+
+    let attachment = |id: &str, filename: &str, kind| AttachmentView {
+        id: id.into(),
+        filename: filename.into(),
+        content_type: "application/octet-stream".into(),
+        kind,
+        size_bytes: 2048,
+        width: None,
+        height: None,
+        pages: None,
+    };
+    let mut question = message("m1", "user", "");
+    question.attachments = vec![
+        attachment("a1", "cat.png", AttachmentKind::Image),
+        attachment("a2", "paper.pdf", AttachmentKind::Pdf),
+    ];
+    let mut reply = message("m2", "assistant", "A cat and a paper.");
+    reply.model = Some("local-llama".into());
+    let html = render(Vec::new(), conversation(vec![question, reply], None));
+
+    assert!(html.contains(r#"aria-label="Attach""#), "{html}");
+    assert!(html.contains(r#"aria-label="Attach from library""#));
+    let input = html.find(r#"data-testid="attach-input""#).expect("the file input");
+    let input_tag = &html[html[..input].rfind('<').expect("its tag")..input];
+    assert!(input_tag.contains("multiple") && input_tag.contains(r#"accept="image/png,"#), "{input_tag}");
+    assert!(html.contains(r#"<label for="model-picker" class="sr-only">Model</label>"#), "{html}");
+    assert!(html.contains(r#"id="model-picker""#));
+
+    assert!(html.contains(r#"aria-label="Attached files""#));
+    assert!(html.contains(r#"href="/api/attachments/a1""#) && html.contains(r#"target="_blank""#));
+    assert!(html.contains(r#"src="/api/attachments/a1/thumbnail""#), "an image shows its thumbnail");
+    assert!(html.contains(r#"aria-label="paper.pdf (2 KB)""#), "a PDF is named with its size");
+    assert!(html.contains(r#"data-testid="reply-model""#) && html.contains(">local-llama<"));
+    assert!(!html.contains(r#"aria-label="Attachments""#), "no chips before a file is picked");
 }

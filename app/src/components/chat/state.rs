@@ -12,15 +12,23 @@
 //! An edit or a regeneration shows its new branch at once (what followed the edited question or
 //! the regenerated reply leaves the screen, the new version is numbered last); refused, the
 //! screen is put back as it was. Switching versions asks the server for the other branch.
+//!
+//! The composer's attachments ([`AttachmentList`]) and the model picked for the conversation
+//! ([`ModelChoice`]) live here too: a send carries the uploaded attachments and the model, and a
+//! refused send gives its attachments back with its text.
 
-use jarvis_types::chat::{ConversationSummary, ConversationView, ToolCallView};
+use jarvis_types::chat::{AttachmentView, ConversationSummary, ConversationView, ToolCallView};
 use jarvis_types::documents::DocumentRef;
 use jarvis_types::protocol::{ClientMessage, RunEvent, RunStatus, ServerMessage};
 use jarvis_types::voice::{Clip, ClipStatus};
 
+use super::attachments::AttachmentList;
+use super::model_choice::ModelChoice;
 use super::ui_message::{STOPPED, UiMessage};
 use crate::components::voice::upsert_clip;
 
+#[cfg(test)]
+mod sending_tests;
 #[cfg(test)]
 mod tests;
 
@@ -65,6 +73,8 @@ struct NextReply {
     run_id: Option<String>,
     id: Option<String>,
     versions: Vec<String>,
+    /// The model writing it.
+    model: Option<String>,
 }
 
 /// Everything the chat shows of the open conversation, and the list beside it.
@@ -82,6 +92,10 @@ pub struct ChatState {
     pub returned_text: Option<String>,
     /// The question open in its editor, if any.
     pub editing: Option<Editing>,
+    /// The composer's attachments, sent with the next message.
+    pub attachments: AttachmentList,
+    /// The models on offer and the one that answers the next message here.
+    pub model: ModelChoice,
     next_key: u64,
     /// A send not yet acknowledged by its run's `Started`: sent again after a reconnect.
     pending_send: Option<ClientMessage>,
@@ -109,6 +123,7 @@ impl ChatState {
 
     /// Shows a conversation loaded from the server, and follows its running reply if any.
     pub fn show(&mut self, view: ConversationView) -> Vec<Effect> {
+        self.model.conversation(view.model);
         self.messages = view.messages.into_iter().map(|m| UiMessage::from_view(self.key(), m)).collect();
         self.conversation_id = Some(view.id);
         self.notice = None;
@@ -136,6 +151,8 @@ impl ChatState {
     /// An empty chat; the next message starts a new conversation.
     pub fn new_conversation(&mut self) -> Vec<Effect> {
         self.messages.clear();
+        // A new conversation starts with the default model, unless one is picked before sending.
+        self.model.conversation(None);
         self.conversation_id = None;
         self.active = None;
         self.notice = None;
@@ -163,18 +180,49 @@ impl ChatState {
         if self.conversation_id.as_deref() == Some(id) { self.new_conversation() } else { Vec::new() }
     }
 
-    /// Sends `text` as a new message (unless it is blank or a reply is still running). It shows at
-    /// once; `client_message_id` makes sending it twice start one run.
+    /// Sends `text` as a new message with the composer's uploaded attachments (the text may be
+    /// blank when there are some), unless there is nothing to send, a reply is still running, or
+    /// an attachment holds it back (still uploading, refused, or unreadable by the chosen model:
+    /// the notice says why). It shows at once and the chips leave the composer;
+    /// `client_message_id` makes sending it twice start one run.
     pub fn send(&mut self, text: String, client_message_id: String) -> Vec<Effect> {
+        if self.active.is_some() {
+            return Vec::new();
+        }
+        if let Some(reason) = self.attachments.blocker(self.model.selected_option()) {
+            self.notice = Some(reason);
+            return Vec::new();
+        }
+        let attachments = self.attachments.views();
+        let effects = self.send_message(text, attachments, client_message_id);
+        if !effects.is_empty() {
+            self.attachments.clear();
+        }
+        effects
+    }
+
+    /// Sends a new message with these (uploaded, unsent) attachments and the chosen model.
+    fn send_message(
+        &mut self,
+        text: String,
+        attachments: Vec<AttachmentView>,
+        client_message_id: String,
+    ) -> Vec<Effect> {
         let text = text.trim().to_owned();
-        if text.is_empty() || self.active.is_some() {
+        if (text.is_empty() && attachments.is_empty()) || self.active.is_some() {
             return Vec::new();
         }
         let key = self.key();
-        self.messages.push(UiMessage::question(key, text.clone(), None));
+        let ids = attachments.iter().map(|attachment| attachment.id.clone()).collect();
+        self.messages.push(UiMessage { attachments, ..UiMessage::question(key, text.clone(), None) });
         self.notice = None;
-        let send =
-            ClientMessage::Send { client_message_id, conversation_id: self.conversation_id.clone(), text };
+        let send = ClientMessage::Send {
+            client_message_id,
+            conversation_id: self.conversation_id.clone(),
+            text,
+            attachments: ids,
+            model: self.model.for_send(),
+        };
         self.pending_send = Some(send.clone());
         vec![Effect::Send(send)]
     }
@@ -222,7 +270,13 @@ impl ChatState {
         self.messages.push(UiMessage { versions, ..UiMessage::question(key, text.clone(), None) });
         self.editing = None;
         self.notice = None;
-        let edit = ClientMessage::Edit { client_message_id, conversation_id, message_id, text };
+        let edit = ClientMessage::Edit {
+            client_message_id,
+            conversation_id,
+            message_id,
+            text,
+            model: self.model.for_send(),
+        };
         self.pending_send = Some(edit.clone());
         vec![Effect::Send(edit)]
     }
@@ -251,7 +305,12 @@ impl ChatState {
         self.messages.truncate(index);
         self.editing = None;
         self.notice = None;
-        let regenerate = ClientMessage::Regenerate { client_message_id, conversation_id, message_id };
+        let regenerate = ClientMessage::Regenerate {
+            client_message_id,
+            conversation_id,
+            message_id,
+            model: self.model.for_send(),
+        };
         self.pending_send = Some(regenerate.clone());
         vec![Effect::Send(regenerate)]
     }
@@ -281,7 +340,8 @@ impl ChatState {
         }
     }
 
-    /// Sends again the user's message that the reply `failed_key` answered.
+    /// Sends again the user's message that the reply `failed_key` answered (its text: its
+    /// attachments were sent with it once and stay with it; the composer's chips stay put).
     pub fn retry(&mut self, failed_key: u64, client_message_id: String) -> Vec<Effect> {
         let Some(run_id) = self.message(failed_key).and_then(|m| m.run_id.clone()) else { return Vec::new() };
         let question = self
@@ -290,7 +350,7 @@ impl ChatState {
             .rfind(|m| m.is_question() && m.run_id.as_deref() == Some(run_id.as_str()))
             .map(|m| m.text.clone());
         match question {
-            Some(text) => self.send(text, client_message_id),
+            Some(text) => self.send_message(text, Vec::new(), client_message_id),
             None => Vec::new(),
         }
     }
@@ -369,8 +429,11 @@ impl ChatState {
         match self.before_branch.take() {
             Some(before) => self.messages = before,
             None => {
-                if self.messages.last().is_some_and(UiMessage::is_unanswered_question) {
-                    self.messages.pop();
+                if self.messages.last().is_some_and(UiMessage::is_unanswered_question)
+                    && let Some(question) = self.messages.pop()
+                {
+                    // Its attachments go back to the composer, still unsent.
+                    self.attachments.restore(question.attachments);
                 }
             }
         }
@@ -402,11 +465,20 @@ impl ChatState {
                 client_message_id,
                 user_message_id,
                 reply_id,
+                attachments,
+                model,
             } => {
-                let started =
-                    Started { conversation_id, title, user_text, client_message_id, user_message_id };
+                let started = Started {
+                    conversation_id,
+                    title,
+                    user_text,
+                    client_message_id,
+                    user_message_id,
+                    attachments,
+                    model: model.clone(),
+                };
                 let effects = self.started(run_id.clone(), started);
-                self.expect_reply(run_id, reply_id);
+                self.expect_reply(run_id, reply_id, model);
                 return effects;
             }
             RunEvent::TextDelta { text } => {
@@ -468,7 +540,15 @@ impl ChatState {
     /// A run started: the send it answers is acknowledged, its conversation is the open one (and
     /// in the list), and its question is on screen once, with the id the server gave it.
     fn started(&mut self, run_id: String, started: Started) -> Vec<Effect> {
-        let Started { conversation_id, title, user_text, client_message_id, user_message_id } = started;
+        let Started {
+            conversation_id,
+            title,
+            user_text,
+            client_message_id,
+            user_message_id,
+            attachments,
+            model,
+        } = started;
         let pending_id = match &self.pending_send {
             Some(
                 ClientMessage::Send { client_message_id, .. }
@@ -477,9 +557,14 @@ impl ChatState {
             ) => Some(client_message_id),
             _ => None,
         };
-        if pending_id.is_some() && pending_id == client_message_id.as_ref() {
+        let ours = pending_id.is_some() && pending_id == client_message_id.as_ref();
+        if ours {
             self.pending_send = None;
             self.before_branch = None;
+        } else if model.is_some() {
+            // Sent from elsewhere (another tab, or before a reload): the model answering it is
+            // the conversation's now.
+            self.model.conversation(model);
         }
         let is_new = self.conversation_id.as_deref() != Some(conversation_id.as_str());
         self.conversation_id = Some(conversation_id.clone());
@@ -509,6 +594,10 @@ impl ChatState {
                     self.messages.last_mut().expect("just pushed")
                 }
             };
+            // The server's word on what the question carries (stored names, sizes).
+            if !attachments.is_empty() {
+                question.attachments = attachments;
+            }
             if let Some(id) = &user_message_id {
                 question.named(id);
             }
@@ -518,13 +607,14 @@ impl ChatState {
 
     /// The reply run `run_id` will write is to have `reply_id` (and, for a regeneration, the
     /// versions prepared for it).
-    fn expect_reply(&mut self, run_id: String, reply_id: Option<String>) {
+    fn expect_reply(&mut self, run_id: String, reply_id: Option<String>, model: Option<String>) {
         let mut next = match self.next_reply.take() {
             Some(next) if next.run_id.is_none() => next,
             _ => NextReply::default(),
         };
         next.run_id = Some(run_id);
         next.id = reply_id;
+        next.model = model;
         self.next_reply = Some(next);
     }
 
@@ -539,6 +629,7 @@ impl ChatState {
                 let mut reply = UiMessage::reply(key, run_id);
                 if let Some(next) = self.next_reply.take_if(|next| next.run_id.as_deref() == Some(run_id)) {
                     reply.versions = next.versions;
+                    reply.model = next.model;
                     if let Some(id) = next.id {
                         reply.named(&id);
                     }
@@ -558,6 +649,8 @@ struct Started {
     user_text: String,
     client_message_id: Option<String>,
     user_message_id: Option<String>,
+    attachments: Vec<AttachmentView>,
+    model: Option<String>,
 }
 
 /// Appends a piece of a reply's text: the first text after a tool call starts a new paragraph,

@@ -1,7 +1,8 @@
 //! One message as the chat shows it ([`UiMessage`]): a user's question or a reply being built
-//! from its run's events, with its tool calls, error, usage, spoken clips and versions.
+//! from its run's events, with its tool calls, error, usage, spoken clips and versions; a
+//! question's attachments, and the model that wrote a reply.
 
-use jarvis_types::chat::{ChatMessageView, ToolCallView};
+use jarvis_types::chat::{AttachmentView, ChatMessageView, ToolCallView};
 use jarvis_types::voice::Clip;
 
 /// The marker of a reply cut short (stopped by the user, or ended before it was complete).
@@ -37,6 +38,10 @@ pub struct UiMessage {
     /// order they were made, this one among them; an empty id is this one before the server named
     /// it. Fewer than two: no versions to switch between.
     pub versions: Vec<String>,
+    /// What a question carries besides its text, in the order sent.
+    pub attachments: Vec<AttachmentView>,
+    /// The id of the model that wrote a reply, when known.
+    pub model: Option<String>,
 }
 
 impl UiMessage {
@@ -69,6 +74,8 @@ impl UiMessage {
             checkpoint,
             clips,
             versions: view.versions,
+            attachments: view.attachments,
+            model: view.model,
             ..Self::default()
         }
     }

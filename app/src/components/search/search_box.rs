@@ -258,12 +258,15 @@ mod tests {
             clips: Vec::new(),
             refused: false,
             versions: Vec::new(),
+            attachments: Vec::new(),
+            model: None,
         };
         let open = ConversationView {
             id: "c".into(),
             title: "Hi".into(),
             messages: vec![question],
             running_run_id: None,
+            model: None,
         };
         let html = Owner::new().with(|| {
             view! { <crate::components::chat::Chat conversations=Vec::new() open=Some(open) library=Default::default() voice=None /> }

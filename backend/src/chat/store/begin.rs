@@ -1,13 +1,17 @@
-//! Starting a run: the user's message (a new question, or a new version of one), the run and its
-//! admission against the plan, in one transaction.
+//! Starting a run: the user's message (a new question, or a new version of one) with its
+//! attachments, the run with its model and its admission against the plan, in one transaction.
 
-use sqlx::PgPool;
+use std::collections::HashMap;
+
+use jarvis_types::chat::AttachmentView;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::messages::{
     BranchPoint, branch_point, complete_messages, insert_question, path_rows, set_head, shown_leaf,
 };
-use crate::agent::messages::{Message, Role};
+use crate::agent::messages::{ContentBlock, Message, Role};
+use crate::attachments::{AttachmentError, Attachments};
 use crate::billing::usage::{self, Allowance};
 use crate::chat::status::RunState;
 use crate::db::user_transaction;
@@ -24,9 +28,10 @@ pub struct NewRun {
     pub display_name: String,
     /// The conversation as the model sees it: the branch ending with the question answered.
     pub history: Vec<Message>,
-    /// The question the run answers (new, or the one regenerated) and its text.
+    /// The question the run answers (new, or the one regenerated), its text and attachments.
     pub question_id: Uuid,
     pub question_text: String,
+    pub attachments: Vec<AttachmentView>,
     /// The id the reply's first message will have.
     pub reply_id: Uuid,
 }
@@ -34,9 +39,11 @@ pub struct NewRun {
 /// What a run answers.
 #[derive(Debug, Clone, Copy)]
 pub enum Turn<'a> {
-    /// A new question at the end of the branch shown.
-    Ask { text: &'a str },
-    /// A new version of the question `of`: beside it (same parent), on a branch of its own.
+    /// A new question at the end of the branch shown, with the user's unsent attachments
+    /// (`text` may be empty when there are some).
+    Ask { text: &'a str, attachments: &'a [AttachmentView] },
+    /// A new version of the question `of`: beside it (same parent), on a branch of its own. It
+    /// keeps the attachments of `of`.
     Edit { of: Uuid, text: &'a str },
     /// A new reply beside the earlier ones: to the question `of`, or to the question the reply
     /// `of` answers.
@@ -44,13 +51,18 @@ pub enum Turn<'a> {
 }
 
 /// What `begin_run` is asked to store.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct BeginRun<'a> {
     pub user_id: Uuid,
     /// `None`: a new conversation.
     pub conversation_id: Option<Uuid>,
     pub turn: Turn<'a>,
+    /// The id of the model answering, recorded with the run.
     pub model: &'a str,
+    /// The user chose `model` with this message: the conversation remembers it.
+    pub remember_model: bool,
+    /// Why the model cannot take an attachment of the question (`None`: it can).
+    pub refuse_attachment: &'a (dyn Fn(&AttachmentView) -> Option<String> + Sync),
     /// Chosen by the client: a resend of a message that already started a run starts none.
     pub client_message_id: Option<&'a str>,
     pub allowance: &'a Allowance,
@@ -74,8 +86,26 @@ pub enum BeginError {
     /// The client message id started this run already.
     #[error("the message started a run already")]
     Existing(Uuid),
+    /// The question cannot be sent as it is (to this model): a sentence for the user.
+    #[error("{0}")]
+    Refused(String),
+    /// An attachment was taken by another message meanwhile.
+    #[error("an attachment was sent already")]
+    AttachmentTaken,
+    /// Its attachments could not be read.
+    #[error(transparent)]
+    Attachments(AttachmentError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+impl From<AttachmentError> for BeginError {
+    fn from(error: AttachmentError) -> Self {
+        match error {
+            AttachmentError::Database(error) => Self::Database(error),
+            other => Self::Attachments(other),
+        }
+    }
 }
 
 impl crate::Kinded for BeginError {
@@ -83,7 +113,8 @@ impl crate::Kinded for BeginError {
         use crate::ErrorKind;
         match self {
             Self::NotFound => ErrorKind::NotFound,
-            Self::NotBranchable(_) => ErrorKind::Invalid,
+            Self::NotBranchable(_) | Self::Refused(_) | Self::AttachmentTaken => ErrorKind::Invalid,
+            Self::Attachments(error) => error.kind(),
             Self::EmailNotVerified => ErrorKind::Forbidden,
             Self::Limit(_) => ErrorKind::Limit,
             Self::RunInProgress | Self::Existing(_) => ErrorKind::Conflict,
@@ -96,9 +127,21 @@ impl crate::Kinded for BeginError {
 /// instance, in one transaction that also checks the account, finds a resent message's run and
 /// reads the history the model is sent; a new conversation is created when none is given. The
 /// run is admitted against the user's allowance in the same transaction: refused, nothing is
-/// stored. An edit or a regeneration moves the conversation's head onto its new branch.
+/// stored. A new question takes its attachments (`attachments.message_id`) in it too; the model
+/// must be able to read every attachment the question carries. An edit or a regeneration moves
+/// the conversation's head onto its new branch.
 pub async fn begin_run(pool: &PgPool, begin: BeginRun<'_>) -> Result<NewRun, BeginError> {
-    let BeginRun { user_id, conversation_id, turn, model, client_message_id, allowance, owner } = begin;
+    let BeginRun {
+        user_id,
+        conversation_id,
+        turn,
+        model,
+        remember_model,
+        refuse_attachment,
+        client_message_id,
+        allowance,
+        owner,
+    } = begin;
     if conversation_id.is_none() && !matches!(turn, Turn::Ask { .. }) {
         return Err(BeginError::NotFound);
     }
@@ -143,31 +186,43 @@ pub async fn begin_run(pool: &PgPool, begin: BeginRun<'_>) -> Result<NewRun, Beg
             if busy {
                 return Err(BeginError::RunInProgress);
             }
-            sqlx::query("UPDATE conversations SET updated_at = now() WHERE id = $1 AND user_id = $2")
-                .bind(id)
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE conversations SET updated_at = now(), model = CASE WHEN $3 THEN $4 ELSE model END
+                  WHERE id = $1 AND user_id = $2",
+            )
+            .bind(id)
+            .bind(user_id)
+            .bind(remember_model)
+            .bind(model)
+            .execute(&mut *tx)
+            .await?;
             (id, title)
         }
         None => {
             let id = Uuid::new_v4();
-            let Turn::Ask { text } = turn else { return Err(BeginError::NotFound) };
-            let title = title_from(text);
-            sqlx::query("INSERT INTO conversations (id, user_id, title) VALUES ($1, $2, $3)")
+            let Turn::Ask { text, attachments } = turn else { return Err(BeginError::NotFound) };
+            // A question of attachments alone is named after its first one.
+            let title = match attachments.first() {
+                Some(first) if text.trim().is_empty() => title_from(&first.filename),
+                _ => title_from(text),
+            };
+            sqlx::query("INSERT INTO conversations (id, user_id, title, model) VALUES ($1, $2, $3, $4)")
                 .bind(id)
                 .bind(user_id)
                 .bind(&title)
+                .bind(remember_model.then_some(model))
                 .execute(&mut *tx)
                 .await?;
             (id, title)
         }
     };
     // What the run answers, found (or refused) before anything is admitted or stored.
-    let question = match turn {
-        Turn::Ask { text } => {
+    let (question, attachments) = match turn {
+        Turn::Ask { text, attachments } => {
             let parent = shown_leaf(&mut tx, user_id, conversation_id, true).await?;
-            Question::New { id: Uuid::new_v4(), parent, text }
+            let blocks = attachments.iter().map(|view| ContentBlock::Attachment { id: view.id.clone() });
+            let content = question_content(text, blocks.collect());
+            (Question::New { id: Uuid::new_v4(), parent, text, content }, attachments.to_vec())
         }
         Turn::Edit { of, text } => {
             let edited =
@@ -175,12 +230,24 @@ pub async fn begin_run(pool: &PgPool, begin: BeginRun<'_>) -> Result<NewRun, Beg
             if !edited.is_question() {
                 return Err(BeginError::NotBranchable("Only your own messages can be edited."));
             }
-            Question::New { id: Uuid::new_v4(), parent: edited.parent_id, text }
+            let attachments = attachments_of(&mut tx, user_id, conversation_id, &edited).await?;
+            let kept =
+                edited.content.0.iter().filter(|block| matches!(block, ContentBlock::Attachment { .. }));
+            let content = question_content(text, kept.cloned().collect());
+            if content.is_empty() {
+                return Err(BeginError::Refused("Write a message first.".into()));
+            }
+            (Question::New { id: Uuid::new_v4(), parent: edited.parent_id, text, content }, attachments)
         }
         Turn::Regenerate { of } => {
-            Question::Again(answered_question(&mut tx, user_id, conversation_id, of).await?)
+            let question = answered_question(&mut tx, user_id, conversation_id, of).await?;
+            let attachments = attachments_of(&mut tx, user_id, conversation_id, &question).await?;
+            (Question::Again(question), attachments)
         }
     };
+    if let Some(refusal) = attachments.iter().find_map(refuse_attachment) {
+        return Err(BeginError::Refused(refusal));
+    }
     let question_text = match &question {
         Question::New { text, .. } => (*text).to_owned(),
         Question::Again(question) => question.text(),
@@ -204,8 +271,18 @@ pub async fn begin_run(pool: &PgPool, begin: BeginRun<'_>) -> Result<NewRun, Beg
     .execute(&mut *tx)
     .await?;
     let question_id = match &question {
-        Question::New { id, parent, text } => {
-            insert_question(&mut tx, *id, user_id, conversation_id, text, *parent, run_id).await?;
+        Question::New { id, parent, content, .. } => {
+            insert_question(&mut tx, *id, user_id, conversation_id, content, *parent, run_id).await?;
+            if let Turn::Ask { attachments, .. } = turn
+                && !attachments.is_empty()
+            {
+                let ids: Vec<Uuid> = attachments.iter().filter_map(|view| view.id.parse().ok()).collect();
+                // Another send took one meanwhile: nothing of this one is stored.
+                Attachments::claim(&mut tx, *id, &ids).await.map_err(|error| match error {
+                    sqlx::Error::RowNotFound => BeginError::AttachmentTaken,
+                    other => BeginError::Database(other),
+                })?;
+            }
             *id
         }
         Question::Again(question) => {
@@ -230,14 +307,60 @@ pub async fn begin_run(pool: &PgPool, begin: BeginRun<'_>) -> Result<NewRun, Beg
         history,
         question_id,
         question_text,
+        attachments,
         reply_id: Uuid::new_v4(),
     })
+}
+
+/// A question's stored content: its text (left out when empty: the API refuses an empty text
+/// block), then a reference to each attachment, in the order sent.
+fn question_content(text: &str, attachments: Vec<ContentBlock>) -> Vec<ContentBlock> {
+    let text = (!text.trim().is_empty()).then(|| ContentBlock::Text { text: text.to_owned() });
+    text.into_iter().chain(attachments).collect()
+}
+
+/// The attachments a stored question refers to, in its order. An edited question refers to the
+/// attachments of the version it was made from, so they are looked up among its versions.
+async fn attachments_of(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    conversation_id: Uuid,
+    question: &BranchPoint,
+) -> Result<Vec<AttachmentView>, BeginError> {
+    let ids: Vec<&str> = question
+        .content
+        .0
+        .iter()
+        .filter_map(|block| match block {
+            ContentBlock::Attachment { id } => Some(id.as_str()),
+            _ => None,
+        })
+        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let versions: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM messages WHERE conversation_id = $1 AND user_id = $2 AND role = 'user'
+            AND parent_id IS NOT DISTINCT FROM $3",
+    )
+    .bind(conversation_id)
+    .bind(user_id)
+    .bind(question.parent_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let by_id: HashMap<String, AttachmentView> = Attachments::of_messages(conn, &versions)
+        .await?
+        .into_values()
+        .flatten()
+        .map(|view| (view.id.clone(), view))
+        .collect();
+    Ok(ids.into_iter().filter_map(|id| by_id.get(id).cloned()).collect())
 }
 
 /// The question a run answers.
 enum Question<'a> {
     /// Stored with the run, under `parent` (`None`: a first question).
-    New { id: Uuid, parent: Option<Uuid>, text: &'a str },
+    New { id: Uuid, parent: Option<Uuid>, text: &'a str, content: Vec<ContentBlock> },
     /// Stored already: a regeneration answers it again.
     Again(BranchPoint),
 }

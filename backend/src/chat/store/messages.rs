@@ -151,7 +151,7 @@ pub(super) async fn insert_question(
     id: Uuid,
     user_id: Uuid,
     conversation_id: Uuid,
-    text: &str,
+    content: &[ContentBlock],
     parent: Option<Uuid>,
     run_id: Uuid,
 ) -> Result<(), sqlx::Error> {
@@ -163,7 +163,7 @@ pub(super) async fn insert_question(
     .bind(user_id)
     .bind(conversation_id)
     .bind(Role::User)
-    .bind(sqlx::types::Json(&Message::user_text(text).content))
+    .bind(sqlx::types::Json(content))
     .bind(MessageStatus::Complete)
     .bind(run_id)
     .bind(parent)

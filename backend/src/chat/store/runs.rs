@@ -28,6 +28,24 @@ pub async fn running_run(
     .await
 }
 
+/// The model (its id) of each run of a conversation.
+pub async fn run_models(
+    pool: &PgPool,
+    user_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<std::collections::HashMap<Uuid, String>, sqlx::Error> {
+    db::for_user(pool, user_id, async |conn| {
+        let rows: Vec<(Uuid, String)> =
+            sqlx::query_as("SELECT id, model FROM runs WHERE conversation_id = $1 AND user_id = $2")
+                .bind(conversation_id)
+                .bind(user_id)
+                .fetch_all(&mut *conn)
+                .await?;
+        Ok(rows.into_iter().collect())
+    })
+    .await
+}
+
 /// The run a client message id already started, if any.
 pub async fn run_for_client_message(
     pool: &PgPool,

@@ -22,8 +22,11 @@ fn following_a_run() -> ChatState {
             clips: Vec::new(),
             refused: false,
             versions: Vec::new(),
+            attachments: Vec::new(),
+            model: None,
         }],
         running_run_id: Some("r1".into()),
+        model: None,
     };
     let mut state = ChatState::new(Vec::new());
     state.show(open);
@@ -47,6 +50,8 @@ fn started(client_message_id: Option<&str>, user_text: &str) -> RunEvent {
         client_message_id: client_message_id.map(str::to_owned),
         user_message_id: None,
         reply_id: None,
+        attachments: Vec::new(),
+        model: None,
     }
 }
 
@@ -180,6 +185,8 @@ fn a_send_shows_the_question_at_once_and_goes_on_the_socket() {
             client_message_id: "id-1".into(),
             conversation_id: None,
             text: "Hello there".into(),
+            attachments: Vec::new(),
+            model: None,
         })]
     );
     assert_eq!(state.messages.len(), 1);
@@ -222,6 +229,7 @@ fn a_run_started_from_another_tab_shows_its_question() {
         title: "Hello".into(),
         messages: Vec::new(),
         running_run_id: None,
+        model: None,
     });
     run_event(&mut state, 1, started(None, "Asked elsewhere"));
     assert_eq!(state.messages.len(), 1);
@@ -274,6 +282,8 @@ fn retry_sends_the_question_of_the_failed_reply_again() {
             client_message_id: "id-2".into(),
             conversation_id: Some("c1".into()),
             text: "Hello there".into(),
+            attachments: Vec::new(),
+            model: None,
         })]
     );
     assert_eq!(state.messages.len(), 3, "the question shows again below the failed reply");
@@ -386,6 +396,7 @@ fn a_conversation_loaded_with_a_running_reply_resumes_it_and_never_autoplays_it(
         title: "Hello".into(),
         messages: Vec::new(),
         running_run_id: Some("r1".into()),
+        model: None,
     });
     assert_eq!(
         effects,
@@ -413,8 +424,11 @@ fn a_reply_refused_before_shows_its_note_again_on_reload() {
             clips: Vec::new(),
             refused: true,
             versions: Vec::new(),
+            attachments: Vec::new(),
+            model: None,
         }],
         running_run_id: None,
+        model: None,
     });
     assert_eq!(last_reply(&state).error.as_deref(), Some(jarvis_types::protocol::REFUSAL_NOTE));
 }
@@ -546,8 +560,11 @@ fn a_reply_stopped_before_shows_stopped_again_on_reload_with_retry() {
             clips: Vec::new(),
             refused: false,
             versions: Vec::new(),
+            attachments: Vec::new(),
+            model: None,
         }],
         running_run_id: None,
+        model: None,
     });
     let reply = last_reply(&state);
     assert!(reply.partial);
@@ -571,8 +588,11 @@ fn a_complete_reply_from_history_has_no_marker() {
             clips: Vec::new(),
             refused: false,
             versions: Vec::new(),
+            attachments: Vec::new(),
+            model: None,
         }],
         running_run_id: None,
+        model: None,
     });
     assert_eq!(last_reply(&state).error, None);
 }
@@ -594,6 +614,7 @@ fn answered(reply_versions: &[&str]) -> ChatState {
         title: "Hi".into(),
         messages: vec![message("m1", "user", "Hi"), reply],
         running_run_id: None,
+        model: None,
     });
     state
 }
@@ -606,6 +627,8 @@ fn started_branch(client_message_id: &str, user_message_id: &str, reply_id: &str
         client_message_id: Some(client_message_id.into()),
         user_message_id: Some(user_message_id.into()),
         reply_id: Some(reply_id.into()),
+        attachments: Vec::new(),
+        model: None,
     }
 }
 
@@ -630,6 +653,7 @@ fn an_edited_question_replaces_what_followed_it_and_is_numbered_last_of_its_vers
             conversation_id: "c1".into(),
             message_id: "m1".into(),
             text: "Hi again".into(),
+            model: None,
         })]
     );
     assert_eq!(state.editing, None);
@@ -684,6 +708,7 @@ fn a_regenerated_reply_answers_the_same_question_and_is_numbered_last_of_its_ver
             client_message_id: "g-1".into(),
             conversation_id: "c1".into(),
             message_id: "m1".into(),
+            model: None,
         })]
     );
     assert_eq!(state.messages.len(), 1, "the question stays, its old reply leaves the screen");
