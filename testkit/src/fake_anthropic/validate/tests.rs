@@ -63,7 +63,7 @@ fn valid() -> Value {
             ])),
             assistant(json!([text("It is noon.")])),
             user(json!([text("And a summary?"),
-                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AA=="}}])),
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAA="}}])),
             assistant(json!("Here is the summary:")),
         ],
     })
