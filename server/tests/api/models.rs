@@ -2,7 +2,8 @@
 //! names a model (refused with a sentence, nothing stored, when the plan does not include it),
 //! the conversation remembers it, the run is answered by that model's provider and metered at
 //! its prices, and attachments reach the model as image and document blocks, or are refused
-//! before anything is stored when the chosen model cannot read them.
+//! before anything is stored when the chosen model cannot read them; the agent saves an
+//! attachment into the library.
 
 use std::io::Cursor;
 
@@ -328,5 +329,51 @@ async fn attachments_reach_the_model_as_image_and_document_blocks_and_stay_on_th
     // Sent once: the same attachments cannot be sent again.
     send(&mut socket, &ask(Some(&conversation), "Again", None, ids)).await;
     assert!(matches!(next(&mut socket).await, ServerMessage::Error { code: ErrorCode::InvalidMessage, .. }));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_agent_saves_an_attachment_of_the_users_into_the_library_but_not_another_users() {
+    let fake = FakeAnthropic::start().await;
+    let app = app(&fake, None, None).await;
+    let (client, _) = app.signed_in_client().await;
+    let (stranger, _) = app.signed_in_client().await;
+    let png = png(32, 32);
+    let mine = attach(&app, &client, "sketch.png", &png).await["id"].as_str().unwrap().to_owned();
+    let theirs = attach(&app, &stranger, "private.png", &png).await["id"].as_str().unwrap().to_owned();
+    // The model asks to save the user's attachment, then a stranger's (an id it could have
+    // guessed): the first is saved, the second is an error result, not someone else's file.
+    fake.reply(Reply::tool_use(
+        "toolu_save_1",
+        "save_attachment_to_library",
+        serde_json::json!({"attachment_id": mine, "filename": "kept-sketch.png"}),
+    ));
+    fake.reply(Reply::tool_use(
+        "toolu_save_2",
+        "save_attachment_to_library",
+        serde_json::json!({"attachment_id": theirs}),
+    ));
+    fake.reply(Reply::text("Saved it."));
+    let mut socket = open(app.port, &client).await;
+    let events = exchange(&mut socket, &ask(None, "Keep this", None, vec![mine.clone()])).await;
+    assert_eq!(finished_status(&events), RunStatus::Completed, "{events:?}");
+
+    let results: Vec<(bool, String)> = events
+        .iter()
+        .filter_map(|(_, _, event)| match event {
+            RunEvent::ToolResult { is_error, output, .. } => Some((*is_error, output.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(results.len(), 2, "{events:?}");
+    assert!(!results[0].0, "{results:?}");
+    assert!(results[1].0, "a stranger's attachment is refused: {results:?}");
+
+    let (_, library) = client.server_fn("library", &[("sort", "updated"), ("query", "")]).await;
+    let names: Vec<&str> =
+        library["files"].as_array().unwrap().iter().filter_map(|file| file["filename"].as_str()).collect();
+    assert_eq!(names, ["kept-sketch.png"], "{library}");
+    let (_, theirs) = stranger.server_fn("library", &[("sort", "updated"), ("query", "")]).await;
+    assert_eq!(theirs["files"].as_array().unwrap().len(), 0, "{theirs}");
     app.stop().await;
 }
