@@ -175,10 +175,15 @@ ensure_chromium() {
     fi
 }
 
-# The offline speech engine: espeak-ng from Debian (WAV out; the server encodes it to MP3).
+# The offline speech engine: espeak-ng from Debian (WAV out; the server encodes it to MP3),
+# and sox for the browser tests.
 ensure_speech_tools() {
     if ! command -v espeak-ng >/dev/null 2>&1; then
         apt_install espeak-ng
+    fi
+    # sox makes the browser tests' fake-microphone WAVs (end2end/fixtures/speech.ts).
+    if ! command -v sox >/dev/null 2>&1; then
+        apt_install sox
     fi
 }
 
