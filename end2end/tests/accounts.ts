@@ -1,5 +1,5 @@
 // Account helpers for tests that need a signed-in user but are not about signing in.
-import { APIRequestContext, expect } from "@playwright/test";
+import { APIRequestContext, Page, expect } from "@playwright/test";
 import { randomUUID } from "node:crypto";
 import { linkInMail } from "./mail";
 
@@ -26,5 +26,13 @@ export async function signUp(request: APIRequestContext, baseUrl: string, email 
     maxRedirects: 0,
   });
   expect(loggedIn.headers()["location"]).toBe("/app");
+  return email;
+}
+
+/** Signs a new user up and opens the app, waiting until its socket is online. */
+export async function openApp(page: Page, baseUrl: string): Promise<string> {
+  const email = await signUp(page.request, baseUrl);
+  await page.goto(`${baseUrl}/app`);
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
   return email;
 }

@@ -1,6 +1,6 @@
 import { Page, expect, test } from "@playwright/test";
 import { pdfDocument, pngImage } from "../fixtures/files";
-import { signUp } from "./accounts";
+import { openApp } from "./accounts";
 import { JarvisServer } from "./server";
 
 // Attachments: images and PDFs attached with the paperclip or dropped on the composer go with
@@ -16,12 +16,6 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await server?.dispose();
 });
-
-async function openApp(page: Page) {
-  await signUp(page.request, server.baseUrl);
-  await page.goto(`${server.baseUrl}/app`);
-  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
-}
 
 function lastReply(page: Page) {
   return page.locator('article[data-role="assistant"]').last();
@@ -53,7 +47,7 @@ function pngSize(bytes: Buffer): [number, number] {
 }
 
 test("an image and a PDF attached with the paperclip reach the model and stay on the question after a reload", async ({ page }) => {
-  await openApp(page);
+  await openApp(page, server.baseUrl);
   await attach(page, [
     { name: "chart.png", mimeType: "image/png", buffer: pngImage(64, 48) },
     { name: "report.pdf", mimeType: "application/pdf", buffer: pdfDocument("Quarterly report") },
@@ -90,7 +84,7 @@ test("an image and a PDF attached with the paperclip reach the model and stay on
 });
 
 test("an image dropped on the composer is attached, and a large one is made smaller on the server", async ({ page }) => {
-  await openApp(page);
+  await openApp(page, server.baseUrl);
   const bytes = [...pngImage(2400, 1600)];
   const dataTransfer = await page.evaluateHandle((bytes) => {
     const transfer = new DataTransfer();
@@ -120,7 +114,7 @@ test("an image dropped on the composer is attached, and a large one is made smal
 });
 
 test("a file Jarvis cannot read gets a sentence and is not sent; removing a chip leaves the others", async ({ page }) => {
-  await openApp(page);
+  await openApp(page, server.baseUrl);
   await attach(page, [
     { name: "setup.exe", mimeType: "application/octet-stream", buffer: Buffer.concat([Buffer.from("MZ"), Buffer.alloc(200)]) },
   ]);

@@ -1,6 +1,6 @@
 import { Page, expect, test } from "@playwright/test";
 import { pngImage } from "../fixtures/files";
-import { signUp } from "./accounts";
+import { openApp } from "./accounts";
 import { JarvisServer } from "./server";
 
 // The model picker: two models from a JARVIS_MODELS_FILE, one speaking the Anthropic protocol
@@ -17,12 +17,6 @@ test.afterAll(async () => {
   await server?.dispose();
 });
 
-async function openApp(page: Page) {
-  await signUp(page.request, server.baseUrl);
-  await page.goto(`${server.baseUrl}/app`);
-  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
-}
-
 function lastReply(page: Page) {
   return page.locator('article[data-role="assistant"]').last();
 }
@@ -33,7 +27,7 @@ async function send(page: Page, text: string) {
 }
 
 test("the reply comes from the model picked, and the conversation remembers it after a reload", async ({ page }) => {
-  await openApp(page);
+  await openApp(page, server.baseUrl);
   const picker = page.getByLabel("Model", { exact: true });
   await expect(picker.locator("option")).toHaveText(["Claude (fake)", "Local model"]);
   await expect(picker).toHaveValue("claude");
@@ -54,7 +48,7 @@ test("the reply comes from the model picked, and the conversation remembers it a
 });
 
 test("an image cannot be sent to a model that does not take images", async ({ page }) => {
-  await openApp(page);
+  await openApp(page, server.baseUrl);
   await page.getByLabel("Model", { exact: true }).selectOption({ label: "Local model" });
   const chooser = page.waitForEvent("filechooser");
   await page.getByRole("button", { name: "Attach", exact: true }).click();
