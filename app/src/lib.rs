@@ -11,6 +11,7 @@ pub mod admin;
 pub mod billing;
 pub mod browser;
 pub mod components;
+pub mod connections;
 pub mod conversations;
 pub mod error;
 pub mod format;
@@ -28,20 +29,17 @@ pub mod voice;
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
-    ParamSegment, SsrMode, StaticSegment,
+    Lazy, ParamSegment, SsrMode, StaticSegment,
     components::{Route, Router, Routes},
 };
 
 use crate::pages::{
-    admin::AdminPage,
     app_shell::AppShell,
-    auth::{ForgotPasswordPage, LoginPage, RegisterPage, ResetPasswordPage},
-    billing::BillingPage,
-    landing::LandingPage,
+    lazy::{
+        AdminRoute, BillingRoute, ForgotPasswordRoute, LandingRoute, LoginRoute, PricingRoute, RegisterRoute,
+        ResetPasswordRoute, SettingsRoute, ShareRoute,
+    },
     not_found::NotFound,
-    pricing::PricingPage,
-    settings::SettingsPage,
-    share::SharePage,
 };
 
 /// The name cargo-leptos gives the wasm, JS and CSS bundles under `/pkg`.
@@ -101,21 +99,27 @@ pub fn App() -> impl IntoView {
         } />
         <Router>
             <Routes fallback=NotFound>
-                <Route path=StaticSegment("") view=LandingPage />
-                <Route path=StaticSegment("register") view=RegisterPage />
-                <Route path=StaticSegment("login") view=LoginPage />
-                <Route path=StaticSegment("forgot-password") view=ForgotPasswordPage />
-                <Route path=StaticSegment("reset-password") view=ResetPasswordPage />
+                // `/app` is in the main wasm; every other page is a lazy route (`pages::lazy`): in a
+                // split build its code is a chunk of its own, which a cold `/app` does not fetch.
+                <Route path=StaticSegment("") view={Lazy::<LandingRoute>::new()} />
+                <Route path=StaticSegment("register") view={Lazy::<RegisterRoute>::new()} />
+                <Route path=StaticSegment("login") view={Lazy::<LoginRoute>::new()} />
+                <Route path=StaticSegment("forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} />
+                <Route path=StaticSegment("reset-password") view={Lazy::<ResetPasswordRoute>::new()} />
                 // Pages with account data render only once it is loaded, so they are complete
                 // without JavaScript.
                 <Route path=StaticSegment("app") view=AppShell ssr=SsrMode::Async />
-                <Route path=StaticSegment("settings") view=SettingsPage ssr=SsrMode::Async />
-                <Route path=StaticSegment("pricing") view=PricingPage ssr=SsrMode::Async />
-                <Route path=StaticSegment("billing") view=BillingPage ssr=SsrMode::Async />
+                <Route path=StaticSegment("settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async />
+                <Route path=StaticSegment("pricing") view={Lazy::<PricingRoute>::new()} ssr=SsrMode::Async />
+                <Route path=StaticSegment("billing") view={Lazy::<BillingRoute>::new()} ssr=SsrMode::Async />
                 // Admins only; anyone else gets the not-found page.
-                <Route path=StaticSegment("admin") view=AdminPage ssr=SsrMode::Async />
+                <Route path=StaticSegment("admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async />
                 // A shared conversation, for anyone with the link.
-                <Route path=(StaticSegment("share"), ParamSegment("token")) view=SharePage ssr=SsrMode::Async />
+                <Route
+                    path=(StaticSegment("share"), ParamSegment("token"))
+                    view={Lazy::<ShareRoute>::new()}
+                    ssr=SsrMode::Async
+                />
             </Routes>
         </Router>
         // After the routes: see `ThemeAttribute`.

@@ -249,7 +249,7 @@ async fn tool_results_go_back_as_tool_messages_answering_each_call() {
         &provider(&fake),
         &ToolRegistry::standard(),
         RunRequest {
-            context: ToolContext { user_id: Uuid::new_v4(), run_id: Uuid::new_v4() },
+            context: ToolContext::for_run(Uuid::new_v4(), Uuid::new_v4()),
             model: None,
             system: "You are Jarvis.".into(),
             history: vec![Message::user_text("What time is it?")],

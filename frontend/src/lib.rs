@@ -7,5 +7,7 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(jarvis_app::App);
+    // Lazy routes (`jarvis_app::pages::lazy`): the page's chunk is loaded before its HTML is
+    // hydrated (with `hydrate_body` a lazy route on the first page would panic).
+    leptos::mount::hydrate_lazy(jarvis_app::App);
 }

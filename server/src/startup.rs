@@ -16,7 +16,9 @@ use jarvis_backend::{
     attachments::{AttachmentLimits, Attachments},
     billing::{Billing, BillingSettings},
     chat::{Chat, ChatServices, ChatSettings, Engine, JournalSettings},
+    connections::{Connections, TokenCipher},
     mail::{MailSettings, Mailer},
+    mcp::client::ConnectorTools,
     models::ModelCatalog,
     storage::BlobStore,
     voice::{
@@ -25,7 +27,7 @@ use jarvis_backend::{
 };
 use leptos::prelude::*;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::{
@@ -178,11 +180,16 @@ impl Application {
         )
         .with_billing(billing.clone());
         jarvis_backend::attachments::tools::register(&mut tools, attachments.clone());
+        jarvis_backend::web::register(&mut tools, &config.web.settings);
+        let connections = Connections::new(pool.clone(), connector_cipher(&config, &jwt_secret));
+        let connector_tools =
+            ConnectorTools::new(connections.connectors.clone(), config.web.settings.outbound);
         let chat = Chat::new(
             ChatServices {
                 pool: pool.clone(),
                 models,
                 tools,
+                connector_tools: Some(connector_tools.clone()),
                 attachments: attachments.clone(),
                 voice: Some(voice.clone()),
                 billing: billing.clone(),
@@ -219,6 +226,8 @@ impl Application {
             voice,
             transcription,
             billing,
+            connections,
+            connector_tools,
             leptos_options,
             shutdown,
         };
@@ -287,6 +296,15 @@ impl Application {
         close_pool(&state.pool, POOL_CLOSE_LIMIT).await;
         tracing::info!("shutdown.complete");
         result
+    }
+}
+
+/// The key connector tokens are encrypted with: `JARVIS_ENCRYPTION_KEY`, else derived from the
+/// JWT secret (see the README).
+fn connector_cipher(config: &Config, jwt_secret: &SecretString) -> TokenCipher {
+    match &config.connections.encryption_key {
+        Some(key) => TokenCipher::derive(key.expose_secret().as_bytes()),
+        None => TokenCipher::derive(jwt_secret.expose_secret().as_bytes()),
     }
 }
 
@@ -363,8 +381,12 @@ fn router(state: AppState, site: Site) -> Router {
         let store = state.store.clone();
         let voice = state.voice.clone();
         let billing = state.billing.clone();
+        let connections = state.connections.clone();
+        let connector_tools = state.connector_tools.clone();
         move || {
             provide_context(billing.clone());
+            provide_context(connections.clone());
+            provide_context(connector_tools.clone());
             provide_context(accounts.clone());
             provide_context(chat.clone());
             provide_context(store.clone());
@@ -458,6 +480,9 @@ fn router(state: AppState, site: Site) -> Router {
             routes::billing::WEBHOOK_PATH,
             post(routes::billing::webhook).layer(DefaultBodyLimit::max(routes::billing::WEBHOOK_BODY_LIMIT)),
         )
+        // MCP clients (connected apps) are not pages either: `/mcp` checks their bearer token and
+        // a browser's Origin itself.
+        .merge(routes::mcp::router(&state))
         // Every route, counted by its pattern (added last, so it sees every route's answer).
         .layer(middleware::from_fn(crate::metrics::count_requests))
         // Static files say how long they may be cached before `security` says "no-store".

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use jarvis_backend::{
-    accounts::Accounts, attachments::Attachments, billing::Billing, chat::Chat, storage::BlobStore,
-    transcription::Transcription, voice::Voice,
+    accounts::Accounts, attachments::Attachments, billing::Billing, chat::Chat, connections::Connections,
+    mcp::client::ConnectorTools, storage::BlobStore, transcription::Transcription, voice::Voice,
 };
 use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
@@ -35,6 +35,10 @@ pub struct AppState {
     pub transcription: Transcription,
     /// Plans, limits, metering and Stripe.
     pub billing: Billing,
+    /// Personal access tokens and the users' MCP connectors.
+    pub connections: Connections,
+    /// The connectors' tools, for listing and trying them from Settings.
+    pub connector_tools: ConnectorTools,
     pub leptos_options: LeptosOptions,
     /// Cancelled when the process starts to stop; long-lived connections close on it.
     pub shutdown: CancellationToken,

@@ -12,6 +12,7 @@ pub mod fake_openai_chat;
 pub mod fake_openai_speech;
 pub mod fake_openai_transcription;
 pub mod fake_otlp;
+pub mod fake_search;
 pub mod fake_stripe;
 pub mod http;
 pub mod tcp_proxy;

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod billing;
 pub mod chat;
+pub mod connections;
 pub mod documents;
 pub mod health;
 pub mod protocol;

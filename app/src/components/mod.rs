@@ -2,6 +2,7 @@
 
 pub mod chat;
 pub mod connection;
+pub mod connections;
 pub mod forms;
 pub mod search;
 pub mod theme_control;

@@ -58,7 +58,11 @@ pub(super) fn History(document: DocumentView) -> impl IntoView {
                     {
                         let id = id.clone();
                         let version = v.version;
-                        let who = if v.author == "agent" { "Jarvis" } else { "You" };
+                        let who = match v.author.as_str() {
+                            "agent" => "Jarvis",
+                            "connection" => "A connected app",
+                            _ => "You",
+                        };
                         let when = v.created_at.get(..16).unwrap_or_default().replace('T', " ");
                         let download = format!("/api/documents/{id}/download?version={version}");
                         let restore = move |_| {

@@ -1,18 +1,24 @@
-//! `/settings`: the account, the display name, downloading all of one's data, changing the
-//! password, the devices that are logged in (each revocable), log out everywhere, and deleting
-//! the account.
+//! `/settings`: the account, the display name, downloading all of one's data, the connections
+//! (personal access tokens and MCP servers), changing the password, the devices that are logged
+//! in (each revocable), log out everywhere, and deleting the account.
 
 use jarvis_types::account::{AccountView, EXPORT_PATH, SessionView};
+use jarvis_types::connections::ConnectionsView;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::account::{SetDisplayName, get_account};
 use crate::components::forms::{Field, Flash, PostForm, Submit};
+use crate::connections::get_connections;
 use crate::error::AppError;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let account = Resource::new(|| (), |()| get_account());
+    // Created here, beside the account's, not inside its Suspense: a resource made while a
+    // resolved Suspense renders gets another id in the browser than on the server, and hydration
+    // then reads the wrong value.
+    let connections = Resource::new(|| (), |()| get_connections());
     view! {
         <Title text="Settings" />
         <header class="flex items-center justify-between border-b border-slate-200 bg-white px-4 py-3">
@@ -24,7 +30,7 @@ pub fn SettingsPage() -> impl IntoView {
             <Flash />
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || account.get().map(|result| match result {
-                    Ok(account) => view! { <AccountSettings account /> }.into_any(),
+                    Ok(account) => view! { <AccountSettings account connections /> }.into_any(),
                     Err(_) => view! {
                         <p role="alert" class="text-rose-700">"Your account could not be loaded. Reload the page."</p>
                     }.into_any(),
@@ -35,7 +41,10 @@ pub fn SettingsPage() -> impl IntoView {
 }
 
 #[component]
-fn AccountSettings(account: AccountView) -> impl IntoView {
+fn AccountSettings(
+    account: AccountView,
+    connections: Resource<Result<ConnectionsView, AppError>>,
+) -> impl IntoView {
     view! {
         <section aria-labelledby="account-heading" class="space-y-2">
             <h2 id="account-heading" class="text-lg font-semibold">"Account"</h2>
@@ -52,6 +61,7 @@ fn AccountSettings(account: AccountView) -> impl IntoView {
             <p data-testid="usage">{format!("{} tokens this month", account.tokens_this_month)}</p>
             <a href="/billing" class="text-sm font-medium text-indigo-700 hover:underline">"Plan and usage"</a>
         </section>
+        <crate::components::connections::ConnectionsSettings loaded=connections />
         <section aria-labelledby="password-heading" class="space-y-3">
             <h2 id="password-heading" class="text-lg font-semibold">"Change password"</h2>
             <p class="text-sm text-slate-600">

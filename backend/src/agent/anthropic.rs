@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Value, json};
+use serde_json::Value;
 use url::Url;
 
 use super::messages::ModelReply;
@@ -63,33 +63,40 @@ impl AnthropicProvider {
         Self { http, settings }
     }
 
-    /// The request body: prompt-caching breakpoints on the tools and the system prompt, which
-    /// stay the same from call to call.
-    pub fn body(&self, request: &ModelRequest) -> Value {
-        let mut tools: Vec<Value> = request
-            .tools
-            .iter()
-            .map(|tool| json!({ "name": tool.name, "description": tool.description, "input_schema": tool.input_schema }))
-            .collect();
-        if let Some(last) = tools.last_mut() {
-            last["cache_control"] = json!({ "type": "ephemeral" });
-        }
+    /// The request body, serialised once per call (retries resend the same bytes) straight from
+    /// the request, without an intermediate JSON tree of the history: prompt-caching breakpoints
+    /// on the tools and the system prompt, which stay the same from call to call.
+    pub fn body(&self, request: &ModelRequest) -> bytes::Bytes {
         let max_tokens = if request.largest_output {
             self.settings.max_output_tokens.max(self.settings.max_tokens)
         } else {
             self.settings.max_tokens
         };
-        let mut body = json!({
-            "model": request.model.as_deref().unwrap_or(&self.settings.model),
-            "max_tokens": max_tokens,
-            "stream": true,
-            "system": [{ "type": "text", "text": request.system, "cache_control": { "type": "ephemeral" } }],
-            "messages": request.messages,
-        });
-        if !tools.is_empty() {
-            body["tools"] = Value::Array(tools);
-        }
-        body
+        let last = request.tools.len().saturating_sub(1);
+        let body = wire::Body {
+            model: request.model.as_deref().unwrap_or(&self.settings.model),
+            max_tokens,
+            stream: true,
+            system: [wire::SystemBlock {
+                kind: "text",
+                text: &request.system,
+                cache_control: wire::EPHEMERAL,
+            }],
+            messages: &request.messages,
+            tools: request
+                .tools
+                .iter()
+                .enumerate()
+                .map(|(index, tool)| wire::Tool {
+                    name: &tool.name,
+                    description: &tool.description,
+                    input_schema: &tool.input_schema,
+                    cache_control: (index == last).then_some(wire::EPHEMERAL),
+                })
+                .collect(),
+        };
+        // Our own structs of strings and JSON values: serialising them cannot fail.
+        serde_json::to_vec(&body).unwrap_or_default().into()
     }
 
     fn endpoint(&self) -> String {
@@ -100,7 +107,7 @@ impl AnthropicProvider {
     /// its first text.
     async fn attempt(
         &self,
-        body: &Value,
+        body: &bytes::Bytes,
         on_delta: &mut (dyn FnMut(ModelDelta) + Send),
     ) -> Result<ModelReply, AttemptError> {
         let started = std::time::Instant::now();
@@ -129,7 +136,7 @@ impl AnthropicProvider {
 
     async fn attempt_unmeasured(
         &self,
-        body: &Value,
+        body: &bytes::Bytes,
         on_delta: &mut (dyn FnMut(ModelDelta) + Send),
     ) -> Result<ModelReply, AttemptError> {
         let mut builder = self
@@ -137,7 +144,7 @@ impl AnthropicProvider {
             .post(self.endpoint())
             .header("anthropic-version", &self.settings.version)
             .header("content-type", "application/json")
-            .json(body);
+            .body(body.clone());
         if let Some(key) = &self.settings.api_key {
             builder = builder.header("x-api-key", key.expose_secret());
         }
@@ -325,5 +332,50 @@ impl ModelProvider for AnthropicProvider {
                 }
             }
         })
+    }
+}
+
+/// The Messages API's request body, borrowing from the [`ModelRequest`].
+mod wire {
+    use serde::Serialize;
+    use serde_json::Value;
+
+    use crate::agent::messages::Message;
+
+    #[derive(Serialize, Clone, Copy)]
+    pub(super) struct CacheControl {
+        #[serde(rename = "type")]
+        kind: &'static str,
+    }
+
+    /// A prompt-caching breakpoint.
+    pub(super) const EPHEMERAL: CacheControl = CacheControl { kind: "ephemeral" };
+
+    #[derive(Serialize)]
+    pub(super) struct Body<'a> {
+        pub model: &'a str,
+        pub max_tokens: u32,
+        pub stream: bool,
+        pub system: [SystemBlock<'a>; 1],
+        pub messages: &'a [Message],
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pub tools: Vec<Tool<'a>>,
+    }
+
+    #[derive(Serialize)]
+    pub(super) struct SystemBlock<'a> {
+        #[serde(rename = "type")]
+        pub kind: &'static str,
+        pub text: &'a str,
+        pub cache_control: CacheControl,
+    }
+
+    #[derive(Serialize)]
+    pub(super) struct Tool<'a> {
+        pub name: &'a str,
+        pub description: &'a str,
+        pub input_schema: &'a Value,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub cache_control: Option<CacheControl>,
     }
 }

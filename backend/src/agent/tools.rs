@@ -16,11 +16,25 @@ use uuid::Uuid;
 use super::messages::ToolSpec;
 use crate::text;
 
-/// On whose behalf a tool runs: set by the driver from the authenticated session.
+/// On whose behalf a tool runs: set by the driver from the authenticated session, or by `/mcp`
+/// from the verified personal access token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ToolContext {
     pub user_id: Uuid,
-    pub run_id: Uuid,
+    /// The run the call belongs to; `None` for a call from an MCP client (a connected app).
+    pub run_id: Option<Uuid>,
+}
+
+impl ToolContext {
+    /// A call the agent makes in one of the user's runs.
+    pub fn for_run(user_id: Uuid, run_id: Uuid) -> Self {
+        Self { user_id, run_id: Some(run_id) }
+    }
+
+    /// A call an MCP client makes with one of the user's tokens.
+    pub fn for_connection(user_id: Uuid) -> Self {
+        Self { user_id, run_id: None }
+    }
 }
 
 /// A failed tool call, told to the model as an `is_error` result so it can recover.
@@ -56,13 +70,15 @@ pub trait Tool: Send + Sync + 'static {
     ) -> impl Future<Output = Result<ToolOutput, ToolError>> + Send;
 }
 
-/// A [`Tool`] that still takes its arguments as JSON: what the registry keeps.
-trait JsonTool: Send + Sync {
+/// A tool that takes its arguments as JSON: what the registry keeps. Every [`Tool`] is one; a
+/// tool known only at run time (a connector's, whose schema comes from its server) implements it
+/// directly.
+pub trait DynamicTool: Send + Sync {
     fn spec(&self) -> ToolSpec;
     fn call_json(&self, context: ToolContext, input: Value) -> BoxFuture<'_, Result<ToolOutput, ToolError>>;
 }
 
-impl<T: Tool> JsonTool for T {
+impl<T: Tool> DynamicTool for T {
     fn spec(&self) -> ToolSpec {
         Tool::spec(self)
     }
@@ -79,7 +95,7 @@ impl<T: Tool> JsonTool for T {
 /// The tools of a deployment, by name.
 #[derive(Clone, Default)]
 pub struct ToolRegistry {
-    tools: BTreeMap<String, Arc<dyn JsonTool>>,
+    tools: BTreeMap<String, Arc<dyn DynamicTool>>,
 }
 
 impl std::fmt::Debug for ToolRegistry {
@@ -98,6 +114,36 @@ impl ToolRegistry {
 
     pub fn register(&mut self, tool: impl Tool) {
         self.tools.insert(Tool::spec(&tool).name, Arc::new(tool));
+    }
+
+    /// Adds a tool known only at run time; one of the same name is replaced.
+    pub fn register_dynamic(&mut self, tool: Arc<dyn DynamicTool>) {
+        self.tools.insert(tool.spec().name, tool);
+    }
+
+    /// These tools and `extra` (a run's connector tools): a cheap copy, the tools are shared.
+    pub fn with(&self, extra: impl IntoIterator<Item = Arc<dyn DynamicTool>>) -> Self {
+        let mut registry = self.clone();
+        for tool in extra {
+            registry.register_dynamic(tool);
+        }
+        registry
+    }
+
+    /// Only the tools named (those of them that exist).
+    pub fn only(&self, names: &[&str]) -> Self {
+        Self {
+            tools: self
+                .tools
+                .iter()
+                .filter(|(name, _)| names.contains(&name.as_str()))
+                .map(|(name, tool)| (name.clone(), Arc::clone(tool)))
+                .collect(),
+        }
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.tools.contains_key(name)
     }
 
     pub fn specs(&self) -> Vec<ToolSpec> {
@@ -182,7 +228,7 @@ mod tests {
     use super::*;
 
     fn context() -> ToolContext {
-        ToolContext { user_id: Uuid::new_v4(), run_id: Uuid::new_v4() }
+        ToolContext::for_run(Uuid::new_v4(), Uuid::new_v4())
     }
 
     #[tokio::test]

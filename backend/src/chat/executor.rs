@@ -26,7 +26,8 @@ use crate::models::Model;
 use crate::voice::Speaker;
 
 const SYSTEM_PROMPT: &str = "You are Jarvis, a capable and concise personal assistant in the user's browser. \
-Answer in Markdown. Use tools when they help, and say plainly when you cannot do something.";
+Answer in Markdown. Use tools when they help, and say plainly when you cannot do something. \
+When an answer rests on web pages you searched or fetched, cite their URLs as Markdown links.";
 
 /// How long a write that must not be lost (a message, the run's end) is retried while the
 /// database is away.
@@ -97,7 +98,7 @@ pub(super) async fn execute(inner: Arc<Shared>, run: Arc<LiveRun>, start: RunSta
         None
     } else {
         let request = RunRequest {
-            context: ToolContext { user_id, run_id },
+            context: ToolContext::for_run(user_id, run_id),
             model: Some(model.spec.model.clone()),
             system: format!("{SYSTEM_PROMPT}\nThe user's name is {}.", new_run.display_name),
             history,
@@ -110,10 +111,15 @@ pub(super) async fn execute(inner: Arc<Shared>, run: Arc<LiveRun>, start: RunSta
             },
             context_budget_tokens: context_budget(inner.settings.context_budget_tokens, &model),
         };
-        Some(
-            driver::run(model.provider.as_ref(), &inner.tools, request, run.cancel_token(), &mut observer)
-                .await,
-        )
+        // The user's own MCP servers' tools, as last fetched: no request to them before the run
+        // (and no query at all for a user who has none switched on).
+        let tools = match &inner.connector_tools {
+            Some(connector_tools) if new_run.has_connectors => {
+                inner.tools.with(connector_tools.for_run(user_id).await)
+            }
+            _ => inner.tools.clone(),
+        };
+        Some(driver::run(model.provider.as_ref(), &tools, request, run.cancel_token(), &mut observer).await)
     };
 
     if run.stop_reason() == Some(StopReason::TakenOver) {

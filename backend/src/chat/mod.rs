@@ -111,7 +111,7 @@ pub struct MessageOptions<'a> {
 
 impl Chat {
     pub fn new(services: ChatServices, settings: ChatSettings, journal_settings: JournalSettings) -> Self {
-        let ChatServices { pool, models, tools, attachments, voice, billing } = services;
+        let ChatServices { pool, models, tools, connector_tools, attachments, voice, billing } = services;
         let journal = Journal::new(pool.clone(), Uuid::new_v4(), journal_settings);
         let admissions =
             tokio::sync::Semaphore::new((pool.options().get_max_connections() as usize / 2).max(1));
@@ -120,6 +120,7 @@ impl Chat {
                 pool,
                 models,
                 tools,
+                connector_tools,
                 attachments,
                 settings,
                 voice,

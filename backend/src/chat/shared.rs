@@ -12,6 +12,7 @@ use crate::agent::tools::ToolRegistry;
 use crate::agent::turn::TurnLimits;
 use crate::attachments::Attachments;
 use crate::billing::Billing;
+use crate::mcp::client::ConnectorTools;
 use crate::models::ModelCatalog;
 use crate::voice::Voice;
 
@@ -29,6 +30,8 @@ pub struct ChatServices {
     /// The models a run may use, and their providers.
     pub models: ModelCatalog,
     pub tools: ToolRegistry,
+    /// The tools of each user's own MCP servers, added to `tools` for that user's runs.
+    pub connector_tools: Option<ConnectorTools>,
     /// The files questions carry, resolved for the model before each run.
     pub attachments: Attachments,
     /// Speaks replies while they stream, for users who want that.
@@ -42,6 +45,7 @@ pub(super) struct Shared {
     pub(super) pool: PgPool,
     pub(super) models: ModelCatalog,
     pub(super) tools: ToolRegistry,
+    pub(super) connector_tools: Option<ConnectorTools>,
     pub(super) attachments: Attachments,
     pub(super) settings: ChatSettings,
     /// Speaks replies while they stream, for users who want that.

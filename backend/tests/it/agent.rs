@@ -65,7 +65,7 @@ fn keyless(base_url: &str, model: &str) -> AnthropicProvider {
 
 fn request(question: &str) -> RunRequest {
     RunRequest {
-        context: ToolContext { user_id: Uuid::new_v4(), run_id: Uuid::new_v4() },
+        context: ToolContext::for_run(Uuid::new_v4(), Uuid::new_v4()),
         model: None,
         system: "You are Jarvis.".into(),
         history: vec![Message::user_text(question)],

@@ -150,7 +150,7 @@ async fn turn(
 ) -> (Outcome, String) {
     conversation.messages.push((Message::user_text(text), run_index, false));
     let request = RunRequest {
-        context: ToolContext { user_id: Uuid::new_v4(), run_id: Uuid::new_v4() },
+        context: ToolContext::for_run(Uuid::new_v4(), Uuid::new_v4()),
         model: None,
         system: "You are Jarvis.".into(),
         history: conversation.history(),

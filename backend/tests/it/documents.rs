@@ -53,7 +53,7 @@ async fn the_agent_saves_reads_and_updates_a_document_as_new_versions() {
 
     let versions = documents::versions(&db.app, agent.user_id, Uuid::parse_str(&id).unwrap()).await.unwrap();
     assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), vec![3, 2, 1]);
-    assert!(versions.iter().all(|v| v.author == "agent" && v.run_id == Some(agent.run_id)));
+    assert!(versions.iter().all(|v| v.author == "agent" && v.run_id == agent.run_id));
     let v2 =
         documents::version_content(&db.app, agent.user_id, Uuid::parse_str(&id).unwrap(), 2).await.unwrap();
     assert_eq!(v2, "# Plan\n\n- one\n- two");

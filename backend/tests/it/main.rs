@@ -4,6 +4,7 @@
 
 mod admin;
 mod agent;
+mod connections;
 mod conversation_property;
 mod documents;
 mod files;
@@ -13,3 +14,4 @@ mod shares;
 mod speaking;
 mod support;
 mod voice;
+mod web;

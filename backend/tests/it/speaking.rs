@@ -209,7 +209,7 @@ fn stream(speaker: &mut jarvis_backend::voice::Speaker, text: &str) {
 #[tokio::test]
 async fn clips_are_announced_in_order_within_the_per_user_limit_and_stored_under_the_users_prefix() {
     let s = setup(VoiceLimits { per_user: 2, global: 8 }).await;
-    let run = s.db.user().await;
+    let run = s.db.run().await;
     let (events, received) = mpsc::unbounded_channel();
     let mut speaker = s.voice.speaker(run.user_id, run.run_id, events).await.expect("voice is on by default");
     stream(&mut speaker, REPLY);
@@ -242,7 +242,7 @@ async fn clips_are_announced_in_order_within_the_per_user_limit_and_stored_under
 #[tokio::test]
 async fn the_first_clip_is_announced_while_the_reply_is_still_streaming() {
     let s = setup(VoiceLimits::default()).await;
-    let run = s.db.user().await;
+    let run = s.db.run().await;
     let (events, mut received) = mpsc::unbounded_channel();
     let mut speaker = s.voice.speaker(run.user_id, run.run_id, events).await.unwrap();
     speaker.push("The first sentence is complete. The second one is still being wri");
@@ -263,7 +263,7 @@ async fn the_first_clip_is_announced_while_the_reply_is_still_streaming() {
 #[tokio::test]
 async fn two_users_share_the_global_limit_and_each_keeps_to_their_own() {
     let s = setup(VoiceLimits { per_user: 2, global: 3 }).await;
-    let (alice, bob) = (s.db.user().await, s.db.user().await);
+    let (alice, bob) = (s.db.run().await, s.db.run().await);
     // Bob speaks with the other voice, so the engine can tell the users apart.
     let settings = VoiceSettings { enabled: true, voice: "bob".into(), speed: 1.0, autoplay: true };
     s.voice.save_settings(bob.user_id, settings).await.unwrap();
@@ -292,7 +292,7 @@ async fn two_users_share_the_global_limit_and_each_keeps_to_their_own() {
 #[tokio::test]
 async fn a_failing_engine_marks_its_clip_failed_keeps_the_order_and_a_retry_makes_it() {
     let s = setup(VoiceLimits::default()).await;
-    let run = s.db.user().await;
+    let run = s.db.run().await;
     let (events, received) = mpsc::unbounded_channel();
     let mut speaker = s.voice.speaker(run.user_id, run.run_id, events).await.unwrap();
     stream(&mut speaker, "This works. This will FAIL today. This works too.");
@@ -320,7 +320,7 @@ async fn a_failing_engine_marks_its_clip_failed_keeps_the_order_and_a_retry_make
 #[tokio::test]
 async fn after_a_failure_the_rest_of_the_reply_fails_fast_instead_of_waiting_on_the_engine() {
     let s = setup(VoiceLimits { per_user: 1, global: 1 }).await;
-    let run = s.db.user().await;
+    let run = s.db.run().await;
     let (events, received) = mpsc::unbounded_channel();
     let mut speaker = s.voice.speaker(run.user_id, run.run_id, events).await.unwrap();
     stream(&mut speaker, "It will FAIL here. One. Two. Three. Four.");
@@ -344,7 +344,7 @@ async fn after_a_failure_the_rest_of_the_reply_fails_fast_instead_of_waiting_on_
 #[tokio::test]
 async fn another_user_can_neither_fetch_nor_retry_nor_list_a_clip() {
     let s = setup(VoiceLimits::default()).await;
-    let (owner, other) = (s.db.user().await, s.db.user().await);
+    let (owner, other) = (s.db.run().await, s.db.run().await);
     let (events, received) = mpsc::unbounded_channel();
     let mut speaker = s.voice.speaker(owner.user_id, owner.run_id, events).await.unwrap();
     speaker.push("A private sentence.");
@@ -362,7 +362,7 @@ async fn another_user_can_neither_fetch_nor_retry_nor_list_a_clip() {
 #[tokio::test]
 async fn settings_are_per_user_checked_and_a_user_who_turned_voice_off_gets_no_speaker() {
     let s = setup(VoiceLimits::default()).await;
-    let (run, other) = (s.db.user().await, s.db.user().await);
+    let (run, other) = (s.db.run().await, s.db.run().await);
     let defaults = s.voice.settings(run.user_id).await.unwrap();
     assert_eq!(defaults, VoiceSettings { enabled: true, voice: "alice".into(), speed: 1.0, autoplay: true });
 
@@ -390,7 +390,7 @@ async fn settings_are_per_user_checked_and_a_user_who_turned_voice_off_gets_no_s
 #[tokio::test]
 async fn a_stopped_run_abandons_the_clips_not_yet_made() {
     let s = setup(VoiceLimits { per_user: 1, global: 1 }).await;
-    let run = s.db.user().await;
+    let run = s.db.run().await;
     let (events, received) = mpsc::unbounded_channel();
     let mut speaker = s.voice.speaker(run.user_id, run.run_id, events).await.unwrap();
     stream(&mut speaker, REPLY);

@@ -49,9 +49,28 @@ pub async fn test_db() -> TestDb {
     TestDb { owner: database.owner_pool().await.unwrap(), app: db::pool(&settings).unwrap(), database }
 }
 
+/// A user and a run of theirs, in the test database.
+#[derive(Debug, Clone, Copy)]
+pub struct TestRun {
+    pub user_id: Uuid,
+    pub run_id: Uuid,
+}
+
+impl TestRun {
+    /// The agent's tools acting in this run.
+    pub fn context(self) -> ToolContext {
+        ToolContext::for_run(self.user_id, self.run_id)
+    }
+}
+
 impl TestDb {
     /// A user with a conversation and a run, as the agent would act for.
     pub async fn user(&self) -> ToolContext {
+        self.run().await.context()
+    }
+
+    /// A user with a conversation and a run: their ids.
+    pub async fn run(&self) -> TestRun {
         let user_id = Uuid::new_v4();
         let run_id = Uuid::new_v4();
         let conversation_id = Uuid::new_v4();
@@ -76,7 +95,7 @@ impl TestDb {
             .execute(&self.owner)
             .await
             .unwrap();
-        ToolContext { user_id, run_id }
+        TestRun { user_id, run_id }
     }
 
     pub fn tools(&self) -> ToolRegistry {

@@ -5,12 +5,14 @@
 
 mod accounts;
 mod billing;
+mod connections;
 mod database;
 mod model;
 mod parse;
 mod storage;
 mod transcription;
 mod voice;
+mod web;
 
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -21,10 +23,12 @@ use url::Url;
 
 pub use accounts::{AuthConfig, MailConfig};
 pub use billing::BillingConfig;
+pub use connections::ConnectionsConfig;
 pub use model::ModelConfig;
 pub use storage::StorageConfig;
 pub use transcription::TranscriptionConfig;
 pub use voice::{VoiceConfig, VoiceEngineConfig};
+pub use web::WebConfig;
 
 use parse::parse_or;
 
@@ -53,6 +57,8 @@ pub struct Config {
     pub voice: VoiceConfig,
     pub transcription: TranscriptionConfig,
     pub billing: BillingConfig,
+    pub connections: ConnectionsConfig,
+    pub web: WebConfig,
     /// `JARVIS_METRICS_ADDR`: where `GET /metrics` (Prometheus) is served, on its own listener,
     /// never the public address. Default `127.0.0.1:9100`; `off` turns it off; port 0 picks a
     /// free port (tests).
@@ -114,6 +120,8 @@ impl Config {
         let voice = voice::read(&get)?;
         let transcription = transcription::read(&get)?;
         let billing = billing::read(&get)?;
+        let connections = connections::read(&get)?;
+        let web = web::read(&get)?;
         model::with_plans(&mut model, &billing.catalog)?;
 
         Ok(Self {
@@ -123,6 +131,8 @@ impl Config {
             voice,
             transcription,
             billing,
+            connections,
+            web,
             public_url,
             database,
             log_format: parse_or("JARVIS_LOG_FORMAT", get("JARVIS_LOG_FORMAT"), LogFormat::Pretty)?,

@@ -5,7 +5,12 @@
 //!   copy made at build time (`cargo leptos build --release --precompress`) when the browser
 //!   accepts it, never compressed per request. Bundles whose names carry their content hash
 //!   (`hash-files` in Cargo.toml; the hashes are in the site's `hash.txt`) are cached for a year
-//!   as `immutable`; any other file there is revalidated (`no-cache`).
+//!   as `immutable`; any other file there is revalidated (`no-cache`). A site built with
+//!   `--split` also has the lazy-loaded wasm chunks (`split_….<hash>.wasm`, `chunk_….<hash>.wasm`,
+//!   named in the split manifest) and their loader (`__wasm_split.<hash>.js`): immutable too.
+//!   There the main script and wasm are revalidated instead: the script and the loader import
+//!   each other by name, so cargo-leptos names them before writing the loader's final name into
+//!   them, and a later build can change them under the same name.
 //! - The other files of the site root (the icon, `/highlight/…`): cached for an hour.
 //! - Dynamic answers (pages, JSON, text) are compressed on the fly with brotli or gzip. Already
 //!   compressed kinds (audio, archives, PDFs, images, the wasm), server-sent events, ranges and
@@ -13,7 +18,7 @@
 //! - Everything else gets its `Cache-Control` from its handler or, failing that, `no-store`
 //!   (`security`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -36,7 +41,8 @@ use tower_http::{
 pub const PKG_DIR: &str = "pkg";
 
 /// The file in the site root that lists the bundles' content hashes (`js: …`, `wasm: …`,
-/// `css: …`), written by cargo-leptos (`hash-file-name` in Cargo.toml).
+/// `css: …`, and for a split build `manifest: …` and `split: …`), written by cargo-leptos
+/// (`hash-file-name` in Cargo.toml).
 pub const HASH_FILE: &str = "hash.txt";
 
 /// A bundle whose name carries its content hash never changes.
@@ -80,7 +86,15 @@ impl Site {
                 // Leptos looks for the hash file beside the server binary unless the path it is
                 // given is absolute; the site root may be relative to the working directory.
                 let absolute = std::path::absolute(&hash_path).unwrap_or(hash_path);
-                (Some(absolute), hashed_paths(&text, output_name))
+                let mut hashed = hashed_paths(&text, output_name);
+                let split = split_paths(&text, &root.join(PKG_DIR));
+                if !split.is_empty() {
+                    // Named before the loader's hash was written into them (see the module
+                    // documentation): not immutable.
+                    hashed.retain(|path| path.ends_with(".css"));
+                }
+                hashed.extend(split);
+                (Some(absolute), hashed)
             }
             Err(_) => (None, HashSet::new()),
         };
@@ -139,13 +153,58 @@ fn public_files(dir: &Path, prefix: &str, paths: &mut HashSet<String>) {
 
 /// The request paths of the hashed bundles named by a cargo-leptos hash file.
 fn hashed_paths(hash_file: &str, output_name: &str) -> HashSet<String> {
+    hash_entries(hash_file)
+        .filter(|(kind, _)| matches!(*kind, "js" | "wasm" | "css"))
+        .map(|(kind, hash)| format!("/{PKG_DIR}/{output_name}.{hash}.{kind}"))
+        .collect()
+}
+
+/// The `kind: hash` lines of a cargo-leptos hash file (`js`, `wasm`, `css`, and in a split build
+/// `manifest` and `split`).
+fn hash_entries(hash_file: &str) -> impl Iterator<Item = (&str, &str)> {
     hash_file
         .lines()
         .filter_map(|line| line.split_once(':'))
         .map(|(kind, hash)| (kind.trim(), hash.trim()))
-        .filter(|(kind, hash)| matches!(*kind, "js" | "wasm" | "css") && !hash.is_empty())
-        .map(|(kind, hash)| format!("/{PKG_DIR}/{output_name}.{hash}.{kind}"))
-        .collect()
+        .filter(|(_, hash)| !hash.is_empty())
+}
+
+/// In a site built with `cargo leptos build --split`: the request paths of the chunk loader
+/// (`__wasm_split.<hash>.js`, `split` in the hash file) and of every wasm chunk it may fetch, as
+/// the split manifest (`__wasm_split_manifest.<hash>.json` in `pkg_dir`, `manifest` in the hash
+/// file) lists them: each lazy function's name with the chunks it needs, named with their
+/// content hash and without `.wasm`. Nothing for a site built without `--split`, or whose
+/// manifest cannot be read (the chunks are then revalidated, which is slower but correct).
+fn split_paths(hash_file: &str, pkg_dir: &Path) -> HashSet<String> {
+    let mut paths = HashSet::new();
+    for (kind, hash) in hash_entries(hash_file) {
+        match kind {
+            "split" => {
+                paths.insert(format!("/{PKG_DIR}/__wasm_split.{hash}.js"));
+            }
+            "manifest" => {
+                let manifest = pkg_dir.join(format!("__wasm_split_manifest.{hash}.json"));
+                let chunks = std::fs::read_to_string(&manifest)
+                    .ok()
+                    .and_then(|text| serde_json::from_str::<HashMap<String, Vec<String>>>(&text).ok())
+                    .unwrap_or_default();
+                paths.extend(
+                    chunks
+                        .into_values()
+                        .flatten()
+                        .filter(|chunk| is_file_name(chunk))
+                        .map(|chunk| format!("/{PKG_DIR}/{chunk}.wasm")),
+                );
+            }
+            _ => {}
+        }
+    }
+    paths
+}
+
+/// A plain file name (what the manifest holds): no folder, nothing that climbs out of one.
+fn is_file_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\'])
 }
 
 /// Sets the `Cache-Control` of static files (where the handler set none) and `Vary:
@@ -254,6 +313,40 @@ mod tests {
         let mut paths: Vec<_> = paths.into_iter().collect();
         paths.sort();
         assert_eq!(paths, ["/pkg/jarvis.AbC-1_xyz.js", "/pkg/jarvis.Css9.css", "/pkg/jarvis.Wq2.wasm"]);
+    }
+
+    #[test]
+    fn a_split_site_has_its_loader_and_the_chunks_its_manifest_names_immutable() {
+        let root = std::env::temp_dir().join(format!("jarvis-assets-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(root.join(PKG_DIR)).unwrap();
+        std::fs::write(root.join(HASH_FILE), "js: J1\nwasm: W1\ncss: C1\nmanifest: M1\nsplit: S1\n").unwrap();
+        // As cargo-leptos 0.3 writes it: each lazy function's chunks, hashed names without `.wasm`.
+        std::fs::write(
+            root.join("pkg/__wasm_split_manifest.M1.json"),
+            r#"{"settings_route_view_1": ["chunk_3.Ch3", "split_settings_route_view_1.Sp1"],
+                "admin_route_view_2": ["chunk_3.Ch3"], "odd": ["../escape", "sub/dir"]}"#,
+        )
+        .unwrap();
+
+        let site = Site::load(root.to_str().unwrap(), "jarvis");
+        // The main script and wasm change under the same name when only a chunk changed.
+        assert_eq!(site.cache_policy("/pkg/jarvis.J1.js"), Some(REVALIDATE));
+        assert_eq!(site.cache_policy("/pkg/jarvis.W1.wasm"), Some(REVALIDATE));
+        assert_eq!(site.cache_policy("/pkg/jarvis.C1.css"), Some(IMMUTABLE));
+        assert_eq!(site.cache_policy("/pkg/__wasm_split.S1.js"), Some(IMMUTABLE));
+        assert_eq!(site.cache_policy("/pkg/chunk_3.Ch3.wasm"), Some(IMMUTABLE));
+        assert_eq!(site.cache_policy("/pkg/split_settings_route_view_1.Sp1.wasm"), Some(IMMUTABLE));
+        // Not named by the manifest: revalidated like any other file under /pkg.
+        assert_eq!(site.cache_policy("/pkg/chunk_4.Ch4.wasm"), Some(REVALIDATE));
+        assert_eq!(site.cache_policy("/pkg/../escape.wasm"), Some(REVALIDATE));
+        assert_eq!(site.cache_policy("/pkg/sub/dir.wasm"), Some(REVALIDATE));
+
+        // A manifest that cannot be read makes no chunk immutable, and the site still loads.
+        std::fs::write(root.join("pkg/__wasm_split_manifest.M1.json"), "not json").unwrap();
+        let broken = Site::load(root.to_str().unwrap(), "jarvis");
+        assert_eq!(broken.cache_policy("/pkg/chunk_3.Ch3.wasm"), Some(REVALIDATE));
+        assert_eq!(broken.cache_policy("/pkg/__wasm_split.S1.js"), Some(IMMUTABLE));
+        std::fs::remove_dir_all(root).ok();
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod billing;
 pub mod export;
 pub mod health;
 pub mod library;
+pub mod mcp;
 pub mod models;
 pub mod server_fns;
 pub mod transcriptions;

@@ -153,7 +153,7 @@ async fn tool_inputs_with_nul_are_kept_with_the_replacement_character() {
     .unwrap();
     let mut registry = ToolRegistry::default();
     jarvis_backend::library::documents::tools::register(&mut registry, app.app_pool.clone(), None);
-    let context = ToolContext { user_id, run_id };
+    let context = ToolContext::for_run(user_id, run_id);
 
     let saved = registry
         .call(

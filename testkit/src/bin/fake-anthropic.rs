@@ -8,6 +8,10 @@
 //! - "update": an `update_document` call adding a line to the last document it saved or read,
 //!   based on the version it last saw; when that is refused as stale, a `read_document` call and
 //!   then the update again on the version it read — what a careful model does;
+//! - "connector": a call to the first tool offered whose name has "__" in it (a connector's,
+//!   `server__tool`) and ends with "add_note", else to the first with "__", with the input
+//!   `{"text": <the message>}`; once the result comes, "The connector said: <result>" (or "The
+//!   connector failed: <error>"); "No connector tools are available." when none is offered;
 //! - a message with images or PDFs: "I received 1 image (image/png, 123 bytes) and 1 PDF (456
 //!   bytes). You said: <message>";
 //! - anything else: "Hello! You said: <message>", a word every 30 ms.
@@ -171,14 +175,51 @@ fn attachments_seen(blocks: &[Value]) -> Option<String> {
     Some(format!("I received {}.", parts.join(" and ")))
 }
 
+/// The connector scenario: a connector tool's result answered, or a message with "connector" in it
+/// turned into a call of one (see the list at the top).
+fn connector(body: &Value, text: &str, result: Option<&Value>) -> Option<Script> {
+    let said = |text: String| Some(Script::Reply(Reply::text(text).slowly(Duration::from_millis(10))));
+    if let Some(result) = result {
+        let name = tool_of(result["tool_use_id"].as_str().unwrap_or_default());
+        if !name.contains("__") {
+            return None;
+        }
+        let output = result_text(result);
+        return if result["is_error"] == true {
+            said(format!("The connector failed: {output}"))
+        } else {
+            said(format!("The connector said: {output}"))
+        };
+    }
+    if !text.to_lowercase().contains("connector") {
+        return None;
+    }
+    let offered: Vec<&str> = body["tools"]
+        .as_array()
+        .map(|tools| {
+            tools.iter().filter_map(|tool| tool["name"].as_str()).filter(|name| name.contains("__")).collect()
+        })
+        .unwrap_or_default();
+    let chosen = offered.iter().find(|name| name.ends_with("add_note")).or_else(|| offered.first());
+    match chosen {
+        Some(name) => Some(call(body, name, json!({"text": text}), "Asking the connector. ")),
+        None => said("No connector tools are available.".to_owned()),
+    }
+}
+
 /// The reply to a message with "speak" in it.
 const SPOKEN: &str = "Here is the first sentence of a spoken reply. The second sentence follows right after it. \
                       A third sentence keeps the voice going. And the fourth sentence ends the reply.";
 
 fn respond(body: &Value) -> Script {
     let blocks = last_user_blocks(body);
-    let lower = last_user_text(body).to_lowercase();
+    let typed = last_user_text(body);
+    let lower = typed.to_lowercase();
     let result = blocks.iter().find(|b| b["type"] == "tool_result");
+    // Before the documents: "Use the connector to save this" is about the connector.
+    if let Some(script) = connector(body, &typed, result) {
+        return script;
+    }
     if let Some(script) = documents(body, &lower, result) {
         return script;
     }

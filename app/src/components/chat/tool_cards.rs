@@ -1,8 +1,10 @@
 //! What a reply did besides writing: a card per tool call, named in plain words
-//! ([`tool_label`]: "Saving a document", "Saved a document", …) with its input and its output
-//! once known, and a card linking to each document a tool call saved or changed.
+//! ([`tool_label`]: "Saving a document", "Saved a document", "Add note · notes · done", …) with its
+//! input and its output once known, and a card linking to each document a tool call saved or
+//! changed.
 
 use jarvis_types::chat::ToolCallView;
+use jarvis_types::connections::split_connector_tool;
 use leptos::prelude::*;
 
 use super::context::{ChatContext, Panel};
@@ -43,8 +45,12 @@ fn progress(tool: &ToolCallView) -> Progress {
 }
 
 /// A tool call in the user's words: what Jarvis is doing, did, or could not do. A tool not known
-/// here is named by its words ("get_weather" → "Get weather") with how far it is.
+/// here is named by its words ("get_weather" → "Get weather") with how far it is; a tool of one
+/// of the user's MCP servers (`server__tool`) also names its server ("Add note · notes · done").
 pub fn tool_label(name: &str, progress: Progress) -> String {
+    if let Some((server, tool)) = split_connector_tool(name) {
+        return format!("{} · {server} · {}", readable(tool), progress_words(progress));
+    }
     let known = match name {
         "save_document" => Some(("Saving a document", "Saved a document", "save a document")),
         "update_document" => Some(("Updating a document", "Updated a document", "update a document")),
@@ -56,26 +62,34 @@ pub fn tool_label(name: &str, progress: Progress) -> String {
             Some(("Searching your documents", "Searched your documents", "search your documents"))
         }
         "get_current_time" => Some(("Checking the time", "Checked the time", "check the time")),
+        "fetch_url" => Some(("Reading a web page", "Read a web page", "read the web page")),
+        "web_search" => Some(("Searching the web", "Searched the web", "search the web")),
         _ => None,
     };
     match (known, progress) {
         (Some((running, _, _)), Progress::Running) => format!("{running}…"),
         (Some((_, done, _)), Progress::Done) => done.to_owned(),
         (Some((_, _, failed)), Progress::Failed) => format!("Could not {failed}"),
-        (None, progress) => {
-            let words = name.replace(['_', '-'], " ");
-            let words = words.trim();
-            let mut chars = words.chars();
-            let readable = match chars.next() {
-                Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
-                None => "A tool".to_owned(),
-            };
-            match progress {
-                Progress::Running => format!("{readable} · running…"),
-                Progress::Done => format!("{readable} · done"),
-                Progress::Failed => format!("{readable} · failed"),
-            }
-        }
+        (None, progress) => format!("{} · {}", readable(name), progress_words(progress)),
+    }
+}
+
+/// A tool's name as words, capitalised: "get_weather" → "Get weather"; "A tool" when empty.
+fn readable(name: &str) -> String {
+    let words = name.replace(['_', '-'], " ");
+    let mut chars = words.trim().chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => "A tool".to_owned(),
+    }
+}
+
+/// How far a tool call of a tool not named here is, in a word or two.
+fn progress_words(progress: Progress) -> &'static str {
+    match progress {
+        Progress::Running => "running…",
+        Progress::Done => "done",
+        Progress::Failed => "failed",
     }
 }
 
@@ -143,5 +157,30 @@ mod tests {
         assert_eq!(tool_label("get_weather", Progress::Running), "Get weather · running…");
         assert_eq!(tool_label("fetch-page", Progress::Done), "Fetch page · done");
         assert_eq!(tool_label("", Progress::Failed), "A tool · failed");
+    }
+
+    #[test]
+    fn the_web_tools_are_named_in_plain_words() {
+        assert_eq!(tool_label("fetch_url", Progress::Running), "Reading a web page…");
+        assert_eq!(tool_label("fetch_url", Progress::Done), "Read a web page");
+        assert_eq!(tool_label("fetch_url", Progress::Failed), "Could not read the web page");
+        assert_eq!(tool_label("web_search", Progress::Running), "Searching the web…");
+        assert_eq!(tool_label("web_search", Progress::Done), "Searched the web");
+        assert_eq!(tool_label("web_search", Progress::Failed), "Could not search the web");
+    }
+
+    #[test]
+    fn a_connector_tool_names_its_server() {
+        assert_eq!(
+            tool_label("notes_server__add_note", Progress::Running),
+            "Add note · notes_server · running…"
+        );
+        assert_eq!(tool_label("notes_server__add_note", Progress::Done), "Add note · notes_server · done");
+        assert_eq!(
+            tool_label("notes_server__add_note", Progress::Failed),
+            "Add note · notes_server · failed"
+        );
+        // A connector whose tool is named like one of Jarvis's is still the connector's.
+        assert_eq!(tool_label("files__save_document", Progress::Done), "Save document · files · done");
     }
 }

@@ -26,6 +26,8 @@ pub struct NewRun {
     pub tokens_left: Option<u64>,
     /// The user's name, for the system prompt.
     pub display_name: String,
+    /// Whether the user has an MCP server switched on, whose tools the run then offers.
+    pub has_connectors: bool,
     /// The conversation as the model sees it: the branch ending with the question answered.
     pub history: Vec<Message>,
     /// The question the run answers (new, or the one regenerated), its text and attachments.
@@ -157,12 +159,15 @@ pub async fn begin_run(pool: &PgPool, begin: BeginRun<'_>) -> Result<NewRun, Beg
             return Err(BeginError::Existing(run_id));
         }
     }
-    let account: Option<(bool, String)> =
-        sqlx::query_as("SELECT email_verified_at IS NOT NULL, display_name FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let (verified, display_name) = account.ok_or(BeginError::NotFound)?;
+    let account: Option<(bool, String, bool)> = sqlx::query_as(
+        "SELECT email_verified_at IS NOT NULL, display_name,
+                EXISTS (SELECT 1 FROM mcp_connectors c WHERE c.user_id = users.id AND c.enabled)
+           FROM users WHERE id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (verified, display_name, has_connectors) = account.ok_or(BeginError::NotFound)?;
     if !verified {
         return Err(BeginError::EmailNotVerified);
     }
@@ -304,6 +309,7 @@ pub async fn begin_run(pool: &PgPool, begin: BeginRun<'_>) -> Result<NewRun, Beg
         title,
         tokens_left: admitted.tokens_left,
         display_name,
+        has_connectors,
         history,
         question_id,
         question_text,

@@ -59,7 +59,11 @@ impl Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Author {
     User,
-    Agent { run_id: Uuid },
+    Agent {
+        run_id: Uuid,
+    },
+    /// The user's connected app, through `/mcp` with a personal access token.
+    Connection,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize)]

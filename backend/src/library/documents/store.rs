@@ -77,6 +77,7 @@ fn author_parts(author: Author) -> (&'static str, Option<Uuid>) {
     match author {
         Author::User => ("user", None),
         Author::Agent { run_id } => ("agent", Some(run_id)),
+        Author::Connection => ("connection", None),
     }
 }
 

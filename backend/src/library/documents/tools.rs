@@ -25,6 +25,14 @@ pub fn register(registry: &mut ToolRegistry, pool: PgPool, billing: Option<Billi
     registry.register(UpdateDocument(pool));
 }
 
+/// Who wrote a version: the agent in a run, or the user's connected app (an MCP client).
+fn author(context: ToolContext) -> Author {
+    match context.run_id {
+        Some(run_id) => Author::Agent { run_id },
+        None => Author::Connection,
+    }
+}
+
 fn document_id(raw: &str) -> Result<Uuid, ToolError> {
     Uuid::parse_str(raw.trim()).map_err(|_| {
         ToolError(format!("`{raw}` is not a document id; ids come from list_documents or search_documents."))
@@ -111,9 +119,8 @@ impl Tool for SaveDocument {
             }
         }
         let new = NewDocument { title: args.title, kind, language: args.language, content: args.content };
-        let document = store::create(&self.0, context.user_id, new, Author::Agent { run_id: context.run_id })
-            .await
-            .map_err(tool_error)?;
+        let document =
+            store::create(&self.0, context.user_id, new, author(context)).await.map_err(tool_error)?;
         Ok(ToolOutput {
             content: json!({"id": document.id, "title": document.title, "filename": document.filename, "version": document.version}).to_string(),
             saved: Some(reference(&document, true)),
@@ -306,7 +313,7 @@ impl Tool for UpdateDocument {
             document_id(&args.id)?,
             args.version,
             edit,
-            Author::Agent { run_id: context.run_id },
+            author(context),
         )
         .await
         .map_err(tool_error)?;
