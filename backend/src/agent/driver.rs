@@ -90,7 +90,7 @@ pub async fn run(
     cancel: CancellationToken,
     observer: &mut dyn RunObserver,
 ) -> RunSummary {
-    let span = tracing::info_span!("agent.run", user.id = %request.context.user_id, run.id = ?request.context.run_id);
+    let span = tracing::info_span!("agent.run", user.id = %request.context.user_id, run.id = request.context.run_id.map(tracing::field::display));
     let RunRequest { context, model, system, history: messages, limits, context_budget_tokens } = request;
     let mut turn = Turn::new(messages, limits);
     let mut effects: VecDeque<Effect> = turn.handle(Event::Started).into();
