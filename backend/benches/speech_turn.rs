@@ -120,7 +120,7 @@ async fn hear(engine: &WhisperTranscription, audio: &[u8]) -> (String, Duration)
 /// From the transcript to the first clip of `answer` announced: the answer streamed word by word
 /// into a speaker, as a model's reply is.
 async fn answer(voice: &Voice, db: &support::TestDb, answer: &'static str) -> Duration {
-    let run = db.user().await;
+    let run = db.run().await;
     let (events, mut received) = mpsc::unbounded_channel();
     let mut speaker = voice.speaker(run.user_id, run.run_id, events).await.expect("voice on");
     let heard = Instant::now();

@@ -33,7 +33,7 @@ const WORD_GAP: Duration = Duration::from_millis(20);
 
 async fn measure(name: &str, engine: Arc<dyn SpeechEngine>, db: &support::TestDb, store: &BlobStore) {
     let voice = Voice::new(Some(engine), db.app.clone(), store.clone(), VoiceLimits::default());
-    let run = db.user().await;
+    let run = db.run().await;
     let (events, mut received) = mpsc::unbounded_channel();
     let mut speaker = voice.speaker(run.user_id, run.run_id, events).await.expect("voice on");
     let started = Instant::now();
