@@ -15,14 +15,6 @@ use crate::library::PNG;
 
 const EXPORT: &str = "/api/account/export";
 
-async fn user_id(app: &TestApp, email: &str) -> Uuid {
-    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&app.owner_pool)
-        .await
-        .unwrap()
-}
-
 /// A conversation of `user` titled `title`: a question, and a reply written by a run that used
 /// 11 input and 22 output tokens (metered too). Returns the conversation's and the run's ids.
 async fn conversation(app: &TestApp, user: Uuid, title: &str, question: &str, answer: &str) -> (Uuid, Uuid) {
@@ -135,7 +127,7 @@ async fn the_display_name_is_set_checked_and_shown_with_the_account() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // Postgres keeps the column to the same rules, whoever writes it.
-    let user = user_id(&app, &email).await;
+    let user = app.user_id(&email).await;
     for bad in ["tab\there".to_owned(), "x".repeat(81)] {
         let refused = sqlx::query("UPDATE users SET display_name = $2 WHERE id = $1")
             .bind(user)
@@ -152,7 +144,7 @@ async fn the_export_holds_the_users_data_and_nobody_elses() {
     let app = spawn_app().await;
     let (alice, alice_email) = app.signed_in_client().await;
     let (bob, bob_email) = app.signed_in_client().await;
-    let (alice_id, bob_id) = (user_id(&app, &alice_email).await, user_id(&app, &bob_email).await);
+    let (alice_id, bob_id) = (app.user_id(&alice_email).await, app.user_id(&bob_email).await);
     assert_eq!(set_name(&alice, "Alice Liddell").await.0, StatusCode::OK);
     assert_eq!(set_name(&bob, "Bob BOB-SECRET-NAME").await.0, StatusCode::OK);
     let (conversation_id, run_id) =

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::chat::{ask, open, send, until_finished};
-use crate::helpers::{PASSWORD, TestApp, link_in, location, spawn_app, spawn_app_with, unique_email};
+use crate::helpers::{PASSWORD, link_in, location, spawn_app, spawn_app_with, unique_email};
 use crate::instances::{Cluster, Endpoint, Instance};
 
 const RESET_SUBJECT: &str = "Subject: Reset your Jarvis password";
@@ -211,14 +211,6 @@ async fn verification_links_are_limited_per_address_counting_the_first_one() {
 // ---------------------------------------------------------------------------------------------
 // Names
 
-async fn user_id(app: &TestApp, email: &str) -> Uuid {
-    sqlx::query_scalar("SELECT id FROM users WHERE email = $1::citext")
-        .bind(email)
-        .fetch_one(&app.owner_pool)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn bidi_controls_are_stripped_from_display_names_uploads_documents_and_conversations() {
     let app = spawn_app().await;
@@ -272,7 +264,7 @@ async fn bidi_controls_are_stripped_from_display_names_uploads_documents_and_con
     let conversation = Uuid::new_v4();
     sqlx::query("INSERT INTO conversations (id, user_id, title) VALUES ($1, $2, 'Milk')")
         .bind(conversation)
-        .bind(user_id(&app, &owner).await)
+        .bind(app.user_id(&owner).await)
         .execute(&app.owner_pool)
         .await
         .unwrap();
@@ -339,7 +331,7 @@ async fn renaming_or_deleting_a_conversation_that_is_not_yours_is_404_and_change
     let conversation = Uuid::new_v4();
     sqlx::query("INSERT INTO conversations (id, user_id, title) VALUES ($1, $2, 'Private')")
         .bind(conversation)
-        .bind(user_id(&app, &alice_email).await)
+        .bind(app.user_id(&alice_email).await)
         .execute(&app.owner_pool)
         .await
         .unwrap();

@@ -33,14 +33,6 @@ async fn signed_in_admin(app: &TestApp) -> (Client, String) {
     (client, email)
 }
 
-async fn user_id(app: &TestApp, email: &str) -> Uuid {
-    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&app.owner_pool)
-        .await
-        .unwrap()
-}
-
 /// The admin's page, which must answer 200.
 async fn console(client: &Client, path: &str) -> String {
     let response = client.get(path).await;
@@ -106,7 +98,7 @@ async fn the_admin_server_functions_refuse_visitors_and_non_admins() {
     let app = spawn_app().await;
     let (client, _) = app.signed_in_client().await;
     let (_, admin_email) = signed_in_admin(&app).await;
-    let admin_id = user_id(&app, &admin_email).await;
+    let admin_id = app.user_id(&admin_email).await;
     sqlx::query(
         "INSERT INTO stripe_events (id, event_type, payload, attempts, next_attempt_at, last_error)
          VALUES ('evt_aside', 'invoice.paid', '{}', 40, 'infinity', 'given up: x')",
@@ -152,7 +144,7 @@ async fn a_disabled_user_loses_their_session_and_socket_at_once_and_is_told_why_
     let app = spawn_app().await;
     let (admin, admin_email) = signed_in_admin(&app).await;
     let (bob, bob_email) = app.signed_in_client().await;
-    let bob_id = user_id(&app, &bob_email).await.to_string();
+    let bob_id = app.user_id(&bob_email).await.to_string();
     let mut socket = open(app.port, &bob).await;
     assert_eq!(bob.get("/settings").await.status(), 200);
 
@@ -197,7 +189,7 @@ async fn a_disabled_user_loses_their_session_and_socket_at_once_and_is_told_why_
     assert_eq!(status, 200, "{said}");
     app.log_in(&bob, &bob_email, PASSWORD).await;
 
-    let admin_id = user_id(&app, &admin_email).await;
+    let admin_id = app.user_id(&admin_email).await;
     let audit: Vec<(Option<Uuid>, String, String)> =
         sqlx::query_as("SELECT actor_id, action, target FROM admin_audit ORDER BY id")
             .fetch_all(&app.owner_pool)
@@ -284,7 +276,7 @@ async fn a_stripe_event_set_aside_is_replayed_through_the_webhook_handler() {
     .unwrap();
     assert_eq!(
         audit,
-        [(Some(user_id(&app, &admin_email).await), "stripe_event.replay".to_owned(), completed.id.clone())]
+        [(Some(app.user_id(&admin_email).await), "stripe_event.replay".to_owned(), completed.id.clone())]
     );
     app.stop().await;
 }

@@ -12,14 +12,6 @@ async fn connections(client: &Client) -> Value {
     view
 }
 
-async fn user_id(app: &TestApp, email: &str) -> Uuid {
-    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&app.owner_pool)
-        .await
-        .unwrap()
-}
-
 /// A connector of `user`'s, stored as adding one stores it (its server is not reached here).
 async fn stored_connector(app: &TestApp, user: Uuid) -> Uuid {
     let id = Uuid::new_v4();
@@ -92,7 +84,7 @@ async fn another_users_tokens_and_servers_are_not_found() {
         )
         .await;
     let token_id = created["token"]["id"].as_str().unwrap().to_owned();
-    let connector = stored_connector(&app, user_id(&app, &alice_email).await).await.to_string();
+    let connector = stored_connector(&app, app.user_id(&alice_email).await).await.to_string();
 
     let bobs = connections(&bob).await;
     assert_eq!((bobs["tokens"].clone(), bobs["connectors"].clone()), (json!([]), json!([])));

@@ -280,6 +280,15 @@ impl TestApp {
         self.client().get(path).await
     }
 
+    /// The id of the account with this address (read as the schema owner).
+    pub async fn user_id(&self, email: &str) -> uuid::Uuid {
+        sqlx::query_scalar("SELECT id FROM users WHERE email = $1::citext")
+            .bind(email)
+            .fetch_one(&self.owner_pool)
+            .await
+            .unwrap()
+    }
+
     pub fn access_tokens(&self) -> AccessTokens {
         AccessTokens::new(&SecretString::from(JWT_SECRET), Duration::from_secs(900))
     }

@@ -5,19 +5,11 @@ use uuid::Uuid;
 
 use crate::helpers::spawn_app;
 
-async fn user_id(app: &crate::helpers::TestApp, email: &str) -> Uuid {
-    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&app.owner_pool)
-        .await
-        .unwrap()
-}
-
 /// Two signed-in users, Alice and Bob: their ids.
 async fn alice_and_bob(app: &crate::helpers::TestApp) -> (Uuid, Uuid) {
     let (_, alice_email) = app.signed_in_client().await;
     let (_, bob_email) = app.signed_in_client().await;
-    (user_id(app, &alice_email).await, user_id(app, &bob_email).await)
+    (app.user_id(&alice_email).await, app.user_id(&bob_email).await)
 }
 
 #[tokio::test]

@@ -127,19 +127,11 @@ fn connector_tools(app: &TestApp, policy: OutboundPolicy) -> ConnectorTools {
 
 const ALLOW_PRIVATE: OutboundPolicy = OutboundPolicy { allow_private: true };
 
-async fn user_id(app: &TestApp, email: &str) -> Uuid {
-    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&app.owner_pool)
-        .await
-        .unwrap()
-}
-
 /// A signed-in user with a socket open, and their id.
 async fn user(app: &TestApp) -> (Client, Socket, Uuid) {
     let (client, email) = app.signed_in_client().await;
     let socket = open(app.port, &client).await;
-    let id = user_id(app, &email).await;
+    let id = app.user_id(&email).await;
     (client, socket, id)
 }
 

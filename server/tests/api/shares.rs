@@ -8,14 +8,6 @@ use uuid::Uuid;
 
 use crate::helpers::{TestApp, spawn_app};
 
-async fn user_id(app: &TestApp, email: &str) -> Uuid {
-    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&app.owner_pool)
-        .await
-        .unwrap()
-}
-
 /// A conversation of `user` titled `title` with these (role, content blocks) messages.
 async fn conversation(
     app: &TestApp,
@@ -90,7 +82,7 @@ async fn share(client: &crate::helpers::Client, id: Uuid) -> (StatusCode, serde_
 async fn a_shared_link_shows_the_snapshot_to_anyone_noindexed_and_nothing_else() {
     let app = spawn_app().await;
     let (alice, email) = app.signed_in_client().await;
-    let alice_id = user_id(&app, &email).await;
+    let alice_id = app.user_id(&email).await;
     let plan = alices_plan(&app, alice_id).await;
     let other =
         conversation(&app, alice_id, "Medical notes", &[("user", text("OTHER-CONVERSATION-TEXT"))]).await;
@@ -159,7 +151,7 @@ async fn stopping_sharing_kills_the_link_at_once_and_only_the_owner_can() {
     let app = spawn_app().await;
     let (alice, email) = app.signed_in_client().await;
     let (bob, _) = app.signed_in_client().await;
-    let plan = alices_plan(&app, user_id(&app, &email).await).await;
+    let plan = alices_plan(&app, app.user_id(&email).await).await;
     let (_, path) = share(&alice, plan).await;
     let path = path.as_str().unwrap().to_owned();
     // A second link: Stop sharing ends both.
@@ -192,7 +184,7 @@ async fn the_markdown_export_needs_the_owners_session() {
     let app = spawn_app().await;
     let (alice, email) = app.signed_in_client().await;
     let (bob, _) = app.signed_in_client().await;
-    let plan = alices_plan(&app, user_id(&app, &email).await).await;
+    let plan = alices_plan(&app, app.user_id(&email).await).await;
     let path = format!("/api/conversations/{plan}/export.md");
 
     assert_eq!(app.client().get(&path).await.status(), StatusCode::UNAUTHORIZED);

@@ -8,7 +8,6 @@ use jarvis_testkit::fake_anthropic::{FakeAnthropic, Reply};
 use jarvis_testkit::fake_openai_speech::{FakeSpeech, SpeechScript};
 use jarvis_types::protocol::{RunEvent, RunStatus};
 use jarvis_types::voice::{Clip, ClipStatus};
-use uuid::Uuid;
 
 use crate::chat::{ask, open, send, text_of, until_finished};
 use crate::helpers::{TestApp, spawn_app_with};
@@ -32,14 +31,6 @@ fn clips_of(events: &[(String, u64, RunEvent)]) -> Vec<Clip> {
             _ => None,
         })
         .collect()
-}
-
-async fn user_id(app: &TestApp, email: &str) -> Uuid {
-    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&app.owner_pool)
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -79,7 +70,7 @@ async fn a_reply_is_spoken_clip_by_clip_while_it_streams_and_its_clips_are_kept_
 
     // History: the reply carries its clips.
     let RunEvent::Started { conversation_id, .. } = &events[0].2 else { panic!("started first") };
-    let user = user_id(&app, &email).await;
+    let user = app.user_id(&email).await;
     let view =
         jarvis_backend::chat::view::conversation(&app.app_pool, user, conversation_id.parse().unwrap())
             .await
@@ -247,7 +238,7 @@ async fn a_user_who_turned_voice_off_gets_text_only() {
     sqlx::query(
         "INSERT INTO voice_settings (user_id, enabled, speed, autoplay) VALUES ($1, false, 1.0, true)",
     )
-    .bind(user_id(&app, &email).await)
+    .bind(app.user_id(&email).await)
     .execute(&app.owner_pool)
     .await
     .unwrap();
