@@ -1,6 +1,9 @@
 //! The library panel: the list or the open document or file, the notice and the alert, and
-//! uploads by dropping files anywhere on it.
+//! uploads by dropping files anywhere on it. An open document or file (viewer, editor, history
+//! and diff) is a lazy view: in a split build its code is a wasm chunk of its own, fetched when
+//! the first one is opened, so a cold `/app` does not download it.
 
+use jarvis_types::documents::{DocumentView, FileItem};
 use leptos::prelude::*;
 
 use super::document::DocumentPane;
@@ -46,10 +49,34 @@ pub fn LibraryPanel() -> impl IntoView {
             })}
             {move || match state.opened.get() {
                 None => view! { <LibraryList /> }.into_any(),
-                Some(Opened::Document(document)) => view! { <DocumentPane document /> }.into_any(),
-                Some(Opened::File(file)) => view! { <FilePane file /> }.into_any(),
+                Some(Opened::Document(document)) => view! {
+                    <Suspense fallback=opening>{Suspend::new(document_pane(document))}</Suspense>
+                }
+                .into_any(),
+                Some(Opened::File(file)) => view! {
+                    <Suspense fallback=opening>{Suspend::new(file_pane(file))}</Suspense>
+                }
+                .into_any(),
             }}
         </div>
     }
     .into_any()
+}
+
+/// Shown while an open document's or file's code is fetched (a split build's first opening).
+fn opening() -> impl IntoView {
+    view! { <p role="status" class="p-3 text-sm text-slate-500">"Opening…"</p> }
+}
+
+/// The open document's pane (a wasm chunk of its own in a split build; see
+/// `pages::lazy` for the `split` feature switch).
+#[cfg_attr(any(feature = "ssr", feature = "split"), leptos::lazy)]
+async fn document_pane(document: DocumentView) -> AnyView {
+    view! { <DocumentPane document /> }.into_any()
+}
+
+/// The open file's pane (a wasm chunk of its own in a split build).
+#[cfg_attr(any(feature = "ssr", feature = "split"), leptos::lazy)]
+async fn file_pane(file: FileItem) -> AnyView {
+    view! { <FilePane file /> }.into_any()
 }

@@ -2,7 +2,8 @@
 //! folded into replies (tool results shown on the tool calls that asked for them, consecutive
 //! assistant messages of one run read as one reply, its text joined exactly as it streamed). Only
 //! the branch the conversation shows is here; a message at a fork names its versions. A question
-//! shows its attachments, a reply the model that wrote it.
+//! shows its attachments, a reply the model that wrote it. A reply still being written is not
+//! here: the page shows it from the run's events.
 
 use std::collections::HashMap;
 
@@ -38,8 +39,11 @@ pub async fn conversation(
     let Some(conversation) = store::conversation(pool, user_id, id).await? else {
         return Ok(None);
     };
-    let rows = store::messages(pool, user_id, id).await?;
+    // The running run first: a run that ends between the two reads then has its messages stored
+    // (they are written before the run is marked ended), and a run still running here is left
+    // out of the messages below.
     let running = store::running_run(pool, user_id, id).await?;
+    let rows = store::messages(pool, user_id, id).await?;
     let attachments = attachments_by_id(pool, user_id, &rows).await?;
     let models = store::run_models(pool, user_id, id).await?;
 
@@ -48,6 +52,12 @@ pub async fn conversation(
     // The text of the reply being folded, joined as it was streamed.
     let mut reply_text = ReplyText::new();
     for row in rows {
+        // A running run's reply is shown from its events (the page follows the run from its
+        // first event), never also from the messages it has stored so far: both would show its
+        // text twice.
+        if running.is_some() && row.run_id == running && row.role == Role::Assistant {
+            continue;
+        }
         let is_tool_results =
             row.content.0.iter().all(|block| matches!(block, ContentBlock::ToolResult { .. }))
                 && !row.content.0.is_empty();

@@ -4,6 +4,7 @@
 
 mod admin;
 mod agent;
+mod chat_view;
 mod connections;
 mod conversation_property;
 mod documents;

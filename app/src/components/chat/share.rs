@@ -1,7 +1,8 @@
 //! "Share" and "Export" for the open conversation, in the chat's header. "Share" makes a new
 //! read-only link to the conversation as it is now and opens a dialog with the link, "Copy link"
 //! and "Stop sharing" (which revokes every link to it). "Export" downloads it as Markdown. The
-//! dialog's states and transitions are the pure [`ShareDialog::next`].
+//! dialog's states and transitions are the pure [`ShareDialog::next`]. The dialog is a lazy view:
+//! in a split build its code is a wasm chunk of its own, fetched when it first opens.
 
 use leptos::prelude::*;
 
@@ -81,33 +82,66 @@ pub fn ShareControls() -> impl IntoView {
     let chat = expect_context::<ChatContext>();
     let open_id = Memo::new(move |_| chat.state.with(|state| state.conversation_id.clone()));
     let dialog = RwSignal::new(ShareDialog::Closed);
-    // The dialog takes the focus when it opens, so that Esc closes it and a screen reader reads it.
-    let dialog_box = NodeRef::<leptos::html::Div>::new();
     let is_open = Memo::new(move |_| dialog.with(ShareDialog::is_open));
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        if is_open.get()
-            && let Some(element) = dialog_box.get()
-        {
-            let _ = element.focus();
-        }
-    });
-    let send = move |event: ShareEvent| {
-        dialog.update(|d| *d = std::mem::replace(d, ShareDialog::Closed).next(event))
-    };
     let share = move |_| {
         let Some(id) = open_id.get_untracked() else { return };
-        send(ShareEvent::Open);
+        send(dialog, ShareEvent::Open);
         if dialog.get_untracked() != ShareDialog::Creating {
             return;
         }
         leptos::task::spawn_local(async move {
-            send(match share_conversation(id).await {
+            let event = match share_conversation(id).await {
                 Ok(path) => ShareEvent::Created(absolute(&path)),
                 Err(error) => ShareEvent::Failed(error.to_string()),
-            });
+            };
+            send(dialog, event);
         });
     };
+    view! {
+        <Show when=move || open_id.with(Option::is_some)>
+            <button type="button" class=BUTTON on:click=share>"Share"</button>
+            <a
+                class=BUTTON
+                href=move || format!("/api/conversations/{}/export.md", open_id.get().unwrap_or_default())
+                download
+            >
+                "Export"
+            </a>
+        </Show>
+        <Show when=move || is_open.get()>
+            <Suspense fallback=|| ()>{Suspend::new(share_dialog(dialog, open_id))}</Suspense>
+        </Show>
+    }
+    .into_any()
+}
+
+/// The header's buttons and the dialog's "Close".
+const BUTTON: &str = "rounded-md px-2 py-1 text-sm text-slate-700 ring-1 ring-slate-300 hover:bg-slate-100";
+
+/// Moves the dialog on by `event`.
+fn send(dialog: RwSignal<ShareDialog>, event: ShareEvent) {
+    dialog.update(|d| *d = std::mem::replace(d, ShareDialog::Closed).next(event))
+}
+
+/// The open dialog (a wasm chunk of its own in a split build, fetched when it first opens; see
+/// `pages::lazy` for the `split` feature switch).
+#[cfg_attr(any(feature = "ssr", feature = "split"), leptos::lazy)]
+async fn share_dialog(dialog: RwSignal<ShareDialog>, open_id: Memo<Option<String>>) -> AnyView {
+    view! { <ShareDialogBox dialog open_id /> }.into_any()
+}
+
+/// The dialog: the link, "Copy link", "Stop sharing", what happened, "Close".
+#[component]
+fn ShareDialogBox(dialog: RwSignal<ShareDialog>, open_id: Memo<Option<String>>) -> impl IntoView {
+    // The dialog takes the focus when it opens, so that Esc closes it and a screen reader reads it.
+    let dialog_box = NodeRef::<leptos::html::Div>::new();
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(element) = dialog_box.get() {
+            let _ = element.focus();
+        }
+    });
+    let send = move |event: ShareEvent| send(dialog, event);
     let stop = move |_| {
         let Some(id) = open_id.get_untracked() else { return };
         send(ShareEvent::Stop);
@@ -118,72 +152,59 @@ pub fn ShareControls() -> impl IntoView {
             });
         });
     };
-    let button = "rounded-md px-2 py-1 text-sm text-slate-700 ring-1 ring-slate-300 hover:bg-slate-100";
     view! {
-        <Show when=move || open_id.with(Option::is_some)>
-            <button type="button" class=button on:click=share>"Share"</button>
-            <a
-                class=button
-                href=move || format!("/api/conversations/{}/export.md", open_id.get().unwrap_or_default())
-                download
+        <div class="fixed inset-0 z-40 flex items-center justify-center bg-slate-900/40 p-4">
+            <div
+                node_ref=dialog_box
+                tabindex="-1"
+                role="dialog"
+                aria-modal="true"
+                aria-labelledby="share-title"
+                class="w-full max-w-lg space-y-4 rounded-2xl bg-white p-6 shadow-xl"
+                on:keydown=move |ev| if ev.key() == "Escape" { send(ShareEvent::Close) }
             >
-                "Export"
-            </a>
-        </Show>
-        <Show when=move || is_open.get()>
-            <div class="fixed inset-0 z-40 flex items-center justify-center bg-slate-900/40 p-4">
-                <div
-                    node_ref=dialog_box
-                    tabindex="-1"
-                    role="dialog"
-                    aria-modal="true"
-                    aria-labelledby="share-title"
-                    class="w-full max-w-lg space-y-4 rounded-2xl bg-white p-6 shadow-xl"
-                    on:keydown=move |ev| if ev.key() == "Escape" { send(ShareEvent::Close) }
-                >
-                    <h2 id="share-title" class="text-lg font-semibold">"Share conversation"</h2>
-                    {move || match dialog.get() {
-                        ShareDialog::Closed => ().into_any(),
-                        ShareDialog::Creating => view! { <p role="status">"Creating a link…"</p> }.into_any(),
-                        ShareDialog::Shared { url, copied } => {
-                            let copy_url = url.clone();
-                            view! {
-                                <p class="text-sm text-slate-600">
-                                    "Anyone with this link can read this conversation as it is now, without an account. Messages sent later are not shared."
-                                </p>
-                                <label class="block text-sm font-medium text-slate-700">
-                                    "Link"
-                                    <input type="text" readonly class="mt-1 w-full rounded-md border border-slate-300 px-2 py-1 text-sm" prop:value=url />
-                                </label>
-                                <div class="flex flex-wrap gap-2">
-                                    <button
-                                        type="button"
-                                        class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-semibold text-white hover:bg-indigo-500"
-                                        on:click=move |_| { crate::browser::copy_to_clipboard(&copy_url); send(ShareEvent::Copied); }
-                                    >
-                                        "Copy link"
-                                    </button>
-                                    <button type="button" class="rounded-md px-3 py-1.5 text-sm text-rose-700 ring-1 ring-rose-300 hover:bg-rose-50" on:click=stop>
-                                        "Stop sharing"
-                                    </button>
-                                </div>
-                                {copied.then(|| view! { <p role="status" class="text-sm text-slate-600">"Link copied."</p> })}
-                            }
-                            .into_any()
+                <h2 id="share-title" class="text-lg font-semibold">"Share conversation"</h2>
+                {move || match dialog.get() {
+                    ShareDialog::Closed => ().into_any(),
+                    ShareDialog::Creating => view! { <p role="status">"Creating a link…"</p> }.into_any(),
+                    ShareDialog::Shared { url, copied } => {
+                        let copy_url = url.clone();
+                        view! {
+                            <p class="text-sm text-slate-600">
+                                "Anyone with this link can read this conversation as it is now, without an account. Messages sent later are not shared."
+                            </p>
+                            <label class="block text-sm font-medium text-slate-700">
+                                "Link"
+                                <input type="text" readonly class="mt-1 w-full rounded-md border border-slate-300 px-2 py-1 text-sm" prop:value=url />
+                            </label>
+                            <div class="flex flex-wrap gap-2">
+                                <button
+                                    type="button"
+                                    class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-semibold text-white hover:bg-indigo-500"
+                                    on:click=move |_| { crate::browser::copy_to_clipboard(&copy_url); send(ShareEvent::Copied); }
+                                >
+                                    "Copy link"
+                                </button>
+                                <button type="button" class="rounded-md px-3 py-1.5 text-sm text-rose-700 ring-1 ring-rose-300 hover:bg-rose-50" on:click=stop>
+                                    "Stop sharing"
+                                </button>
+                            </div>
+                            {copied.then(|| view! { <p role="status" class="text-sm text-slate-600">"Link copied."</p> })}
                         }
-                        ShareDialog::Stopping { .. } => view! { <p role="status">"Stopping…"</p> }.into_any(),
-                        ShareDialog::Stopped => view! {
-                            <p role="status">"Sharing stopped: links to this conversation no longer work."</p>
-                        }
-                        .into_any(),
-                        ShareDialog::Failed(message) => view! { <p role="alert" class="text-rose-700">{message}</p> }.into_any(),
-                    }}
-                    <div class="flex justify-end">
-                        <button type="button" class=button on:click=move |_| send(ShareEvent::Close)>"Close"</button>
-                    </div>
+                        .into_any()
+                    }
+                    ShareDialog::Stopping { .. } => view! { <p role="status">"Stopping…"</p> }.into_any(),
+                    ShareDialog::Stopped => view! {
+                        <p role="status">"Sharing stopped: links to this conversation no longer work."</p>
+                    }
+                    .into_any(),
+                    ShareDialog::Failed(message) => view! { <p role="alert" class="text-rose-700">{message}</p> }.into_any(),
+                }}
+                <div class="flex justify-end">
+                    <button type="button" class=BUTTON on:click=move |_| send(ShareEvent::Close)>"Close"</button>
                 </div>
             </div>
-        </Show>
+        </div>
     }
     .into_any()
 }

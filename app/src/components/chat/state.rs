@@ -131,6 +131,11 @@ impl ChatState {
         self.before_branch = None;
         self.next_reply = None;
         self.active = view.running_run_id.map(|run_id| ActiveRun { run_id, last_seq: 0 });
+        // The running reply is rebuilt from its events, replayed from the first: any of it the
+        // view holds would be shown twice.
+        if let Some(active) = &self.active {
+            self.messages.retain(|m| m.is_question() || m.run_id.as_deref() != Some(active.run_id.as_str()));
+        }
         match &self.active {
             // Loaded, not sent from here: its clips replay, but nothing starts by itself.
             Some(active) => vec![

@@ -1,6 +1,7 @@
 //! The voice settings, stored per user: whether replies are spoken, the voice, the speaking
 //! rate and autoplay; the chat header's button that shows them, and the panel and form under it.
-//! Esc or "Close" hides the panel and gives the focus back to the button.
+//! Esc or "Close" hides the panel and gives the focus back to the button. The panel is a lazy
+//! view: in a split build its code is a wasm chunk of its own, fetched when it first opens.
 
 use jarvis_types::voice::{MAX_SPEED, MIN_SPEED, VoiceOptions, VoiceSettings};
 use leptos::prelude::*;
@@ -49,10 +50,17 @@ pub fn VoiceSettingsButton(open: RwSignal<bool>) -> impl IntoView {
     .into_any()
 }
 
+/// The voice settings panel (a wasm chunk of its own in a split build; see `pages::lazy` for the
+/// `split` feature switch).
+#[cfg_attr(any(feature = "ssr", feature = "split"), leptos::lazy)]
+pub async fn voice_settings_panel(open: RwSignal<bool>) -> AnyView {
+    view! { <VoiceSettingsPanel open /> }.into_any()
+}
+
 /// The voice settings, under the chat's header. The settings normally came with the page; if
 /// they did not, they are loaded when this opens.
 #[component]
-pub fn VoiceSettingsPanel(open: RwSignal<bool>) -> impl IntoView {
+fn VoiceSettingsPanel(open: RwSignal<bool>) -> impl IntoView {
     let voice = expect_context::<VoiceState>();
     let load_error = RwSignal::new(None::<String>);
     let status = RwSignal::new(None::<Result<String, String>>);

@@ -3,7 +3,8 @@
 //! with one field `file`, through an `XMLHttpRequest` (the one browser API that reports upload
 //! progress; same-origin, so the session cookie goes with it as with every other call). A library
 //! file is attached by `POST /api/attachments/from-file/{id}`. Removing a chip aborts its upload,
-//! or deletes the stored attachment (unsent, nobody needs it).
+//! or deletes the stored attachment (unsent, nobody needs it). The uploading itself is lazy: in a
+//! split build its code is a wasm chunk of its own, fetched with the first file.
 
 use jarvis_types::documents::FileItem;
 use leptos::prelude::Update;
@@ -132,6 +133,13 @@ mod browser {
 
     /// Each file becomes a chip; each one that passes the check starts uploading.
     pub fn add(chat: ChatContext, files: Vec<web_sys::File>) {
+        leptos::task::spawn_local(add_files(chat, files));
+    }
+
+    /// [`add`]'s work: in a split build a wasm chunk of its own, fetched with the first file (see
+    /// `pages::lazy` for the `split` feature switch).
+    #[cfg_attr(feature = "split", leptos::lazy)]
+    async fn add_files(chat: ChatContext, files: Vec<web_sys::File>) {
         for file in files {
             let size = file.size().max(0.0) as u64;
             let content_type = file.type_();

@@ -389,6 +389,39 @@ fn a_retried_clip_replaces_the_failed_one() {
 }
 
 #[test]
+fn a_running_reply_in_the_loaded_view_is_rebuilt_from_its_events_not_shown_twice() {
+    let mut view = ConversationView {
+        id: "c1".into(),
+        title: "Hello".into(),
+        messages: Vec::new(),
+        running_run_id: Some("r1".into()),
+        model: None,
+    };
+    let message = |id: &str, role: &str, text: &str| ChatMessageView {
+        id: id.into(),
+        role: role.into(),
+        text: text.into(),
+        tools: Vec::new(),
+        partial: false,
+        run_id: Some("r1".into()),
+        clips: Vec::new(),
+        refused: false,
+        versions: Vec::new(),
+        attachments: Vec::new(),
+        model: None,
+    };
+    // What a view read just as the run stored its reply holds: the question and the reply so far.
+    view.messages = vec![message("m1", "user", "Hi"), message("m2", "assistant", "Hello")];
+    let mut state = ChatState::new(Vec::new());
+    state.show(view);
+    run_event(&mut state, 1, started(None, "Hi"));
+    run_event(&mut state, 2, text("Hello"));
+    let texts: Vec<(&str, &str)> =
+        state.messages.iter().map(|m| (m.role.as_str(), m.text.as_str())).collect();
+    assert_eq!(texts, [("user", "Hi"), ("assistant", "Hello")]);
+}
+
+#[test]
 fn a_conversation_loaded_with_a_running_reply_resumes_it_and_never_autoplays_it() {
     let mut state = ChatState::new(Vec::new());
     let effects = state.open(ConversationView {
