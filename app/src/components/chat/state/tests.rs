@@ -7,24 +7,23 @@ use jarvis_types::protocol::{ErrorCode, Limit, RunError};
 use super::*;
 use crate::components::voice::fixtures;
 
+/// A stored message of run `run_id`, as a conversation's view carries it.
+fn stored(id: &str, role: &str, text: &str, run_id: &str) -> ChatMessageView {
+    ChatMessageView {
+        id: id.into(),
+        role: role.into(),
+        text: text.into(),
+        run_id: Some(run_id.into()),
+        ..ChatMessageView::default()
+    }
+}
+
 /// A page that loaded a conversation whose run `r1` is still answering, and follows it.
 fn following_a_run() -> ChatState {
     let open = ConversationView {
         id: "c1".into(),
         title: "Hello".into(),
-        messages: vec![ChatMessageView {
-            id: "m1".into(),
-            role: "user".into(),
-            text: "Hi".into(),
-            tools: Vec::new(),
-            partial: false,
-            run_id: Some("r1".into()),
-            clips: Vec::new(),
-            refused: false,
-            versions: Vec::new(),
-            attachments: Vec::new(),
-            model: None,
-        }],
+        messages: vec![stored("m1", "user", "Hi", "r1")],
         running_run_id: Some("r1".into()),
         model: None,
     };
@@ -390,28 +389,14 @@ fn a_retried_clip_replaces_the_failed_one() {
 
 #[test]
 fn a_running_reply_in_the_loaded_view_is_rebuilt_from_its_events_not_shown_twice() {
-    let mut view = ConversationView {
+    // What a view read just as the run stored its reply holds: the question and the reply so far.
+    let view = ConversationView {
         id: "c1".into(),
         title: "Hello".into(),
-        messages: Vec::new(),
+        messages: vec![stored("m1", "user", "Hi", "r1"), stored("m2", "assistant", "Hello", "r1")],
         running_run_id: Some("r1".into()),
         model: None,
     };
-    let message = |id: &str, role: &str, text: &str| ChatMessageView {
-        id: id.into(),
-        role: role.into(),
-        text: text.into(),
-        tools: Vec::new(),
-        partial: false,
-        run_id: Some("r1".into()),
-        clips: Vec::new(),
-        refused: false,
-        versions: Vec::new(),
-        attachments: Vec::new(),
-        model: None,
-    };
-    // What a view read just as the run stored its reply holds: the question and the reply so far.
-    view.messages = vec![message("m1", "user", "Hi"), message("m2", "assistant", "Hello")];
     let mut state = ChatState::new(Vec::new());
     state.show(view);
     run_event(&mut state, 1, started(None, "Hi"));
@@ -448,17 +433,9 @@ fn a_reply_refused_before_shows_its_note_again_on_reload() {
         id: "c1".into(),
         title: "Hello".into(),
         messages: vec![ChatMessageView {
-            id: "m2".into(),
-            role: "assistant".into(),
-            text: String::new(),
-            tools: Vec::new(),
             partial: true,
-            run_id: Some("r1".into()),
-            clips: Vec::new(),
             refused: true,
-            versions: Vec::new(),
-            attachments: Vec::new(),
-            model: None,
+            ..stored("m2", "assistant", "", "r1")
         }],
         running_run_id: None,
         model: None,
@@ -584,17 +561,9 @@ fn a_reply_stopped_before_shows_stopped_again_on_reload_with_retry() {
         id: "c1".into(),
         title: "Hello".into(),
         messages: vec![ChatMessageView {
-            id: "m2".into(),
-            role: "assistant".into(),
-            text: "Half an".into(),
-            tools: Vec::new(),
             partial: true,
-            run_id: Some("r1".into()),
-            clips: Vec::new(),
             refused: false,
-            versions: Vec::new(),
-            attachments: Vec::new(),
-            model: None,
+            ..stored("m2", "assistant", "Half an", "r1")
         }],
         running_run_id: None,
         model: None,
@@ -611,19 +580,7 @@ fn a_complete_reply_from_history_has_no_marker() {
     state.show(ConversationView {
         id: "c1".into(),
         title: "Hello".into(),
-        messages: vec![ChatMessageView {
-            id: "m2".into(),
-            role: "assistant".into(),
-            text: "Whole.".into(),
-            tools: Vec::new(),
-            partial: false,
-            run_id: Some("r1".into()),
-            clips: Vec::new(),
-            refused: false,
-            versions: Vec::new(),
-            attachments: Vec::new(),
-            model: None,
-        }],
+        messages: vec![stored("m2", "assistant", "Whole.", "r1")],
         running_run_id: None,
         model: None,
     });
@@ -632,20 +589,13 @@ fn a_complete_reply_from_history_has_no_marker() {
 
 /// A page showing the question `m1` (run `r0`) and its reply `m2`, nothing running.
 fn answered(reply_versions: &[&str]) -> ChatState {
-    let message = |id: &str, role: &str, text: &str| ChatMessageView {
-        id: id.into(),
-        role: role.into(),
-        text: text.into(),
-        run_id: Some("r0".into()),
-        ..ChatMessageView::default()
-    };
-    let mut reply = message("m2", "assistant", "Hello!");
+    let mut reply = stored("m2", "assistant", "Hello!", "r0");
     reply.versions = reply_versions.iter().map(|id| (*id).to_owned()).collect();
     let mut state = ChatState::new(Vec::new());
     state.show(ConversationView {
         id: "c1".into(),
         title: "Hi".into(),
-        messages: vec![message("m1", "user", "Hi"), reply],
+        messages: vec![stored("m1", "user", "Hi", "r0"), reply],
         running_run_id: None,
         model: None,
     });
