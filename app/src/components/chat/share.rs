@@ -138,7 +138,11 @@ fn ShareDialogBox(dialog: RwSignal<ShareDialog>, open_id: Memo<Option<String>>) 
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         if let Some(element) = dialog_box.get() {
-            let _ = element.focus();
+            // At the next frame: a lazy view loaded from its chunk is built before it is in the
+            // page, and an element not in the page cannot take the focus.
+            request_animation_frame(move || {
+                let _ = element.focus();
+            });
         }
     });
     let send = move |event: ShareEvent| send(dialog, event);
