@@ -1,7 +1,7 @@
 //! The library panel: the list or the open document or file, the notice and the alert, and
 //! uploads by dropping files anywhere on it. An open document or file (viewer, editor, history
 //! and diff) is a lazy view: in a split build its code is a wasm chunk of its own, fetched when
-//! the first one is opened, so a cold `/app` does not download it.
+//! the first one is opened, so a cold `/app` does not download it (`components::lazy_view`).
 
 use jarvis_types::documents::{DocumentView, FileItem};
 use leptos::prelude::*;
@@ -11,6 +11,7 @@ use super::file::FilePane;
 use super::list::LibraryList;
 use super::state::{LibraryState, Opened};
 use super::upload;
+use crate::components::lazy_view::{ChunkUnavailable, lazy_view, load};
 
 /// The whole panel.
 #[component]
@@ -49,13 +50,15 @@ pub fn LibraryPanel() -> impl IntoView {
             })}
             {move || match state.opened.get() {
                 None => view! { <LibraryList /> }.into_any(),
-                Some(Opened::Document(document)) => view! {
-                    <Suspense fallback=opening>{Suspend::new(document_pane(document))}</Suspense>
-                }
+                Some(Opened::Document(document)) => lazy_view(move || {
+                    let document = document.clone();
+                    async move { load!(document_pane(document)) }
+                })
                 .into_any(),
-                Some(Opened::File(file)) => view! {
-                    <Suspense fallback=opening>{Suspend::new(file_pane(file))}</Suspense>
-                }
+                Some(Opened::File(file)) => lazy_view(move || {
+                    let file = file.clone();
+                    async move { load!(file_pane(file)) }
+                })
                 .into_any(),
             }}
         </div>
@@ -63,20 +66,20 @@ pub fn LibraryPanel() -> impl IntoView {
     .into_any()
 }
 
-/// Shown while an open document's or file's code is fetched (a split build's first opening).
-fn opening() -> impl IntoView {
-    view! { <p role="status" class="p-3 text-sm text-slate-500">"Opening…"</p> }
-}
-
-/// The open document's pane (a wasm chunk of its own in a split build; see
-/// `pages::lazy` for the `split` feature switch).
-#[cfg_attr(any(feature = "ssr", feature = "split"), leptos::lazy)]
-async fn document_pane(document: DocumentView) -> AnyView {
-    view! { <DocumentPane document /> }.into_any()
+/// The open document's pane (a wasm chunk of its own in a split build: `components::lazy_view`).
+#[cfg_attr(
+    all(feature = "hydrate", feature = "split"),
+    leptos::wasm_split::wasm_split(library_document, wasm_split_path = ::leptos::wasm_split, fallible)
+)]
+fn document_pane(document: DocumentView) -> Result<AnyView, ChunkUnavailable> {
+    Ok(view! { <DocumentPane document /> }.into_any())
 }
 
 /// The open file's pane (a wasm chunk of its own in a split build).
-#[cfg_attr(any(feature = "ssr", feature = "split"), leptos::lazy)]
-async fn file_pane(file: FileItem) -> AnyView {
-    view! { <FilePane file /> }.into_any()
+#[cfg_attr(
+    all(feature = "hydrate", feature = "split"),
+    leptos::wasm_split::wasm_split(library_file, wasm_split_path = ::leptos::wasm_split, fallible)
+)]
+fn file_pane(file: FileItem) -> Result<AnyView, ChunkUnavailable> {
+    Ok(view! { <FilePane file /> }.into_any())
 }

@@ -16,7 +16,7 @@ use super::model_picker::ModelPicker;
 use super::share::ShareControls;
 use super::state::ChatState;
 use crate::components::connection::ConnectionStatus;
-use crate::components::voice::{VoiceSettingsButton, VoiceState, voice_settings_panel};
+use crate::components::voice::{LazyVoiceSettingsPanel, VoiceSettingsButton, VoiceState};
 use crate::components::voice_input::{Conversation, ConversationStatus, ConversationToggle};
 use crate::library::{LibraryPanel, LibraryState};
 
@@ -87,7 +87,7 @@ pub fn Chat(
                     </div>
                     <ConversationStatus />
                     <Show when=move || voice_settings_open.get()>
-                        <Suspense fallback=|| ()>{Suspend::new(voice_settings_panel(voice_settings_open))}</Suspense>
+                        <LazyVoiceSettingsPanel open=voice_settings_open />
                     </Show>
                     <ChatDropZone>
                         <MessageList />

@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 
 use super::context::ChatContext;
+use crate::components::lazy_view::{ChunkUnavailable, lazy_view, load};
 use crate::shares::{share_conversation, stop_sharing};
 
 /// The share dialog.
@@ -109,7 +110,7 @@ pub fn ShareControls() -> impl IntoView {
             </a>
         </Show>
         <Show when=move || is_open.get()>
-            <Suspense fallback=|| ()>{Suspend::new(share_dialog(dialog, open_id))}</Suspense>
+            {lazy_view(move || async move { load!(share_dialog(dialog, open_id)) })}
         </Show>
     }
     .into_any()
@@ -123,11 +124,17 @@ fn send(dialog: RwSignal<ShareDialog>, event: ShareEvent) {
     dialog.update(|d| *d = std::mem::replace(d, ShareDialog::Closed).next(event))
 }
 
-/// The open dialog (a wasm chunk of its own in a split build, fetched when it first opens; see
-/// `pages::lazy` for the `split` feature switch).
-#[cfg_attr(any(feature = "ssr", feature = "split"), leptos::lazy)]
-async fn share_dialog(dialog: RwSignal<ShareDialog>, open_id: Memo<Option<String>>) -> AnyView {
-    view! { <ShareDialogBox dialog open_id /> }.into_any()
+/// The open dialog (a wasm chunk of its own in a split build, fetched when it first opens:
+/// `components::lazy_view`).
+#[cfg_attr(
+    all(feature = "hydrate", feature = "split"),
+    leptos::wasm_split::wasm_split(share_dialog, wasm_split_path = ::leptos::wasm_split, fallible)
+)]
+fn share_dialog(
+    dialog: RwSignal<ShareDialog>,
+    open_id: Memo<Option<String>>,
+) -> Result<AnyView, ChunkUnavailable> {
+    Ok(view! { <ShareDialogBox dialog open_id /> }.into_any())
 }
 
 /// The dialog: the link, "Copy link", "Stop sharing", what happened, "Close".

@@ -29,5 +29,5 @@ mod transcript;
 pub use context::VoiceState;
 pub use playback::Playback;
 pub use player_view::VoicePlayer;
-pub use settings::{VoiceSettingsButton, voice_settings_panel};
+pub use settings::{LazyVoiceSettingsPanel, VoiceSettingsButton};
 pub use timeline::{RATES, Timeline, clock, upsert_clip};

@@ -7,6 +7,7 @@ use jarvis_types::voice::{MAX_SPEED, MIN_SPEED, VoiceOptions, VoiceSettings};
 use leptos::prelude::*;
 
 use super::context::VoiceState;
+use crate::components::lazy_view::{ChunkUnavailable, lazy_view, load};
 use crate::voice::{load_voice_options, save_voice_settings};
 
 /// The id of the button that shows the settings: the focus goes back to it when they close.
@@ -50,11 +51,19 @@ pub fn VoiceSettingsButton(open: RwSignal<bool>) -> impl IntoView {
     .into_any()
 }
 
-/// The voice settings panel (a wasm chunk of its own in a split build; see `pages::lazy` for the
-/// `split` feature switch).
-#[cfg_attr(any(feature = "ssr", feature = "split"), leptos::lazy)]
-pub async fn voice_settings_panel(open: RwSignal<bool>) -> AnyView {
-    view! { <VoiceSettingsPanel open /> }.into_any()
+/// The voice settings panel, loaded when it first opens (`components::lazy_view`).
+#[component]
+pub fn LazyVoiceSettingsPanel(open: RwSignal<bool>) -> impl IntoView {
+    lazy_view(move || async move { load!(voice_settings_panel(open)) })
+}
+
+/// The panel's view (a wasm chunk of its own in a split build).
+#[cfg_attr(
+    all(feature = "hydrate", feature = "split"),
+    leptos::wasm_split::wasm_split(voice_settings, wasm_split_path = ::leptos::wasm_split, fallible)
+)]
+fn voice_settings_panel(open: RwSignal<bool>) -> Result<AnyView, ChunkUnavailable> {
+    Ok(view! { <VoiceSettingsPanel open /> }.into_any())
 }
 
 /// The voice settings, under the chat's header. The settings normally came with the page; if

@@ -112,6 +112,7 @@ mod browser {
 
     use super::{Removed, UNREACHABLE, refusal};
     use crate::components::chat::ChatContext;
+    use crate::components::lazy_view::{ChunkUnavailable, UNAVAILABLE, load};
 
     thread_local! {
         /// The uploads going, by chip: removing a chip aborts its upload.
@@ -133,13 +134,21 @@ mod browser {
 
     /// Each file becomes a chip; each one that passes the check starts uploading.
     pub fn add(chat: ChatContext, files: Vec<web_sys::File>) {
-        leptos::task::spawn_local(add_files(chat, files));
+        leptos::task::spawn_local(async move {
+            let added: Result<(), ChunkUnavailable> = load!(add_files(chat, files));
+            if added.is_err() {
+                chat.tell(format!("The files were not attached. {UNAVAILABLE}"));
+            }
+        });
     }
 
-    /// [`add`]'s work: in a split build a wasm chunk of its own, fetched with the first file (see
-    /// `pages::lazy` for the `split` feature switch).
-    #[cfg_attr(feature = "split", leptos::lazy)]
-    async fn add_files(chat: ChatContext, files: Vec<web_sys::File>) {
+    /// [`add`]'s work: in a split build a wasm chunk of its own, fetched with the first file
+    /// (`components::lazy_view`).
+    #[cfg_attr(
+        feature = "split",
+        leptos::wasm_split::wasm_split(attachment_upload, wasm_split_path = ::leptos::wasm_split, fallible)
+    )]
+    fn add_files(chat: ChatContext, files: Vec<web_sys::File>) -> Result<(), ChunkUnavailable> {
         for file in files {
             let size = file.size().max(0.0) as u64;
             let content_type = file.type_();
@@ -154,6 +163,7 @@ mod browser {
             }
             upload(chat, key, &file);
         }
+        Ok(())
     }
 
     /// `POST /api/attachments` with the file, reporting progress to its chip.
