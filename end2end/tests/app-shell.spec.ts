@@ -36,3 +36,23 @@ test("after the server restarts, the page reconnects by itself", async ({ page }
   await server.start();
   await expect(page.getByRole("status")).toHaveText("Online");
 });
+
+test("Settings and Plan leave the app by a whole page load, so a deploy in between cannot strand it", async ({ page }) => {
+  await signUp(page.request, server.baseUrl);
+  await page.goto(`${server.baseUrl}/app`);
+  await expect(page.getByRole("status")).toHaveText("Online");
+
+  for (const [link, path, heading] of [
+    ["Settings", "/settings", "Settings"],
+    ["Plan", "/billing", "Billing"],
+  ]) {
+    // A mark on this document: a page loaded afresh has none.
+    await page.evaluate(() => ((window as unknown as { appPage?: boolean }).appPage = true));
+    await page.getByRole("link", { name: link, exact: true }).click();
+    await expect(page).toHaveURL(`${server.baseUrl}${path}`);
+    await expect(page.getByRole("heading", { level: 1 })).toContainText(heading);
+    expect(await page.evaluate(() => (window as unknown as { appPage?: boolean }).appPage)).toBeUndefined();
+    await page.goBack();
+    await expect(page.getByRole("status")).toHaveText("Online");
+  }
+});

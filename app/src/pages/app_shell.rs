@@ -63,8 +63,11 @@ pub fn AppShell() -> impl IntoView {
                             }
                         })}
                     </Suspense>
-                    <a href="/billing" class="text-sm font-medium text-slate-700 hover:underline">"Plan"</a>
-                    <a href="/settings" class="text-sm font-medium text-slate-700 hover:underline">"Settings"</a>
+                    // Whole page loads (`rel="external"`), not the router's: `/app` stays open for
+                    // hours, and after a deploy a lazy route's chunk named by this page is gone
+                    // from the server, which would stop the app (README, "Page weight").
+                    <a href="/billing" rel="external" class="text-sm font-medium text-slate-700 hover:underline">"Plan"</a>
+                    <a href="/settings" rel="external" class="text-sm font-medium text-slate-700 hover:underline">"Settings"</a>
                     <ThemeMenu />
                     <PostForm action="/logout".into() label="Log out">
                         <Submit label="Log out" pending_label="Logging out…" quiet=true />
@@ -128,7 +131,7 @@ fn PastDueBanner(plan: String) -> impl IntoView {
             class="rounded-lg bg-amber-50 px-4 py-3 text-sm text-amber-900 ring-1 ring-amber-200"
         >
             {format!("Your last payment failed. Stripe will retry; update your card to keep your {plan} plan. ")}
-            <a href="/billing" class="font-semibold underline">"Go to billing"</a>
+            <a href="/billing" rel="external" class="font-semibold underline">"Go to billing"</a>
         </section>
     }
 }

@@ -76,7 +76,7 @@ pub fn Composer() -> impl IntoView {
                 <p role="alert" class="mb-2 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 ring-1 ring-amber-200">
                     {notice}
                     {move || upgrade_url.get().map(|href| view! {
-                        " " <a href=href class="font-semibold underline" data-testid="upgrade-link">"See plans and upgrade"</a>
+                        " " <a href=href rel="external" class="font-semibold underline" data-testid="upgrade-link">"See plans and upgrade"</a>
                     })}
                 </p>
             })}
