@@ -152,12 +152,13 @@ fn ShareDialogBox(dialog: RwSignal<ShareDialog>, open_id: Memo<Option<String>>) 
             });
         }
     });
-    let send = move |event: ShareEvent| send(dialog, event);
+    // The dialog's own events (the module's `send`, for this dialog).
+    let step = move |event: ShareEvent| send(dialog, event);
     let stop = move |_| {
         let Some(id) = open_id.get_untracked() else { return };
-        send(ShareEvent::Stop);
+        step(ShareEvent::Stop);
         leptos::task::spawn_local(async move {
-            send(match stop_sharing(id).await {
+            step(match stop_sharing(id).await {
                 Ok(()) => ShareEvent::Stopped,
                 Err(error) => ShareEvent::Failed(error.to_string()),
             });
@@ -172,7 +173,7 @@ fn ShareDialogBox(dialog: RwSignal<ShareDialog>, open_id: Memo<Option<String>>) 
                 aria-modal="true"
                 aria-labelledby="share-title"
                 class="w-full max-w-lg space-y-4 rounded-2xl bg-white p-6 shadow-xl"
-                on:keydown=move |ev| if ev.key() == "Escape" { send(ShareEvent::Close) }
+                on:keydown=move |ev| if ev.key() == "Escape" { step(ShareEvent::Close) }
             >
                 <h2 id="share-title" class="text-lg font-semibold">"Share conversation"</h2>
                 {move || match dialog.get() {
@@ -192,7 +193,7 @@ fn ShareDialogBox(dialog: RwSignal<ShareDialog>, open_id: Memo<Option<String>>) 
                                 <button
                                     type="button"
                                     class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-semibold text-white hover:bg-indigo-500"
-                                    on:click=move |_| { crate::browser::copy_to_clipboard(&copy_url); send(ShareEvent::Copied); }
+                                    on:click=move |_| { crate::browser::copy_to_clipboard(&copy_url); step(ShareEvent::Copied); }
                                 >
                                     "Copy link"
                                 </button>
@@ -212,7 +213,7 @@ fn ShareDialogBox(dialog: RwSignal<ShareDialog>, open_id: Memo<Option<String>>) 
                     ShareDialog::Failed(message) => view! { <p role="alert" class="text-rose-700">{message}</p> }.into_any(),
                 }}
                 <div class="flex justify-end">
-                    <button type="button" class=BUTTON on:click=move |_| send(ShareEvent::Close)>"Close"</button>
+                    <button type="button" class=BUTTON on:click=move |_| step(ShareEvent::Close)>"Close"</button>
                 </div>
             </div>
         </div>

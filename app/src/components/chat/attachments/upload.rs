@@ -145,7 +145,7 @@ mod browser {
     /// [`add`]'s work: in a split build a wasm chunk of its own, fetched with the first file
     /// (`components::lazy_view`).
     #[cfg_attr(
-        feature = "split",
+        all(feature = "hydrate", feature = "split"),
         leptos::wasm_split::wasm_split(attachment_upload, wasm_split_path = ::leptos::wasm_split, fallible)
     )]
     fn add_files(chat: ChatContext, files: Vec<web_sys::File>) -> Result<(), ChunkUnavailable> {
