@@ -1,7 +1,8 @@
 // Text typed into the account forms before the wasm has loaded survives hydration: the inputs
 // are not controlled by a signal, so hydrating does not write the (empty) initial value back.
-import { expect, Page, test } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { PASSWORD, uniqueEmail } from "./accounts";
+import { holdWasm, hydrated } from "./hydration";
 import { JarvisServer } from "./server";
 
 let server: JarvisServer;
@@ -13,29 +14,6 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await server?.dispose();
 });
-
-/** Holds the wasm back until `release` is called, so the page stays server-rendered meanwhile. */
-async function holdWasm(
-  page: Page,
-): Promise<{ release: () => void; requested: Promise<void>; responded: Promise<unknown> }> {
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let requestedResolve!: () => void;
-  const requested = new Promise<void>((resolve) => (requestedResolve = resolve));
-  await page.route("**/*.wasm", async (route) => {
-    requestedResolve();
-    await released;
-    await route.continue();
-  });
-  return { release, requested, responded: page.waitForResponse("**/*.wasm") };
-}
-
-/** Waits until the page has hydrated: the wasm has been fetched and run (hydration is
- * synchronous once it is instantiated), and the network has been quiet since. */
-async function hydrated(page: Page, wasm: { responded: Promise<unknown> }): Promise<void> {
-  await wasm.responded;
-  await page.waitForLoadState("networkidle");
-}
 
 for (const { path, button, fields } of [
   {

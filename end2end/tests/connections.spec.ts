@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from "node:child_process";
 import { Page, expect, test } from "@playwright/test";
 import { signUp } from "./accounts";
+import { holdWasm, hydrated } from "./hydration";
 import { JarvisServer } from "./server";
 
 // Settings → Connections: a personal access token is shown once and then only listed, until
@@ -81,6 +82,37 @@ test("a new token is shown once, then only listed, and revoking it removes it", 
   await expect(page.getByText("No tokens yet.")).toBeVisible();
   await page.reload();
   await expect(page.getByText("No tokens yet.")).toBeVisible();
+});
+
+test("what is typed into the forms before the page hydrates is kept and sent as typed", async ({ page }) => {
+  await signUp(page.request, server.baseUrl);
+  const wasm = await holdWasm(page);
+  await page.goto(`${server.baseUrl}/settings`, { waitUntil: "domcontentloaded" });
+  await wasm.requested;
+  await page.getByLabel("Name", { exact: true }).fill("Typed early");
+  await page.getByLabel("Access", { exact: true }).selectOption({ label: "Read and write" });
+  await page.getByLabel("Expires", { exact: true }).selectOption("90");
+  await page.getByLabel("Server URL").fill("http://127.0.0.1:9/mcp");
+  wasm.release();
+  await hydrated(page, wasm);
+
+  await expect(page.getByLabel("Name", { exact: true })).toHaveValue("Typed early");
+  await expect(page.getByLabel("Access", { exact: true })).toHaveValue("write");
+  await expect(page.getByLabel("Expires", { exact: true })).toHaveValue("90");
+  await expect(page.getByLabel("Server URL")).toHaveValue("http://127.0.0.1:9/mcp");
+
+  await page.getByRole("button", { name: "Create token" }).click();
+  await expect(page.getByTestId("new-token")).toBeVisible();
+  const tokens = page.getByRole("list", { name: "Personal access tokens" });
+  await expect(tokens).toContainText("Typed early");
+  await expect(tokens).toContainText("Read and write");
+  await expect(page.getByLabel("Name", { exact: true })).toHaveValue("");
+
+  // The server URL typed early is the one sent: unreachable, it is refused in a sentence.
+  await page.getByRole("button", { name: "Add server" }).click();
+  const refusal = page.getByRole("group", { name: "MCP servers" }).getByRole("alert");
+  await expect(refusal).toBeVisible();
+  await expect(refusal).toContainText("127.0.0.1:9");
 });
 
 test("an MCP server's tools are listed, offered to the model and shown as a card naming the server", async ({ page }) => {

@@ -12,22 +12,27 @@ use crate::connections::{
 
 #[component]
 pub fn McpServers(state: RwSignal<ConnectionsState>, hydrated: RwSignal<bool>) -> impl IntoView {
-    let url = RwSignal::new(String::new());
-    let token = RwSignal::new(String::new());
+    // The fields are not controlled by signals: hydration keeps what was typed while the wasm
+    // loaded, and the form reads them when it is sent.
+    let url = NodeRef::<leptos::html::Input>::new();
+    let token = NodeRef::<leptos::html::Input>::new();
     let adding = Memo::new(move |_| state.with(|s| s.adding));
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if adding.get_untracked() {
             return;
         }
+        let (Some(url_field), Some(token_field)) = (url.get_untracked(), token.get_untracked()) else {
+            return;
+        };
         send(state, E::AddServer);
-        let (server_url, server_token) = (url.get_untracked(), token.get_untracked());
-        let server_token = Some(server_token).filter(|token| !token.trim().is_empty());
+        let server_url = url_field.value();
+        let server_token = Some(token_field.value()).filter(|token| !token.trim().is_empty());
         leptos::task::spawn_local(async move {
             let event = match add_connector(server_url, server_token).await {
                 Ok(connector) => {
-                    url.set(String::new());
-                    token.set(String::new());
+                    url_field.set_value("");
+                    token_field.set_value("");
                     E::ServerAdded(connector)
                 }
                 Err(error) => E::ServerFailed(error.to_string()),
@@ -51,8 +56,7 @@ pub fn McpServers(state: RwSignal<ConnectionsState>, hydrated: RwSignal<bool>) -
                         required
                         placeholder="https://example.com/mcp"
                         class=style::INPUT
-                        prop:value=move || url.get()
-                        on:input=move |ev| url.set(event_target_value(&ev))
+                        node_ref=url
                     />
                 </div>
                 <div class="space-y-1">
@@ -62,8 +66,7 @@ pub fn McpServers(state: RwSignal<ConnectionsState>, hydrated: RwSignal<bool>) -
                         type="password"
                         autocomplete="off"
                         class=style::INPUT
-                        prop:value=move || token.get()
-                        on:input=move |ev| token.set(event_target_value(&ev))
+                        node_ref=token
                     />
                 </div>
                 <button

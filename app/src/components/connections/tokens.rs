@@ -13,22 +13,30 @@ const DEFAULT_LIFETIME_DAYS: u32 = 30;
 
 #[component]
 pub fn AccessTokens(state: RwSignal<ConnectionsState>, hydrated: RwSignal<bool>) -> impl IntoView {
-    let name = RwSignal::new(String::new());
-    let scope = RwSignal::new(TokenScope::Read);
-    let lifetime = RwSignal::new(DEFAULT_LIFETIME_DAYS);
+    // The fields are not controlled by signals: hydration keeps what was typed or chosen while
+    // the wasm loaded, and the form reads them when it is sent.
+    let name = NodeRef::<leptos::html::Input>::new();
+    let scope = NodeRef::<leptos::html::Select>::new();
+    let lifetime = NodeRef::<leptos::html::Select>::new();
     let creating = Memo::new(move |_| state.with(|s| s.creating));
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if creating.get_untracked() {
             return;
         }
+        let (Some(name_field), Some(scope_field), Some(lifetime_field)) =
+            (name.get_untracked(), scope.get_untracked(), lifetime.get_untracked())
+        else {
+            return;
+        };
+        let token_scope = TokenScope::parse(&scope_field.value()).unwrap_or(TokenScope::Read);
+        let days = lifetime_field.value().parse().unwrap_or(DEFAULT_LIFETIME_DAYS);
+        let token_name = name_field.value();
         send(state, E::CreateToken);
-        let (token_name, token_scope, days) =
-            (name.get_untracked(), scope.get_untracked(), lifetime.get_untracked());
         leptos::task::spawn_local(async move {
             let event = match create_token(token_name, token_scope, days).await {
                 Ok(created) => {
-                    name.set(String::new());
+                    name_field.set_value("");
                     E::TokenCreated(created)
                 }
                 Err(error) => E::TokenFailed(error.to_string()),
@@ -57,8 +65,7 @@ pub fn AccessTokens(state: RwSignal<ConnectionsState>, hydrated: RwSignal<bool>)
                         maxlength=TOKEN_NAME_MAX_CHARS
                         placeholder="Claude Code on my laptop"
                         class=style::INPUT
-                        prop:value=move || name.get()
-                        on:input=move |ev| name.set(event_target_value(&ev))
+                        node_ref=name
                     />
                 </div>
                 <div class="space-y-1">
@@ -66,14 +73,10 @@ pub fn AccessTokens(state: RwSignal<ConnectionsState>, hydrated: RwSignal<bool>)
                     <select
                         id="token-scope"
                         class=style::INPUT
-                        on:change=move |ev| {
-                            if let Some(chosen) = TokenScope::parse(&event_target_value(&ev)) {
-                                scope.set(chosen);
-                            }
-                        }
+                        node_ref=scope
                     >
                         {[TokenScope::Read, TokenScope::Write].map(|option| view! {
-                            <option value=option.as_str() selected=move || scope.get() == option>{option.label()}</option>
+                            <option value=option.as_str() selected=option == TokenScope::Read>{option.label()}</option>
                         }).collect_view()}
                     </select>
                 </div>
@@ -82,14 +85,10 @@ pub fn AccessTokens(state: RwSignal<ConnectionsState>, hydrated: RwSignal<bool>)
                     <select
                         id="token-lifetime"
                         class=style::INPUT
-                        on:change=move |ev| {
-                            if let Ok(days) = event_target_value(&ev).parse() {
-                                lifetime.set(days);
-                            }
-                        }
+                        node_ref=lifetime
                     >
                         {TOKEN_LIFETIMES_DAYS.map(|days| view! {
-                            <option value=days.to_string() selected=move || lifetime.get() == days>{format!("In {days} days")}</option>
+                            <option value=days.to_string() selected=days == DEFAULT_LIFETIME_DAYS>{format!("In {days} days")}</option>
                         }).collect_view()}
                     </select>
                 </div>
