@@ -1,5 +1,5 @@
 //! The few browser calls the components make outside Leptos (dialogs, the address bar, the
-//! location, randomness, the clipboard, the focus, this browser's storage), in one place. Each is a no-op (or a refusal) on the
+//! location, randomness, the clipboard, the focus, text typed before hydration, this browser's storage), in one place. Each is a no-op (or a refusal) on the
 //! server, so a component may call it from code that also renders there.
 
 /// The browser's prompt dialog; `None` when cancelled or left blank.
@@ -85,6 +85,32 @@ pub fn focus(id: &str) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = id;
+}
+
+/// What is in the text box with id `id` already (typed into the server-rendered page while the
+/// wasm loaded): a component controlling that box starts from it, so hydration keeps it. Empty
+/// when there is no such box, and on the server.
+pub fn typed_text(id: &str) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        let element = leptos::prelude::document().get_element_by_id(id);
+        match element {
+            Some(element) => match element.dyn_into::<web_sys::HtmlTextAreaElement>() {
+                Ok(area) => area.value(),
+                Err(element) => element
+                    .dyn_into::<web_sys::HtmlInputElement>()
+                    .map(|input| input.value())
+                    .unwrap_or_default(),
+            },
+            None => String::new(),
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = id;
+        String::new()
+    }
 }
 
 /// The value this browser keeps under `key` (`localStorage`); `None` when absent, refused

@@ -1,5 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { signUp } from "./accounts";
+import { holdWasm, hydrated } from "./hydration";
 import { JarvisServer } from "./server";
 
 let server: JarvisServer;
@@ -22,6 +23,22 @@ test("the app hydrates and shows Online once its ping is answered", async ({ pag
   await expect(page.getByRole("status")).toHaveText("Online");
   await expect(page.getByRole("status")).toHaveAttribute("data-state", "connected");
   expect(errors).toEqual([]);
+});
+
+test("a message typed while the app loads is kept by hydration and can be sent", async ({ page }) => {
+  await signUp(page.request, server.baseUrl);
+  const wasm = await holdWasm(page);
+  await page.goto(`${server.baseUrl}/app`, { waitUntil: "domcontentloaded" });
+  await wasm.requested;
+  await page.getByLabel("Message").fill("Typed before the app had loaded");
+  wasm.release();
+  await hydrated(page, wasm);
+
+  await expect(page.getByRole("status")).toHaveText("Online");
+  await expect(page.getByLabel("Message")).toHaveValue("Typed before the app had loaded");
+  await page.getByRole("button", { name: "Send", exact: true }).click();
+  await expect(page.locator('article[data-role="user"]').last()).toContainText("Typed before the app had loaded");
+  await expect(page.getByLabel("Message")).toHaveValue("");
 });
 
 test("after the server restarts, the page reconnects by itself", async ({ page }) => {

@@ -20,7 +20,8 @@ use crate::components::voice_input::{Conversation, DictationControl, DictationSt
 #[component]
 pub fn Composer() -> impl IntoView {
     let chat = expect_context::<ChatContext>();
-    let draft = RwSignal::new(String::new());
+    // Text typed while the page loaded is kept: hydration writes the draft into the box.
+    let draft = RwSignal::new(crate::browser::typed_text("composer"));
     let textarea = NodeRef::<leptos::html::Textarea>::new();
     // Focused on load, unless the user already went somewhere else while the page loaded.
     Effect::new(move |_| {
