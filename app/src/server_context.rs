@@ -31,3 +31,14 @@ pub fn service<T: Clone + Send + Sync + 'static>() -> Result<T, AppError> {
 pub fn database() -> Result<sqlx::PgPool, AppError> {
     Ok(service::<jarvis_backend::chat::Chat>()?.pool().clone())
 }
+
+/// Whether cookies the app sets carry `Secure`, as the session's do (the server provides
+/// [`CookiesSecure`]); `true` when it does not say.
+pub fn cookies_secure() -> bool {
+    use_context::<CookiesSecure>().is_none_or(|CookiesSecure(secure)| secure)
+}
+
+/// Provided by the server to every page and server function: whether its cookies are `Secure`
+/// (everywhere but a plain-HTTP loopback address).
+#[derive(Debug, Clone, Copy)]
+pub struct CookiesSecure(pub bool);

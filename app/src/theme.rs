@@ -74,11 +74,13 @@ pub fn theme_from_cookie_header(header: &str) -> ThemeChoice {
 }
 
 /// The `Set-Cookie` value that remembers `theme` in this browser. Not a secret (it only picks
-/// colours), so readable by no script all the same, and sent on top-level navigations.
-pub fn theme_cookie(theme: ThemeChoice) -> String {
+/// colours), so readable by no script all the same, and sent on top-level navigations; `Secure`
+/// like the session's cookies (everywhere but a plain-HTTP loopback address).
+pub fn theme_cookie(theme: ThemeChoice, secure: bool) -> String {
     format!(
-        "{THEME_COOKIE}={}; Path=/; Max-Age={COOKIE_MAX_AGE_SECONDS}; SameSite=Lax; HttpOnly",
-        theme.name()
+        "{THEME_COOKIE}={}; Path=/; Max-Age={COOKIE_MAX_AGE_SECONDS}; SameSite=Lax; HttpOnly{}",
+        theme.name(),
+        if secure { "; Secure" } else { "" }
     )
 }
 
@@ -151,7 +153,8 @@ mod ssr {
     /// are gone: the next page sets it).
     pub(super) fn remember_in_cookie(theme: ThemeChoice) {
         let Some(response) = use_context::<leptos_axum::ResponseOptions>() else { return };
-        if let Ok(value) = http::HeaderValue::from_str(&theme_cookie(theme)) {
+        let secure = crate::server_context::cookies_secure();
+        if let Ok(value) = http::HeaderValue::from_str(&theme_cookie(theme, secure)) {
             response.append_header(http::header::SET_COOKIE, value);
         }
     }
@@ -248,9 +251,18 @@ mod tests {
     fn every_choice_round_trips_through_its_name_and_cookie() {
         for choice in ThemeChoice::ALL {
             assert_eq!(ThemeChoice::parse(choice.name()), Some(choice));
-            let cookie = theme_cookie(choice);
+            let cookie = theme_cookie(choice, false);
             let pair = cookie.split(';').next().unwrap();
             assert_eq!(theme_from_cookie_header(pair), choice);
         }
+    }
+
+    #[test]
+    fn the_cookie_is_secure_where_the_session_cookies_are() {
+        let secure = theme_cookie(ThemeChoice::Dark, true);
+        assert!(secure.split("; ").any(|attribute| attribute == "Secure"), "{secure}");
+        assert!(secure.contains("HttpOnly") && secure.contains("SameSite=Lax"), "{secure}");
+        let plain = theme_cookie(ThemeChoice::Dark, false);
+        assert!(!plain.contains("Secure"), "{plain}");
     }
 }

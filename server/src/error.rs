@@ -110,6 +110,29 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status.unwrap_or_else(|| status(self.kind))
     }
+
+    /// The same answer for a page the browser itself opened (a download link): the status, with
+    /// the sentence in a small HTML page and a link back to `back` (`label`), not JSON shown raw.
+    pub fn into_page(self, back: &str, label: &str) -> Response {
+        if let Some(cause) = &self.cause {
+            log_failure(self.kind, self.code, cause.as_ref());
+        }
+        let status = self.status();
+        let page = format!(
+            concat!(
+                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+                "<meta name=\"robots\" content=\"noindex\"><title>{title} · Jarvis</title></head>",
+                "<body><main><h1>{title}</h1><p role=\"alert\">{message}</p>",
+                "<p><a href=\"{back}\">{label}</a></p></main></body></html>"
+            ),
+            title = html_escape::encode_text(status.canonical_reason().unwrap_or("Error")),
+            message = html_escape::encode_text(&self.message),
+            back = html_escape::encode_double_quoted_attribute(back),
+            label = html_escape::encode_text(label),
+        );
+        (status, axum::response::Html(page)).into_response()
+    }
 }
 
 impl<E> From<E> for ApiError

@@ -383,7 +383,9 @@ fn router(state: AppState, site: Site) -> Router {
         let billing = state.billing.clone();
         let connections = state.connections.clone();
         let connector_tools = state.connector_tools.clone();
+        let cookies_secure = jarvis_app::server_context::CookiesSecure(state.secure_cookies);
         move || {
+            provide_context(cookies_secure);
             provide_context(billing.clone());
             provide_context(connections.clone());
             provide_context(connector_tools.clone());

@@ -106,6 +106,10 @@ pub struct ConversationView {
     pub messages: Vec<ChatMessageView>,
     /// A run still answering in this conversation: resume it to follow.
     pub running_run_id: Option<String>,
+    /// The earlier versions of the reply that run is writing (a regeneration), oldest first; it
+    /// is numbered after them. Empty when it is the first reply to its question.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub running_reply_versions: Vec<String>,
     /// The model chosen for this conversation (the picker shows it); `None`: the default.
     #[serde(default)]
     pub model: Option<String>,

@@ -69,6 +69,20 @@ pub async fn messages(
     db::for_user(pool, user_id, async |conn| message_rows(conn, user_id, conversation_id).await).await
 }
 
+/// The replies to question `question` of this user's, oldest first (its answers' versions).
+pub async fn replies_to(pool: &PgPool, user_id: Uuid, question: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
+    db::for_user(pool, user_id, async |conn| {
+        sqlx::query_scalar(
+            "SELECT id FROM messages WHERE parent_id = $1 AND user_id = $2 AND role = 'assistant' ORDER BY position",
+        )
+        .bind(question)
+        .bind(user_id)
+        .fetch_all(&mut *conn)
+        .await
+    })
+    .await
+}
+
 pub async fn rename(pool: &PgPool, user_id: Uuid, id: Uuid, title: &str) -> Result<bool, sqlx::Error> {
     db::for_user(pool, user_id, async |conn| {
         let done = sqlx::query(

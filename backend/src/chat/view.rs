@@ -46,6 +46,10 @@ pub async fn conversation(
     let rows = store::messages(pool, user_id, id).await?;
     let attachments = attachments_by_id(pool, user_id, &rows).await?;
     let models = store::run_models(pool, user_id, id).await?;
+    let running_reply_versions = match running {
+        Some(run_id) => earlier_versions_of_running_reply(pool, user_id, run_id, &rows).await?,
+        None => Vec::new(),
+    };
 
     // Tool results travel in user messages; they are shown on the assistant message that asked.
     let mut messages: Vec<ChatMessageView> = Vec::new();
@@ -168,8 +172,30 @@ pub async fn conversation(
         title: conversation.title,
         messages,
         running_run_id: running.map(|id| id.to_string()),
+        running_reply_versions: running_reply_versions.iter().map(Uuid::to_string).collect(),
         model: conversation.model,
     }))
+}
+
+/// The versions a running regeneration's reply will have beside it (the earlier replies to its
+/// question, oldest first), empty when it is the first reply. Its own stored first message (a
+/// turn with tool calls) knows them; before that, they are the replies to the question the
+/// branch ends on.
+async fn earlier_versions_of_running_reply(
+    pool: &PgPool,
+    user_id: Uuid,
+    run_id: Uuid,
+    rows: &[MessageRow],
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let first_stored = rows.iter().find(|row| row.run_id == Some(run_id) && row.role == Role::Assistant);
+    let versions = match first_stored {
+        Some(reply) => reply.versions.iter().copied().filter(|version| *version != reply.id).collect(),
+        None => match rows.last().filter(|row| row.role == Role::User) {
+            Some(question) => store::replies_to(pool, user_id, question.id).await?,
+            None => Vec::new(),
+        },
+    };
+    Ok(versions)
 }
 
 /// The attachments the questions shown refer to, by attachment id. An edited question refers to

@@ -126,6 +126,7 @@ mod tests {
             title: "My\nplan".into(),
             messages: vec![message("user", "Write a plan"), reply, stopped],
             running_run_id: None,
+            running_reply_versions: Vec::new(),
             model: None,
         };
         assert_eq!(

@@ -44,6 +44,7 @@ async fn a_running_runs_stored_reply_is_left_to_its_events_and_shown_once_it_end
     let roles: Vec<&str> = shown.messages.iter().map(|m| m.role.as_str()).collect();
     assert_eq!(roles, ["user"], "the running reply is not in the view: {:?}", shown.messages);
     assert_eq!(shown.messages[0].text, "What is 'a?");
+    assert_eq!(shown.running_reply_versions, Vec::<String>::new(), "a first reply has no other versions");
 
     sqlx::query("UPDATE runs SET status = 'completed', finished_at = now() WHERE id = $1")
         .bind(run.run_id)
@@ -55,5 +56,63 @@ async fn a_running_runs_stored_reply_is_left_to_its_events_and_shown_once_it_end
     let replies: Vec<(&str, &str)> =
         shown.messages.iter().map(|m| (m.role.as_str(), m.text.as_str())).collect();
     assert_eq!(replies, [("user", "What is 'a?"), ("assistant", "Let me look. A lifetime.")]);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn a_running_regeneration_is_told_the_earlier_versions_of_its_reply() {
+    let db = test_db().await;
+    let first = db.run().await;
+    let user_id = first.user_id;
+    let conversation_id: Uuid = sqlx::query_scalar("SELECT conversation_id FROM runs WHERE id = $1")
+        .bind(first.run_id)
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+    let store_message = async |id: Uuid, run_id: Uuid, message: &Message| {
+        store::append_message(&db.app, id, user_id, conversation_id, run_id, message, false).await.unwrap();
+    };
+    let (question, first_reply) = (Uuid::new_v4(), Uuid::new_v4());
+    store_message(question, first.run_id, &Message::user_text("Name a colour.")).await;
+    store_message(first_reply, first.run_id, &assistant("Blue.")).await;
+    sqlx::query("UPDATE runs SET status = 'completed', finished_at = now() WHERE id = $1")
+        .bind(first.run_id)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+
+    // "Regenerate": a second run answers the same question; the branch shown ends on it.
+    let second = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO runs (id, user_id, conversation_id, status, model) VALUES ($1, $2, $3, 'running', 'm')",
+    )
+    .bind(second)
+    .bind(user_id)
+    .bind(conversation_id)
+    .execute(&db.owner)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE conversations SET head_message_id = $1 WHERE id = $2")
+        .bind(question)
+        .bind(conversation_id)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+
+    let shown = view::conversation(&db.app, user_id, conversation_id).await.unwrap().unwrap();
+    assert_eq!(shown.running_run_id, Some(second.to_string()));
+    let texts: Vec<&str> = shown.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["Name a colour."]);
+    assert_eq!(shown.running_reply_versions, [first_reply.to_string()]);
+
+    // Once the run has stored its first turn (a tool call), the same: its own id is not named.
+    store_message(Uuid::new_v4(), second, &assistant("Let me think. ")).await;
+    let shown = view::conversation(&db.app, user_id, conversation_id).await.unwrap().unwrap();
+    assert_eq!(shown.running_reply_versions, [first_reply.to_string()]);
+    assert_eq!(shown.messages.len(), 1, "{:?}", shown.messages);
+
+    // Another user's conversation is not theirs to read.
+    let stranger = db.run().await;
+    assert!(view::conversation(&db.app, stranger.user_id, conversation_id).await.unwrap().is_none());
     db.drop().await;
 }

@@ -14,3 +14,11 @@ pub mod server_fns;
 pub mod transcriptions;
 pub mod voice;
 pub mod ws;
+
+/// Whether the browser itself opened the address (a link followed, a download), so that a
+/// refusal is shown as a page rather than JSON: it asks for HTML, or says it navigates.
+pub fn wants_page(request: &axum::http::HeaderMap) -> bool {
+    let header = |name: &str| request.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    header("sec-fetch-mode") == "navigate"
+        || header("accept").split(',').any(|kind| kind.trim().starts_with("text/html"))
+}

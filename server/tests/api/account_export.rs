@@ -265,6 +265,28 @@ async fn the_export_needs_a_session_and_is_limited_per_hour() {
     assert_eq!(body["error"], "export_rate_limited");
     assert_eq!(body["message"], "You can download your data 5 times an hour. Try again in 60 minutes.");
 
+    // The link followed in a browser (which asks for HTML): the same refusal as a page to read,
+    // with the way back, not JSON.
+    let page = client
+        .http
+        .get(format!("{}{EXPORT}", app.address))
+        .header("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+        .header("sec-fetch-mode", "navigate")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.headers().contains_key("retry-after"));
+    assert!(
+        page.headers()["content-type"].to_str().unwrap().starts_with("text/html"),
+        "{:?}",
+        page.headers()
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("You can download your data 5 times an hour. Try again in 60 minutes."), "{html}");
+    assert!(html.contains(r#"<a href="/settings">Back to Settings</a>"#), "{html}");
+    assert!(!html.contains("export_rate_limited"), "{html}");
+
     // Another user has their own share.
     let (other, _) = app.signed_in_client().await;
     assert_eq!(other.get(EXPORT).await.status(), StatusCode::OK);

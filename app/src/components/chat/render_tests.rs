@@ -34,6 +34,7 @@ fn a_reply_from_history_renders_its_player() {
         title: "Talk".into(),
         messages: vec![reply],
         running_run_id: None,
+        running_reply_versions: Vec::new(),
         model: None,
     };
     let html = Owner::new().with(|| {
@@ -62,6 +63,7 @@ fn conversation(
         title: "Talk".into(),
         messages,
         running_run_id: running.map(str::to_owned),
+        running_reply_versions: Vec::new(),
         model: None,
     }
 }

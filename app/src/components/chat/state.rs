@@ -132,9 +132,15 @@ impl ChatState {
         self.next_reply = None;
         self.active = view.running_run_id.map(|run_id| ActiveRun { run_id, last_seq: 0 });
         // The running reply is rebuilt from its events, replayed from the first: any of it the
-        // view holds would be shown twice.
+        // view holds would be shown twice. A regeneration's reply is numbered after the earlier
+        // versions the view names (its own id comes with its first event).
         if let Some(active) = &self.active {
             self.messages.retain(|m| m.is_question() || m.run_id.as_deref() != Some(active.run_id.as_str()));
+            if !view.running_reply_versions.is_empty() {
+                let mut versions = view.running_reply_versions;
+                versions.push(String::new());
+                self.next_reply = Some(NextReply { versions, ..NextReply::default() });
+            }
         }
         match &self.active {
             // Loaded, not sent from here: its clips replay, but nothing starts by itself.

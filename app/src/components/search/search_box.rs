@@ -266,6 +266,7 @@ mod tests {
             title: "Hi".into(),
             messages: vec![question],
             running_run_id: None,
+            running_reply_versions: Vec::new(),
             model: None,
         };
         let html = Owner::new().with(|| {

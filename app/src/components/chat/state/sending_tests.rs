@@ -152,6 +152,7 @@ fn a_conversation_shows_its_remembered_model_and_a_new_one_starts_on_the_default
             ..ChatMessageView::default()
         }],
         running_run_id: None,
+        running_reply_versions: Vec::new(),
         model: Some("local".into()),
     });
     assert_eq!(state.model.selected(), Some("local"));
@@ -181,6 +182,7 @@ fn an_edit_and_a_regeneration_carry_the_chosen_model() {
         title: "Hi".into(),
         messages: vec![message("m1", "user"), message("m2", "assistant")],
         running_run_id: None,
+        running_reply_versions: Vec::new(),
         model: None,
     });
     state.model.pick("local".into());
@@ -196,6 +198,7 @@ fn an_edit_and_a_regeneration_carry_the_chosen_model() {
         title: "Hi".into(),
         messages: vec![message("m1", "user"), message("m2", "assistant")],
         running_run_id: None,
+        running_reply_versions: Vec::new(),
         model: Some("sonnet".into()),
     });
     let question = state.messages[0].key;

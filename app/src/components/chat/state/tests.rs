@@ -25,6 +25,7 @@ fn following_a_run() -> ChatState {
         title: "Hello".into(),
         messages: vec![stored("m1", "user", "Hi", "r1")],
         running_run_id: Some("r1".into()),
+        running_reply_versions: Vec::new(),
         model: None,
     };
     let mut state = ChatState::new(Vec::new());
@@ -228,6 +229,7 @@ fn a_run_started_from_another_tab_shows_its_question() {
         title: "Hello".into(),
         messages: Vec::new(),
         running_run_id: None,
+        running_reply_versions: Vec::new(),
         model: None,
     });
     run_event(&mut state, 1, started(None, "Asked elsewhere"));
@@ -395,6 +397,7 @@ fn a_running_reply_in_the_loaded_view_is_rebuilt_from_its_events_not_shown_twice
         title: "Hello".into(),
         messages: vec![stored("m1", "user", "Hi", "r1"), stored("m2", "assistant", "Hello", "r1")],
         running_run_id: Some("r1".into()),
+        running_reply_versions: Vec::new(),
         model: None,
     };
     let mut state = ChatState::new(Vec::new());
@@ -407,6 +410,45 @@ fn a_running_reply_in_the_loaded_view_is_rebuilt_from_its_events_not_shown_twice
 }
 
 #[test]
+fn a_regeneration_loaded_while_it_runs_is_numbered_after_the_earlier_versions() {
+    // Reloaded while the second version of the reply to m1 is being written: the view has the
+    // question and names the earlier reply m2; the run's first event gives the new one's id.
+    let view = ConversationView {
+        id: "c1".into(),
+        title: "Hello".into(),
+        messages: vec![stored("m1", "user", "Hi", "r1")],
+        running_run_id: Some("r2".into()),
+        running_reply_versions: vec!["m2".into()],
+        model: None,
+    };
+    let mut state = ChatState::new(Vec::new());
+    state.show(view);
+    state.apply(ServerMessage::Run { run_id: "r2".into(), seq: 1, event: started_branch("g-1", "m1", "m5") });
+    state.apply(ServerMessage::Run { run_id: "r2".into(), seq: 2, event: text("Hello anew.") });
+
+    assert_eq!(state.messages.len(), 2);
+    let reply = &state.messages[1];
+    assert_eq!((reply.id.as_deref(), reply.text.as_str()), (Some("m5"), "Hello anew."));
+    assert_eq!(reply.versions, ["m2", "m5"]);
+    assert_eq!(reply.version(), Some((2, 2)));
+
+    // A first reply loaded while it runs has no versions.
+    let mut state = ChatState::new(Vec::new());
+    state.show(ConversationView {
+        id: "c1".into(),
+        title: "Hello".into(),
+        messages: vec![stored("m1", "user", "Hi", "r1")],
+        running_run_id: Some("r1".into()),
+        running_reply_versions: Vec::new(),
+        model: None,
+    });
+    state.apply(ServerMessage::Run { run_id: "r1".into(), seq: 1, event: started_branch("c-1", "m1", "m2") });
+    state.apply(ServerMessage::Run { run_id: "r1".into(), seq: 2, event: text("Hello.") });
+    assert_eq!(state.messages[1].versions, Vec::<String>::new());
+    assert_eq!(state.messages[1].version(), None);
+}
+
+#[test]
 fn a_conversation_loaded_with_a_running_reply_resumes_it_and_never_autoplays_it() {
     let mut state = ChatState::new(Vec::new());
     let effects = state.open(ConversationView {
@@ -414,6 +456,7 @@ fn a_conversation_loaded_with_a_running_reply_resumes_it_and_never_autoplays_it(
         title: "Hello".into(),
         messages: Vec::new(),
         running_run_id: Some("r1".into()),
+        running_reply_versions: Vec::new(),
         model: None,
     });
     assert_eq!(
@@ -438,6 +481,7 @@ fn a_reply_refused_before_shows_its_note_again_on_reload() {
             ..stored("m2", "assistant", "", "r1")
         }],
         running_run_id: None,
+        running_reply_versions: Vec::new(),
         model: None,
     });
     assert_eq!(last_reply(&state).error.as_deref(), Some(jarvis_types::protocol::REFUSAL_NOTE));
@@ -566,6 +610,7 @@ fn a_reply_stopped_before_shows_stopped_again_on_reload_with_retry() {
             ..stored("m2", "assistant", "Half an", "r1")
         }],
         running_run_id: None,
+        running_reply_versions: Vec::new(),
         model: None,
     });
     let reply = last_reply(&state);
@@ -582,6 +627,7 @@ fn a_complete_reply_from_history_has_no_marker() {
         title: "Hello".into(),
         messages: vec![stored("m2", "assistant", "Whole.", "r1")],
         running_run_id: None,
+        running_reply_versions: Vec::new(),
         model: None,
     });
     assert_eq!(last_reply(&state).error, None);
@@ -597,6 +643,7 @@ fn answered(reply_versions: &[&str]) -> ChatState {
         title: "Hi".into(),
         messages: vec![stored("m1", "user", "Hi", "r0"), reply],
         running_run_id: None,
+        running_reply_versions: Vec::new(),
         model: None,
     });
     state
