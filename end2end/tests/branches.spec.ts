@@ -117,3 +117,25 @@ test("a search hit on a version not shown opens the conversation on the branch t
   await page.reload();
   await expect(page.locator('article[data-role="user"]')).toHaveText("Describe a quokka");
 });
+
+test("a regeneration reloaded while it is being written is still numbered after the earlier reply", async ({ page }) => {
+  await openApp(page);
+  await page.getByLabel("Message").fill("Answer slowly");
+  await page.getByLabel("Message").press("Enter");
+  await expect(lastReply(page).locator(".markdown")).toContainText("word60");
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+
+  await page.getByRole("button", { name: "Regenerate" }).click();
+  await expect(lastReply(page).locator(".markdown")).toContainText("word3");
+  await page.reload();
+
+  // Still being written: the reply is rebuilt from its events, second of two versions.
+  await expect(page.getByRole("button", { name: "Stop" })).toBeVisible();
+  await expect(page.getByTestId("version-switcher")).toContainText("2/2");
+  await expect(lastReply(page).locator(".markdown")).toContainText("word60");
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+  await expect(page.getByTestId("version-switcher")).toContainText("2/2");
+  await expect(page.locator('article[data-role="assistant"]')).toHaveCount(1);
+  await page.getByRole("button", { name: "Previous version" }).click();
+  await expect(page.getByTestId("version-switcher")).toContainText("1/2");
+});
