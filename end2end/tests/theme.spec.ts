@@ -190,6 +190,8 @@ test("choosing Dark applies at once, survives a reload and reaches a new browser
   await page.goto(`${server.baseUrl}/settings`);
   const group = page.getByRole("radiogroup", { name: "Theme" });
   await expect(group.getByRole("radio", { name: "Dark" })).toBeChecked();
+  // Hydrated (the Connections buttons wait for it): a choice before that would not apply at once.
+  await expect(page.getByRole("button", { name: "Create token" })).toBeEnabled();
   await page.emulateMedia({ colorScheme: "dark" });
   await group.getByRole("radio", { name: "Light" }).check();
   await expect(page.locator("html")).toHaveAttribute("data-theme", "light");
