@@ -1,5 +1,6 @@
 //! The one error of the HTTP API: [`ApiError`], answered as `{"error": code, "message": sentence}`
-//! with the status of its [`ErrorKind`].
+//! with the status of its [`ErrorKind`] (or, to an address the browser itself opened, such as a
+//! download link, as a small page with the same sentence: [`ApiError::into_page`]).
 //!
 //! Every backend error converts into it by its kind (`?` on any [`Kinded`] error), following the
 //! backend's policy: for the client's mistakes (not found, conflict, invalid, limit, …) the

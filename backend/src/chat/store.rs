@@ -69,14 +69,23 @@ pub async fn messages(
     db::for_user(pool, user_id, async |conn| message_rows(conn, user_id, conversation_id).await).await
 }
 
-/// The replies to question `question` of this user's, oldest first (its answers' versions).
-pub async fn replies_to(pool: &PgPool, user_id: Uuid, question: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
+/// The replies to question `question` of this user's, oldest first (its answers' versions),
+/// leaving out run `except_run`'s (a running run's reply is not one of its own earlier versions).
+pub async fn replies_to(
+    pool: &PgPool,
+    user_id: Uuid,
+    question: Uuid,
+    except_run: Uuid,
+) -> Result<Vec<Uuid>, sqlx::Error> {
     db::for_user(pool, user_id, async |conn| {
         sqlx::query_scalar(
-            "SELECT id FROM messages WHERE parent_id = $1 AND user_id = $2 AND role = 'assistant' ORDER BY position",
+            "SELECT id FROM messages
+              WHERE parent_id = $1 AND user_id = $2 AND role = 'assistant' AND run_id IS DISTINCT FROM $3
+              ORDER BY position",
         )
         .bind(question)
         .bind(user_id)
+        .bind(except_run)
         .fetch_all(&mut *conn)
         .await
     })

@@ -62,10 +62,7 @@ pub async fn conversation(
         if running.is_some() && row.run_id == running && row.role == Role::Assistant {
             continue;
         }
-        let is_tool_results =
-            row.content.0.iter().all(|block| matches!(block, ContentBlock::ToolResult { .. }))
-                && !row.content.0.is_empty();
-        if is_tool_results {
+        if is_tool_results(&row) {
             for block in &row.content.0 {
                 if let ContentBlock::ToolResult { tool_use_id, content, is_error } = block {
                     for message in messages.iter_mut().rev() {
@@ -190,8 +187,9 @@ async fn earlier_versions_of_running_reply(
     let first_stored = rows.iter().find(|row| row.run_id == Some(run_id) && row.role == Role::Assistant);
     let versions = match first_stored {
         Some(reply) => reply.versions.iter().copied().filter(|version| *version != reply.id).collect(),
-        None => match rows.last().filter(|row| row.role == Role::User) {
-            Some(question) => store::replies_to(pool, user_id, question.id).await?,
+        // A question this run asked (a new one, or an edit) has no earlier replies.
+        None => match rows.last().filter(|row| is_question(row) && row.run_id != Some(run_id)) {
+            Some(question) => store::replies_to(pool, user_id, question.id, run_id).await?,
             None => Vec::new(),
         },
     };
@@ -223,4 +221,15 @@ async fn attachments_by_id(
         crate::db::for_user(pool, user_id, async |conn| Attachments::of_messages(conn, &owners).await)
             .await?;
     Ok(by_message.into_values().flatten().map(|view| (view.id.clone(), view)).collect())
+}
+
+/// Whether a stored message carries tool results (a user message the model's tool calls made).
+fn is_tool_results(row: &MessageRow) -> bool {
+    !row.content.0.is_empty()
+        && row.content.0.iter().all(|block| matches!(block, ContentBlock::ToolResult { .. }))
+}
+
+/// Whether a stored message is a question the user asked.
+fn is_question(row: &MessageRow) -> bool {
+    row.role == Role::User && !is_tool_results(row)
 }

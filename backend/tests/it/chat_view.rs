@@ -111,8 +111,16 @@ async fn a_running_regeneration_is_told_the_earlier_versions_of_its_reply() {
     assert_eq!(shown.running_reply_versions, [first_reply.to_string()]);
     assert_eq!(shown.messages.len(), 1, "{:?}", shown.messages);
 
-    // Another user's conversation is not theirs to read.
+    // Read straight after that message was stored (as a view read between its two queries
+    // would), the replies to the question still leave the running run's own out.
+    assert_eq!(store::replies_to(&db.app, user_id, question, second).await.unwrap(), [first_reply]);
+
+    // Another user reads none of them.
     let stranger = db.run().await;
+    assert_eq!(
+        store::replies_to(&db.app, stranger.user_id, question, second).await.unwrap(),
+        Vec::<Uuid>::new()
+    );
     assert!(view::conversation(&db.app, stranger.user_id, conversation_id).await.unwrap().is_none());
     db.drop().await;
 }

@@ -14,20 +14,28 @@ use jarvis_backend::export::{self, ExportError};
 
 use crate::{auth::RequireUser, error::ApiError, routes::library::disposition, state::AppState};
 
-/// Where the page of a refusal leads back to.
-const BACK: (&str, &str) = ("/settings", "Back to Settings");
+/// Where the page of a refusal leads back to, and the link's text.
+const BACK_TO: &str = "/settings";
+const BACK_LABEL: &str = "Back to Settings";
 
 pub async fn download(
     State(state): State<AppState>,
-    RequireUser(user): RequireUser,
-    request: HeaderMap,
+    user: Result<RequireUser, ApiError>,
+    headers: HeaderMap,
 ) -> Response {
-    let answer = |error: ApiError| {
-        if crate::routes::wants_page(&request) {
-            error.into_page(BACK.0, BACK.1)
+    let refuse = |error: ApiError, back_to: &str, label: &str| {
+        let mut response = if crate::routes::wants_page(&headers) {
+            error.into_page(back_to, label)
         } else {
             error.into_response()
-        }
+        };
+        // JSON or a page, by what was asked for: caches must keep the two apart.
+        response.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept, Sec-Fetch-Mode"));
+        response
+    };
+    let user = match user {
+        Ok(RequireUser(user)) => user,
+        Err(signed_out) => return refuse(signed_out, "/login", "Log in"),
     };
     match export::build(&state.pool, &state.store, &state.billing, user.user_id).await {
         Ok(archive) => {
@@ -40,10 +48,11 @@ pub async fn download(
             (headers, archive.bytes).into_response()
         }
         Err(ExportError::TooMany { retry_after_secs }) => {
-            let error = ExportError::TooMany { retry_after_secs };
-            ([(header::RETRY_AFTER, HeaderValue::from(retry_after_secs))], answer(ApiError::from(error)))
-                .into_response()
+            let error = ApiError::from(ExportError::TooMany { retry_after_secs });
+            let mut response = refuse(error, BACK_TO, BACK_LABEL);
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            response
         }
-        Err(error) => answer(ApiError::from(error)),
+        Err(error) => refuse(ApiError::from(error), BACK_TO, BACK_LABEL),
     }
 }

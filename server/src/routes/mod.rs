@@ -17,8 +17,28 @@ pub mod ws;
 
 /// Whether the browser itself opened the address (a link followed, a download), so that a
 /// refusal is shown as a page rather than JSON: it asks for HTML, or says it navigates.
-pub fn wants_page(request: &axum::http::HeaderMap) -> bool {
-    let header = |name: &str| request.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default();
+pub fn wants_page(headers: &axum::http::HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default();
     header("sec-fetch-mode") == "navigate"
         || header("accept").split(',').any(|kind| kind.trim().starts_with("text/html"))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue};
+
+    use super::wants_page;
+
+    fn with(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs.iter().map(|(name, value)| (name.parse().unwrap(), HeaderValue::from_static(value))).collect()
+    }
+
+    #[test]
+    fn a_navigation_or_a_request_for_html_wants_a_page_and_an_api_client_json() {
+        assert!(wants_page(&with(&[("sec-fetch-mode", "navigate")])));
+        assert!(wants_page(&with(&[("accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8")])));
+        assert!(!wants_page(&with(&[("accept", "application/json")])));
+        assert!(!wants_page(&with(&[("accept", "*/*"), ("sec-fetch-mode", "cors")])));
+        assert!(!wants_page(&HeaderMap::new()));
+    }
 }

@@ -248,6 +248,19 @@ async fn the_export_needs_a_session_and_is_limited_per_hour() {
     let app = spawn_app().await;
     let response = app.client().get(EXPORT).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    // Followed in a browser while signed out: a page that says so and leads to the log-in page.
+    let page = app
+        .client()
+        .http
+        .get(format!("{}{EXPORT}", app.address))
+        .header("sec-fetch-mode", "navigate")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::UNAUTHORIZED);
+    assert!(page.headers()["vary"].to_str().unwrap().contains("Accept"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"<a href="/login">Log in</a>"#), "{html}");
 
     let (client, _) = app.signed_in_client().await;
     for attempt in 1..=5 {

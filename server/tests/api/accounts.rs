@@ -96,6 +96,20 @@ async fn cookies_are_secure_when_the_public_url_is_https() {
 
     let cookie = set_cookie_header(&response, "jarvis_access").expect("logged in");
     assert!(cookie.contains("Secure"), "{cookie}");
+
+    // The theme's cookie too (here a visitor's, who has only the cookie).
+    let response = app
+        .client()
+        .http
+        .post(format!("{}/api/save_theme", app.address))
+        .header("origin", "https://jarvis.example")
+        .form(&[("theme", "dark")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let theme = set_cookie_header(&response, "jarvis_theme").expect("remembered");
+    assert!(theme.split("; ").any(|attribute| attribute == "Secure"), "{theme}");
     app.stop().await;
 }
 

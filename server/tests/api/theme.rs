@@ -65,6 +65,7 @@ async fn the_stored_choice_wins_over_a_stale_cookie_and_replaces_it() {
     let response = client.get("/app").await;
     let cookie = set_cookie_header(&response, "jarvis_theme").expect("the cookie is corrected");
     assert!(cookie.starts_with("jarvis_theme=light;"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http://localhost may not use Secure: {cookie}");
     assert!(response.text().await.unwrap().contains(r#"data-theme="light""#));
     assert_eq!(stored_theme(&app, &email).await, "light");
     app.stop().await;

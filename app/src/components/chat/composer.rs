@@ -17,11 +17,14 @@ use super::state::ChatState;
 use crate::components::voice_input::dictation::insert_transcript;
 use crate::components::voice_input::{Conversation, DictationControl, DictationStatus, SpeakButton};
 
+/// The message box's element id.
+const COMPOSER_ID: &str = "composer";
+
 #[component]
 pub fn Composer() -> impl IntoView {
     let chat = expect_context::<ChatContext>();
     // Text typed while the page loaded is kept: hydration writes the draft into the box.
-    let draft = RwSignal::new(crate::browser::typed_text("composer"));
+    let draft = RwSignal::new(crate::browser::typed_text(COMPOSER_ID));
     let textarea = NodeRef::<leptos::html::Textarea>::new();
     // Focused on load, unless the user already went somewhere else while the page loaded.
     Effect::new(move |_| {
@@ -92,10 +95,10 @@ pub fn Composer() -> impl IntoView {
             >
                 <AttachButton />
                 <AttachFromLibrary />
-                <label for="composer" class="sr-only">"Message"</label>
+                <label for=COMPOSER_ID class="sr-only">"Message"</label>
                 <textarea
                     node_ref=textarea
-                    id="composer"
+                    id=COMPOSER_ID
                     name="message"
                     rows="2"
                     autofocus
