@@ -1,5 +1,6 @@
 import { Page, expect, test } from "@playwright/test";
 import { signUp } from "./accounts";
+import { holdWasm, hydrated } from "./hydration";
 import { JarvisServer } from "./server";
 
 let server: JarvisServer;
@@ -102,4 +103,20 @@ test("the search box takes whatever is typed, moves with the arrows and Esc clea
   await expect(page.getByTestId("search-results").getByRole("status")).toHaveText(
     "Search for at most 200 characters.",
   );
+});
+
+test("a query typed while the app loads is kept and searched for once it has loaded", async ({ page }) => {
+  await openApp(page);
+  await converse(page, "Tell me about narwhal tusks");
+
+  const wasm = await holdWasm(page);
+  await page.reload({ waitUntil: "domcontentloaded" });
+  await wasm.requested;
+  await searchBox(page).fill("narwhal");
+  wasm.release();
+  await hydrated(page, wasm);
+
+  await expect(searchBox(page)).toHaveValue("narwhal");
+  await expect(results(page)).toHaveCount(1);
+  await expect(results(page).first()).toContainText("Tell me about narwhal tusks");
 });

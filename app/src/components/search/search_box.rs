@@ -11,6 +11,9 @@ use crate::search::{Highlighted, SearchResult, search_conversations};
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 const PAUSE_MS: u64 = 150;
 
+/// The box's element id.
+const SEARCH_BOX_ID: &str = "conversation-search";
+
 /// Classes a revealed message wears for a moment.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 const FOUND: &str = "outline-4 outline-offset-2 outline-amber-400";
@@ -75,6 +78,15 @@ pub fn SearchBox(on_open: Callback<(String, Option<String>)>, on_summon: Callbac
     let state = RwSignal::new(SearchState::default());
     let input = NodeRef::<leptos::html::Input>::new();
     let search = Search { state, input, on_open };
+    // A query typed while the page loaded is searched for once it has hydrated (hydration
+    // first writes the empty query into the box; the effect puts the typed one back).
+    let typed_early = crate::browser::typed_text(SEARCH_BOX_ID);
+    Effect::new(move |_| {
+        if !typed_early.is_empty() {
+            let query = typed_early.clone();
+            search.run(|s| s.typed(query));
+        }
+    });
     // An effect, so that only the browser listens.
     Effect::new(move |_| {
         let listener = window_event_listener(leptos::ev::keydown, move |ev| {
@@ -93,6 +105,7 @@ pub fn SearchBox(on_open: Callback<(String, Option<String>)>, on_summon: Callbac
         <div class="relative px-3 pt-3">
             <input
                 node_ref=input
+                id=SEARCH_BOX_ID
                 type="search"
                 role="combobox"
                 aria-label="Search conversations"
