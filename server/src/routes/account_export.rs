@@ -12,7 +12,12 @@ use axum::{
 };
 use jarvis_backend::export::{self, ExportError};
 
-use crate::{auth::RequireUser, error::ApiError, routes::library::disposition, state::AppState};
+use crate::{
+    auth::RequireUser,
+    error::ApiError,
+    routes::{library::disposition, refusal},
+    state::AppState,
+};
 
 /// Where the page of a refusal leads back to, and the link's text.
 const BACK_TO: &str = "/settings";
@@ -23,16 +28,7 @@ pub async fn download(
     user: Result<RequireUser, ApiError>,
     headers: HeaderMap,
 ) -> Response {
-    let refuse = |error: ApiError, back_to: &str, label: &str| {
-        let mut response = if crate::routes::wants_page(&headers) {
-            error.into_page(back_to, label)
-        } else {
-            error.into_response()
-        };
-        // JSON or a page, by what was asked for: caches must keep the two apart.
-        response.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept, Sec-Fetch-Mode"));
-        response
-    };
+    let refuse = |error: ApiError, back_to: &str, label: &str| refusal(&headers, error, back_to, label);
     let user = match user {
         Ok(RequireUser(user)) => user,
         Err(signed_out) => return refuse(signed_out, "/login", "Log in"),

@@ -23,6 +23,24 @@ pub fn wants_page(headers: &axum::http::HeaderMap) -> bool {
         || header("accept").split(',').any(|kind| kind.trim().starts_with("text/html"))
 }
 
+/// A refusal of an address a browser may open itself (a download link): a page with the
+/// sentence and a link to `back_to` (`label`) when it did ([`wants_page`]), JSON otherwise;
+/// `Vary` says which request headers chose.
+pub fn refusal(
+    headers: &axum::http::HeaderMap,
+    error: crate::error::ApiError,
+    back_to: &str,
+    label: &str,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response =
+        if wants_page(headers) { error.into_page(back_to, label) } else { error.into_response() };
+    response
+        .headers_mut()
+        .insert(axum::http::header::VARY, axum::http::HeaderValue::from_static("Accept, Sec-Fetch-Mode"));
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use axum::http::{HeaderMap, HeaderValue};

@@ -190,6 +190,22 @@ async fn the_markdown_export_needs_the_owners_session() {
     assert_eq!(app.client().get(&path).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(bob.get(&path).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(alice.get("/api/conversations/not-an-id/export.md").await.status(), StatusCode::NOT_FOUND);
+    // Opened in a browser tab (a navigation): the refusal is a page to read, not JSON.
+    let page = bob
+        .http
+        .get(format!("{}{path}", app.address))
+        .header("sec-fetch-mode", "navigate")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("No such conversation.") && html.contains(r#"<a href="/app">Back to Jarvis</a>"#),
+        "{html}"
+    );
+    assert!(!html.contains("Plan a trip"), "{html}");
 
     let response = alice.get(&path).await;
     assert_eq!(response.status(), StatusCode::OK);
