@@ -1,6 +1,7 @@
 import { Page, expect, test } from "@playwright/test";
 import { readFileSync } from "node:fs";
 import { signUp } from "./accounts";
+import { holdWasm, hydrated } from "./hydration";
 import { JarvisServer } from "./server";
 
 let server: JarvisServer;
@@ -184,4 +185,28 @@ test("on a phone the panels switch, and a picture upload shows in the viewer", a
 
   await page.getByRole("tab", { name: "Chat" }).click();
   await expect(page.getByLabel("Message")).toBeVisible();
+});
+
+test("a library search typed while the app loads is kept and run once it has loaded", async ({ page }) => {
+  await openApp(page);
+  for (const [name, text] of [
+    ["packing-list.txt", "Remember the flashlight and the spare batteries."],
+    ["recipes.txt", "Slow-cooked beans with garlic."],
+  ]) {
+    await page.getByTestId("upload-input").setInputFiles({ name, mimeType: "text/plain", buffer: Buffer.from(text) });
+    await expect(panel(page).getByRole("status")).toContainText("1 file uploaded.");
+  }
+  await expect(panel(page).getByTestId("document-row")).toHaveCount(2);
+
+  const wasm = await holdWasm(page);
+  await page.reload({ waitUntil: "domcontentloaded" });
+  await wasm.requested;
+  await page.getByLabel("Search documents").fill("flashlight");
+  wasm.release();
+  await hydrated(page, wasm);
+
+  await expect(page.getByLabel("Search documents")).toHaveValue("flashlight");
+  const hit = panel(page).getByTestId("document-row");
+  await expect(hit).toHaveCount(1);
+  await expect(hit).toContainText("packing-list");
 });

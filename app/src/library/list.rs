@@ -43,10 +43,22 @@ fn group(documents: Vec<DocumentItem>, searching: bool) -> Vec<(&'static str, Ve
         .collect()
 }
 
+/// The search box's element id.
+const SEARCH_ID: &str = "library-search";
+
 /// The list with its search box, sort order and buttons.
 #[component]
 pub(super) fn LibraryList() -> impl IntoView {
     let state = expect_context::<LibraryState>();
+    // A search typed while the page loaded is run once it has hydrated (hydration first writes
+    // the empty query into the box; the effect puts the typed one back).
+    let typed_early = crate::browser::typed_text(SEARCH_ID);
+    Effect::new(move |_| {
+        if !typed_early.is_empty() {
+            state.query.set(typed_early.clone());
+            state.reload();
+        }
+    });
     let groups = move || {
         let searching = !state.query.get().trim().is_empty();
         group(state.library.get().documents, searching)
@@ -75,9 +87,9 @@ pub(super) fn LibraryList() -> impl IntoView {
                 </div>
             </div>
             <div class="flex gap-2">
-                <label for="library-search" class="sr-only">"Search documents"</label>
+                <label for=SEARCH_ID class="sr-only">"Search documents"</label>
                 <input
-                    id="library-search"
+                    id=SEARCH_ID
                     type="search"
                     placeholder="Search documents"
                     class="min-w-0 flex-1 rounded-md border border-slate-300 px-2 py-1 text-sm"
