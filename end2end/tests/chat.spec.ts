@@ -95,3 +95,27 @@ test("a reply survives a server restart mid-stream: every word once, none missin
   await expect(lastReply(page).locator(".markdown")).toHaveText(WORDS, { timeout: 30_000 });
   await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
 });
+
+test("a conversation left while its reply streams and opened again shows the whole reply as it goes on", async ({ page }) => {
+  await openApp(page);
+  const list = page.getByRole("complementary", { name: "Conversations" });
+  await page.getByLabel("Message").fill("Another topic");
+  await page.getByLabel("Message").press("Enter");
+  await expect(lastReply(page).locator(".markdown")).toHaveText("Hello! You said: Another topic");
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+  await page.getByRole("button", { name: "New conversation" }).click();
+  await page.getByLabel("Message").fill("A slow story, please");
+  await page.getByLabel("Message").press("Enter");
+  await expect(lastReply(page)).toContainText("word5");
+
+  await list.getByText("Another topic").click();
+  await expect(lastReply(page).locator(".markdown")).toHaveText("Hello! You said: Another topic");
+  await page.waitForTimeout(1000); // the reply goes on meanwhile (one word every 80 ms)
+  await list.getByText("A slow story, please").click();
+
+  const words = Array.from({ length: 60 }, (_, index) => `word${index + 1}`).join(" ");
+  await expect(lastReply(page).locator(".markdown")).toHaveText(words);
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+  await page.reload();
+  await expect(lastReply(page).locator(".markdown")).toHaveText(words);
+});

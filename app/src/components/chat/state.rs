@@ -462,7 +462,12 @@ impl ChatState {
 
     fn run_event(&mut self, run_id: String, seq: u64, event: RunEvent) -> Vec<Effect> {
         match &self.active {
-            Some(active) if active.run_id == run_id && seq <= active.last_seq => return Vec::new(),
+            // Each follower sends a run's events in order from where it was asked to start, so
+            // only the next one is taken: one already applied is a repeat, and one past the next
+            // comes from a follower the page has since replaced (a conversation left while its
+            // reply streamed and opened again is replayed from its first event; frames of the
+            // earlier follower still on the way must not jump ahead of that replay).
+            Some(active) if active.run_id == run_id && seq != active.last_seq + 1 => return Vec::new(),
             Some(active) if active.run_id != run_id => return Vec::new(),
             None if !matches!(event, RunEvent::Started { .. }) => return Vec::new(),
             _ => {}

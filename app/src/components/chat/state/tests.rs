@@ -91,6 +91,10 @@ fn a_run_the_server_no_longer_knows_stops_being_followed() {
 #[test]
 fn a_run_ended_by_the_server_as_interrupted_shows_its_error_and_send_again() {
     let mut state = following_a_run();
+    // The replay from the run's first event, then its end.
+    run_event(&mut state, 1, started(None, "Hi"));
+    run_event(&mut state, 2, text("Half "));
+    run_event(&mut state, 3, text("a reply"));
     state.apply(ServerMessage::Run {
         run_id: "r1".into(),
         seq: 4,
@@ -446,6 +450,34 @@ fn a_regeneration_loaded_while_it_runs_is_numbered_after_the_earlier_versions() 
     state.apply(ServerMessage::Run { run_id: "r1".into(), seq: 2, event: text("Hello.") });
     assert_eq!(state.messages[1].versions, Vec::<String>::new());
     assert_eq!(state.messages[1].version(), None);
+}
+
+#[test]
+fn a_reply_opened_again_while_it_streams_is_replayed_whole_not_joined_by_frames_of_the_earlier_follower() {
+    // The conversation was left while r1 streamed and is opened again: the page asks for r1 from
+    // its first event, but frames the socket's earlier follower had already sent (seq 23 on)
+    // arrive first. They are not applied; the replay brings every event in order.
+    let mut state = ChatState::new(Vec::new());
+    state.show(ConversationView {
+        id: "c1".into(),
+        title: "Hello".into(),
+        messages: vec![stored("m1", "user", "Hi", "r1")],
+        running_run_id: Some("r1".into()),
+        running_reply_versions: Vec::new(),
+        model: None,
+    });
+    run_event(&mut state, 23, text("word23 "));
+    run_event(&mut state, 24, text("word24 "));
+    run_event(&mut state, 1, started(None, "Hi"));
+    for seq in 2..=24 {
+        run_event(&mut state, seq, text(&format!("word{} ", seq - 1)));
+    }
+    // A repeat of one applied already changes nothing.
+    run_event(&mut state, 24, text("word23 "));
+    let reply = &state.messages[1];
+    let expected: String = (1..=23).map(|n| format!("word{n} ")).collect();
+    assert_eq!(reply.text, expected);
+    assert_eq!(state.active.as_ref().map(|active| active.last_seq), Some(24));
 }
 
 #[test]
