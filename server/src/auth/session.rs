@@ -79,8 +79,11 @@ pub async fn session_layer(State(state): State<AppState>, mut request: Request, 
             next.run(request).await
         }
         None if request.method() == Method::GET && is_protected_page(&path) => {
+            // The whole address, query included (`/app?c=<id>` opens that conversation after
+            // the log-in); the log-in page keeps it only if it is a path of ours.
+            let wanted = request.uri().path_and_query().map_or(path.as_str(), |wanted| wanted.as_str());
             let mut login = url::Url::parse("http://x/login").expect("static URL");
-            login.query_pairs_mut().append_pair("next", &path);
+            login.query_pairs_mut().append_pair("next", wanted);
             Redirect::to(&format!("/login?{}", login.query().unwrap_or_default())).into_response()
         }
         None => next.run(request).await,

@@ -36,7 +36,12 @@ async fn the_app_shell_is_served_with_its_hydration_script_to_a_signed_in_user()
 async fn the_app_and_settings_send_a_visitor_to_log_in_first() {
     let app = spawn_app().await;
 
-    for (page, next) in [("/app", "%2Fapp"), ("/settings", "%2Fsettings")] {
+    for (page, next) in [
+        ("/app", "%2Fapp"),
+        ("/settings", "%2Fsettings"),
+        // A link to one conversation comes back to it after the log-in.
+        ("/app?c=0b5e6a52-3c1e-4f7e-9a77-2f1d2c3b4a59", "%2Fapp%3Fc%3D0b5e6a52-3c1e-4f7e-9a77-2f1d2c3b4a59"),
+    ] {
         let response = app.client().get(page).await;
         assert_eq!(response.status(), 303, "{page}");
         assert_eq!(crate::helpers::location(&response), format!("/login?next={next}"));
