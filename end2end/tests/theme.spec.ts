@@ -224,6 +224,14 @@ test("on a phone every control of the app is at least 44 x 44 px, the list's ren
         .map(({ element, box }) => `${element.getAttribute("aria-label") ?? element.textContent?.trim()}: ${Math.round(box.width)}x${Math.round(box.height)}`),
     );
   expect(await tooSmall(), "the chat on a phone").toEqual([]);
+  // Nothing runs off the right edge: the chat's controls wrap instead.
+  const overflowing = await page.evaluate(() =>
+    Array.from(document.querySelectorAll<HTMLElement>("button, select, label, a, [role=button]"))
+      .filter((element) => element.getClientRects().length > 0 && element.getBoundingClientRect().right > innerWidth + 1)
+      .map((element) => `${element.getAttribute("aria-label") ?? element.textContent?.trim()}: right ${Math.round(element.getBoundingClientRect().right)}`),
+  );
+  expect(overflowing, "controls past the screen's right edge").toEqual([]);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth), "the page's width").toBeLessThanOrEqual(390);
 
   await page.getByRole("tab", { name: "Conversations" }).click();
   const rename = page.getByRole("button", { name: /^Rename / }).first();

@@ -75,9 +75,10 @@ pub fn Chat(
                     class=move || format!("{} min-w-0 flex-1 flex-col lg:flex", shown(Panel::Chat))
                     aria-label="Chat"
                 >
-                    <div class="flex items-center justify-between gap-2 border-b border-slate-200 bg-white px-3 py-2">
+                    // On a narrow screen the controls wrap onto more lines rather than run off it.
+                    <div class="flex flex-wrap items-center justify-between gap-2 border-b border-slate-200 bg-white px-3 py-2">
                         <ConnectionStatus state=chat.connection />
-                        <div class="flex items-center gap-3">
+                        <div class="flex min-w-0 flex-wrap items-center justify-end gap-x-3 gap-y-2">
                             <ModelPicker />
                             <ShareControls />
                             <ConversationToggle />
