@@ -83,3 +83,38 @@ test("Export downloads the conversation as Markdown", async ({ page }) => {
   expect(markdown).toContain("## You\n\nExport me");
   expect(markdown).toContain("## Jarvis\n\nHello! You said: Export me");
 });
+
+test("the Share dialog keeps the keyboard inside it and gives the focus back to Share when it closes", async ({ page }) => {
+  await signUp(page.request, server.baseUrl);
+  await page.goto(`${server.baseUrl}/app`);
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
+  await page.getByLabel("Message").fill("Hi Jarvis, share this by keyboard");
+  await page.getByLabel("Message").press("Enter");
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+
+  const share = page.getByRole("button", { name: "Share", exact: true });
+  await share.focus();
+  await page.keyboard.press("Enter");
+  const dialog = page.getByRole("dialog", { name: "Share conversation" });
+  await expect(dialog.getByLabel("Link")).toHaveValue(/\/share\//);
+
+  // However often Tab or Shift+Tab is pressed, the focus stays in the dialog.
+  const inside = () => page.evaluate(() => !!document.activeElement?.closest('[role="dialog"]'));
+  for (let press = 0; press < 7; press++) {
+    await page.keyboard.press("Tab");
+    expect(await inside(), `after Tab ${press + 1}`).toBe(true);
+  }
+  for (let press = 0; press < 7; press++) {
+    await page.keyboard.press("Shift+Tab");
+    expect(await inside(), `after Shift+Tab ${press + 1}`).toBe(true);
+  }
+  await page.keyboard.press("Escape");
+  await expect(dialog).toHaveCount(0);
+  await expect(share).toBeFocused();
+
+  // Closed with its Close button, the same.
+  await share.click();
+  await dialog.getByRole("button", { name: "Close" }).click();
+  await expect(dialog).toHaveCount(0);
+  await expect(share).toBeFocused();
+});

@@ -100,7 +100,7 @@ pub fn ShareControls() -> impl IntoView {
     };
     view! {
         <Show when=move || open_id.with(Option::is_some)>
-            <button type="button" class=BUTTON on:click=share>"Share"</button>
+            <button type="button" id=SHARE_BUTTON_ID class=BUTTON on:click=share>"Share"</button>
             <a
                 class=BUTTON
                 href=move || format!("/api/conversations/{}/export.md", open_id.get().unwrap_or_default())
@@ -117,6 +117,9 @@ pub fn ShareControls() -> impl IntoView {
 }
 
 /// The header's buttons and the dialog's "Close".
+/// The Share button's element id: the focus goes back to it when the dialog closes.
+const SHARE_BUTTON_ID: &str = "share-button";
+
 const BUTTON: &str = "rounded-md px-2 py-1 text-sm text-slate-700 ring-1 ring-slate-300 hover:bg-slate-100";
 
 /// Moves the dialog on by `event`.
@@ -152,8 +155,22 @@ fn ShareDialogBox(dialog: RwSignal<ShareDialog>, open_id: Memo<Option<String>>) 
             });
         }
     });
+    // Closed (by Esc, Close or anything else), it gives the focus back to the Share button.
+    on_cleanup(|| crate::browser::focus(SHARE_BUTTON_ID));
     // The dialog's own events (the module's `send`, for this dialog).
     let step = move |event: ShareEvent| send(dialog, event);
+    // Esc closes it; Tab and Shift+Tab go round its own controls (it is modal).
+    let keydown = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
+        "Escape" => step(ShareEvent::Close),
+        "Tab" =>
+        {
+            #[cfg(feature = "hydrate")]
+            if let Some(element) = dialog_box.get_untracked() {
+                keep_focus_inside(&element, &ev);
+            }
+        }
+        _ => {}
+    };
     let stop = move |_| {
         let Some(id) = open_id.get_untracked() else { return };
         step(ShareEvent::Stop);
@@ -173,7 +190,7 @@ fn ShareDialogBox(dialog: RwSignal<ShareDialog>, open_id: Memo<Option<String>>) 
                 aria-modal="true"
                 aria-labelledby="share-title"
                 class="w-full max-w-lg space-y-4 rounded-2xl bg-white p-6 shadow-xl"
-                on:keydown=move |ev| if ev.key() == "Escape" { step(ShareEvent::Close) }
+                on:keydown=keydown
             >
                 <h2 id="share-title" class="text-lg font-semibold">"Share conversation"</h2>
                 {move || match dialog.get() {
@@ -219,6 +236,28 @@ fn ShareDialogBox(dialog: RwSignal<ShareDialog>, open_id: Memo<Option<String>>) 
         </div>
     }
     .into_any()
+}
+
+/// Tab on the dialog's last control goes to its first, Shift+Tab on its first (or on the dialog
+/// itself) to its last: the focus never leaves a modal dialog for the page behind it.
+#[cfg(feature = "hydrate")]
+fn keep_focus_inside(dialog: &web_sys::HtmlElement, ev: &leptos::ev::KeyboardEvent) {
+    use leptos::wasm_bindgen::JsCast;
+    let Ok(found) = dialog.query_selector_all("button:not([disabled]), input, a[href]") else { return };
+    let controls: Vec<web_sys::HtmlElement> =
+        (0..found.length()).filter_map(|index| found.item(index)?.dyn_into().ok()).collect();
+    let (Some(first), Some(last)) = (controls.first(), controls.last()) else { return };
+    let active = leptos::prelude::document().active_element();
+    let on =
+        |control: &web_sys::HtmlElement| active.as_ref().is_some_and(|active| active == control.as_ref());
+    let on_dialog = active.as_ref().is_some_and(|active| active == dialog.as_ref());
+    let target = match ev.shift_key() {
+        true if on(first) || on_dialog => last,
+        false if on(last) => first,
+        _ => return,
+    };
+    ev.prevent_default();
+    let _ = target.focus();
 }
 
 #[cfg(test)]
