@@ -249,14 +249,7 @@ async fn the_export_needs_a_session_and_is_limited_per_hour() {
     let response = app.client().get(EXPORT).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     // Followed in a browser while signed out: a page that says so and leads to the log-in page.
-    let page = app
-        .client()
-        .http
-        .get(format!("{}{EXPORT}", app.address))
-        .header("sec-fetch-mode", "navigate")
-        .send()
-        .await
-        .unwrap();
+    let page = app.client().navigate(EXPORT).await;
     assert_eq!(page.status(), StatusCode::UNAUTHORIZED);
     assert!(page.headers()["vary"].to_str().unwrap().contains("Accept"));
     let html = page.text().await.unwrap();
@@ -280,14 +273,7 @@ async fn the_export_needs_a_session_and_is_limited_per_hour() {
 
     // The link followed in a browser (which asks for HTML): the same refusal as a page to read,
     // with the way back, not JSON.
-    let page = client
-        .http
-        .get(format!("{}{EXPORT}", app.address))
-        .header("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
-        .header("sec-fetch-mode", "navigate")
-        .send()
-        .await
-        .unwrap();
+    let page = client.navigate(EXPORT).await;
     assert_eq!(page.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(page.headers().contains_key("retry-after"));
     assert!(

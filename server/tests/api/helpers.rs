@@ -206,6 +206,18 @@ impl Client {
         sent.unwrap_or_else(|error| panic!("GET {path}: the server did not answer: {error:?}"))
     }
 
+    /// GET as a browser following a link: it navigates and asks for HTML first.
+    pub async fn navigate(&self, path: &str) -> reqwest::Response {
+        let sent = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+            .header("sec-fetch-mode", "navigate")
+            .send()
+            .await;
+        sent.unwrap_or_else(|error| panic!("GET {path}: the server did not answer: {error:?}"))
+    }
+
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let sent = self
             .http

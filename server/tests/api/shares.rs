@@ -191,13 +191,7 @@ async fn the_markdown_export_needs_the_owners_session() {
     assert_eq!(bob.get(&path).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(alice.get("/api/conversations/not-an-id/export.md").await.status(), StatusCode::NOT_FOUND);
     // Opened in a browser tab (a navigation): the refusal is a page to read, not JSON.
-    let page = bob
-        .http
-        .get(format!("{}{path}", app.address))
-        .header("sec-fetch-mode", "navigate")
-        .send()
-        .await
-        .unwrap();
+    let page = bob.navigate(&path).await;
     assert_eq!(page.status(), StatusCode::NOT_FOUND);
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let html = page.text().await.unwrap();

@@ -437,15 +437,7 @@ fn a_regeneration_loaded_while_it_runs_is_numbered_after_the_earlier_versions() 
     assert_eq!(reply.version(), Some((2, 2)));
 
     // A first reply loaded while it runs has no versions.
-    let mut state = ChatState::new(Vec::new());
-    state.show(ConversationView {
-        id: "c1".into(),
-        title: "Hello".into(),
-        messages: vec![stored("m1", "user", "Hi", "r1")],
-        running_run_id: Some("r1".into()),
-        running_reply_versions: Vec::new(),
-        model: None,
-    });
+    let mut state = following_a_run();
     state.apply(ServerMessage::Run { run_id: "r1".into(), seq: 1, event: started_branch("c-1", "m1", "m2") });
     state.apply(ServerMessage::Run { run_id: "r1".into(), seq: 2, event: text("Hello.") });
     assert_eq!(state.messages[1].versions, Vec::<String>::new());
@@ -457,15 +449,7 @@ fn a_reply_opened_again_while_it_streams_is_replayed_whole_not_joined_by_frames_
     // The conversation was left while r1 streamed and is opened again: the page asks for r1 from
     // its first event, but frames the socket's earlier follower had already sent (seq 23 on)
     // arrive first. They are not applied; the replay brings every event in order.
-    let mut state = ChatState::new(Vec::new());
-    state.show(ConversationView {
-        id: "c1".into(),
-        title: "Hello".into(),
-        messages: vec![stored("m1", "user", "Hi", "r1")],
-        running_run_id: Some("r1".into()),
-        running_reply_versions: Vec::new(),
-        model: None,
-    });
+    let mut state = following_a_run();
     run_event(&mut state, 23, text("word23 "));
     run_event(&mut state, 24, text("word24 "));
     run_event(&mut state, 1, started(None, "Hi"));
