@@ -15,7 +15,7 @@ use std::fmt;
 
 use axum::{
     Json,
-    http::StatusCode,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use jarvis_backend::{ErrorKind, Kinded};
@@ -112,9 +112,19 @@ impl ApiError {
         self.status.unwrap_or_else(|| status(self.kind))
     }
 
-    /// The same answer for a page the browser itself opened (a download link): the status, with
-    /// the sentence in a small HTML page and a link back to `back` (`label`), not JSON shown raw.
-    pub fn into_page(self, back: &str, label: &str) -> Response {
+    /// The answer to a request for an address a browser may open itself (a download link): a
+    /// page with the sentence and a link back to `back` (`label`) when it did ([`wants_page`]),
+    /// the usual JSON otherwise; `Vary` says which request headers chose.
+    pub fn into_response_for(self, request: &HeaderMap, back: &str, label: &str) -> Response {
+        let mut response =
+            if wants_page(request) { self.into_page(back, label) } else { self.into_response() };
+        response.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept, Sec-Fetch-Mode"));
+        response
+    }
+
+    /// The same answer for a page the browser itself opened: the status, with the sentence in a
+    /// small HTML page and a link back to `back` (`label`), not JSON shown raw.
+    fn into_page(self, back: &str, label: &str) -> Response {
         if let Some(cause) = &self.cause {
             log_failure(self.kind, self.code, cause.as_ref());
         }
@@ -158,6 +168,14 @@ impl IntoResponse for ApiError {
         body.insert("message".to_owned(), Value::from(self.message.into_owned()));
         (status, Json(Value::Object(body))).into_response()
     }
+}
+
+/// Whether the browser itself opened the address (a link followed, a download), so that a
+/// refusal is shown as a page rather than JSON: it asks for HTML, or says it navigates.
+fn wants_page(request: &HeaderMap) -> bool {
+    let header = |name: &str| request.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    header("sec-fetch-mode") == "navigate"
+        || header("accept").split(',').any(|kind| kind.trim().starts_with("text/html"))
 }
 
 /// The one mapping from an error's kind to an HTTP status.

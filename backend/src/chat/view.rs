@@ -188,7 +188,7 @@ async fn earlier_versions_of_running_reply(
     let versions = match first_stored {
         Some(reply) => reply.versions.iter().copied().filter(|version| *version != reply.id).collect(),
         // A question this run asked (a new one, or an edit) has no earlier replies.
-        None => match rows.last().filter(|row| is_question(row) && row.run_id != Some(run_id)) {
+        None => match rows.last().filter(|row| row.is_question() && row.run_id != Some(run_id)) {
             Some(question) => store::replies_to(pool, user_id, question.id, run_id).await?,
             None => Vec::new(),
         },
@@ -227,9 +227,4 @@ async fn attachments_by_id(
 fn is_tool_results(row: &MessageRow) -> bool {
     !row.content.0.is_empty()
         && row.content.0.iter().all(|block| matches!(block, ContentBlock::ToolResult { .. }))
-}
-
-/// Whether a stored message is a question the user asked.
-fn is_question(row: &MessageRow) -> bool {
-    row.role == Role::User && !is_tool_results(row)
 }

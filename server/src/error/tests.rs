@@ -131,3 +131,16 @@ fn every_kind_has_one_status() {
         assert_eq!(ApiError::new(kind, "x").status().as_u16(), expected);
     }
 }
+
+fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+    pairs.iter().map(|(name, value)| (name.parse().unwrap(), HeaderValue::from_static(value))).collect()
+}
+
+#[test]
+fn a_navigation_or_a_request_for_html_wants_a_page_and_an_api_client_json() {
+    assert!(wants_page(&headers(&[("sec-fetch-mode", "navigate")])));
+    assert!(wants_page(&headers(&[("accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8")])));
+    assert!(!wants_page(&headers(&[("accept", "application/json")])));
+    assert!(!wants_page(&headers(&[("accept", "*/*"), ("sec-fetch-mode", "cors")])));
+    assert!(!wants_page(&HeaderMap::new()));
+}

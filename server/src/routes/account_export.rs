@@ -12,12 +12,7 @@ use axum::{
 };
 use jarvis_backend::export::{self, ExportError};
 
-use crate::{
-    auth::RequireUser,
-    error::ApiError,
-    routes::{library::disposition, refusal},
-    state::AppState,
-};
+use crate::{auth::RequireUser, error::ApiError, routes::library::disposition, state::AppState};
 
 /// Where the page of a refusal leads back to, and the link's text.
 const BACK_TO: &str = "/settings";
@@ -28,7 +23,8 @@ pub async fn download(
     user: Result<RequireUser, ApiError>,
     headers: HeaderMap,
 ) -> Response {
-    let refuse = |error: ApiError, back_to: &str, label: &str| refusal(&headers, error, back_to, label);
+    let refuse =
+        |error: ApiError, back_to: &str, label: &str| error.into_response_for(&headers, back_to, label);
     let user = match user {
         Ok(RequireUser(user)) => user,
         Err(signed_out) => return refuse(signed_out, "/login", "Log in"),

@@ -1,7 +1,7 @@
 //! `GET /api/conversations/{id}/export.md`: one of the user's conversations as a Markdown file
 //! (`conversation-<title>.md`). The user comes from the verified session; another user's id
 //! answers 404 like a missing one. A refusal is a page when the browser opened the link itself
-//! (see [`super::refusal`]), JSON otherwise.
+//! (see [`ApiError::into_response_for`]), JSON otherwise.
 
 use axum::{
     extract::{Path, State},
@@ -11,12 +11,7 @@ use axum::{
 use jarvis_backend::shares::{self, markdown};
 use uuid::Uuid;
 
-use crate::{
-    auth::RequireUser,
-    error::ApiError,
-    routes::{library::disposition, refusal},
-    state::AppState,
-};
+use crate::{auth::RequireUser, error::ApiError, routes::library::disposition, state::AppState};
 
 pub async fn conversation_markdown(
     State(state): State<AppState>,
@@ -24,23 +19,20 @@ pub async fn conversation_markdown(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match markdown_file(&state, user, &id).await {
-        Ok(response) => response,
-        Err((error, back_to, label)) => refusal(&headers, error, back_to, label),
+    let RequireUser(user) = match user {
+        Ok(user) => user,
+        Err(signed_out) => return signed_out.into_response_for(&headers, "/login", "Log in"),
+    };
+    match markdown_file(&state, user.user_id, &id).await {
+        Ok(file) => file,
+        Err(error) => error.into_response_for(&headers, "/app", "Back to Jarvis"),
     }
 }
 
-/// The file, or the refusal with where its page leads back to.
-async fn markdown_file(
-    state: &AppState,
-    user: Result<RequireUser, ApiError>,
-    id: &str,
-) -> Result<Response, (ApiError, &'static str, &'static str)> {
-    let RequireUser(user) = user.map_err(|signed_out| (signed_out, "/login", "Log in"))?;
-    let back = |error: ApiError| (error, "/app", "Back to Jarvis");
-    let id = Uuid::parse_str(id).map_err(|_| back(ApiError::not_found("No such conversation.")))?;
-    let view =
-        shares::conversation(&state.pool, user.user_id, id).await.map_err(|error| back(error.into()))?;
+/// The user's conversation `id` as a Markdown file.
+async fn markdown_file(state: &AppState, user_id: Uuid, id: &str) -> Result<Response, ApiError> {
+    let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found("No such conversation."))?;
+    let view = shares::conversation(&state.pool, user_id, id).await?;
     let headers = [
         (header::CONTENT_TYPE, HeaderValue::from_static("text/markdown; charset=utf-8")),
         (header::CONTENT_DISPOSITION, disposition("attachment", &markdown::filename(&view.title))),

@@ -24,6 +24,18 @@ pub struct MessageRow {
     pub versions: Vec<Uuid>,
 }
 
+impl MessageRow {
+    /// A question the user wrote (not the tool results the agent sent back).
+    pub fn is_question(&self) -> bool {
+        is_question(self.role, &self.content.0)
+    }
+}
+
+/// Whether a message is a question the user wrote: from the user, holding no tool results.
+fn is_question(role: Role, content: &[ContentBlock]) -> bool {
+    role == Role::User && !content.iter().any(|block| matches!(block, ContentBlock::ToolResult { .. }))
+}
+
 /// The messages of the branch a conversation shows, in order: the path from its root to its
 /// head, and on below the head to the newest message there when no run is answering (a
 /// regeneration that stored nothing leaves the head on its question; the earlier reply is then
@@ -192,8 +204,7 @@ pub(super) struct BranchPoint {
 impl BranchPoint {
     /// A question the user wrote (not the tool results the agent sent back).
     pub fn is_question(&self) -> bool {
-        self.role == Role::User
-            && !self.content.0.iter().any(|block| matches!(block, ContentBlock::ToolResult { .. }))
+        is_question(self.role, &self.content.0)
     }
 
     pub fn text(&self) -> String {
