@@ -1,5 +1,6 @@
-//! The few browser calls the components make outside Leptos (dialogs, the address bar, the
-//! location, randomness, the clipboard, the focus, text typed before hydration, this browser's storage), in one place. Each is a no-op (or a refusal) on the
+//! The few browser calls the components make outside Leptos (dialogs, the address bar and its
+//! history, the location, randomness, the clipboard, the focus, text typed before hydration,
+//! this browser's storage), in one place. Each is a no-op (or a refusal) on the
 //! server, so a component may call it from code that also renders there.
 
 /// The browser's prompt dialog; `None` when cancelled or left blank.
@@ -40,6 +41,32 @@ pub fn replace_address(url: &str) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = url;
+}
+
+/// Shows `url` in the address bar as a new history entry (no navigation): Back returns to the
+/// address before, and the page hears of it by a `popstate` event.
+pub fn push_address(url: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Ok(history) = leptos::prelude::window().history() {
+        let _ = history.push_state_with_url(&leptos::wasm_bindgen::JsValue::NULL, "", Some(url));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = url;
+}
+
+/// The query parameter `name` of the address shown now (decoded); `None` when absent, empty, or
+/// on the server.
+pub fn address_param(name: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let href = leptos::prelude::window().location().href().ok()?;
+        web_sys::Url::new(&href).ok()?.search_params().get(name).filter(|value| !value.is_empty())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = name;
+        None
+    }
 }
 
 /// Leaves the page for `url`.

@@ -16,6 +16,22 @@
 use std::borrow::Cow;
 
 use serde_json::Value;
+use unicode_segmentation::UnicodeSegmentation;
+
+/// How many characters `text` has as people count them: Unicode's extended grapheme clusters
+/// (an accented letter written with a combining mark, a flag, a family emoji: one each).
+pub fn character_count(text: &str) -> usize {
+    text.graphemes(true).count()
+}
+
+/// The first `max` characters of `text` as people count them ([`character_count`]), never cutting
+/// one in half.
+pub fn first_characters(text: &str, max: usize) -> &str {
+    match text.grapheme_indices(true).nth(max) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
 
 /// What a NUL becomes where text is kept rather than refused.
 pub const REPLACEMENT: &str = "\u{FFFD}";

@@ -65,6 +65,68 @@ test("Stop ends a reply mid-way and keeps what had arrived", async ({ page }) =>
   await expect(lastReply(page)).toContainText(kept.trim());
 });
 
+test("a message sent while a reply runs stays in the box with a word why, and goes once the reply ends", async ({ page }) => {
+  await openApp(page);
+  const composer = page.getByLabel("Message");
+  await composer.fill("Please be slow");
+  await composer.press("Enter");
+  await expect(lastReply(page)).toContainText("word2");
+
+  await composer.fill("And a second question");
+  await composer.press("Enter");
+  await expect(page.getByRole("alert").filter({ hasText: "Jarvis is still replying" })).toBeVisible();
+  await expect(composer).toHaveValue("And a second question");
+  await expect(page.locator('article[data-role="user"]')).toHaveCount(1);
+
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByRole("alert").filter({ hasText: "Jarvis is still replying" })).toHaveCount(0);
+  await composer.press("Enter");
+  await expect(lastReply(page).locator(".markdown")).toHaveText("Hello! You said: And a second question");
+  await expect(composer).toHaveValue("");
+});
+
+test("Back and Forward step between the conversations opened", async ({ page }) => {
+  await openApp(page);
+  const list = page.getByRole("complementary", { name: "Conversations" });
+  const question = page.locator('article[data-role="user"]');
+  const converse = async (text: string) => {
+    await page.getByLabel("Message").fill(text);
+    await page.getByLabel("Message").press("Enter");
+    await expect(lastReply(page).locator(".markdown")).toHaveText(`Hello! You said: ${text}`);
+    await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+  };
+  await converse("About otters");
+  const otters = page.url();
+  await page.getByRole("button", { name: "New conversation" }).click();
+  await expect(page).toHaveURL(/\/app$/);
+  await converse("About badgers");
+  const badgers = page.url();
+  expect(badgers).not.toBe(otters);
+
+  // The new conversation took the place of the empty chat it started from: one step back is
+  // the conversation before.
+  await page.goBack();
+  await expect(page).toHaveURL(otters);
+  await expect(question).toHaveText("About otters");
+  await page.goForward();
+  await expect(page).toHaveURL(badgers);
+  await expect(question).toHaveText("About badgers");
+
+  // Picking one from the list is a step too; the same one again is not.
+  await list.getByText("About otters").click();
+  await expect(question).toHaveText("About otters");
+  await list.getByText("About otters").click();
+  await expect(question).toHaveText("About otters");
+  await page.goBack();
+  await expect(page).toHaveURL(badgers);
+  await expect(question).toHaveText("About badgers");
+  // What Back shows is what a reload shows, and the chat works there.
+  await page.reload();
+  await expect(question).toHaveText("About badgers");
+  await converse("And about their setts");
+  await expect(question).toHaveText(["About badgers", "And about their setts"]);
+});
+
 test("a tool call shows as a card that Jarvis mode hides", async ({ page }) => {
   await openApp(page);
   await page.getByLabel("Message").fill("What time is it?");

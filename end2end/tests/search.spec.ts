@@ -66,6 +66,8 @@ test("Ctrl+K searches every conversation and a result opens its conversation at 
   await expect(found).toContainText("aardvarks");
   await expect(found).toHaveAttribute("id", /^message-[0-9a-f-]{36}$/);
   await expect(found).toBeInViewport();
+  // The focus is on it, not lost on the page's body with the results.
+  await expect(found).toBeFocused();
   await expect(page).toHaveURL(/\/app\?c=[0-9a-f-]{36}$/);
 });
 

@@ -5,8 +5,14 @@ use serde::{Deserialize, Serialize};
 /// `GET`: "Download my data", the signed-in user's whole account as one zip.
 pub const EXPORT_PATH: &str = "/api/account/export";
 
-/// The longest display name, in characters (the server checks it; the form says it).
+/// The longest display name, in characters as people count them (Unicode's extended grapheme
+/// clusters: "é" written as e and a combining accent, or a family emoji of seven code points,
+/// is one); the server checks it, the form says it.
 pub const DISPLAY_NAME_MAX_CHARS: usize = 80;
+
+/// The most code points a display name may hold (what Postgres's `char_length` counts, held by the
+/// table's CHECK): a bound on storage for characters built of many code points.
+pub const DISPLAY_NAME_MAX_CODE_POINTS: usize = 1000;
 
 /// The signed-in user's own account, for the app header and the settings page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -289,6 +289,33 @@ async fn consume_link(
 }
 
 fn clean_display_name(raw: &str, email: &EmailAddress) -> String {
-    let cleaned: String = crate::text::clean_name(raw).chars().take(80).collect();
-    if cleaned.is_empty() { email.local_part().to_owned() } else { cleaned }
+    use crate::text::{character_count, first_characters};
+    use jarvis_types::account::{DISPLAY_NAME_MAX_CHARS, DISPLAY_NAME_MAX_CODE_POINTS};
+    let cleaned = crate::text::clean_name(raw);
+    // Cut by whole characters as people count them, within the stored bound of code points too.
+    let mut cut = first_characters(&cleaned, DISPLAY_NAME_MAX_CHARS);
+    while cut.chars().count() > DISPLAY_NAME_MAX_CODE_POINTS {
+        cut = first_characters(cut, character_count(cut) - 1);
+    }
+    let cut = cut.trim_end();
+    if cut.is_empty() { email.local_part().to_owned() } else { cut.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_registration_name_is_cut_by_whole_characters() {
+        let email = EmailAddress::parse("ada@example.com").unwrap();
+        let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}\u{200D}\u{1F466}";
+        // 81 family emoji: 80 kept, none cut in half.
+        assert_eq!(clean_display_name(&family.repeat(81), &email), family.repeat(80));
+        assert_eq!(clean_display_name(&format!("{} x", "a".repeat(79)), &email), "a".repeat(79));
+        // Characters of many code points: the stored bound of code points cuts at a whole one.
+        let piled = format!("a{}", "\u{301}".repeat(400));
+        let cut = clean_display_name(&piled.repeat(3), &email);
+        assert_eq!(cut, piled.repeat(2));
+        assert_eq!(clean_display_name("  ", &email), "ada");
+    }
 }

@@ -1,7 +1,8 @@
 //! The display name a user chooses in Settings: shown in the app's header and told to the agent.
 //!
 //! What a person types is checked, not silently changed: a name longer than
-//! [`DISPLAY_NAME_MAX_CHARS`] or holding a control character (a tab, a line break, anything of
+//! [`DISPLAY_NAME_MAX_CHARS`] characters as people count them (a family emoji is one; see
+//! [`text::character_count`]) or than [`DISPLAY_NAME_MAX_CODE_POINTS`] code points, or holding a control character (a tab, a line break, anything of
 //! Unicode's Cc, or a line or paragraph separator) is refused with a sentence saying so.
 //! Unicode's bidirectional controls are dropped, as from every stored name (see
 //! [`crate::text`]), and spaces around the name are trimmed. An empty name means "no name of my
@@ -14,8 +15,9 @@ use uuid::Uuid;
 use super::email::EmailAddress;
 use crate::{db, text};
 
-/// The longest display name, in characters (the migration's CHECK says the same).
-pub use jarvis_types::account::DISPLAY_NAME_MAX_CHARS;
+/// The longest display name, in characters as people count them, and in code points (the
+/// migrations' CHECK holds the second).
+pub use jarvis_types::account::{DISPLAY_NAME_MAX_CHARS, DISPLAY_NAME_MAX_CODE_POINTS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
@@ -56,7 +58,9 @@ pub fn check_display_name(raw: &str) -> Result<String, ProfileError> {
     if name.chars().any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')) {
         return Err(ProfileError::NameHasControlCharacters);
     }
-    if name.chars().count() > DISPLAY_NAME_MAX_CHARS {
+    if text::character_count(name) > DISPLAY_NAME_MAX_CHARS
+        || name.chars().count() > DISPLAY_NAME_MAX_CODE_POINTS
+    {
         return Err(ProfileError::NameTooLong);
     }
     Ok(name.to_owned())
@@ -116,6 +120,20 @@ mod tests {
                 "{name:?} must be refused"
             );
         }
+    }
+
+    #[test]
+    fn names_are_counted_in_characters_as_people_see_them() {
+        let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}\u{200D}\u{1F466}"; // 7 code points
+        let combined = "e\u{301}"; // é as e + a combining acute accent
+        for one in [family, combined, "\u{1F1EB}\u{1F1F7}"] {
+            let name = one.repeat(DISPLAY_NAME_MAX_CHARS);
+            assert_eq!(check_display_name(&name).unwrap(), name, "80 of {one:?} are 80 characters");
+            assert!(matches!(check_display_name(&format!("{name}{one}")), Err(ProfileError::NameTooLong)));
+        }
+        // One character may not hold any number of code points (storage is bounded).
+        let piled = format!("a{}", "\u{301}".repeat(DISPLAY_NAME_MAX_CODE_POINTS));
+        assert!(matches!(check_display_name(&piled), Err(ProfileError::NameTooLong)));
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod conversation_property;
 mod documents;
 mod files;
 mod piper;
+mod profile;
 mod search;
 mod shares;
 mod speaking;

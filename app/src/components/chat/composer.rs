@@ -70,7 +70,8 @@ pub fn Composer() -> impl IntoView {
         Memo::new(move |_| chat.state.with(|state| state.attachments.blocker(state.model.selected_option())));
     let submit = move || {
         let text = draft.get_untracked();
-        if !running() && chat.submit(text) {
+        // While a reply runs the reducer says why nothing went, and the text stays here.
+        if chat.submit(text) {
             draft.set(String::new());
         }
     };

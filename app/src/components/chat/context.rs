@@ -89,10 +89,8 @@ impl ChatContext {
     fn perform(self, effect: Effect) {
         match effect {
             Effect::Send(message) => self.dispatch(message),
-            Effect::ShowInAddress(id) => crate::browser::replace_address(&match id {
-                Some(id) => format!("/app?c={id}"),
-                None => "/app".to_owned(),
-            }),
+            Effect::ShowInAddress(id) => crate::browser::replace_address(&address(id.as_deref())),
+            Effect::GoToAddress(id) => crate::browser::push_address(&address(id.as_deref())),
             Effect::DocumentSaved(document) => self.library.saved(document),
             Effect::RuleOutAutoplay(run_id) => self.voice.rule_out_autoplay(&run_id),
             Effect::ClipReady(run_id) => self.voice.clip_ready(&run_id),
@@ -205,6 +203,47 @@ impl ChatContext {
         })
     }
 
+    /// Back and Forward between conversations: when the address changes to another entry of the
+    /// history (`popstate`), the conversation it names is loaded and shown (or the empty chat,
+    /// for `/app`), without a new entry. Only the browser listens.
+    pub fn follow_history(self) {
+        leptos::prelude::Effect::new(move |_| {
+            let listener = window_event_listener(leptos::ev::popstate, move |_| self.show_address());
+            on_cleanup(move || listener.remove());
+        });
+    }
+
+    /// Shows what the address names now, unless it is shown already.
+    fn show_address(self) {
+        let wanted = crate::browser::address_param("c");
+        if self.state.with_untracked(|state| state.conversation_id == wanted) {
+            return;
+        }
+        self.panel.set(Panel::Chat);
+        let Some(id) = wanted else {
+            self.state.update(ChatState::show_empty);
+            return;
+        };
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match crate::conversations::load_conversation(id.clone()).await {
+                // Unless the user moved on while it loaded.
+                Ok(Some(view)) if crate::browser::address_param("c").as_deref() == Some(id.as_str()) => {
+                    self.run(|state| state.show(view))
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    self.state.update(ChatState::show_empty);
+                    crate::browser::replace_address(&address(None));
+                    self.tell("That conversation no longer exists.".into());
+                }
+                Err(error) => self.tell(error.to_string()),
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = id;
+    }
+
     /// Opens the socket (in the browser) and routes its messages to the reducer.
     pub fn connect(self) {
         #[cfg(feature = "hydrate")]
@@ -234,5 +273,13 @@ impl ChatContext {
             });
             on_cleanup(move || stopped.store(true, Ordering::Relaxed));
         }
+    }
+}
+
+/// The app's address for a conversation, or for none.
+fn address(conversation_id: Option<&str>) -> String {
+    match conversation_id {
+        Some(id) => format!("/app?c={id}"),
+        None => "/app".to_owned(),
     }
 }

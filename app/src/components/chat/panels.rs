@@ -36,6 +36,7 @@ pub fn Chat(
     let chat = ChatContext::new(ChatState::new(conversations), open, library, voice);
     provide_context(chat);
     chat.connect();
+    chat.follow_history();
     provide_context(Conversation::new(chat));
     let panel = chat.panel;
     let voice_settings_open = RwSignal::new(false);

@@ -32,6 +32,11 @@ mod sending_tests;
 #[cfg(test)]
 mod tests;
 
+/// Why a message sent while a reply runs does not go (it stays in the composer); taken away when
+/// the reply ends.
+pub const STILL_REPLYING: &str =
+    "Jarvis is still replying. Your message is kept: send it when the reply ends, or press Stop first.";
+
 /// The run this page follows, and the last event of it applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActiveRun {
@@ -45,8 +50,13 @@ pub enum Effect {
     /// Send this on the socket. Dropped while no socket is proven: what must go again is sent
     /// again at the next `Hello`.
     Send(ClientMessage),
-    /// Show this conversation (or none) in the address, so a reload shows it again.
+    /// Show this conversation (or none) in the address, so a reload shows it again, in place of
+    /// the address shown (no new history entry: the same chat, now named).
     ShowInAddress(Option<String>),
+    /// Go to this conversation (or none) in the address, as a new history entry: the user moved
+    /// to another conversation, and Back returns to the one before ([`ChatState::show`] and
+    /// [`ChatState::show_empty`] show it again).
+    GoToAddress(Option<String>),
     /// A run saved a document: the documents panel shows it.
     DocumentSaved(DocumentRef),
     /// This run was loaded, not streamed live from here: its reply never starts by itself.
@@ -152,15 +162,30 @@ impl ChatState {
         }
     }
 
-    /// The user picked a conversation of the list: shown, and named in the address.
+    /// The user picked a conversation of the list (or a search result in it): shown, and named in
+    /// the address, as a new history entry unless it is the one open already.
     pub fn open(&mut self, view: ConversationView) -> Vec<Effect> {
-        let mut effects = vec![Effect::ShowInAddress(Some(view.id.clone()))];
+        let id = Some(view.id.clone());
+        let mut effects = vec![if self.conversation_id == id {
+            Effect::ShowInAddress(id)
+        } else {
+            Effect::GoToAddress(id)
+        }];
         effects.extend(self.show(view));
         effects
     }
 
-    /// An empty chat; the next message starts a new conversation.
+    /// The user asked for a new conversation: an empty chat, whose next message starts one; a new
+    /// history entry when a conversation was open.
     pub fn new_conversation(&mut self) -> Vec<Effect> {
+        let left = self.conversation_id.is_some();
+        self.show_empty();
+        vec![if left { Effect::GoToAddress(None) } else { Effect::ShowInAddress(None) }]
+    }
+
+    /// An empty chat, as the address without a conversation shows it (Back to it, a deleted
+    /// conversation); the next message starts a new conversation.
+    pub fn show_empty(&mut self) {
         self.messages.clear();
         // A new conversation starts with the default model, unless one is picked before sending.
         self.model.conversation(None);
@@ -170,7 +195,6 @@ impl ChatState {
         self.editing = None;
         self.before_branch = None;
         self.next_reply = None;
-        vec![Effect::ShowInAddress(None)]
     }
 
     /// Something to tell the user above the composer (a failed rename, a missing conversation).
@@ -185,10 +209,15 @@ impl ChatState {
         }
     }
 
-    /// A conversation was deleted on the server: it leaves the list, and the chat if open.
+    /// A conversation was deleted on the server: it leaves the list, and the chat if open (and
+    /// the address in place, so that Back does not lead to it).
     pub fn deleted(&mut self, id: &str) -> Vec<Effect> {
         self.conversations.retain(|c| c.id != id);
-        if self.conversation_id.as_deref() == Some(id) { self.new_conversation() } else { Vec::new() }
+        if self.conversation_id.as_deref() != Some(id) {
+            return Vec::new();
+        }
+        self.show_empty();
+        vec![Effect::ShowInAddress(None)]
     }
 
     /// Sends `text` as a new message with the composer's uploaded attachments (the text may be
@@ -198,6 +227,10 @@ impl ChatState {
     /// `client_message_id` makes sending it twice start one run.
     pub fn send(&mut self, text: String, client_message_id: String) -> Vec<Effect> {
         if self.active.is_some() {
+            // Said, not silently ignored; the composer keeps the text.
+            if !text.trim().is_empty() || !self.attachments.is_empty() {
+                self.notice = Some(STILL_REPLYING.to_owned());
+            }
             return Vec::new();
         }
         if let Some(reason) = self.attachments.blocker(self.model.selected_option()) {
@@ -548,6 +581,9 @@ impl ChatState {
                     _ => (None, false),
                 };
                 self.active = None;
+                if self.notice.as_deref() == Some(STILL_REPLYING) {
+                    self.notice = None;
+                }
             }
         }
         Vec::new()

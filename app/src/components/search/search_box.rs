@@ -195,7 +195,7 @@ fn highlighted(pieces: Vec<Highlighted>) -> impl IntoView {
 }
 
 /// Once the conversation just opened shows the message `message_id` (its element is
-/// `message-<id>`), scrolls it into view and outlines it for a moment.
+/// `message-<id>`), scrolls it into view, gives it the focus and outlines it for a moment.
 pub fn reveal_message(message_id: String) {
     #[cfg(feature = "hydrate")]
     leptos::task::spawn_local(async move {
@@ -209,6 +209,14 @@ pub fn reveal_message(message_id: String) {
             sleep(Duration::from_millis(50)).await;
             let Some(element) = document().get_element_by_id(&element_id) else { continue };
             element.scroll_into_view();
+            // The focus goes to the message found (not left on the page's body once the list of
+            // results is gone), so that a screen reader reads it and Tab goes on from there.
+            if !element.has_attribute("tabindex") {
+                let _ = element.set_attribute("tabindex", "-1");
+            }
+            if let Some(element) = leptos::wasm_bindgen::JsCast::dyn_ref::<web_sys::HtmlElement>(&element) {
+                let _ = element.focus();
+            }
             let classes = element.class_name();
             element.set_class_name(&format!("{classes} {FOUND}"));
             let _ = element.set_attribute("data-found", "true");

@@ -478,7 +478,7 @@ fn a_conversation_loaded_with_a_running_reply_resumes_it_and_never_autoplays_it(
     assert_eq!(
         effects,
         [
-            Effect::ShowInAddress(Some("c1".into())),
+            Effect::GoToAddress(Some("c1".into())),
             Effect::RuleOutAutoplay("r1".into()),
             Effect::Send(ClientMessage::Resume { run_id: "r1".into(), after_seq: 0 }),
         ]
@@ -514,6 +514,66 @@ fn deleting_the_open_conversation_empties_the_chat() {
     assert!(state.messages.is_empty());
     assert_eq!(state.conversation_id, None);
     assert!(state.deleted("c7").is_empty(), "another conversation leaves the chat as it is");
+}
+
+fn conversation(id: &str) -> ConversationView {
+    ConversationView {
+        id: id.into(),
+        title: id.into(),
+        messages: vec![stored(&format!("{id}-m1"), "user", "Hi", &format!("{id}-r1"))],
+        running_run_id: None,
+        running_reply_versions: Vec::new(),
+        model: None,
+    }
+}
+
+#[test]
+fn moving_to_another_conversation_is_a_history_entry_and_reopening_one_is_not() {
+    let mut state = ChatState::new(Vec::new());
+    assert_eq!(state.open(conversation("c1")), [Effect::GoToAddress(Some("c1".into()))]);
+    assert_eq!(state.open(conversation("c2")), [Effect::GoToAddress(Some("c2".into()))]);
+    assert_eq!(
+        state.open(conversation("c2")),
+        [Effect::ShowInAddress(Some("c2".into()))],
+        "the same one again"
+    );
+    assert_eq!(state.new_conversation(), [Effect::GoToAddress(None)], "leaving a conversation for a new one");
+    assert_eq!(state.new_conversation(), [Effect::ShowInAddress(None)], "the empty chat already");
+}
+
+#[test]
+fn back_and_forward_show_a_conversation_or_the_empty_chat_without_a_new_entry() {
+    let mut state = ChatState::new(Vec::new());
+    state.open(conversation("c1"));
+    state.open(conversation("c2"));
+    // Back: the history names c1 again; showing it touches no address.
+    let effects = state.show(conversation("c1"));
+    assert!(effects.iter().all(|e| !matches!(e, Effect::GoToAddress(_) | Effect::ShowInAddress(_))));
+    assert_eq!(state.conversation_id.as_deref(), Some("c1"));
+    assert_eq!(state.messages[0].text, "Hi");
+    // Back again, to `/app`.
+    state.show_empty();
+    assert_eq!(state.conversation_id, None);
+    assert!(state.messages.is_empty());
+    assert!(state.active.is_none());
+}
+
+#[test]
+fn a_message_sent_while_a_reply_runs_is_held_with_a_word_that_leaves_when_the_reply_ends() {
+    let mut state = sent_and_started();
+    assert!(state.send("And another thing".into(), "id-2".into()).is_empty());
+    assert_eq!(state.notice.as_deref(), Some(STILL_REPLYING));
+    assert_eq!(state.messages.len(), 1, "nothing new on screen: the composer keeps the text");
+    run_event(&mut state, 2, finished(RunStatus::Completed, None));
+    assert_eq!(state.notice, None);
+    assert_eq!(state.send("And another thing".into(), "id-2".into()).len(), 1, "now it goes");
+}
+
+#[test]
+fn a_blank_send_while_a_reply_runs_says_nothing() {
+    let mut state = sent_and_started();
+    assert!(state.send("  ".into(), "id-2".into()).is_empty());
+    assert_eq!(state.notice, None);
 }
 
 fn tool_call(id: &str) -> RunEvent {
