@@ -42,6 +42,14 @@ test("a message streams its reply in, and a reload shows the conversation again"
   await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
   await expect(page).toHaveURL(/\/app\?c=/);
   await expect(page.getByRole("complementary", { name: "Conversations" })).toContainText("Hi Jarvis, how are you today?");
+  // A screen reader hears who said what, and the reply once, when it has ended (the list itself is
+  // not a live region that would read out every word as it streams).
+  await expect(page.getByRole("article", { name: "You said:" })).toHaveText("Hi Jarvis, how are you today?");
+  await expect(page.getByRole("article", { name: "Jarvis said:" })).toContainText("Hello!");
+  await expect(page.getByRole("status").filter({ hasText: "Jarvis replied:" })).toHaveText(
+    "Jarvis replied: Hello! You said: Hi Jarvis, how are you today?",
+  );
+  await expect(page.getByTestId("messages")).not.toHaveAttribute("aria-live");
 
   await page.reload();
   await expect(page.locator('article[data-role="user"]')).toHaveText("Hi Jarvis, how are you today?");
@@ -63,6 +71,35 @@ test("Stop ends a reply mid-way and keeps what had arrived", async ({ page }) =>
   expect(kept).not.toContain("word60");
   await page.reload();
   await expect(lastReply(page)).toContainText(kept.trim());
+});
+
+test("the message box grows with its lines and is its first size again once sent", async ({ page }) => {
+  await openApp(page);
+  const composer = page.getByLabel("Message");
+  const height = async () => (await composer.boundingBox())!.height;
+  const empty = await height();
+  await composer.fill(Array.from({ length: 7 }, (_, i) => `line ${i + 1}`).join("\n"));
+  await expect.poll(height).toBeGreaterThan(empty + 40);
+  await composer.press("Enter");
+  await expect(lastReply(page).locator(".markdown")).toContainText("line 7");
+  await expect(composer).toHaveValue("");
+  await expect.poll(height).toBe(empty);
+});
+
+test("a message longer than the server takes is refused before it goes, and stays in the box", async ({ page }) => {
+  await openApp(page);
+  const composer = page.getByLabel("Message");
+  // Over the socket's frame limit too: sent, it would close the socket at every reconnect.
+  const long = `hello ${"x".repeat(300_000)}`;
+  await composer.fill(long);
+  await composer.press("Enter");
+  await expect(page.getByRole("alert").filter({ hasText: "Messages are limited to 32000 characters." })).toBeVisible();
+  await expect(composer).toHaveValue(long);
+  await expect(page.locator('article[data-role="user"]')).toHaveCount(0);
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
+  await composer.fill("A short one");
+  await composer.press("Enter");
+  await expect(lastReply(page).locator(".markdown")).toHaveText("Hello! You said: A short one");
 });
 
 test("a message sent while a reply runs stays in the box with a word why, and goes once the reply ends", async ({ page }) => {
@@ -115,6 +152,9 @@ test("Back and Forward step between the conversations opened", async ({ page }) 
   // Picking one from the list is a step too; the same one again is not.
   await list.getByText("About otters").click();
   await expect(question).toHaveText("About otters");
+  // The open one is marked as such, for a screen reader too.
+  await expect(list.getByRole("button", { name: "About otters", exact: true })).toHaveAttribute("aria-current", "page");
+  await expect(list.getByRole("button", { name: "About badgers", exact: true })).not.toHaveAttribute("aria-current");
   await list.getByText("About otters").click();
   await expect(question).toHaveText("About otters");
   await page.goBack();

@@ -109,6 +109,22 @@ test("the agent saves a document, the user edits it, a stale agent update is ref
   await expect(hit.getByTestId("snippet").locator("mark")).toHaveText("flashlight");
 });
 
+test("a refused rename says why, and the rename that then succeeds takes the refusal away", async ({ page }) => {
+  await openApp(page);
+  await send(page, "Please save a note about our trip");
+  await panel(page).getByTestId("document-row").filter({ hasText: "Trip notes" }).click();
+  await expect(page.getByTestId("document-title")).toHaveText("Trip notes");
+
+  const answers = ["t".repeat(300), "Packing list"];
+  page.on("dialog", (dialog) => void dialog.accept(answers.shift()));
+  await page.getByRole("button", { name: "Rename", exact: true }).click();
+  const refusal = panel(page).getByRole("alert").filter({ hasText: "Titles are limited to 200 characters." });
+  await expect(refusal).toBeVisible();
+  await page.getByRole("button", { name: "Rename", exact: true }).click();
+  await expect(page.getByTestId("document-title")).toHaveText("Packing list");
+  await expect(refusal).toHaveCount(0);
+});
+
 test("a document full of XSS payloads renders without running any of them", async ({ page }) => {
   const dialogs: string[] = [];
   const errors: string[] = [];

@@ -202,6 +202,33 @@ test("choosing Dark applies at once, survives a reload and reaches a new browser
   await expectLight(page);
 });
 
+test("the header's Theme menu closes on Esc, on a click elsewhere and when the focus leaves it", async ({ page }) => {
+  await openApp(page, uniqueEmail());
+  const button = page.getByRole("button", { name: "Theme" });
+  const choices = page.getByRole("radiogroup", { name: "Theme" });
+
+  await button.click();
+  await expect(choices).toBeVisible();
+  await page.getByRole("radio", { name: "Dark" }).check();
+  await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+  await page.keyboard.press("Escape");
+  await expect(choices).toBeHidden();
+  await expect(button).toBeFocused();
+
+  await button.click();
+  await expect(choices).toBeVisible();
+  await page.getByLabel("Message").click();
+  await expect(choices).toBeHidden();
+  await expect(page.getByLabel("Message")).toBeFocused();
+
+  await button.focus();
+  await page.keyboard.press("Enter");
+  await expect(choices).toBeVisible();
+  await page.keyboard.press("Control+k");
+  await expect(page.getByRole("combobox", { name: "Search conversations" })).toBeFocused();
+  await expect(choices).toBeHidden();
+});
+
 test("on a phone every control of the app is at least 44 x 44 px, the list's rename and delete too", async ({ browser }) => {
   const context = await browser.newContext({
     viewport: { width: 390, height: 844 },

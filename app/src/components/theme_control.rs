@@ -69,12 +69,52 @@ pub fn ThemeControl(#[prop(into)] id: String, #[prop(optional)] compact: bool) -
     }
 }
 
-/// The header's menu: a button named "Theme" that opens the [`ThemeControl`].
+/// The header's menu: a button named "Theme" that opens the [`ThemeControl`]. It closes as a menu
+/// does: on Esc (the focus back on its button), on a click anywhere else, and when the focus
+/// leaves it.
 #[component]
 pub fn ThemeMenu() -> impl IntoView {
+    let menu = NodeRef::<leptos::html::Details>::new();
+    let summary = NodeRef::<leptos::html::Summary>::new();
+    // An effect, so that only the browser listens.
+    Effect::new(move |_| {
+        let listener = window_event_listener(leptos::ev::click, move |ev| {
+            if let Some(details) = menu.get_untracked()
+                && details.open()
+                && !contains(&details, ev.target())
+            {
+                details.set_open(false);
+            }
+        });
+        on_cleanup(move || listener.remove());
+    });
     view! {
-        <details class="theme-menu relative">
+        <details
+            node_ref=menu
+            class="theme-menu relative"
+            on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                if ev.key() == "Escape"
+                    && let Some(details) = menu.get_untracked()
+                    && details.open()
+                {
+                    ev.prevent_default();
+                    details.set_open(false);
+                    if let Some(summary) = summary.get_untracked() {
+                        let _ = summary.focus();
+                    }
+                }
+            }
+            on:focusout=move |ev: leptos::ev::FocusEvent| {
+                if let Some(details) = menu.get_untracked()
+                    && ev.related_target().is_some()
+                    && !contains(&details, ev.related_target())
+                {
+                    details.set_open(false);
+                }
+            }
+        >
             <summary
+                node_ref=summary
                 aria-label="Theme"
                 title="Theme"
                 role="button"
@@ -87,4 +127,15 @@ pub fn ThemeMenu() -> impl IntoView {
             </div>
         </details>
     }
+}
+
+/// Whether `target` (an event's) is `element` or inside it.
+fn contains(
+    element: &leptos::web_sys::HtmlDetailsElement,
+    target: Option<leptos::web_sys::EventTarget>,
+) -> bool {
+    use leptos::wasm_bindgen::JsCast;
+    target
+        .and_then(|target| target.dyn_into::<leptos::web_sys::Node>().ok())
+        .is_some_and(|node| element.contains(Some(&node)))
 }

@@ -94,7 +94,8 @@ impl LibraryState {
         self.error.set(Some(error.to_string()));
     }
 
-    /// Runs a server call in the browser: its answer goes to `done`, its error to the alert.
+    /// Runs a server call in the browser: its answer goes to `done`, its error to the alert. A call
+    /// that succeeds takes away the alert of one that failed before (a rename refused, then done).
     pub fn run<T: 'static>(
         &self,
         call: impl Future<Output = Result<T, AppError>> + 'static,
@@ -103,7 +104,10 @@ impl LibraryState {
         let state = *self;
         leptos::task::spawn_local(async move {
             match call.await {
-                Ok(value) => done(value),
+                Ok(value) => {
+                    state.error.set(None);
+                    done(value)
+                }
                 Err(error) => state.fail(error),
             }
         });

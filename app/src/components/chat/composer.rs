@@ -73,6 +73,12 @@ pub fn Composer() -> impl IntoView {
         // While a reply runs the reducer says why nothing went, and the text stays here.
         if chat.submit(text) {
             draft.set(String::new());
+            // Back to its first size at once: the grow effect may measure before the emptied
+            // value reaches the box.
+            if let Some(element) = textarea.get_untracked() {
+                element.set_value("");
+                fit_height(&element);
+            }
         }
     };
     view! {

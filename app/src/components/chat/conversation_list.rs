@@ -85,7 +85,14 @@ pub fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> im
         let title = conversation.title.clone();
         view! {
             <li class=move || format!("group flex items-center gap-1 rounded-md {}", if current() { "bg-indigo-50" } else { "hover:bg-slate-100" })>
-                <button type="button" class="min-w-0 flex-1 truncate px-2 py-1.5 text-left text-sm pointer-coarse:min-h-11" on:click={ let id = id.clone(); move |_| open(id.clone(), None) }>
+                // The open one is marked for a screen reader too; a title cut short shows whole on hover.
+                <button
+                    type="button"
+                    class="min-w-0 flex-1 truncate px-2 py-1.5 text-left text-sm pointer-coarse:min-h-11"
+                    title=title.clone()
+                    aria-current={ let current = current.clone(); move || current().then_some("page") }
+                    on:click={ let id = id.clone(); move |_| open(id.clone(), None) }
+                >
                     {conversation.title.clone()}
                 </button>
                 <button type="button" class=format!("{ICON_BUTTON} hover:text-slate-900") aria-label=format!("Rename {title}") on:click=rename>"✎"</button>

@@ -1,6 +1,6 @@
 //! The messages of the open conversation, scrolled to follow new text while the reader is at the
 //! bottom (and not once they scroll up), and "Jarvis is thinking…" while an answer shows nothing
-//! yet.
+//! yet. A screen reader hears a reply once it has ended, from a status line of its own.
 
 use leptos::prelude::*;
 
@@ -25,11 +25,14 @@ pub fn MessageList() -> impl IntoView {
     let keys =
         Memo::new(move |_| chat.state.with(|state| state.messages.iter().map(|m| m.key).collect::<Vec<_>>()));
     let thinking = Memo::new(move |_| chat.state.with(|state| state.thinking()));
+    let announcement = Memo::new(move |_| chat.state.with(|state| state.announcement.clone()));
     view! {
+        // Not the list itself (every streamed word, player tick and button would be read out):
+        // a screen reader is told of a reply once it ends.
+        <p class="sr-only" role="status" data-testid="reply-announcement">{move || announcement.get()}</p>
         <div
             node_ref=container
             class="min-h-0 flex-1 space-y-4 overflow-y-auto px-4 py-4"
-            aria-live="polite"
             data-testid="messages"
             on:scroll=move |_| {
                 if let Some(element) = container.get() {

@@ -21,10 +21,11 @@ use crate::markdown;
 pub fn MessageView(message: Memo<UiMessage>) -> impl IntoView {
     let chat = expect_context::<ChatContext>();
     let (key, run_id, is_user) = message.with_untracked(|m| (m.key, m.run_id.clone(), m.is_question()));
+    let heading_id = format!("message-heading-{key}");
     let frame = if is_user {
-        "ml-auto max-w-[85%] rounded-2xl bg-indigo-600 px-4 py-2 text-white whitespace-pre-wrap"
+        "ml-auto max-w-[85%] rounded-2xl bg-indigo-600 px-4 py-2 text-white whitespace-pre-wrap wrap-anywhere"
     } else {
-        "max-w-[95%] rounded-2xl bg-white px-4 py-3 ring-1 ring-slate-200"
+        "max-w-[95%] rounded-2xl bg-white px-4 py-3 ring-1 ring-slate-200 wrap-anywhere"
     };
     // The reply is the run this page is streaming: its player waits for the clips still to come.
     let live = {
@@ -73,12 +74,16 @@ pub fn MessageView(message: Memo<UiMessage>) -> impl IntoView {
     };
     view! {
         <div>
+            // Who said it, for a screen reader: the message is named by it and found by heading
+            // (outside the bubble, whose text is the message's own).
+            <h3 id=heading_id.clone() class="sr-only">{if is_user { "You said:" } else { "Jarvis said:" }}</h3>
             {is_user.then(|| view! { <MessageAttachments attachments /> })}
             <article
                 id=message.with_untracked(|m| m.id.as_ref().map(|id| format!("message-{id}")))
                 class=frame
                 data-role=move || message.with(|m| m.role.clone())
-                title=move || message.with(|m| m.usage.clone().unwrap_or_default())
+                aria-labelledby=heading_id
+                title=move || message.with(|m| m.usage.clone())
             >
                 {if is_user {
                     view! {

@@ -19,7 +19,7 @@
 
 use jarvis_types::chat::{AttachmentView, ConversationSummary, ConversationView, ToolCallView};
 use jarvis_types::documents::DocumentRef;
-use jarvis_types::protocol::{ClientMessage, RunEvent, RunStatus, ServerMessage};
+use jarvis_types::protocol::{ClientMessage, MAX_MESSAGE_CHARS, RunEvent, RunStatus, ServerMessage};
 use jarvis_types::voice::{Clip, ClipStatus};
 
 use super::attachments::AttachmentList;
@@ -36,6 +36,16 @@ mod tests;
 /// the reply ends.
 pub const STILL_REPLYING: &str =
     "Jarvis is still replying. Your message is kept: send it when the reply ends, or press Stop first.";
+
+/// Why an edited question left empty does not go.
+pub const EMPTY_EDIT: &str = "Write the new version of your message, or press Cancel to keep it as it was.";
+
+/// The server's refusal of a message longer than it takes ([`MAX_MESSAGE_CHARS`], counted as it
+/// counts them), said before the message is sent.
+fn too_long(text: &str) -> Option<String> {
+    (text.chars().count() > MAX_MESSAGE_CHARS)
+        .then(|| format!("Messages are limited to {MAX_MESSAGE_CHARS} characters."))
+}
 
 /// The run this page follows, and the last event of it applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +112,10 @@ pub struct ChatState {
     pub returned_text: Option<String>,
     /// The question open in its editor, if any.
     pub editing: Option<Editing>,
+    /// What a screen reader is told of the reply that just ended (its text, or why it ended):
+    /// the message list itself is not a live region, so that streaming words, players and
+    /// buttons are not announced one by one.
+    pub announcement: Option<String>,
     /// The composer's attachments, sent with the next message.
     pub attachments: AttachmentList,
     /// The models on offer and the one that answers the next message here.
@@ -256,6 +270,12 @@ impl ChatState {
         if (text.is_empty() && attachments.is_empty()) || self.active.is_some() {
             return Vec::new();
         }
+        // Refused here as the server would refuse it, before it goes: a message too large for a
+        // frame would close the socket, and be sent again at each reconnect.
+        if let Some(refusal) = too_long(&text) {
+            self.notice = Some(refusal);
+            return Vec::new();
+        }
         let key = self.key();
         let ids = attachments.iter().map(|attachment| attachment.id.clone()).collect();
         self.messages.push(UiMessage { attachments, ..UiMessage::question(key, text.clone(), None) });
@@ -298,7 +318,15 @@ impl ChatState {
     pub fn submit_edit(&mut self, client_message_id: String) -> Vec<Effect> {
         let Some(Editing { key, draft }) = self.editing.clone() else { return Vec::new() };
         let text = draft.trim().to_owned();
-        if text.is_empty() || self.active.is_some() || self.pending_send.is_some() {
+        if self.active.is_some() || self.pending_send.is_some() {
+            return Vec::new();
+        }
+        if text.is_empty() {
+            self.notice = Some(EMPTY_EDIT.to_owned());
+            return Vec::new();
+        }
+        if let Some(refusal) = too_long(&text) {
+            self.notice = Some(refusal);
             return Vec::new();
         }
         let (Some(conversation_id), Some(index)) =
@@ -580,6 +608,12 @@ impl ChatState {
                     (RunStatus::Cancelled, None) => (Some(STOPPED.into()), true),
                     _ => (None, false),
                 };
+                // Said once to a screen reader, in place of every word as it streamed.
+                self.announcement = Some(match (&reply.error, status) {
+                    (Some(error), _) => format!("Jarvis's reply ended: {error}"),
+                    (None, RunStatus::Completed) => format!("Jarvis replied: {}", reply.text),
+                    (None, _) => "Jarvis's reply ended.".to_owned(),
+                });
                 self.active = None;
                 if self.notice.as_deref() == Some(STILL_REPLYING) {
                     self.notice = None;
@@ -592,6 +626,7 @@ impl ChatState {
     /// A run started: the send it answers is acknowledged, its conversation is the open one (and
     /// in the list), and its question is on screen once, with the id the server gave it.
     fn started(&mut self, run_id: String, started: Started) -> Vec<Effect> {
+        self.announcement = None;
         let Started {
             conversation_id,
             title,

@@ -264,6 +264,24 @@ fn stream_deltas_build_the_reply_and_finishing_brings_send_back() {
 }
 
 #[test]
+fn a_screen_reader_is_told_of_a_reply_once_it_ends_and_of_why_it_ended() {
+    let mut state = sent_and_started();
+    run_event(&mut state, 2, text("Hello, "));
+    assert_eq!(state.announcement, None, "nothing while it streams");
+    run_event(&mut state, 3, text("world."));
+    run_event(&mut state, 4, finished(RunStatus::Completed, None));
+    assert_eq!(state.announcement.as_deref(), Some("Jarvis replied: Hello, world."));
+
+    // The next run starts from silence, so that the same words are announced again.
+    state.send("Again".into(), "id-2".into());
+    let r2 = |seq, event| ServerMessage::Run { run_id: "r2".into(), seq, event };
+    state.apply(r2(1, started(Some("id-2"), "Again")));
+    assert_eq!(state.announcement, None);
+    state.apply(r2(2, finished(RunStatus::Cancelled, None)));
+    assert_eq!(state.announcement.as_deref(), Some("Jarvis's reply ended: Stopped."));
+}
+
+#[test]
 fn a_stopped_reply_says_so_and_offers_retry() {
     let mut state = sent_and_started();
     assert_eq!(state.stop(), [Effect::Send(ClientMessage::Cancel { run_id: "r1".into() })]);
@@ -778,6 +796,35 @@ fn an_edited_question_replaces_what_followed_it_and_is_numbered_last_of_its_vers
     assert_eq!(state.messages[0].versions, ["m1", "m3"]);
     assert_eq!(state.messages[1].id.as_deref(), Some("m4"), "the reply has the id it will be stored with");
     assert_eq!(state.messages[1].text, "Hello again!");
+}
+
+#[test]
+fn a_message_longer_than_the_server_takes_is_refused_before_it_goes_and_stays_in_the_box() {
+    let mut state = ChatState::new(Vec::new());
+    let long = "x".repeat(MAX_MESSAGE_CHARS + 1);
+    assert!(state.send(long.clone(), "id-1".into()).is_empty(), "nothing goes on the socket");
+    assert_eq!(state.notice.as_deref(), Some("Messages are limited to 32000 characters."));
+    assert!(state.messages.is_empty());
+    // Exactly the limit, counted in characters as the server counts them, goes.
+    let most = "é".repeat(MAX_MESSAGE_CHARS);
+    assert_eq!(state.send(most, "id-2".into()).len(), 1);
+}
+
+#[test]
+fn an_edit_too_long_or_left_empty_stays_in_its_editor_with_a_word_why() {
+    let mut state = answered(&[]);
+    let before = state.messages.clone();
+    let question = state.messages[0].key;
+    state.start_edit(question);
+    state.edit_draft("y".repeat(MAX_MESSAGE_CHARS + 1));
+    assert!(state.submit_edit("e-1".into()).is_empty());
+    assert_eq!(state.notice.as_deref(), Some("Messages are limited to 32000 characters."));
+    assert_eq!(state.messages, before);
+    assert!(state.editing.is_some(), "the editor keeps the text");
+    state.edit_draft("   ".into());
+    assert!(state.submit_edit("e-2".into()).is_empty());
+    assert_eq!(state.notice.as_deref(), Some(EMPTY_EDIT));
+    assert!(state.editing.is_some());
 }
 
 #[test]
