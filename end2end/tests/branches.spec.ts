@@ -42,6 +42,8 @@ test("an edited message is a new version; the old one and its reply are a click 
   await page.getByLabel("Edit your message").press("Escape");
   await expect(page.getByLabel("Edit your message")).toHaveCount(0);
   await expect(page.locator('article[data-role="user"]')).toHaveText("Name a colour");
+  // The focus is back on Edit, where it was.
+  await expect(page.getByRole("button", { name: "Edit" })).toBeFocused();
 
   await page.getByRole("button", { name: "Edit" }).click();
   const editor = page.getByLabel("Edit your message");

@@ -66,6 +66,8 @@ test("Stop ends a reply mid-way and keeps what had arrived", async ({ page }) =>
   await page.getByRole("button", { name: "Stop" }).click();
 
   await expect(lastReply(page).getByRole("alert")).toContainText("Stopped.");
+  // The focus is not lost with the Stop button: the box has it, ready for the next message.
+  await expect(page.getByLabel("Message")).toBeFocused();
   const kept = await lastReply(page).locator(".markdown").innerText();
   expect(kept).toContain("word3");
   expect(kept).not.toContain("word60");
@@ -165,6 +167,31 @@ test("Back and Forward step between the conversations opened", async ({ page }) 
   await expect(question).toHaveText("About badgers");
   await converse("And about their setts");
   await expect(question).toHaveText(["About badgers", "And about their setts"]);
+});
+
+test("Back while the server is away shows that conversation once it is back, and the offline notice goes", async ({ page }) => {
+  await openApp(page);
+  const question = page.locator('article[data-role="user"]');
+  for (const text of ["About herons", "About egrets"]) {
+    if (text === "About egrets") await page.getByRole("button", { name: "New conversation" }).click();
+    await page.getByLabel("Message").fill(text);
+    await page.getByLabel("Message").press("Enter");
+    await expect(lastReply(page).locator(".markdown")).toHaveText(`Hello! You said: ${text}`);
+    await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+  }
+
+  const stopped = server.stop();
+  await expect(page.getByRole("status").filter({ hasText: "Offline — reconnecting…" })).toBeVisible();
+  expect(await stopped).toBe(0);
+  await page.goBack();
+  const unreachable = page.getByRole("alert").filter({ hasText: "The server could not be reached." });
+  await expect(unreachable).toBeVisible();
+  await server.start();
+
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
+  await expect(question).toHaveText("About herons");
+  await expect(lastReply(page).locator(".markdown")).toHaveText("Hello! You said: About herons");
+  await expect(unreachable).toHaveCount(0);
 });
 
 test("a tool call shows as a card that Jarvis mode hides", async ({ page }) => {

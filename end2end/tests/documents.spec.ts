@@ -81,6 +81,9 @@ test("the agent saves a document, the user edits it, a stale agent update is ref
   await expect(rows.nth(0)).toContainText("v3");
   await expect(rows.nth(0)).toContainText("Jarvis");
   await expect(rows.nth(1)).toContainText("You");
+  // Each version's actions name their version.
+  await expect(rows.nth(0).getByRole("link", { name: "Download version 3" })).toBeVisible();
+  await expect(rows.nth(1).getByRole("button", { name: "Restore version 2" })).toBeVisible();
   const diff = page.getByTestId("diff");
   await expect(diff.locator('[data-change="added"]')).toHaveText(/Bring a map/);
   await page.getByLabel("From version").selectOption("1");
@@ -123,6 +126,16 @@ test("a refused rename says why, and the rename that then succeeds takes the ref
   await page.getByRole("button", { name: "Rename", exact: true }).click();
   await expect(page.getByTestId("document-title")).toHaveText("Packing list");
   await expect(refusal).toHaveCount(0);
+
+  // Upload, reached with Tab (its file input is hidden), shows that it has the focus.
+  await page.getByRole("button", { name: "← Documents" }).click();
+  await page.getByRole("link", { name: "Download all" }).focus();
+  await page.keyboard.press("Tab");
+  await expect(page.getByTestId("upload-input")).toBeFocused();
+  const ring = await panel(page).locator("label", { has: page.getByTestId("upload-input") }).evaluate(
+    (label) => getComputedStyle(label).boxShadow,
+  );
+  expect(ring).not.toBe("none");
 });
 
 test("a document full of XSS payloads renders without running any of them", async ({ page }) => {

@@ -72,7 +72,7 @@ pub(super) fn LibraryList() -> impl IntoView {
                 <div class="flex items-center gap-2">
                     <a href="/api/library.zip" download class="text-xs text-slate-600 hover:underline">"Download all"</a>
                     <label class=move || format!(
-                        "cursor-pointer rounded-md bg-indigo-600 px-2.5 py-1 text-xs font-semibold text-white hover:bg-indigo-500 {}",
+                        "cursor-pointer rounded-md bg-indigo-600 px-2.5 py-1 text-xs font-semibold text-white hover:bg-indigo-500 has-[:focus-visible]:ring-2 has-[:focus-visible]:ring-indigo-400 has-[:focus-visible]:ring-offset-2 {}",
                         if state.uploading.get() { "opacity-60" } else { "" },
                     )>
                         {move || if state.uploading.get() { "Uploading…" } else { "Upload" }}

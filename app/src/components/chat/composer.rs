@@ -142,7 +142,17 @@ pub fn Composer() -> impl IntoView {
                         </button>
                     }
                 >
-                    <button type="button" class="rounded-lg bg-slate-800 px-4 py-2 font-semibold text-white hover:bg-slate-700" on:click=move |_| chat.stop()>
+                    // Stopped, the box has the focus (Stop leaves the page as Send comes back).
+                    <button
+                        type="button"
+                        class="rounded-lg bg-slate-800 px-4 py-2 font-semibold text-white hover:bg-slate-700"
+                        on:click=move |_| {
+                            chat.stop();
+                            if let Some(element) = textarea.get_untracked() {
+                                let _ = element.focus();
+                            }
+                        }
+                    >
                         "Stop"
                     </button>
                 </Show>

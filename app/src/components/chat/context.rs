@@ -162,9 +162,14 @@ impl ChatContext {
         self.state.update(|state| state.edit_draft(draft));
     }
 
-    /// Closes the editor without sending.
+    /// Closes the editor without sending; the focus goes back to the question's Edit.
     pub fn cancel_edit(self) {
+        let key = self.state.with_untracked(|state| state.editing.as_ref().map(|editing| editing.key));
         self.state.update(|state| state.cancel_edit());
+        if let Some(key) = key {
+            // Once Edit is back in the page.
+            request_animation_frame(move || crate::browser::focus(&edit_button_id(key)));
+        }
     }
 
     /// Sends the editor's text as a new version of its question.
@@ -261,8 +266,15 @@ impl ChatContext {
             let receiver = std::cell::RefCell::new(Some(receiver));
             leptos::prelude::Effect::new(move |_| {
                 if let Some(receiver) = receiver.borrow_mut().take() {
-                    let on_message: OnMessage =
-                        Rc::new(move |message| self.run(|state| state.apply(message)));
+                    let on_message: OnMessage = Rc::new(move |message| {
+                        let hello = matches!(message, jarvis_types::protocol::ServerMessage::Hello { .. });
+                        self.run(|state| state.apply(message));
+                        // Back online: a conversation the address names that could not be
+                        // loaded meanwhile (Back or Forward while offline) is loaded now.
+                        if hello {
+                            self.show_address();
+                        }
+                    });
                     leptos::task::spawn_local(keep_connected(
                         self.connection,
                         Arc::clone(&task_stopped),
@@ -282,4 +294,9 @@ fn address(conversation_id: Option<&str>) -> String {
         Some(id) => format!("/app?c={id}"),
         None => "/app".to_owned(),
     }
+}
+
+/// The element id of the Edit button of the question `key`.
+pub fn edit_button_id(key: u64) -> String {
+    format!("edit-{key}")
 }

@@ -8,7 +8,7 @@
 use leptos::prelude::*;
 
 use super::attachments::MessageAttachments;
-use super::context::ChatContext;
+use super::context::{ChatContext, edit_button_id};
 use super::copy_reply::CopyReply;
 use super::edit_message::EditMessage;
 use super::tool_cards::{DocumentCards, ToolCards};
@@ -62,6 +62,7 @@ pub fn MessageView(message: Memo<UiMessage>) -> impl IntoView {
                     <Show when=move || can_branch.get()>
                         <button
                             type="button"
+                            id=edit_button_id(key)
                             class="min-h-8 rounded px-2 text-slate-600 hover:bg-slate-100"
                             on:click=move |_| chat.start_edit(key)
                         >

@@ -37,6 +37,10 @@ mod tests;
 pub const STILL_REPLYING: &str =
     "Jarvis is still replying. Your message is kept: send it when the reply ends, or press Stop first.";
 
+/// What a server call that could not reach the server tells the user.
+static UNREACHABLE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::error::AppError::Unreachable.to_string());
+
 /// Why an edited question left empty does not go.
 pub const EMPTY_EDIT: &str = "Write the new version of your message, or press Cancel to keep it as it was.";
 
@@ -460,7 +464,11 @@ impl ChatState {
         match message {
             ServerMessage::Hello { .. } => {
                 // (Re)connected: a send that may not have arrived goes again (the server knows it
-                // by its id), and the followed run is picked up where it was left.
+                // by its id), and the followed run is picked up where it was left. A notice that
+                // the server could not be reached is no longer true.
+                if self.notice.as_deref() == Some(UNREACHABLE.as_str()) {
+                    self.notice = None;
+                }
                 let resend = self.pending_send.clone().map(Effect::Send);
                 let resume = self.active.as_ref().map(|active| {
                     Effect::Send(ClientMessage::Resume {

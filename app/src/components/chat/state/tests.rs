@@ -282,6 +282,18 @@ fn a_screen_reader_is_told_of_a_reply_once_it_ends_and_of_why_it_ended() {
 }
 
 #[test]
+fn being_back_online_takes_away_the_notice_that_the_server_could_not_be_reached() {
+    let mut state = following_a_run();
+    state.tell(crate::error::AppError::Unreachable.to_string());
+    state.apply(ServerMessage::Hello { protocol_version: jarvis_types::protocol::PROTOCOL_VERSION });
+    assert_eq!(state.notice, None);
+    // Any other notice stays.
+    state.tell("That conversation no longer exists.".into());
+    state.apply(ServerMessage::Hello { protocol_version: jarvis_types::protocol::PROTOCOL_VERSION });
+    assert_eq!(state.notice.as_deref(), Some("That conversation no longer exists."));
+}
+
+#[test]
 fn a_stopped_reply_says_so_and_offers_retry() {
     let mut state = sent_and_started();
     assert_eq!(state.stop(), [Effect::Send(ClientMessage::Cancel { run_id: "r1".into() })]);
