@@ -57,6 +57,8 @@ test("a wrong password shows a clear error and keeps the address", async ({ page
   await page.getByRole("button", { name: "Log in" }).click();
 
   await expect(page.getByRole("alert")).toHaveText("Email or password is incorrect.");
+  // The focus is on why, not left at the top of the page.
+  await expect(page.getByRole("alert")).toBeFocused();
   await expect(page.getByLabel("Email")).toHaveValue(email);
 });
 

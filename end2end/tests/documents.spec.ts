@@ -118,6 +118,18 @@ test("a refused rename says why, and the rename that then succeeds takes the ref
   await panel(page).getByTestId("document-row").filter({ hasText: "Trip notes" }).click();
   await expect(page.getByTestId("document-title")).toHaveText("Trip notes");
 
+  // The View/Edit/History tabs: the arrows move between them and show the tab reached.
+  await page.getByRole("tab", { name: "View" }).focus();
+  await page.keyboard.press("ArrowRight");
+  await expect(page.getByRole("tab", { name: "Edit" })).toBeFocused();
+  await expect(page.getByRole("tab", { name: "Edit" })).toHaveAttribute("aria-selected", "true");
+  await expect(page.getByRole("tabpanel", { name: "Edit" }).getByLabel("Document text")).toBeVisible();
+  await page.keyboard.press("End");
+  await expect(page.getByRole("tab", { name: "History" })).toBeFocused();
+  await page.keyboard.press("ArrowRight");
+  await expect(page.getByRole("tab", { name: "View" })).toBeFocused();
+  await expect(page.getByRole("tabpanel", { name: "View" })).toContainText("Pack the tent");
+
   const answers = ["t".repeat(300), "Packing list"];
   page.on("dialog", (dialog) => void dialog.accept(answers.shift()));
   await page.getByRole("button", { name: "Rename", exact: true }).click();

@@ -136,7 +136,7 @@ pub fn notice_message(code: &str) -> Option<&'static str> {
     })
 }
 
-/// Shows `?error=` as an alert and `?notice=` as a status message.
+/// Shows `?error=` as an alert (focused) and `?notice=` as a status message.
 #[component]
 pub fn Flash() -> impl IntoView {
     let query = use_query_map();
@@ -146,8 +146,10 @@ pub fn Flash() -> impl IntoView {
     };
     let notice = move || query.read().get("notice").and_then(|code| notice_message(&code));
     view! {
+        // The page a refused form comes back to opens with the focus on why (a screen reader
+        // reads it; Tab goes on to the form), not on the page's top.
         {move || error().map(|message| view! {
-            <p role="alert" class="rounded-lg bg-rose-50 px-4 py-3 text-sm text-rose-800 ring-1 ring-rose-200">{message}</p>
+            <p role="alert" tabindex="-1" autofocus class="rounded-lg bg-rose-50 px-4 py-3 text-sm text-rose-800 ring-1 ring-rose-200 focus:outline-none">{message}</p>
         })}
         {move || notice().map(|message| view! {
             <p role="status" class="rounded-lg bg-emerald-50 px-4 py-3 text-sm text-emerald-800 ring-1 ring-emerald-200">{message}</p>

@@ -16,17 +16,38 @@ use super::viewer::Viewer;
 pub(super) fn DocumentPane(document: DocumentView) -> impl IntoView {
     let state = expect_context::<LibraryState>();
     let mode = state.mode;
+    // The tabs as the ARIA pattern has them: one stop for Tab (the selected one), the arrows,
+    // Home and End move between them (and show the tab reached), each controls the one panel.
+    const TABS: [(Mode, &str); 3] = [(Mode::View, "View"), (Mode::Edit, "Edit"), (Mode::History, "History")];
+    let tab_id =
+        |target: Mode| format!("document-tab-{}", TABS.iter().position(|(m, _)| *m == target).unwrap_or(0));
     let tab = move |target: Mode, label: &'static str| {
         view! {
             <button
                 type="button"
                 role="tab"
+                id=tab_id(target)
+                aria-controls="document-tab-panel"
                 aria-selected=move || (mode.get() == target).to_string()
+                tabindex=move || if mode.get() == target { "0" } else { "-1" }
                 class=move || format!(
                     "rounded-md px-2.5 py-1 text-sm {}",
                     if mode.get() == target { "bg-slate-800 text-white" } else { "text-slate-700 hover:bg-slate-100" },
                 )
                 on:click=move |_| mode.set(target)
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                    let at = TABS.iter().position(|(m, _)| *m == target).unwrap_or(0);
+                    let to = match ev.key().as_str() {
+                        "ArrowRight" => (at + 1) % TABS.len(),
+                        "ArrowLeft" => (at + TABS.len() - 1) % TABS.len(),
+                        "Home" => 0,
+                        "End" => TABS.len() - 1,
+                        _ => return,
+                    };
+                    ev.prevent_default();
+                    mode.set(TABS[to].0);
+                    crate::browser::focus(&tab_id(TABS[to].0));
+                }
             >
                 {label}
             </button>
@@ -63,12 +84,14 @@ pub(super) fn DocumentPane(document: DocumentView) -> impl IntoView {
     let meta =
         format!("{} · version {} · {}", kind_label(&document.kind), document.version, document.filename);
     let title = document.title.clone();
+    let full_title = title.clone();
     let download = format!("/api/documents/{}/download", document.id);
     view! {
         <div class="flex flex-wrap items-center gap-2 border-b border-slate-200 p-3">
             <button type="button" class="text-sm text-slate-600 hover:underline" on:click=move |_| state.close()>"← Documents"</button>
-            <div class="min-w-0 flex-1">
-                <h2 class="truncate text-base font-semibold text-slate-900" data-testid="document-title">{title}</h2>
+            // At least 10rem for the title: on a phone the buttons go to the next line instead.
+            <div class="min-w-0 flex-1 basis-40">
+                <h2 class="truncate text-base font-semibold text-slate-900" title=full_title data-testid="document-title">{title}</h2>
                 <p class="truncate text-xs text-slate-500" data-testid="document-meta">{meta}</p>
             </div>
             <div class="flex flex-wrap items-center gap-1 text-xs">
@@ -77,16 +100,16 @@ pub(super) fn DocumentPane(document: DocumentView) -> impl IntoView {
                 <button type="button" class="rounded px-2 py-1 text-rose-700 ring-1 ring-rose-300 hover:bg-rose-50" on:click=delete>"Delete"</button>
             </div>
         </div>
-        <div class="flex gap-1 border-b border-slate-200 px-3 py-2" role="tablist">
-            {tab(Mode::View, "View")}
-            {tab(Mode::Edit, "Edit")}
-            {tab(Mode::History, "History")}
+        <div class="flex gap-1 border-b border-slate-200 px-3 py-2" role="tablist" aria-label="Document">
+            {TABS.into_iter().map(|(target, label)| tab(target, label)).collect_view()}
         </div>
-        {move || match mode.get() {
-            Mode::View => view! { <Viewer document=document.clone() /> }.into_any(),
-            Mode::Edit => view! { <Editor document=document.clone() /> }.into_any(),
-            Mode::History => view! { <History document=document.clone() /> }.into_any(),
-        }}
+        <div id="document-tab-panel" role="tabpanel" aria-labelledby=move || tab_id(mode.get()) class="flex min-h-0 flex-1 flex-col">
+            {move || match mode.get() {
+                Mode::View => view! { <Viewer document=document.clone() /> }.into_any(),
+                Mode::Edit => view! { <Editor document=document.clone() /> }.into_any(),
+                Mode::History => view! { <History document=document.clone() /> }.into_any(),
+            }}
+        </div>
     }
     .into_any()
 }
