@@ -115,6 +115,15 @@ async fn the_display_name_is_set_checked_and_shown_with_the_account() {
     assert_eq!(set_name(&client, &long).await.0, StatusCode::OK);
     let (_, account) = client.server_fn("account", &[]).await;
     assert_eq!(account["display_name"], long.as_str());
+    // Characters as people count them: 80 family emoji (seven code points each) are 80, and one
+    // more is refused with the same sentence.
+    let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}\u{200D}\u{1F466}";
+    assert_eq!(set_name(&client, &family.repeat(80)).await.0, StatusCode::OK);
+    let (_, account) = client.server_fn("account", &[]).await;
+    assert_eq!(account["display_name"], family.repeat(80).as_str());
+    let (status, answer) = set_name(&client, &family.repeat(81)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(answer["message"], "Use at most 80 characters for your display name.");
 
     // Cleared: the address's local part, as at registration.
     let (status, answer) = set_name(&client, "   ").await;
@@ -126,9 +135,10 @@ async fn the_display_name_is_set_checked_and_shown_with_the_account() {
     let (status, _) = set_name(&app.client(), "Mallory").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
-    // Postgres keeps the column to the same rules, whoever writes it.
+    // Postgres keeps the column to one line and a bound on what it stores (1,000 code points:
+    // the 80 characters are counted by the server, as people count them), whoever writes it.
     let user = app.user_id(&email).await;
-    for bad in ["tab\there".to_owned(), "x".repeat(81)] {
+    for bad in ["tab\there".to_owned(), "x".repeat(1001)] {
         let refused = sqlx::query("UPDATE users SET display_name = $2 WHERE id = $1")
             .bind(user)
             .bind(&bad)
