@@ -46,10 +46,11 @@ test("a message streams its reply in, and a reload shows the conversation again"
   // not a live region that would read out every word as it streams).
   await expect(page.getByRole("article", { name: "You said:" })).toHaveText("Hi Jarvis, how are you today?");
   await expect(page.getByRole("article", { name: "Jarvis said:" })).toContainText("Hello!");
-  await expect(page.getByRole("status").filter({ hasText: "Jarvis replied:" })).toHaveText(
+  await expect(page.getByTestId("reply-announcement")).toHaveText(
     "Jarvis replied: Hello! You said: Hi Jarvis, how are you today?",
   );
   await expect(page.getByTestId("messages")).not.toHaveAttribute("aria-live");
+  await expect(page.getByTestId("reply-announcement")).toHaveAttribute("aria-live", "polite");
 
   await page.reload();
   await expect(page.locator('article[data-role="user"]')).toHaveText("Hi Jarvis, how are you today?");

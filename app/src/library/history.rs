@@ -76,9 +76,9 @@ pub(super) fn History(document: DocumentView) -> impl IntoView {
                             <li class="flex items-center gap-2 px-3 py-1.5 text-sm" data-testid="version-row">
                                 <span class="w-10 font-mono">{format!("v{version}")}</span>
                                 <span class="flex-1 text-slate-600">{format!("{who} · {when} · {}", size(v.size_bytes))}</span>
-                                <a href=download download aria-label=format!("Download version {version}") class="text-xs text-slate-600 hover:underline">"Download"</a>
+                                <a href=download download class="text-xs text-slate-600 hover:underline">"Download"</a>
                                 {(version != current).then(|| view! {
-                                    <button type="button" aria-label=format!("Restore version {version}") class="text-xs text-indigo-700 hover:underline" on:click=restore>"Restore"</button>
+                                    <button type="button" class="text-xs text-indigo-700 hover:underline" on:click=restore>"Restore"</button>
                                 })}
                             </li>
                         }

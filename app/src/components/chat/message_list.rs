@@ -28,8 +28,9 @@ pub fn MessageList() -> impl IntoView {
     let announcement = Memo::new(move |_| chat.state.with(|state| state.announcement.clone()));
     view! {
         // Not the list itself (every streamed word, player tick and button would be read out):
-        // a screen reader is told of a reply once it ends.
-        <p class="sr-only" role="status" data-testid="reply-announcement">{move || announcement.get()}</p>
+        // a screen reader is told of a reply once it ends. A live region without the `status`
+        // role, so that the page's status (the connection) stays the one status there is.
+        <div class="sr-only" aria-live="polite" aria-atomic="true" data-testid="reply-announcement">{move || announcement.get()}</div>
         <div
             node_ref=container
             class="min-h-0 flex-1 space-y-4 overflow-y-auto px-4 py-4"
