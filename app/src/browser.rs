@@ -35,23 +35,27 @@ pub fn confirm(message: &str) -> bool {
 
 /// Replaces the address in the address bar (no navigation, no history entry).
 pub fn replace_address(url: &str) {
-    #[cfg(feature = "hydrate")]
-    if let Ok(history) = leptos::prelude::window().history() {
-        let _ = history.replace_state_with_url(&leptos::wasm_bindgen::JsValue::NULL, "", Some(url));
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = url;
+    set_address(url, false);
 }
 
 /// Shows `url` in the address bar as a new history entry (no navigation): Back returns to the
 /// address before, and the page hears of it by a `popstate` event.
 pub fn push_address(url: &str) {
+    set_address(url, true);
+}
+
+fn set_address(url: &str, new_entry: bool) {
     #[cfg(feature = "hydrate")]
     if let Ok(history) = leptos::prelude::window().history() {
-        let _ = history.push_state_with_url(&leptos::wasm_bindgen::JsValue::NULL, "", Some(url));
+        let state = leptos::wasm_bindgen::JsValue::NULL;
+        let _ = if new_entry {
+            history.push_state_with_url(&state, "", Some(url))
+        } else {
+            history.replace_state_with_url(&state, "", Some(url))
+        };
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = url;
+    let _ = (url, new_entry);
 }
 
 /// The query parameter `name` of the address shown now (decoded); `None` when absent, empty, or

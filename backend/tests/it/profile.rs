@@ -5,7 +5,9 @@ use jarvis_backend::accounts::profile::{
     self, DISPLAY_NAME_MAX_CHARS, DISPLAY_NAME_MAX_CODE_POINTS, ProfileError,
 };
 
-use crate::support::test_db;
+use uuid::Uuid;
+
+use crate::support::{TestDb, test_db};
 
 /// A family emoji: seven code points, one character.
 const FAMILY: &str = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}\u{200D}\u{1F466}";
@@ -18,12 +20,7 @@ async fn a_name_of_eighty_emoji_is_stored_whole_and_the_table_bounds_code_points
     let name = FAMILY.repeat(DISPLAY_NAME_MAX_CHARS);
     assert_eq!(name.chars().count(), 7 * DISPLAY_NAME_MAX_CHARS, "more code points than the old limit");
     assert_eq!(profile::set_display_name(&db.app, user_id, &name).await.unwrap(), name);
-    let stored: String = sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_one(&db.owner)
-        .await
-        .unwrap();
-    assert_eq!(stored, name);
+    assert_eq!(stored_name(&db, user_id).await, name);
 
     // One more is refused, and changes nothing.
     let longer = format!("{name}{FAMILY}");
@@ -31,12 +28,7 @@ async fn a_name_of_eighty_emoji_is_stored_whole_and_the_table_bounds_code_points
         profile::set_display_name(&db.app, user_id, &longer).await,
         Err(ProfileError::NameTooLong)
     ));
-    let kept: String = sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_one(&db.owner)
-        .await
-        .unwrap();
-    assert_eq!(kept, name);
+    assert_eq!(stored_name(&db, user_id).await, name);
 
     // Whatever writes the column, Postgres holds it to the bound on code points.
     let too_many = "a".repeat(DISPLAY_NAME_MAX_CODE_POINTS + 1);
@@ -48,4 +40,12 @@ async fn a_name_of_eighty_emoji_is_stored_whole_and_the_table_bounds_code_points
         .unwrap_err();
     assert!(refused.to_string().contains("users_display_name_length"), "{refused}");
     db.drop().await;
+}
+
+async fn stored_name(db: &TestDb, user_id: Uuid) -> String {
+    sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(&db.owner)
+        .await
+        .unwrap()
 }
