@@ -27,6 +27,14 @@ pub const CLOSE_SESSION_ENDED: u16 = 4401;
 /// The longest message a user may send, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 32_000;
 
+/// Why `text` (a message, trimmed) may not be sent, if it is longer than [`MAX_MESSAGE_CHARS`]:
+/// the one rule and sentence of the server, which refuses it, and of the browser, which says so
+/// before sending (a message too large for a frame would close the socket).
+pub fn message_too_long(text: &str) -> Option<String> {
+    (text.chars().count() > MAX_MESSAGE_CHARS)
+        .then(|| format!("Messages are limited to {MAX_MESSAGE_CHARS} characters."))
+}
+
 /// What the browser sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -220,6 +228,15 @@ pub enum ErrorCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_is_too_long_past_the_limit_in_characters_not_bytes() {
+        assert_eq!(message_too_long(&"é".repeat(MAX_MESSAGE_CHARS)), None);
+        assert_eq!(
+            message_too_long(&"x".repeat(MAX_MESSAGE_CHARS + 1)).as_deref(),
+            Some("Messages are limited to 32000 characters.")
+        );
+    }
 
     #[test]
     fn client_messages_are_tagged_by_type_in_snake_case() {

@@ -36,7 +36,7 @@ use std::time::Duration;
 use futures::Stream;
 use futures::StreamExt;
 use jarvis_types::chat::{AttachmentView, ModelChoices};
-use jarvis_types::protocol::MAX_MESSAGE_CHARS;
+use jarvis_types::protocol::message_too_long;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -65,10 +65,8 @@ fn checked_text(text: &str, may_be_empty: bool) -> Result<&str, ChatError> {
     if text::contains_nul(text) {
         return Err(ChatError::InvalidMessage(text::nul_refusal("Your message")));
     }
-    if text.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(ChatError::InvalidMessage(format!(
-            "Messages are limited to {MAX_MESSAGE_CHARS} characters."
-        )));
+    if let Some(refusal) = message_too_long(text) {
+        return Err(ChatError::InvalidMessage(refusal));
     }
     Ok(text)
 }

@@ -19,7 +19,7 @@
 
 use jarvis_types::chat::{AttachmentView, ConversationSummary, ConversationView, ToolCallView};
 use jarvis_types::documents::DocumentRef;
-use jarvis_types::protocol::{ClientMessage, MAX_MESSAGE_CHARS, RunEvent, RunStatus, ServerMessage};
+use jarvis_types::protocol::{ClientMessage, RunEvent, RunStatus, ServerMessage, message_too_long};
 use jarvis_types::voice::{Clip, ClipStatus};
 
 use super::attachments::AttachmentList;
@@ -43,13 +43,6 @@ static UNREACHABLE: std::sync::LazyLock<String> =
 
 /// Why an edited question left empty does not go.
 pub const EMPTY_EDIT: &str = "Write the new version of your message, or press Cancel to keep it as it was.";
-
-/// The server's refusal of a message longer than it takes ([`MAX_MESSAGE_CHARS`], counted as it
-/// counts them), said before the message is sent.
-fn too_long(text: &str) -> Option<String> {
-    (text.chars().count() > MAX_MESSAGE_CHARS)
-        .then(|| format!("Messages are limited to {MAX_MESSAGE_CHARS} characters."))
-}
 
 /// The run this page follows, and the last event of it applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,7 +269,7 @@ impl ChatState {
         }
         // Refused here as the server would refuse it, before it goes: a message too large for a
         // frame would close the socket, and be sent again at each reconnect.
-        if let Some(refusal) = too_long(&text) {
+        if let Some(refusal) = message_too_long(&text) {
             self.notice = Some(refusal);
             return Vec::new();
         }
@@ -329,7 +322,7 @@ impl ChatState {
             self.notice = Some(EMPTY_EDIT.to_owned());
             return Vec::new();
         }
-        if let Some(refusal) = too_long(&text) {
+        if let Some(refusal) = message_too_long(&text) {
             self.notice = Some(refusal);
             return Vec::new();
         }

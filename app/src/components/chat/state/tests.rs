@@ -2,7 +2,7 @@
 
 use jarvis_types::chat::ChatMessageView;
 use jarvis_types::documents::DocumentRef;
-use jarvis_types::protocol::{ErrorCode, Limit, RunError};
+use jarvis_types::protocol::{ErrorCode, Limit, MAX_MESSAGE_CHARS, RunError};
 
 use super::*;
 use crate::components::voice::fixtures;
