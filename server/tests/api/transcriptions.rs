@@ -409,11 +409,12 @@ async fn the_offline_whisper_engine_hears_the_key_words_of_piper_and_espeak_spee
 
     // Piper varies its speech from one synthesis to the next (its noise scales), so only words
     // tiny.en hears in every variant are checked: a full run once heard "Save a document about
-    // cats" as "say the document about cats".
+    // cats" as "say the document about cats", and a CI run heard Piper's "in Paris" as "in pairs"
+    // (espeak's "Paris" above is the same every time and is checked there).
     if let Some(paris) = piper(&python, "What time is it in Paris?").await {
         let (status, answer) = transcribe(&app, &client, paris, None).await;
         assert_eq!(status, 200, "{answer}");
-        assert_heard(&answer, &["time", "paris"]);
+        assert_heard(&answer, &["what time is it"]);
         let groceries = piper(&python, "Save a note called groceries.").await.unwrap();
         let (status, answer) = transcribe(&app, &client, groceries, None).await;
         assert_eq!(status, 200, "{answer}");
