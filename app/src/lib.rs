@@ -18,6 +18,7 @@ pub mod format;
 pub mod highlight;
 pub mod library;
 pub mod markdown;
+pub mod other_tabs;
 pub mod pages;
 pub mod search;
 #[cfg(feature = "ssr")]

@@ -50,6 +50,8 @@ test("an edited message is a new version; the old one and its reply are a click 
   await expect(editor).toHaveValue("Name a colour");
   await editor.fill("Name a fruit");
   await page.getByTestId("edit-message").getByRole("button", { name: "Send" }).click();
+  // The editor is gone: the focus is in the message box, as after Send.
+  await expect(page.getByLabel("Message")).toBeFocused();
 
   await expect(lastReply(page).locator(".markdown")).toHaveText("Hello! You said: Name a fruit");
   await expect(page.locator('article[data-role="user"]')).toHaveText("Name a fruit");
@@ -63,6 +65,9 @@ test("an edited message is a new version; the old one and its reply are a click 
   await expect(lastReply(page).locator(".markdown")).toHaveText("Hello! You said: Name a colour");
   await expect(switcher).toContainText("1/2");
   await expect(page.getByRole("button", { name: "Previous version" })).toBeDisabled();
+  // The arrow used is disabled at the first version: the focus is on the other one, so the
+  // keyboard can go straight back.
+  await expect(page.getByRole("button", { name: "Next version" })).toBeFocused();
 
   await page.reload();
   await expect(page.locator('article[data-role="user"]')).toHaveText("Name a colour");
@@ -79,6 +84,8 @@ test("a regenerated reply is a second version beside the first, and the choice s
   await ask(page, "Tell me something");
 
   await page.getByRole("button", { name: "Regenerate" }).click();
+  // Regenerate went with the reply it replaces: the focus is in the message box.
+  await expect(page.getByLabel("Message")).toBeFocused();
 
   const switcher = page.getByTestId("version-switcher");
   await expect(switcher).toContainText("2/2");

@@ -249,3 +249,41 @@ test("a conversation left while its reply streams and opened again shows the who
   await page.reload();
   await expect(lastReply(page).locator(".markdown")).toHaveText(words);
 });
+
+test("two tabs on one conversation: what is sent in one streams in the other, and a deletion empties it", async ({ page }) => {
+  await openApp(page);
+  await page.getByLabel("Message").fill("Hello from the first tab");
+  await page.getByLabel("Message").press("Enter");
+  await expect(lastReply(page).locator(".markdown")).toHaveText("Hello! You said: Hello from the first tab");
+  await expect(page).toHaveURL(/\/app\?c=/);
+
+  // A second tab of the same browser on the same conversation.
+  const other = await page.context().newPage();
+  await other.goto(page.url());
+  await expect(other.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
+  await expect(lastReply(other).locator(".markdown")).toHaveText("Hello! You said: Hello from the first tab");
+
+  // Sent in the first tab: the second shows the question and the reply as it streams, with Stop.
+  await page.getByLabel("Message").fill("A slow reply for both tabs");
+  await page.getByLabel("Message").press("Enter");
+  await expect(other.locator('article[data-role="user"]').last()).toHaveText("A slow reply for both tabs");
+  await expect(lastReply(other)).toContainText("word3");
+  await expect(other.getByRole("button", { name: "Stop" })).toBeVisible();
+  await expect(lastReply(other).locator(".markdown")).toHaveText(WORDS, { timeout: 30_000 });
+  await expect(other.getByRole("button", { name: "Send" })).toBeVisible();
+  await expect(other.locator('article[data-role="user"]')).toHaveCount(2);
+
+  // Renamed in the second tab: the first tab's list says so.
+  const list = (p: Page) => p.getByRole("complementary", { name: "Conversations" });
+  other.once("dialog", (dialog) => dialog.accept("Both tabs"));
+  await list(other).getByRole("button", { name: /^Rename/ }).first().click();
+  await expect(list(page)).toContainText("Both tabs");
+
+  // Deleted in the first tab: the second empties and says why.
+  page.once("dialog", (dialog) => dialog.accept());
+  await list(page).getByRole("button", { name: /^Delete/ }).first().click();
+  await expect(other.getByText("This conversation was deleted in another tab.")).toBeVisible();
+  await expect(other.locator('article[data-role="user"]')).toHaveCount(0);
+  await expect(list(other)).not.toContainText("Both tabs");
+  await other.close();
+});

@@ -44,6 +44,8 @@ test("the agent saves a document, the user edits it, a stale agent update is ref
   // It opens from the panel and shows the rendered Markdown.
   await panel(page).getByTestId("document-row").filter({ hasText: "Trip notes" }).click();
   await expect(page.getByTestId("document-title")).toHaveText("Trip notes");
+  // The row clicked went away with the list: the focus is on the document's title.
+  await expect(page.getByTestId("document-title")).toBeFocused();
   await expect(page.getByTestId("document-view").locator("h1")).toHaveText("Trip notes");
   await expect(page.getByTestId("document-view")).toContainText("Pack the tent");
 
@@ -58,6 +60,8 @@ test("the agent saves a document, the user edits it, a stale agent update is ref
   await page.getByRole("button", { name: "Save", exact: true }).click();
   await expect(panel(page).getByRole("status")).toContainText("Saved as version 2.");
   await expect(page.getByTestId("document-meta")).toContainText("version 2");
+  // Save went with the editor: the focus is on the View tab, which shows what was saved.
+  await expect(page.getByRole("tab", { name: "View" })).toBeFocused();
 
   // The fake model updates on version 1: refused, it reads again, and updates version 2.
   await send(page, "Update the note: add a map");
@@ -94,8 +98,25 @@ test("the agent saves a document, the user edits it, a stale agent update is ref
   const saved = readFileSync(await download.path());
   expect(saved.toString()).toBe("# Trip notes\n\n- Pack the tent\n- Buy snacks\n- Call grandma\n- Bring a map\n");
 
+  // The first reply's card opens what that reply saved: version 1, read-only, one click from
+  // the latest.
+  await page.getByTestId("document-card").first().click();
+  const earlier = page.getByTestId("earlier-version");
+  await expect(earlier).toContainText("This is version 1");
+  await expect(earlier).toContainText("The document is now at version 3.");
+  await expect(page.getByTestId("document-title")).toBeFocused();
+  await expect(page.getByTestId("document-view")).toContainText("Pack the tent");
+  await expect(page.getByTestId("document-view")).not.toContainText("Call grandma");
+  await expect(page.getByRole("tab")).toHaveText(["View", "History"]);
+  await earlier.getByRole("button", { name: "Show the latest version" }).click();
+  await expect(page.getByTestId("earlier-version")).toHaveCount(0);
+  await expect(page.getByTestId("document-view")).toContainText("Bring a map");
+  await expect(page.getByRole("tab")).toHaveText(["View", "Edit", "History"]);
+
   // Upload a text file and find it by full-text search.
   await page.getByRole("button", { name: "← Documents" }).click();
+  // Back in the list, the focus is on the document's row.
+  await expect(panel(page).getByTestId("document-row").filter({ hasText: "Trip notes" })).toBeFocused();
   await page.getByTestId("upload-input").setInputFiles({
     name: "packing-list.txt",
     mimeType: "text/plain",

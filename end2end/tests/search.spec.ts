@@ -98,6 +98,8 @@ test("the search box takes whatever is typed, moves with the arrows and Esc clea
   await expect(results(page)).toHaveCount(0);
   await box.press("Escape");
   await expect(box).not.toBeFocused();
+  // The focus is back where it was before the box (the message box), not lost on the page.
+  await expect(page.getByLabel("Message")).toBeFocused();
 
   // Too long a query is refused with a sentence, not an error page.
   await page.keyboard.press("Control+k");

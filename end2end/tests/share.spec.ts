@@ -50,6 +50,8 @@ test("a shared link opens in a fresh browser with no account, and Stop sharing e
   await expect(reader.locator('article[data-role="user"]')).toHaveText("Hi Jarvis, share this");
   await expect(reader.locator('article[data-role="assistant"]')).toContainText("You said: Hi Jarvis, share this");
   await expect(reader.getByText("A later message")).toHaveCount(0);
+  // Who said what is written beside each message, in the order they were said.
+  await expect(reader.getByRole("heading", { level: 2 })).toHaveText(["User", "Jarvis"]);
 
   await page.getByRole("button", { name: "Share", exact: true }).click();
   await dialog.getByRole("button", { name: "Stop sharing" }).click();

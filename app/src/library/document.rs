@@ -8,19 +8,30 @@ use super::editor::Editor;
 use super::history::History;
 use super::list::kind_label;
 use super::server_fns::{delete_document, rename_document};
-use super::state::{LibraryState, Mode, Opened};
+use super::state::{LibraryState, Mode, Opened, PaneFocus};
 use super::viewer::Viewer;
 
-/// The open document: header, tabs and the tab shown.
+/// The document's tabs, in order.
+const TABS: [(Mode, &str); 3] = [(Mode::View, "View"), (Mode::Edit, "Edit"), (Mode::History, "History")];
+
+/// The element id of the tab that shows `mode`.
+pub(super) fn tab_id(mode: Mode) -> String {
+    format!("document-tab-{}", TABS.iter().position(|(m, _)| *m == mode).unwrap_or(0))
+}
+
+/// The open document: header, tabs and the tab shown. An earlier version (opened from the card
+/// of the reply that saved it) is read-only: it says so, offers the latest, and has no Edit tab.
 #[component]
 pub(super) fn DocumentPane(document: DocumentView) -> impl IntoView {
     let state = expect_context::<LibraryState>();
     let mode = state.mode;
+    let latest = state.latest;
     // The tabs as the ARIA pattern has them: one stop for Tab (the selected one), the arrows,
     // Home and End move between them (and show the tab reached), each controls the one panel.
-    const TABS: [(Mode, &str); 3] = [(Mode::View, "View"), (Mode::Edit, "Edit"), (Mode::History, "History")];
-    let tab_id =
-        |target: Mode| format!("document-tab-{}", TABS.iter().position(|(m, _)| *m == target).unwrap_or(0));
+    let shown_tabs = move || {
+        let earlier = latest.with(Option::is_some);
+        TABS.into_iter().filter(|(m, _)| !(earlier && *m == Mode::Edit)).collect::<Vec<_>>()
+    };
     let tab = move |target: Mode, label: &'static str| {
         view! {
             <button
@@ -36,17 +47,18 @@ pub(super) fn DocumentPane(document: DocumentView) -> impl IntoView {
                 )
                 on:click=move |_| mode.set(target)
                 on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                    let at = TABS.iter().position(|(m, _)| *m == target).unwrap_or(0);
+                    let tabs = shown_tabs();
+                    let at = tabs.iter().position(|(m, _)| *m == target).unwrap_or(0);
                     let to = match ev.key().as_str() {
-                        "ArrowRight" => (at + 1) % TABS.len(),
-                        "ArrowLeft" => (at + TABS.len() - 1) % TABS.len(),
+                        "ArrowRight" => (at + 1) % tabs.len(),
+                        "ArrowLeft" => (at + tabs.len() - 1) % tabs.len(),
                         "Home" => 0,
-                        "End" => TABS.len() - 1,
+                        "End" => tabs.len() - 1,
                         _ => return,
                     };
                     ev.prevent_default();
-                    mode.set(TABS[to].0);
-                    crate::browser::focus(&tab_id(TABS[to].0));
+                    mode.set(tabs[to].0);
+                    crate::browser::focus(&tab_id(tabs[to].0));
                 }
             >
                 {label}
@@ -85,13 +97,38 @@ pub(super) fn DocumentPane(document: DocumentView) -> impl IntoView {
         format!("{} · version {} · {}", kind_label(&document.kind), document.version, document.filename);
     let title = document.title.clone();
     let full_title = title.clone();
-    let download = format!("/api/documents/{}/download", document.id);
+    let version = document.version;
+    let download = {
+        let base = format!("/api/documents/{}/download", document.id);
+        move || match latest.get() {
+            Some(_) => format!("{base}?version={version}"),
+            None => base.clone(),
+        }
+    };
+    // Opened by the user, the title takes the focus (what they used went away with the list or
+    // the reply's card); after a save or a restore, the View tab that now shows it.
+    let heading = NodeRef::<leptos::html::H2>::new();
+    Effect::new(move |_| {
+        let Some(_heading) = heading.get() else { return };
+        match state.take_focus(|focus| matches!(focus, PaneFocus::Title | PaneFocus::ViewTab)) {
+            Some(PaneFocus::Title) => {
+                #[cfg(feature = "hydrate")]
+                let _ = _heading.focus();
+            }
+            Some(_) => crate::browser::focus(&tab_id(Mode::View)),
+            None => {}
+        }
+    });
+    let to_latest = {
+        let id = id.clone();
+        move |_| state.open_document(id.clone())
+    };
     view! {
         <div class="flex flex-wrap items-center gap-2 border-b border-slate-200 p-3">
             <button type="button" class="text-sm text-slate-600 hover:underline" on:click=move |_| state.close()>"← Documents"</button>
             // At least 10rem for the title: on a phone the buttons go to the next line instead.
             <div class="min-w-0 flex-1 basis-40">
-                <h2 class="truncate text-base font-semibold text-slate-900" title=full_title data-testid="document-title">{title}</h2>
+                <h2 node_ref=heading tabindex="-1" class="truncate text-base font-semibold text-slate-900 outline-none" title=full_title data-testid="document-title">{title}</h2>
                 <p class="truncate text-xs text-slate-500" data-testid="document-meta">{meta}</p>
             </div>
             <div class="flex flex-wrap items-center gap-1 text-xs">
@@ -100,8 +137,16 @@ pub(super) fn DocumentPane(document: DocumentView) -> impl IntoView {
                 <button type="button" class="rounded px-2 py-1 text-rose-700 ring-1 ring-rose-300 hover:bg-rose-50" on:click=delete>"Delete"</button>
             </div>
         </div>
+        {move || latest.get().map(|latest| view! {
+            <p class="mx-3 mt-2 flex flex-wrap items-center gap-2 rounded-md bg-amber-50 px-3 py-1.5 text-sm text-amber-900 ring-1 ring-amber-200" data-testid="earlier-version">
+                {format!("This is version {version}, as it was saved then. The document is now at version {latest}.")}
+                <button type="button" class="rounded px-2 py-0.5 text-xs font-semibold ring-1 ring-amber-300 hover:bg-amber-100" on:click=to_latest.clone()>
+                    "Show the latest version"
+                </button>
+            </p>
+        })}
         <div class="flex gap-1 border-b border-slate-200 px-3 py-2" role="tablist" aria-label="Document">
-            {TABS.into_iter().map(|(target, label)| tab(target, label)).collect_view()}
+            {move || shown_tabs().into_iter().map(|(target, label)| tab(target, label)).collect_view()}
         </div>
         <div id="document-tab-panel" role="tabpanel" aria-labelledby=move || tab_id(mode.get()) class="flex min-h-0 flex-1 flex-col">
             {move || match mode.get() {

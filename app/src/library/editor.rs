@@ -4,8 +4,9 @@
 use jarvis_types::documents::DocumentView;
 use leptos::prelude::*;
 
+use super::document::tab_id;
 use super::server_fns::SaveDocument;
-use super::state::{LibraryState, Mode};
+use super::state::{LibraryState, Mode, PaneFocus};
 
 /// The Edit tab.
 #[component]
@@ -18,6 +19,8 @@ pub(super) fn Editor(document: DocumentView) -> impl IntoView {
     Effect::new(move |_| match save_action.value().get() {
         Some(Ok(saved)) => {
             let version = saved.version;
+            // The Save button goes with the editor: the focus goes to the View tab showing it.
+            state.focus.set(Some(PaneFocus::ViewTab));
             state.show(saved);
             state.changed(format!("Saved as version {version}."));
         }
@@ -68,6 +71,7 @@ pub(super) fn Editor(document: DocumentView) -> impl IntoView {
                         if !changed() || crate::browser::confirm("Discard your changes?") {
                             draft.set(content.clone());
                             state.mode.set(Mode::View);
+                            crate::browser::focus(&tab_id(Mode::View));
                         }
                     }
                 }

@@ -6,16 +6,22 @@ use leptos::prelude::*;
 
 use super::list::size;
 use super::server_fns::{diff_versions, document_versions, restore_version};
-use super::state::LibraryState;
+use super::state::{LibraryState, PaneFocus};
 
-/// The History tab.
+/// The History tab. For an earlier version the diff is from it to the latest: what changed since.
 #[component]
 pub(super) fn History(document: DocumentView) -> impl IntoView {
     let state = expect_context::<LibraryState>();
     let id = document.id.clone();
     let versions: RwSignal<Vec<VersionItem>> = RwSignal::new(Vec::new());
-    let from = RwSignal::new(document.version.saturating_sub(1).max(1));
-    let to = RwSignal::new(document.version);
+    // The version the document is at now (restores go on top of it).
+    let current = state.latest.get_untracked().unwrap_or(document.version);
+    let from = RwSignal::new(if current == document.version {
+        current.saturating_sub(1).max(1)
+    } else {
+        document.version
+    });
+    let to = RwSignal::new(current);
     state.run(document_versions(id.clone()), move |list| versions.set(list));
     // The diff between the two picked versions, loaded again whenever either changes.
     let load_diff = {
@@ -31,7 +37,6 @@ pub(super) fn History(document: DocumentView) -> impl IntoView {
         }
     });
     let diff = Signal::derive(move || load_diff.value().get().and_then(Result::ok));
-    let current = document.version;
     let options = move || versions.get().into_iter().map(|v| v.version).collect::<Vec<_>>();
     let picker = move |label: &'static str, signal: RwSignal<i32>| {
         view! {
@@ -68,6 +73,7 @@ pub(super) fn History(document: DocumentView) -> impl IntoView {
                         let restore = move |_| {
                             state.run(restore_version(id.clone(), version, current), move |restored| {
                                 let now = restored.version;
+                                state.focus.set(Some(PaneFocus::ViewTab));
                                 state.show(restored);
                                 state.changed(format!("Version {version} restored as version {now}."));
                             });

@@ -4,7 +4,7 @@
 use jarvis_types::documents::DocumentItem;
 use leptos::prelude::*;
 
-use super::state::{LibraryState, Opened, SORTS};
+use super::state::{LibraryState, Opened, PaneFocus, SORTS};
 use super::upload;
 use crate::format::format_size;
 
@@ -174,9 +174,22 @@ fn DocumentRow(item: DocumentItem) -> impl IntoView {
         size(item.size_bytes)
     );
     let id = item.id.clone();
+    // Back from this document, its row takes the focus again.
+    let row = NodeRef::<leptos::html::Button>::new();
+    Effect::new({
+        let id = id.clone();
+        move |_| {
+            let Some(_row) = row.get() else { return };
+            if state.take_focus(|focus| *focus == PaneFocus::ListRow(id.clone())).is_some() {
+                #[cfg(feature = "hydrate")]
+                let _ = _row.focus();
+            }
+        }
+    });
     view! {
         <li>
             <button
+                node_ref=row
                 type="button"
                 class="w-full rounded-md px-2 py-1.5 text-left hover:bg-slate-100"
                 data-testid="document-row"

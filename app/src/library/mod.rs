@@ -23,4 +23,4 @@ mod upload;
 pub mod viewer;
 
 pub use panel::LibraryPanel;
-pub use state::{LibraryState, Mode, Opened};
+pub use state::{LibraryState, Mode, Opened, PaneFocus};

@@ -24,6 +24,22 @@ pub async fn load_document(id: String) -> Result<DocumentView, AppError> {
     Ok(document.into())
 }
 
+/// The document as it was at `version`, and the version it is at now (the same when `version` is
+/// the latest).
+#[server(prefix = "/api", endpoint = "document_version")]
+pub async fn load_document_version(id: String, version: i32) -> Result<(DocumentView, i32), AppError> {
+    use jarvis_backend::library::documents::{read, version_content};
+    let (user, pool) = ssr::context()?;
+    let id = ssr::document_id(&id)?;
+    let mut document: DocumentView = read(&pool, user.user_id, id).await?.into();
+    let latest = document.version;
+    if version != latest {
+        document.content = version_content(&pool, user.user_id, id, version).await?;
+        document.version = version;
+    }
+    Ok((document, latest))
+}
+
 /// Saves the editor's text as a new version, based on `version` (the one the editor opened).
 #[server(prefix = "/api", endpoint = "save_document")]
 pub async fn save_document(id: String, version: i32, content: String) -> Result<DocumentView, AppError> {

@@ -7,7 +7,7 @@ use std::future::Future;
 use jarvis_types::documents::{DocumentRef, DocumentView, FileItem, Library};
 use leptos::prelude::*;
 
-use super::server_fns::{load_document, load_library};
+use super::server_fns::{load_document, load_document_version, load_library};
 use crate::error::AppError;
 
 /// What the panel shows besides the list.
@@ -23,6 +23,18 @@ pub enum Mode {
     View,
     Edit,
     History,
+}
+
+/// Where the focus goes once the panel has changed under it (the control used went away with
+/// what it was part of): taken by the view that shows it, once in the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaneFocus {
+    /// The open document's title (it was opened from the list or a reply's card).
+    Title,
+    /// The open document's View tab (after a save or a restore, which show the new version).
+    ViewTab,
+    /// The list's row of this document (back from it).
+    ListRow(String),
 }
 
 /// Sort orders of the library list, as the UI names them.
@@ -45,6 +57,11 @@ pub struct LibraryState {
     pub draft: RwSignal<String>,
     /// A newer version saved (by a run) while the open document is being edited.
     pub newer: RwSignal<Option<i32>>,
+    /// The open document is an earlier version (opened from the card of the reply that saved
+    /// it): the version it is at now. Read-only then: View and History, and a way to the latest.
+    pub latest: RwSignal<Option<i32>>,
+    /// Where the focus goes next (see [`PaneFocus`]).
+    pub focus: RwSignal<Option<PaneFocus>>,
     pub notice: RwSignal<Option<String>>,
     pub error: RwSignal<Option<String>>,
     pub uploading: RwSignal<bool>,
@@ -65,6 +82,8 @@ impl LibraryState {
             mode: RwSignal::new(Mode::View),
             draft: RwSignal::new(String::new()),
             newer: RwSignal::new(None),
+            latest: RwSignal::new(None),
+            focus: RwSignal::new(None),
             notice: RwSignal::new(None),
             error: RwSignal::new(None),
             uploading: RwSignal::new(false),
@@ -113,27 +132,55 @@ impl LibraryState {
         });
     }
 
-    /// Opens a document by id, in the viewer.
+    /// Opens a document by id, in the viewer, with the focus on its title (the user opened it).
     pub fn open_document(&self, id: String) {
         let state = *self;
-        self.run(load_document(id), move |document| state.show(document));
+        self.run(load_document(id), move |document| {
+            state.focus.set(Some(PaneFocus::Title));
+            state.show(document)
+        });
+    }
+
+    /// Opens a document as it was at `version` (a reply's card says which version it saved):
+    /// the latest one as [`Self::open_document`] does, an earlier one read-only.
+    pub fn open_document_at(&self, id: String, version: i32) {
+        let state = *self;
+        self.run(load_document_version(id, version), move |(document, latest)| {
+            state.focus.set(Some(PaneFocus::Title));
+            let earlier = document.version != latest;
+            state.show(document);
+            if earlier {
+                state.latest.set(Some(latest));
+            }
+        });
     }
 
     /// Shows `document` (just loaded or saved) in the viewer.
     pub fn show(&self, document: DocumentView) {
         self.draft.set(document.content.clone());
+        self.latest.set(None);
         self.opened.set(Some(Opened::Document(document)));
         self.mode.set(Mode::View);
         self.newer.set(None);
         self.error.set(None);
     }
 
-    /// Back to the list.
+    /// Back to the list, with the focus on the row of what was open.
     pub fn close(&self) {
+        if let Some(id) = self.open_id() {
+            self.focus.set(Some(PaneFocus::ListRow(id)));
+        }
         self.opened.set(None);
         self.mode.set(Mode::View);
         self.newer.set(None);
+        self.latest.set(None);
         self.error.set(None);
+    }
+
+    /// Takes where the focus should go, if that is `wanted`'s kind of place (`matches`).
+    pub fn take_focus(&self, matches: impl Fn(&PaneFocus) -> bool) -> Option<PaneFocus> {
+        let wanted = self.focus.with_untracked(|focus| focus.as_ref().is_some_and(&matches));
+        if wanted { self.focus.try_update(Option::take).flatten() } else { None }
     }
 
     /// Something changed in the library: say so, and load the list again.
@@ -150,15 +197,20 @@ impl LibraryState {
     }
 
     /// A run saved a document: the list reloads; the open document follows unless the user is
-    /// editing it, in which case they are told and their draft stays.
+    /// editing it, in which case they are told and their draft stays, or looking at an earlier
+    /// version, which stays with the newest number to go to. The focus stays where it is.
     pub fn saved(&self, document: DocumentRef) {
         self.reload();
-        if self.open_id().as_deref() == Some(document.id.as_str()) {
-            if self.mode.get_untracked() == Mode::Edit {
-                self.newer.set(Some(document.version));
-            } else {
-                self.open_document(document.id);
-            }
+        if self.open_id().as_deref() != Some(document.id.as_str()) {
+            return;
+        }
+        if self.mode.get_untracked() == Mode::Edit {
+            self.newer.set(Some(document.version));
+        } else if self.latest.get_untracked().is_some() {
+            self.latest.set(Some(document.version));
+        } else {
+            let state = *self;
+            self.run(load_document(document.id), move |document| state.show(document));
         }
     }
 }

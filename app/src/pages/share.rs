@@ -8,6 +8,7 @@ use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_params_map;
 
 use super::not_found::NotFound;
+use crate::components::chat::tool_cards::{Progress, tool_label};
 use crate::shares::{SharedConversation, SharedMessage, read_shared};
 
 #[component]
@@ -65,28 +66,35 @@ fn Shared(conversation: SharedConversation) -> impl IntoView {
     }
 }
 
+/// One message, under a heading that says who wrote it ("User" or "Jarvis"), beside the bubble
+/// rather than in it, so the bubble holds only what was written.
 #[component]
 fn Message(message: SharedMessage) -> impl IntoView {
     if message.role == "user" {
         return view! {
-            <article
-                data-role="user"
-                class="ml-auto max-w-[85%] rounded-2xl bg-indigo-600 px-4 py-2 text-white whitespace-pre-wrap"
-            >
-                <p>{message.text}</p>
-            </article>
+            <section class="ml-auto flex max-w-[85%] flex-col items-end gap-1">
+                <h2 class="px-1 text-xs font-semibold text-slate-600">"User"</h2>
+                <article data-role="user" class="rounded-2xl bg-indigo-600 px-4 py-2 text-white whitespace-pre-wrap">
+                    <p>{message.text}</p>
+                </article>
+            </section>
         }
         .into_any();
     }
+    // What the reply did, in the words the app uses ("Saved a document"), not the tools' names.
     let tools = (!message.tools.is_empty()).then(|| {
-        view! { <p class="mb-2 text-sm text-slate-500">{format!("Used: {}", message.tools.join(", "))}</p> }
+        let done: Vec<String> = message.tools.iter().map(|name| tool_label(name, Progress::Done)).collect();
+        view! { <p class="mb-2 text-sm text-slate-600">{done.join(" · ")}</p> }
     });
     view! {
-        <article data-role="assistant" class="max-w-[95%] rounded-2xl bg-white px-4 py-3 ring-1 ring-slate-200">
-            {tools}
-            <div class="markdown space-y-2 break-words" inner_html=message.html></div>
-            {message.partial.then(|| view! { <p class="mt-2 text-sm text-slate-500">"Stopped before the end."</p> })}
-        </article>
+        <section class="flex max-w-[95%] flex-col gap-1">
+            <h2 class="px-1 text-xs font-semibold text-slate-600">"Jarvis"</h2>
+            <article data-role="assistant" class="rounded-2xl bg-white px-4 py-3 ring-1 ring-slate-200">
+                {tools}
+                <div class="markdown space-y-2 break-words" inner_html=message.html></div>
+                {message.partial.then(|| view! { <p class="mt-2 text-sm text-slate-600">"Stopped before the end."</p> })}
+            </article>
+        </section>
     }
     .into_any()
 }

@@ -179,6 +179,19 @@ async fn the_editor_saves_versions_a_stale_save_is_refused_and_every_version_dow
     );
     let (_, versions) = client.server_fn("document_versions", &[("id", id)]).await;
     assert_eq!(versions.as_array().unwrap().len(), 3);
+
+    // A reply's card opens the version it saved: as it was then, with the version it is at now.
+    let (status, at) = client.server_fn("document_version", &[("id", id), ("version", "2")]).await;
+    assert_eq!(status, StatusCode::OK, "{at}");
+    assert_eq!(
+        (at[0]["version"].as_i64(), at[0]["content"].as_str()),
+        (Some(2), Some("# Plan\n\n- one\n- two\n"))
+    );
+    assert_eq!(at[1], 3);
+    let (_, latest) = client.server_fn("document_version", &[("id", id), ("version", "3")]).await;
+    assert_eq!((latest[0]["version"].as_i64(), latest[1].as_i64()), (Some(3), Some(3)));
+    let (status, missing) = client.server_fn("document_version", &[("id", id), ("version", "9")]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
     app.stop().await;
 }
 
@@ -239,6 +252,7 @@ async fn another_user_reaches_none_of_it() {
     for (name, args) in [
         ("document", vec![("id", document.as_str())]),
         ("document_versions", vec![("id", document.as_str())]),
+        ("document_version", vec![("id", document.as_str()), ("version", "1")]),
         ("diff_versions", vec![("id", document.as_str()), ("from", "1"), ("to", "1")]),
         ("save_document", vec![("id", document.as_str()), ("version", "1"), ("content", "bob was here")]),
         ("rename_document", vec![("id", document.as_str()), ("title", "pwned")]),

@@ -114,7 +114,8 @@ async fn a_shared_link_shows_the_snapshot_to_anyone_noindexed_and_nothing_else()
     assert!(page.contains("Trip plan"), "{page}");
     assert!(page.contains("Plan a trip to Lisbon"), "{page}");
     assert!(page.contains("<strong>Alfama</strong>"), "rendered as the chat renders Markdown: {page}");
-    assert!(page.contains("save_document"), "the tool is named: {page}");
+    assert!(page.contains("Saved a document"), "what the tool did is said in words: {page}");
+    assert!(page.contains(">User</h2>") && page.contains(">Jarvis</h2>"), "who said what: {page}");
     assert!(!page.contains("<script>alert"), "raw HTML is never markup: {page}");
     for secret in [
         "LATER-MESSAGE",

@@ -18,7 +18,7 @@ use crate::components::voice_input::dictation::insert_transcript;
 use crate::components::voice_input::{Conversation, DictationControl, DictationStatus, SpeakButton};
 
 /// The message box's element id.
-const COMPOSER_ID: &str = "composer";
+pub const COMPOSER_ID: &str = "composer";
 
 #[component]
 pub fn Composer() -> impl IntoView {

@@ -79,11 +79,15 @@ impl ChatContext {
     }
 
     /// Runs one step of the reducer, then performs the effects it answered.
-    pub fn run(self, step: impl FnOnce(&mut ChatState) -> Vec<Effect>) {
+    /// Runs a step of the reducer and performs its effects; answers whether there were any (the
+    /// step did something).
+    pub fn run(self, step: impl FnOnce(&mut ChatState) -> Vec<Effect>) -> bool {
         let effects = self.state.try_update(step).unwrap_or_default();
+        let acted = !effects.is_empty();
         for effect in effects {
             self.perform(effect);
         }
+        acted
     }
 
     fn perform(self, effect: Effect) {
@@ -94,23 +98,70 @@ impl ChatContext {
             Effect::DocumentSaved(document) => self.library.saved(document),
             Effect::RuleOutAutoplay(run_id) => self.voice.rule_out_autoplay(&run_id),
             Effect::ClipReady(run_id) => self.voice.clip_ready(&run_id),
-            Effect::ShowVersion { conversation_id, message_id } => {
-                self.show_version(conversation_id, message_id)
+            Effect::ShowVersion { conversation_id, message_id, step } => {
+                self.show_version(conversation_id, message_id, step)
             }
+            Effect::TellOtherTabs(id) => crate::other_tabs::tell(&id),
+            Effect::LoadList => self.load_list(),
+            Effect::LoadConversation(id) => self.load_again(id),
         }
     }
 
-    /// Asks the server to show the branch through `message_id`, then shows what it answers.
-    fn show_version(self, conversation_id: String, message_id: String) {
+    /// Loads the list of conversations again (another tab changed it).
+    fn load_list(self) {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            match crate::conversations::show_version(conversation_id, message_id).await {
-                Ok(view) => self.run(|state| state.show(view)),
+            if let Ok(list) = crate::conversations::list_conversations().await {
+                self.state.update(|state| state.listed(list));
+            }
+        });
+    }
+
+    /// Loads the conversation shown again (another tab changed it) and shows it as it is now.
+    fn load_again(self, id: String) {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            if let Ok(view) = crate::conversations::load_conversation(id.clone()).await {
+                self.run(|state| state.reloaded(&id, view));
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = id;
+    }
+
+    /// Another tab of this browser changed a conversation: this page follows (the list, and the
+    /// conversation if it is the one shown here).
+    pub fn follow_other_tabs(self) {
+        leptos::prelude::Effect::new(move |_| {
+            crate::other_tabs::listen(move |id| {
+                self.run(|state| state.other_tab_changed(&id));
+            });
+        });
+    }
+
+    /// Asks the server to show the branch through `message_id`, then shows what it answers. The
+    /// focus goes to the version switcher of the version now shown (the one clicked went away with
+    /// the branch it belonged to): its same arrow, or the other one at either end.
+    fn show_version(self, conversation_id: String, message_id: String, step: isize) {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match crate::conversations::show_version(conversation_id.clone(), message_id.clone()).await {
+                Ok(view) => {
+                    self.run(|state| state.show(view));
+                    // The server keeps the version chosen: a tab showing it shows it too.
+                    crate::other_tabs::tell(&conversation_id);
+                    let shown = self.state.with_untracked(|state| {
+                        state.messages.iter().find(|m| m.id.as_deref() == Some(message_id.as_str())).cloned()
+                    });
+                    if let Some(target) = shown.and_then(|shown| version_button_after_switch(&shown, step)) {
+                        request_animation_frame(move || crate::browser::focus(&target));
+                    }
+                }
                 Err(error) => self.tell(error.to_string()),
             }
         });
         #[cfg(not(feature = "hydrate"))]
-        let _ = (conversation_id, message_id);
+        let _ = (conversation_id, message_id, step);
     }
 
     fn dispatch(self, message: ClientMessage) {
@@ -172,16 +223,22 @@ impl ChatContext {
         }
     }
 
-    /// Sends the editor's text as a new version of its question.
+    /// Sends the editor's text as a new version of its question. Once sent the editor is gone,
+    /// and the focus goes to the message box, as after Send.
     pub fn submit_edit(self) {
         let id = crate::browser::random_id();
-        self.run(|state| state.submit_edit(id));
+        if self.run(|state| state.submit_edit(id)) {
+            focus_composer();
+        }
     }
 
-    /// Asks for a new version of the reply `key`.
+    /// Asks for a new version of the reply `key`. Its Regenerate goes away with the reply it
+    /// replaces, so the focus goes to the message box, as after Send.
     pub fn regenerate(self, key: u64) {
         let id = crate::browser::random_id();
-        self.run(|state| state.regenerate(key, id));
+        if self.run(|state| state.regenerate(key, id)) {
+            focus_composer();
+        }
     }
 
     /// Shows the version `step` away (-1: previous, 1: next) of the message `key`.
@@ -234,7 +291,7 @@ impl ChatContext {
             match crate::conversations::load_conversation(id.clone()).await {
                 // Unless the user moved on while it loaded.
                 Ok(Some(view)) if crate::browser::address_param("c").as_deref() == Some(id.as_str()) => {
-                    self.run(|state| state.show(view))
+                    self.run(|state| state.show(view));
                 }
                 Ok(Some(_)) => {}
                 Ok(None) => {
@@ -299,4 +356,44 @@ fn address(conversation_id: Option<&str>) -> String {
 /// The element id of the Edit button of the question `key`.
 pub fn edit_button_id(key: u64) -> String {
     format!("edit-{key}")
+}
+
+/// Focuses the message box once the page has changed.
+fn focus_composer() {
+    request_animation_frame(|| crate::browser::focus(super::composer::COMPOSER_ID));
+}
+
+/// The element id of the "Previous version" (`step` -1) or "Next version" (1) of the message `key`.
+pub fn version_button_id(key: u64, step: isize) -> String {
+    format!("version-{}-{key}", if step < 0 { "previous" } else { "next" })
+}
+
+/// Where the focus goes once `message`, just reached by the arrow `step`, is shown: that arrow
+/// again, unless it is disabled now (the first or the last version: a disabled button takes no
+/// focus), then the other one.
+pub fn version_button_after_switch(message: &UiMessage, step: isize) -> Option<String> {
+    let (number, count) = message.version()?;
+    let at_the_end = if step < 0 { number == 1 } else { number == count };
+    Some(version_button_id(message.key, if at_the_end { -step } else { step }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{UiMessage, version_button_after_switch};
+
+    fn version(number: usize, count: usize) -> UiMessage {
+        let versions: Vec<String> = (1..=count).map(|n| format!("m{n}")).collect();
+        UiMessage { key: 7, id: Some(versions[number - 1].clone()), versions, ..UiMessage::default() }
+    }
+
+    #[test]
+    fn after_a_switch_the_focus_stays_on_the_arrow_used_unless_it_is_disabled_now() {
+        assert_eq!(version_button_after_switch(&version(2, 3), 1).as_deref(), Some("version-next-7"));
+        assert_eq!(version_button_after_switch(&version(2, 3), -1).as_deref(), Some("version-previous-7"));
+        // At either end the arrow used is disabled: the other one.
+        assert_eq!(version_button_after_switch(&version(3, 3), 1).as_deref(), Some("version-previous-7"));
+        assert_eq!(version_button_after_switch(&version(1, 3), -1).as_deref(), Some("version-next-7"));
+        // A message without versions has no switcher.
+        assert_eq!(version_button_after_switch(&version(1, 1), 1), None);
+    }
 }

@@ -61,7 +61,10 @@ pub fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> im
                 let id = id.clone();
                 leptos::task::spawn_local(async move {
                     match rename_conversation(id.clone(), new_title.clone()).await {
-                        Ok(()) => chat.state.update(|state| state.renamed(&id, &new_title)),
+                        Ok(()) => {
+                            chat.state.update(|state| state.renamed(&id, &new_title));
+                            crate::other_tabs::tell(&id);
+                        }
                         Err(error) => chat.tell(error.to_string()),
                     }
                 });
@@ -76,7 +79,9 @@ pub fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> im
                 let id = id.clone();
                 leptos::task::spawn_local(async move {
                     match delete_conversation(id.clone()).await {
-                        Ok(()) => chat.run(|state| state.deleted(&id)),
+                        Ok(()) => {
+                            chat.run(|state| state.deleted(&id));
+                        }
                         Err(error) => chat.tell(error.to_string()),
                     }
                 });

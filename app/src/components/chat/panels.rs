@@ -37,6 +37,7 @@ pub fn Chat(
     provide_context(chat);
     chat.connect();
     chat.follow_history();
+    chat.follow_other_tabs();
     provide_context(Conversation::new(chat));
     let panel = chat.panel;
     let voice_settings_open = RwSignal::new(false);

@@ -28,6 +28,8 @@ use super::ui_message::{STOPPED, UiMessage};
 use crate::components::voice::upsert_clip;
 
 #[cfg(test)]
+mod other_tabs_tests;
+#[cfg(test)]
 mod sending_tests;
 #[cfg(test)]
 mod tests;
@@ -49,6 +51,9 @@ pub const EMPTY_EDIT: &str = "Write the new version of your message, or press Ca
 pub struct ActiveRun {
     pub run_id: String,
     pub last_seq: u64,
+    /// This page sent what the run answers (not loaded or followed from another tab): its start
+    /// and its end are told to the browser's other tabs.
+    pub sent_here: bool,
 }
 
 /// What the reducer asks the component layer to do.
@@ -71,8 +76,17 @@ pub enum Effect {
     /// A ready clip of this run arrived live: its reply may start playing.
     ClipReady(String),
     /// Show the branch through the version `message_id` of a message of the conversation: the
-    /// server keeps the choice and answers the branch, which [`ChatState::show`] shows.
-    ShowVersion { conversation_id: String, message_id: String },
+    /// server keeps the choice and answers the branch, which [`ChatState::show`] shows. `step` is
+    /// the arrow that asked (-1 "Previous version", 1 "Next version"): the focus goes back to it.
+    ShowVersion { conversation_id: String, message_id: String, step: isize },
+    /// This conversation changed here (a run sent from here started or ended, it was deleted):
+    /// the browser's other tabs are told, so that one showing it shows it as it is now.
+    TellOtherTabs(String),
+    /// Another tab changed something: load the list of conversations again ([`ChatState::listed`]).
+    LoadList,
+    /// Another tab changed the conversation shown here: load it again and show it
+    /// ([`ChatState::show`]) if it is still shown and untouched by then.
+    LoadConversation(String),
 }
 
 /// The question being edited in place, and its text so far.
@@ -151,7 +165,7 @@ impl ChatState {
         self.editing = None;
         self.before_branch = None;
         self.next_reply = None;
-        self.active = view.running_run_id.map(|run_id| ActiveRun { run_id, last_seq: 0 });
+        self.active = view.running_run_id.map(|run_id| ActiveRun { run_id, last_seq: 0, sent_here: false });
         // The running reply is rebuilt from its events, replayed from the first: any of it the
         // view holds would be shown twice. A regeneration's reply is numbered after the earlier
         // versions the view names (its own id comes with its first event).
@@ -224,11 +238,52 @@ impl ChatState {
     /// the address in place, so that Back does not lead to it).
     pub fn deleted(&mut self, id: &str) -> Vec<Effect> {
         self.conversations.retain(|c| c.id != id);
+        let told = Effect::TellOtherTabs(id.to_owned());
         if self.conversation_id.as_deref() != Some(id) {
-            return Vec::new();
+            return vec![told];
         }
         self.show_empty();
-        vec![Effect::ShowInAddress(None)]
+        vec![Effect::ShowInAddress(None), told]
+    }
+
+    /// Another tab of this browser changed the conversation `id`: the list is loaded again, and
+    /// so is the conversation if it is the one shown here — unless this page is busy with it (a
+    /// reply followed or being sent, a question being edited), which a reload would disturb; it
+    /// then learns of the change by its own run's events, or at the next change.
+    pub fn other_tab_changed(&self, id: &str) -> Vec<Effect> {
+        let mut effects = vec![Effect::LoadList];
+        if self.may_reload(id) {
+            effects.push(Effect::LoadConversation(id.to_owned()));
+        }
+        effects
+    }
+
+    /// Whether the conversation `id` is the one shown and this page is not busy with it.
+    fn may_reload(&self, id: &str) -> bool {
+        let busy = self.active.is_some() || self.pending_send.is_some() || self.editing.is_some();
+        self.conversation_id.as_deref() == Some(id) && !busy
+    }
+
+    /// The list of conversations, loaded again.
+    pub fn listed(&mut self, conversations: Vec<ConversationSummary>) {
+        self.conversations = conversations;
+    }
+
+    /// The conversation shown here, loaded again after another tab changed it: shown as it is
+    /// now, if it is still the one shown and this page has not got busy with it meanwhile;
+    /// `None`, it was deleted there.
+    pub fn reloaded(&mut self, id: &str, view: Option<ConversationView>) -> Vec<Effect> {
+        if !self.may_reload(id) {
+            return Vec::new();
+        }
+        match view {
+            Some(view) => self.show(view),
+            None => {
+                self.show_empty();
+                self.notice = Some("This conversation was deleted in another tab.".to_owned());
+                vec![Effect::ShowInAddress(None)]
+            }
+        }
     }
 
     /// Sends `text` as a new message with the composer's uploaded attachments (the text may be
@@ -395,7 +450,7 @@ impl ChatState {
         match (self.conversation_id.clone(), target) {
             (Some(conversation_id), Some(message_id)) => {
                 self.editing = None;
-                vec![Effect::ShowVersion { conversation_id, message_id }]
+                vec![Effect::ShowVersion { conversation_id, message_id, step }]
             }
             _ => Vec::new(),
         }
@@ -534,7 +589,10 @@ impl ChatState {
             None if !matches!(event, RunEvent::Started { .. }) => return Vec::new(),
             _ => {}
         }
-        self.active = Some(ActiveRun { run_id: run_id.clone(), last_seq: seq });
+        match &mut self.active {
+            Some(active) if active.run_id == run_id => active.last_seq = seq,
+            _ => self.active = Some(ActiveRun { run_id: run_id.clone(), last_seq: seq, sent_here: false }),
+        }
         match event {
             RunEvent::Started {
                 conversation_id,
@@ -615,9 +673,12 @@ impl ChatState {
                     (None, RunStatus::Completed) => format!("Jarvis replied: {}", reply.text),
                     (None, _) => "Jarvis's reply ended.".to_owned(),
                 });
-                self.active = None;
+                let sent_here = self.active.take().is_some_and(|active| active.sent_here);
                 if self.notice.as_deref() == Some(STILL_REPLYING) {
                     self.notice = None;
+                }
+                if sent_here && let Some(id) = &self.conversation_id {
+                    return vec![Effect::TellOtherTabs(id.clone())];
                 }
             }
         }
@@ -649,6 +710,9 @@ impl ChatState {
         if ours {
             self.pending_send = None;
             self.before_branch = None;
+            if let Some(active) = &mut self.active {
+                active.sent_here = true;
+            }
         } else if model.is_some() {
             // Sent from elsewhere (another tab, or before a reload): the model answering it is
             // the conversation's now.
@@ -690,7 +754,11 @@ impl ChatState {
                 question.named(id);
             }
         }
-        vec![Effect::ShowInAddress(Some(conversation_id))]
+        let mut effects = vec![Effect::ShowInAddress(Some(conversation_id.clone()))];
+        if ours {
+            effects.push(Effect::TellOtherTabs(conversation_id));
+        }
+        effects
     }
 
     /// The reply run `run_id` will write is to have `reply_id` (and, for a regeneration, the

@@ -94,7 +94,7 @@ fn progress_words(progress: Progress) -> &'static str {
 }
 
 /// A document that a tool call of this reply saved, from the call's result.
-fn saved_document(tool: &ToolCallView) -> Option<(String, String, i64, bool)> {
+fn saved_document(tool: &ToolCallView) -> Option<(String, String, i32, bool)> {
     if tool.is_error || !matches!(tool.name.as_str(), "save_document" | "update_document") {
         return None;
     }
@@ -102,12 +102,12 @@ fn saved_document(tool: &ToolCallView) -> Option<(String, String, i64, bool)> {
     Some((
         output.get("id")?.as_str()?.to_owned(),
         output.get("title")?.as_str()?.to_owned(),
-        output.get("version")?.as_i64()?,
+        i32::try_from(output.get("version")?.as_i64()?).ok()?,
         tool.name == "save_document",
     ))
 }
 
-/// Cards linking to the documents a reply saved or changed.
+/// Cards linking to the documents a reply saved or changed, each to the version it saved.
 #[component]
 pub fn DocumentCards(message: Memo<UiMessage>) -> impl IntoView {
     let chat = expect_context::<ChatContext>();
@@ -119,7 +119,7 @@ pub fn DocumentCards(message: Memo<UiMessage>) -> impl IntoView {
                 class="mb-2 flex w-full items-center gap-3 rounded-lg bg-indigo-50 px-3 py-2 text-left text-sm ring-1 ring-indigo-200 hover:bg-indigo-100"
                 data-testid="document-card"
                 on:click=move |_| {
-                    chat.library.open_document(id.clone());
+                    chat.library.open_document_at(id.clone(), version);
                     chat.panel.set(Panel::Documents);
                 }
             >

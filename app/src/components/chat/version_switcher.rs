@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::context::ChatContext;
+use super::context::{ChatContext, version_button_id};
 use super::ui_message::UiMessage;
 
 #[component]
@@ -19,6 +19,7 @@ pub fn VersionSwitcher(message: Memo<UiMessage>) -> impl IntoView {
                     <button
                         type="button"
                         class=button
+                        id=version_button_id(key, -1)
                         aria-label="Previous version"
                         disabled=move || number == 1 || chat.running()
                         on:click=move |_| chat.switch_version(key, -1)
@@ -29,6 +30,7 @@ pub fn VersionSwitcher(message: Memo<UiMessage>) -> impl IntoView {
                     <button
                         type="button"
                         class=button
+                        id=version_button_id(key, 1)
                         aria-label="Next version"
                         disabled=move || number == count || chat.running()
                         on:click=move |_| chat.switch_version(key, 1)

@@ -25,6 +25,10 @@ struct Search {
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     input: NodeRef<leptos::html::Input>,
     on_open: Callback<(String, Option<String>)>,
+    /// What had the focus before the box (Ctrl/Cmd+K, a click, Tab): Esc on an empty box gives
+    /// the focus back to it.
+    #[cfg(feature = "hydrate")]
+    came_from: StoredValue<Option<web_sys::HtmlElement>, LocalStorage>,
 }
 
 impl Search {
@@ -60,11 +64,18 @@ impl Search {
                     input.select();
                 }
             }
-            SearchEffect::Blur =>
-            {
+            SearchEffect::Blur => {
                 #[cfg(feature = "hydrate")]
                 if let Some(input) = self.input.get_untracked() {
                     let _ = input.blur();
+                    // Back where the user was, or the message box when that is gone (never the
+                    // page's body, where the keyboard would be lost).
+                    match self.came_from.get_value().filter(|element| element.is_connected()) {
+                        Some(element) => {
+                            let _ = element.focus();
+                        }
+                        None => crate::browser::focus(crate::components::chat::composer::COMPOSER_ID),
+                    }
                 }
             }
         }
@@ -77,7 +88,13 @@ impl Search {
 pub fn SearchBox(on_open: Callback<(String, Option<String>)>, on_summon: Callback<()>) -> impl IntoView {
     let state = RwSignal::new(SearchState::default());
     let input = NodeRef::<leptos::html::Input>::new();
-    let search = Search { state, input, on_open };
+    let search = Search {
+        state,
+        input,
+        on_open,
+        #[cfg(feature = "hydrate")]
+        came_from: StoredValue::new_local(None),
+    };
     // A query typed while the page loaded is searched for once it has hydrated (hydration
     // first writes the empty query into the box; the effect puts the typed one back).
     let typed_early = crate::browser::typed_text(SEARCH_BOX_ID);
@@ -118,6 +135,14 @@ pub fn SearchBox(on_open: Callback<(String, Option<String>)>, on_summon: Callbac
                 class="w-full rounded-lg border border-slate-300 px-3 py-2 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200"
                 prop:value=move || state.with(|s| s.query.clone())
                 on:input=move |ev| search.run(|s| s.typed(event_target_value(&ev)))
+                on:focus=move |_ev: leptos::ev::FocusEvent| {
+                    #[cfg(feature = "hydrate")]
+                    {
+                        use leptos::wasm_bindgen::JsCast;
+                        let from = _ev.related_target().and_then(|target| target.dyn_into::<web_sys::HtmlElement>().ok());
+                        search.came_from.set_value(from);
+                    }
+                }
                 on:keydown=move |ev: leptos::ev::KeyboardEvent| {
                     if ev.is_composing() {
                         return;

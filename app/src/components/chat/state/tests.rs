@@ -214,7 +214,7 @@ fn a_started_run_claims_the_question_names_the_conversation_and_lists_it() {
     assert_eq!(state.conversation_id.as_deref(), Some("c1"));
     assert_eq!(state.conversations.len(), 1);
     assert_eq!(state.conversations[0].title, "Hello there");
-    assert_eq!(state.active, Some(ActiveRun { run_id: "r1".into(), last_seq: 1 }));
+    assert_eq!(state.active, Some(ActiveRun { run_id: "r1".into(), last_seq: 1, sent_here: true }));
 }
 
 #[test]
@@ -222,7 +222,8 @@ fn a_started_run_puts_its_conversation_in_the_address() {
     let mut state = ChatState::new(Vec::new());
     state.send("Hello there".into(), "id-1".into());
     let effects = run_event(&mut state, 1, started(Some("id-1"), "Hello there"));
-    assert_eq!(effects, [Effect::ShowInAddress(Some("c1".into()))]);
+    // Sent from here: the browser's other tabs are told too.
+    assert_eq!(effects, [Effect::ShowInAddress(Some("c1".into())), Effect::TellOtherTabs("c1".into())]);
 }
 
 #[test]
@@ -539,11 +540,15 @@ fn deleting_the_open_conversation_empties_the_chat() {
     run_event(&mut state, 2, finished(RunStatus::Completed, None));
     state.renamed("c1", "  Greetings ");
     assert_eq!(state.conversations[0].title, "Greetings");
-    assert_eq!(state.deleted("c1"), [Effect::ShowInAddress(None)]);
+    assert_eq!(state.deleted("c1"), [Effect::ShowInAddress(None), Effect::TellOtherTabs("c1".into())]);
     assert!(state.conversations.is_empty());
     assert!(state.messages.is_empty());
     assert_eq!(state.conversation_id, None);
-    assert!(state.deleted("c7").is_empty(), "another conversation leaves the chat as it is");
+    assert_eq!(
+        state.deleted("c7"),
+        [Effect::TellOtherTabs("c7".into())],
+        "another conversation leaves the chat as it is"
+    );
 }
 
 fn conversation(id: &str) -> ConversationView {
@@ -925,11 +930,11 @@ fn switching_versions_asks_the_server_for_that_branch_but_not_while_a_reply_runs
 
     assert_eq!(
         state.switch_version(reply, -1),
-        [Effect::ShowVersion { conversation_id: "c1".into(), message_id: "m7".into() }]
+        [Effect::ShowVersion { conversation_id: "c1".into(), message_id: "m7".into(), step: -1 }]
     );
     assert_eq!(
         state.switch_version(reply, 1),
-        [Effect::ShowVersion { conversation_id: "c1".into(), message_id: "m8".into() }]
+        [Effect::ShowVersion { conversation_id: "c1".into(), message_id: "m8".into(), step: 1 }]
     );
     assert_eq!(state.switch_version(state.messages[0].key, 1), [], "the question has no versions");
 
