@@ -49,3 +49,36 @@ test("a chunk that cannot be fetched is said, the app keeps working, and Try aga
   expect(errors.filter((error) => error !== "Failed to fetch")).toEqual([]);
   expect(errors.length).toBeLessThanOrEqual(1);
 });
+
+test("a page whose next page's chunk cannot be fetched loads again instead of stopping", async ({ page }) => {
+  const scripts: string[] = [];
+  page.on("request", (request) => scripts.push(new URL(request.url()).pathname));
+  await page.goto(`${server.baseUrl}/login`);
+  await page.waitForLoadState("networkidle");
+  test.skip(!scripts.some((path) => path.includes("/__wasm_split.")), "the site is not split (no chunks to fail)");
+
+  // The register page's chunk cannot be fetched once, as after a deploy; then it can.
+  let refused = 0;
+  await page.route("**/pkg/split___register_route_view_*", (route) =>
+    refused++ === 0 ? route.abort("connectionrefused") : route.continue(),
+  );
+  let loads = 0;
+  page.on("load", () => loads++);
+  await page.getByRole("link", { name: "Create an account" }).click();
+
+  // Leptos's route loader panicked; the page was loaded again from the server and works.
+  await expect.poll(() => loads).toBeGreaterThan(0);
+  expect(refused).toBeGreaterThan(0);
+  if (new URL(page.url()).pathname === "/login") {
+    // Loaded again where it was: the link works now.
+    await page.waitForLoadState("networkidle");
+    await page.getByRole("link", { name: "Create an account" }).click();
+  }
+  await expect(page.getByRole("heading", { name: "Create your Jarvis account" })).toBeVisible();
+  await page.waitForLoadState("networkidle");
+  // Hydrated and alive: the router moves to the log-in page without loading a page.
+  const before = loads;
+  await page.getByRole("link", { name: "Log in" }).click();
+  await expect(page.getByRole("heading", { name: "Log in to Jarvis" })).toBeVisible();
+  expect(loads).toBe(before);
+});

@@ -4,9 +4,11 @@
 // Leptos views are deeply nested types; the optimised build needs more room to lay them out.
 #![recursion_limit = "256"]
 
+mod chunk_panic;
+
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
+    std::panic::set_hook(Box::new(chunk_panic::on_panic));
     // Lazy routes (`jarvis_app::pages::lazy`): the page's chunk is loaded before its HTML is
     // hydrated (with `hydrate_body` a lazy route on the first page would panic).
     leptos::mount::hydrate_lazy(jarvis_app::App);

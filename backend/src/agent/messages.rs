@@ -120,17 +120,24 @@ pub enum StopReason {
     Other,
 }
 
-/// Token usage of one model call (the last `message_delta` carries cumulative counts).
+/// Token usage of one model call (the last `message_delta` carries cumulative counts). A count
+/// may be missing or `null` (the API documents the input and cache counts as nullable, and
+/// compatible servers send `null` for what they do not count): either is 0.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub input_tokens: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub output_tokens: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub cache_creation_input_tokens: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub cache_read_input_tokens: u64,
+}
+
+/// A token count that may be `null`.
+fn count<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    Ok(Option::<u64>::deserialize(deserializer)?.unwrap_or(0))
 }
 
 impl Usage {
@@ -223,6 +230,18 @@ pub struct ToolSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_null_or_missing_token_count_is_zero() {
+        let usage: Usage = serde_json::from_str(
+            r#"{"input_tokens":25,"output_tokens":3,"cache_creation_input_tokens":null,"cache_read_input_tokens":null}"#,
+        )
+        .unwrap();
+        assert_eq!(usage, Usage { input_tokens: 25, output_tokens: 3, ..Usage::default() });
+        let usage: Usage = serde_json::from_str(r#"{"output_tokens":7}"#).unwrap();
+        assert_eq!(usage, Usage { output_tokens: 7, ..Usage::default() });
+        assert!(serde_json::from_str::<Usage>(r#"{"output_tokens":"seven"}"#).is_err(), "not a count at all");
+    }
 
     #[test]
     fn blocks_use_the_wire_names_of_the_messages_api() {
