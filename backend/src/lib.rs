@@ -15,6 +15,7 @@ pub mod library;
 pub mod mail;
 pub mod mcp;
 pub mod models;
+pub mod openai_http;
 pub mod openai_retry;
 pub mod shares;
 pub mod stderr_tail;

@@ -37,14 +37,18 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The key the server sends the fake Anthropic API, which refuses any other (401), as the real
+ * one does. */
+const ANTHROPIC_KEY = "sk-ant-fake";
+
 /** The project's fake of the Anthropic API, as a process; answers by keyword (see its source). */
 async function startFakeAnthropic(): Promise<{ url: string; process: ChildProcess }> {
-  return startFake(fakeAnthropicBin);
+  return startFake(fakeAnthropicBin, { FAKE_ANTHROPIC_API_KEY: ANTHROPIC_KEY });
 }
 
 /** Starts one of the project's fakes; it prints its base URL as its first line. */
-async function startFake(bin: string): Promise<{ url: string; process: ChildProcess }> {
-  const child = spawn(bin, [], { stdio: ["ignore", "pipe", "inherit"] });
+async function startFake(bin: string, env: Record<string, string> = {}): Promise<{ url: string; process: ChildProcess }> {
+  const child = spawn(bin, [], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
   const url = await new Promise<string>((resolve, reject) => {
     child.once("error", reject);
     child.stdout?.once("data", (chunk) => resolve(String(chunk).trim().split("\n")[0]));
@@ -186,7 +190,7 @@ export class JarvisServer {
         JARVIS_SHUTDOWN_GRACE_SECS: "15",
         ...storageEnv(this.database),
         ANTHROPIC_BASE_URL: this.fake?.url ?? "",
-        ANTHROPIC_API_KEY: "sk-ant-fake",
+        ANTHROPIC_API_KEY: ANTHROPIC_KEY,
         RUST_LOG: process.env.RUST_LOG ?? "info",
         ...this.env,
       },

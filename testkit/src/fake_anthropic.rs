@@ -105,6 +105,9 @@ struct State {
     scripts: VecDeque<Script>,
     requests: Vec<Recorded>,
     fallback: Option<Fallback>,
+    /// The key `x-api-key` must carry, once [`FakeAnthropic::require_api_key`] set one (a local
+    /// server needs none, so by default any or none is taken).
+    api_key: Option<String>,
 }
 
 /// The running fake. Dropping it stops it.
@@ -146,6 +149,12 @@ impl FakeAnthropic {
 
     pub fn reply(&self, reply: Reply) {
         self.push(Script::Reply(reply));
+    }
+
+    /// From now on a request must carry `x-api-key: key`, as the real API requires: one without
+    /// it, or with another key, is answered 401 `authentication_error`.
+    pub fn require_api_key(&self, key: &str) {
+        self.state.lock().expect("fake state").api_key = Some(key.to_owned());
     }
 
     /// Answers requests with no queued script by looking at them.
@@ -202,6 +211,18 @@ async fn serve(request: Request, state: Arc<Mutex<State>>) -> Response {
         request_id: request_id.clone(),
     });
 
+    let required_key = state.lock().expect("fake state").api_key.clone();
+    if let Some(required) = required_key {
+        let refusal = match request.header("x-api-key") {
+            None => Some("x-api-key header is required"),
+            Some(key) if key != required => Some("invalid x-api-key"),
+            Some(_) => None,
+        };
+        if let Some(message) = refusal {
+            let error = error_body("authentication_error", message, &request_id);
+            return Response::whole(401, json_headers(&no_retry), error);
+        }
+    }
     let refusal = match request.header("anthropic-version") {
         None => Err("anthropic-version: header is required".to_owned()),
         Some(_) => validate_request(&body),

@@ -44,6 +44,17 @@ impl SpeechScript {
         }
     }
 
+    /// The account's credit is spent: a 429 that, unlike a rate limit, no wait lifts.
+    pub fn quota_exceeded() -> Self {
+        Self::Error {
+            status: 429,
+            kind: "insufficient_quota".into(),
+            code: Some("insufficient_quota".into()),
+            message: "You exceeded your current quota, please check your plan and billing details.".into(),
+            retry_after: None,
+        }
+    }
+
     pub fn server_error() -> Self {
         Self::Error {
             status: 500,

@@ -263,6 +263,12 @@ async fn serve(request: Request, state: &Mutex<State>, api_key: &str) -> Respons
     if !FORMATS.contains(&format.as_str()) {
         return invalid(&format!("Invalid response_format: '{format}'."), Some("response_format"), None);
     }
+    // "For gpt-4o-transcribe and gpt-4o-mini-transcribe, the only supported format is json."
+    if matches!(model, "gpt-4o-transcribe" | "gpt-4o-mini-transcribe") && format != "json" {
+        let message =
+            format!("response_format '{format}' is not compatible with model '{model}'. Use 'json'.");
+        return invalid(&message, Some("response_format"), Some("unsupported_value"));
+    }
     match script {
         Some(TranscriptionScript::Error { status, kind, param, code, message, retry_after }) => {
             return error_response(status, &message, &kind, param.as_deref(), code.as_deref(), retry_after);

@@ -70,11 +70,7 @@ impl OpenAiTranscription {
         &self,
         recording: &Recording,
     ) -> Result<Transcript, (TranscriptionError, Option<Duration>)> {
-        let url = self
-            .settings
-            .base_url
-            .join("v1/audio/transcriptions")
-            .map_err(|error| (TranscriptionError::Rejected(error.to_string()), None))?;
+        let url = crate::openai_http::endpoint(&self.settings.base_url, "audio/transcriptions");
         let file = Part::bytes(recording.bytes.to_vec())
             .file_name(recording.file_name.clone())
             .mime_str(recording.content_type)
@@ -127,6 +123,8 @@ fn classify(status: u16, body: &str) -> TranscriptionError {
             || matches!(detail.code.as_deref(), Some("invalid_file_format" | "audio_too_short"))
     });
     match status {
+        // A spent quota is a 429 too, but no retry will lift it.
+        429 if crate::openai_http::is_spent_quota(status, body) => TranscriptionError::Rejected(message),
         408 | 409 | 429 | 500..=599 => TranscriptionError::Unavailable(message),
         400 | 413 | 415 | 422 if about_file => {
             TranscriptionError::Undecodable(detail.map(|d| d.message).unwrap_or(message))
@@ -182,5 +180,10 @@ mod tests {
         let model = classify(400, &error("Invalid model.", Some("model"), None));
         assert!(matches!(model, TranscriptionError::Rejected(_)));
         assert_eq!(classify(404, "not json"), TranscriptionError::Rejected("HTTP 404".into()));
+        // A spent budget is a 429 that no retry lifts.
+        let spent =
+            classify(429, &error("You exceeded your current quota.", None, Some("insufficient_quota")));
+        assert_eq!(spent, TranscriptionError::Rejected("429: You exceeded your current quota.".into()));
+        assert!(!spent.retryable());
     }
 }

@@ -49,11 +49,7 @@ impl OpenAiSpeech {
     }
 
     async fn attempt(&self, request: &SpeechRequest) -> Result<Audio, (VoiceError, Option<Duration>)> {
-        let url = self
-            .settings
-            .base_url
-            .join("v1/audio/speech")
-            .map_err(|e| (VoiceError::Rejected(e.to_string()), None))?;
+        let url = crate::openai_http::endpoint(&self.settings.base_url, "audio/speech");
         let body = json!({
             "model": self.settings.model,
             "input": request.text,
@@ -84,11 +80,14 @@ impl OpenAiSpeech {
                 .ok()
                 .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
                 .unwrap_or_else(|| format!("HTTP {status}"));
-            let error = if status.as_u16() == 429 || status.is_server_error() || status.as_u16() == 408 {
-                VoiceError::Unavailable(format!("{status}: {message}"))
-            } else {
-                VoiceError::Rejected(format!("{status}: {message}"))
-            };
+            // A spent quota is a 429 too, but no retry will lift it.
+            let spent = crate::openai_http::is_spent_quota(status.as_u16(), &text);
+            let error =
+                if !spent && (status.as_u16() == 429 || status.is_server_error() || status.as_u16() == 408) {
+                    VoiceError::Unavailable(format!("{status}: {message}"))
+                } else {
+                    VoiceError::Rejected(format!("{status}: {message}"))
+                };
             return Err((error, retry_after));
         }
         let mut audio = Vec::new();

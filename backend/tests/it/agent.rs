@@ -385,6 +385,39 @@ async fn a_local_server_needs_no_key() {
     assert_eq!(fake.requests()[0].header("x-api-key"), None);
 }
 
+#[tokio::test]
+async fn a_missing_or_wrong_key_is_refused_like_the_real_api_and_never_retried() {
+    let fake = FakeAnthropic::start().await;
+    fake.require_api_key("sk-ant-test");
+    fake.reply(Reply::text("With the key."));
+    let mut recorder = Recorder::default();
+    let summary = run(
+        &provider(&fake),
+        &ToolRegistry::standard(),
+        request("Hi"),
+        CancellationToken::new(),
+        &mut recorder,
+    )
+    .await;
+    assert_eq!(summary.outcome, Outcome::Completed);
+
+    let keyless = keyless(&fake.base_url(), "claude-sonnet-4-5");
+    let mut recorder = Recorder::default();
+    let summary =
+        run(&keyless, &ToolRegistry::standard(), request("Hi"), CancellationToken::new(), &mut recorder)
+            .await;
+    assert!(matches!(summary.outcome, Outcome::Failed { .. }), "{:?}", summary.outcome);
+    let error = summary.error.expect("an error");
+    assert_eq!(error.code(), "model_auth_failed");
+    assert!(!error.retryable());
+    assert!(
+        matches!(&error, ProviderError::Status { status: 401, kind, message, .. }
+            if kind == "authentication_error" && message == "x-api-key header is required"),
+        "{error:?}"
+    );
+    assert_eq!(fake.requests().len(), 2, "one request each, the refused one not retried");
+}
+
 #[test]
 fn the_fake_refuses_an_unanswered_tool_use_like_the_real_api() {
     let body = json!({"messages": [

@@ -85,6 +85,16 @@ async fn busy_and_failing_servers_are_retried_then_given_up_on() {
     let error = engine(&fake, KEY, Duration::from_secs(5)).synthesize(&say("Again.")).await.unwrap_err();
     assert!(matches!(&error, VoiceError::Unavailable(m) if m.contains("500")), "{error}");
     assert_eq!(fake.requests().len(), 5, "three attempts for the second clip");
+
+    // A spent quota is a 429 too, but waiting does not lift it: one request, not retried.
+    fake.push(SpeechScript::quota_exceeded());
+    let error = engine(&fake, KEY, Duration::from_secs(5)).synthesize(&say("Spent.")).await.unwrap_err();
+    assert!(
+        matches!(&error, VoiceError::Rejected(m) if m.contains("exceeded your current quota")),
+        "{error}"
+    );
+    assert!(!error.retryable());
+    assert_eq!(fake.requests().len(), 6, "one request for the third clip");
 }
 
 #[tokio::test]

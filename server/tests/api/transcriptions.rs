@@ -182,6 +182,20 @@ async fn the_fake_speaks_openais_protocol_to_a_bare_client() {
     assert_eq!(body["error"]["code"], "rate_limit_exceeded");
     let (status, _, body) = send(Form::new().part("file", wav()).text("model", "whisper-1"), Some(KEY)).await;
     assert_eq!((status, &body), (200, &serde_json::json!({"text": "Hello from the fake transcriber."})));
+    // "For gpt-4o-transcribe and gpt-4o-mini-transcribe, the only supported format is json";
+    // whisper-1 has them all.
+    let form = |model: &str, format: &str| {
+        Form::new()
+            .part("file", wav())
+            .text("model", model.to_owned())
+            .text("response_format", format.to_owned())
+    };
+    let (status, _, body) = send(form("gpt-4o-transcribe", "srt"), Some(KEY)).await;
+    assert_eq!((status, body["error"]["param"].as_str()), (400, Some("response_format")), "{body}");
+    let (status, _, body) = send(form("gpt-4o-mini-transcribe", "json"), Some(KEY)).await;
+    assert_eq!((status, body["text"].as_str()), (200, Some("Hello from the fake transcriber.")));
+    let (status, _, _) = send(form("whisper-1", "srt"), Some(KEY)).await;
+    assert_eq!(status, 200);
 }
 
 #[tokio::test]

@@ -16,7 +16,8 @@
 //!   bytes). You said: <message>";
 //! - anything else: "Hello! You said: <message>", a word every 30 ms.
 //! Prints its base URL on the first line of standard output. `FAKE_ANTHROPIC_ADDR` picks the
-//! address (default `127.0.0.1:0`).
+//! address (default `127.0.0.1:0`); `FAKE_ANTHROPIC_API_KEY`, when set, is the `x-api-key` every
+//! request must carry (401 `authentication_error` otherwise, as the real API answers).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -256,6 +257,9 @@ fn respond(body: &Value) -> Script {
 async fn main() {
     let addr = std::env::var("FAKE_ANTHROPIC_ADDR").unwrap_or_else(|_| "127.0.0.1:0".to_owned());
     let fake = FakeAnthropic::start_on(&addr).await;
+    if let Ok(key) = std::env::var("FAKE_ANTHROPIC_API_KEY") {
+        fake.require_api_key(&key);
+    }
     fake.set_fallback(Arc::new(respond));
     println!("{}", fake.base_url());
     let _ = tokio::signal::ctrl_c().await;

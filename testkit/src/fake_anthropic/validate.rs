@@ -6,10 +6,10 @@
 //! have non-empty content …`, `A maximum of 4 blocks with cache_control may be provided. Found
 //! N.`, …). Where no real text was found, the wording is the closest documented one: the field
 //! errors follow the API's validator (`model: Field required`, `max_tokens: Input should be
-//! greater than or equal to 1`). Two checks are stricter than today's API, which accepts the
-//! request and merges or pads it: consecutive messages of one role, and a first message that is not
-//! the user's. Jarvis never sends either, so here they are errors. A NUL character is accepted,
-//! as the API accepts it.
+//! greater than or equal to 1`). Consecutive messages of one role are combined into one turn
+//! before the checks that look across turns, as the API documents ("Consecutive user or assistant
+//! turns in your request will be combined into a single turn"). A NUL character is accepted, as
+//! the API accepts it.
 
 use serde_json::{Map, Value};
 
@@ -43,19 +43,45 @@ pub fn validate_request(body: &Value) -> Result<(), String> {
     for (index, message) in messages.iter().enumerate() {
         check_message(index, message, index + 1 == messages.len())?;
     }
-    check_roles(messages)?;
-    if let Some(message) = unanswered_tool_use(body) {
+    check_cache_breakpoints(fields, messages)?;
+    let turns = combined_turns(messages);
+    check_first_role(&turns)?;
+    if let Some(message) = unanswered_in(&turns) {
         return Err(message);
     }
-    check_tool_results(messages)?;
-    check_cache_breakpoints(fields, messages)?;
-    check_final_assistant(messages)
+    check_tool_results(&turns)?;
+    check_final_assistant(&turns)
+}
+
+/// The messages with consecutive ones of a role combined into one turn (their content blocks in
+/// order; a string content is a text block), as the API combines them.
+fn combined_turns(messages: &[Value]) -> Vec<Value> {
+    let mut turns: Vec<Value> = Vec::new();
+    for message in messages {
+        let role = message.get("role").cloned().unwrap_or(Value::Null);
+        let content = match message.get("content") {
+            Some(Value::String(text)) => vec![serde_json::json!({"type": "text", "text": text})],
+            other => listed(other).to_vec(),
+        };
+        match turns.last_mut() {
+            Some(turn) if turn.get("role") == Some(&role) => {
+                if let Some(Value::Array(blocks)) = turn.get_mut("content") {
+                    blocks.extend(content);
+                }
+            }
+            _ => turns.push(serde_json::json!({"role": role, "content": content})),
+        }
+    }
+    turns
 }
 
 /// The real API's check: each assistant `tool_use` must be answered by `tool_result` blocks at
-/// the start of the next (user) message. `None` when every one is.
+/// the start of the next (user) turn. `None` when every one is.
 pub fn unanswered_tool_use(body: &Value) -> Option<String> {
-    let messages = body.get("messages")?.as_array()?;
+    unanswered_in(&combined_turns(body.get("messages")?.as_array()?))
+}
+
+fn unanswered_in(messages: &[Value]) -> Option<String> {
     for (index, message) in messages.iter().enumerate() {
         let ids = tool_use_ids(message);
         if ids.is_empty() {
@@ -247,18 +273,11 @@ fn check_text_value(text: &str, field: &str) -> Result<(), String> {
     }
 }
 
-/// The first message is the user's, and the roles alternate.
-fn check_roles(messages: &[Value]) -> Result<(), String> {
-    let roles: Vec<&str> = messages.iter().filter_map(|m| m.get("role").and_then(Value::as_str)).collect();
-    if roles.first() != Some(&"user") {
-        return Err("messages: first message must use the \"user\" role".into());
-    }
-    match roles.windows(2).find(|pair| pair[0] == pair[1]) {
-        Some(pair) => Err(format!(
-            "messages: roles must alternate between \"user\" and \"assistant\", but found multiple \"{}\" roles in a row",
-            pair[0]
-        )),
-        None => Ok(()),
+/// The first message is the user's.
+fn check_first_role(turns: &[Value]) -> Result<(), String> {
+    match turns.first().and_then(|turn| turn.get("role")).and_then(Value::as_str) {
+        Some("user") => Ok(()),
+        _ => Err("messages: first message must use the \"user\" role".into()),
     }
 }
 

@@ -60,12 +60,7 @@ impl OpenAiChatSettings {
 
     /// `{base_url}/v1/chat/completions`, with no `/v1` doubled.
     pub fn endpoint(&self) -> String {
-        let base = self.base_url.as_str().trim_end_matches('/');
-        if base.ends_with("/v1") {
-            format!("{base}/chat/completions")
-        } else {
-            format!("{base}/v1/chat/completions")
-        }
+        crate::openai_http::endpoint(&self.base_url, "chat/completions")
     }
 }
 

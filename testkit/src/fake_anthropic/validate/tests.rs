@@ -129,17 +129,19 @@ fn the_first_message_must_be_the_users() {
 }
 
 #[test]
-fn roles_must_alternate() {
-    let body = request(vec![user(json!("Hi")), user(json!("Hello?"))]);
-    assert_eq!(
-        refusal(&body),
-        "messages: roles must alternate between \"user\" and \"assistant\", but found multiple \"user\" roles in a row"
-    );
+fn consecutive_turns_of_a_role_are_combined_not_refused() {
+    // "Consecutive user or assistant turns in your request will be combined into a single turn."
+    assert!(validate_request(&request(vec![user(json!("Hi")), user(json!("Hello?"))])).is_ok());
     let body = request(vec![user(json!("Hi")), assistant(json!("Hello.")), assistant(json!("Anyone?"))]);
-    assert_eq!(
-        refusal(&body),
-        "messages: roles must alternate between \"user\" and \"assistant\", but found multiple \"assistant\" roles in a row"
-    );
+    assert!(validate_request(&body).is_ok());
+    // Combined, a tool_use is still to be answered at the start of the next turn.
+    let body = request(vec![
+        user(json!("time?")),
+        assistant(json!([{"type": "text", "text": "Let me look."}])),
+        assistant(json!([{"type": "tool_use", "id": "toolu_1", "name": "t", "input": {}}])),
+        user(json!("well?")),
+    ]);
+    assert!(refusal(&body).contains("toolu_1"), "{}", refusal(&body));
 }
 
 #[test]
