@@ -100,6 +100,23 @@ impl std::fmt::Debug for StripeApi {
     }
 }
 
+/// How long one customer-creation key stands: creations this close together are one request.
+const CUSTOMER_KEY_WINDOW_SECS: u64 = 600;
+
+/// The idempotency key of creating `user_id`'s customer with these details at `now`. Stripe
+/// replays the first answer to a key — a 500 included — for at least 24 hours, and refuses the
+/// key with other parameters (`idempotency_error`), so the key is not the user's alone: it names
+/// the details sent and a ten-minute window. Two instances creating the customer at once send the
+/// same key and get one customer; a failure is not replayed past its window, and a changed email
+/// or name is a new request. (Should two customers ever be made, the first one stored is kept.)
+pub fn customer_key(user_id: uuid::Uuid, email: &str, name: &str, now: std::time::SystemTime) -> String {
+    use sha2::{Digest, Sha256};
+    let window =
+        now.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs() / CUSTOMER_KEY_WINDOW_SECS;
+    let details = Sha256::new().chain_update(email).chain_update([0]).chain_update(name).finalize();
+    format!("jarvis-customer-{user_id}-{}-{window}", hex::encode(&details[..8]))
+}
+
 impl StripeApi {
     pub fn new(settings: &StripeSettings) -> Result<Self, StripeCallError> {
         // The Stripe client's connector uses rustls' process-wide crypto provider; aws-lc-rs is
@@ -119,8 +136,8 @@ impl StripeApi {
         Ok(Self { client })
     }
 
-    /// Creates the customer of a user. The key is derived from the user, so two instances
-    /// creating it at once get one customer.
+    /// Creates the customer of a user, under [`customer_key`]: two instances creating it at once
+    /// get one customer.
     pub async fn create_customer(
         &self,
         user_id: uuid::Uuid,
@@ -131,11 +148,8 @@ impl StripeApi {
             .email(email)
             .name(name)
             .metadata(HashMap::from([("user_id".to_owned(), user_id.to_string())]));
-        let customer = request
-            .customize()
-            .request_strategy(once_with_key(&format!("jarvis-customer-{user_id}"))?)
-            .send(&self.client)
-            .await?;
+        let key = customer_key(user_id, email, name, std::time::SystemTime::now());
+        let customer = request.customize().request_strategy(once_with_key(&key)?).send(&self.client).await?;
         Ok(customer.id.to_string())
     }
 
@@ -210,4 +224,28 @@ pub struct Checkout<'a> {
 fn once_with_key(key: &str) -> Result<RequestStrategy, StripeCallError> {
     let key = IdempotencyKey::new(key).map_err(StripeCallError::IdempotencyKey)?;
     Ok(RequestStrategy::Idempotent(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::customer_key;
+
+    #[test]
+    fn a_customer_key_is_shared_by_simultaneous_creations_and_not_by_later_or_different_ones() {
+        let user = uuid::Uuid::new_v4();
+        let at = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let key = customer_key(user, "ada@example.com", "Ada", at);
+        assert!(key.starts_with(&format!("jarvis-customer-{user}-")), "{key}");
+        assert!(key.len() <= 255, "Stripe takes keys of up to 255 characters");
+        // Two instances at the same moment: one key, so one customer.
+        assert_eq!(customer_key(user, "ada@example.com", "Ada", at + Duration::from_secs(1)), key);
+        // After the window, a new attempt is not handed the first one's stored failure.
+        assert_ne!(customer_key(user, "ada@example.com", "Ada", at + Duration::from_secs(601)), key);
+        // Other details are another request (the same key would be an idempotency_error).
+        assert_ne!(customer_key(user, "ada@example.org", "Ada", at), key);
+        assert_ne!(customer_key(user, "ada@example.com", "Ada L.", at), key);
+        assert_ne!(customer_key(uuid::Uuid::new_v4(), "ada@example.com", "Ada", at), key);
+    }
 }
