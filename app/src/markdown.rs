@@ -186,7 +186,7 @@ fn frame_code_blocks(html: &str) -> String {
         if let Some(language) = language.filter(|name| !name.is_empty()) {
             out.push_str(&format!(r#"<span class="code-lang">{}</span>"#, escape_text(language)));
         }
-        out.push_str(r#"<button type="button" class="copy-code" data-copy-code="">Copy</button><pre>"#);
+        out.push_str(r#"<button type="button" class="copy-code" data-copy-code="" aria-live="polite">Copy</button><pre>"#);
     }
     out.push_str(rest);
     out.replace("</pre>", "</pre></div>")
@@ -216,7 +216,7 @@ pub(crate) mod tests {
     fn code_blocks_are_escaped_left_for_the_browser_highlighter_and_get_a_copy_button() {
         let html = render("```rust\nfn f<'a>(s: &'a str) { let s = \"<b>\"; // hi\n}\n```");
         assert!(
-            html.contains(r#"<button type="button" class="copy-code" data-copy-code="">Copy</button>"#),
+            html.contains(r#"<button type="button" class="copy-code" data-copy-code="" aria-live="polite">Copy</button>"#),
             "{html}"
         );
         // The source, escaped and whole, inside the language's class: no markup of ours that a

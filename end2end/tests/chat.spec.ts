@@ -287,3 +287,27 @@ test("two tabs on one conversation: what is sent in one streams in the other, an
   await expect(list(other)).not.toContainText("Both tabs");
   await other.close();
 });
+
+test("renaming or deleting a conversation from the list keeps the keyboard's place", async ({ page }) => {
+  await openApp(page);
+  const list = page.getByRole("complementary", { name: "Conversations" });
+  for (const text of ["First topic", "Second topic"]) {
+    await page.getByRole("button", { name: "New conversation" }).click();
+    await page.getByLabel("Message").fill(text);
+    await page.getByLabel("Message").press("Enter");
+    await expect(lastReply(page).locator(".markdown")).toHaveText(`Hello! You said: ${text}`);
+  }
+  const answers = ["Renamed topic"];
+  page.on("dialog", (dialog) => void dialog.accept(answers.shift()));
+
+  // Renamed: its row is drawn anew, and its Rename has the focus again.
+  await list.getByRole("button", { name: "Rename First topic" }).focus();
+  await page.keyboard.press("Enter");
+  await expect(list.getByRole("button", { name: "Rename Renamed topic" })).toBeFocused();
+
+  // Deleted: the focus goes to the conversation beside it, not to the page's body.
+  await list.getByRole("button", { name: "Delete Second topic" }).focus();
+  await page.keyboard.press("Enter");
+  await expect(list.getByRole("button", { name: "Delete Second topic" })).toHaveCount(0);
+  await expect(list.getByRole("button", { name: "Renamed topic", exact: true })).toBeFocused();
+});

@@ -156,6 +156,8 @@ test("a refused rename says why, and the rename that then succeeds takes the ref
   await page.getByRole("button", { name: "Rename", exact: true }).click();
   await expect(page.getByTestId("document-title")).toHaveText("Packing list");
   await expect(refusal).toHaveCount(0);
+  // The pane is drawn again with its new title, which has the focus (not the page's body).
+  await expect(page.getByTestId("document-title")).toBeFocused();
 
   // Upload, reached with Tab (its file input is hidden), shows that it has the focus.
   await page.getByRole("button", { name: "← Documents" }).click();
@@ -166,6 +168,20 @@ test("a refused rename says why, and the rename that then succeeds takes the ref
     (label) => getComputedStyle(label).boxShadow,
   );
   expect(ring).not.toBe("none");
+});
+
+test("a deleted document leaves the focus on the library's search, and its card in the chat says it is gone", async ({ page }) => {
+  await openApp(page);
+  await send(page, "Please save a note about our trip");
+  await panel(page).getByTestId("document-row").filter({ hasText: "Trip notes" }).click();
+  await expect(page.getByTestId("document-title")).toHaveText("Trip notes");
+  page.on("dialog", (dialog) => void dialog.accept());
+  await page.getByRole("button", { name: "Delete", exact: true }).click();
+  await expect(panel(page).getByRole("status")).toContainText("Document deleted.");
+  await expect(page.getByLabel("Search documents")).toBeFocused();
+
+  await page.getByTestId("document-card").click();
+  await expect(panel(page).getByRole("alert")).toContainText("This document no longer exists: it was deleted.");
 });
 
 test("a document full of XSS payloads renders without running any of them", async ({ page }) => {

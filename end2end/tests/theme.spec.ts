@@ -241,10 +241,19 @@ test("on a phone every control of the app is at least 44 x 44 px, the list's ren
   expect(await page.evaluate(() => matchMedia("(pointer: coarse)").matches), "a touch screen").toBe(true);
   await send(page, "Hello from the phone");
   await expect(page.locator('article[data-role="assistant"]').last()).toContainText("Hello! You said");
+  // Once the reply has ended (a message sent while it runs is held back).
+  await expect(page.locator('article[data-role="assistant"]').last().locator(".markdown")).toHaveText(
+    "Hello! You said: Hello from the phone",
+  );
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+  await send(page, "Please save a note about our trip");
+  await expect(page.getByTestId("document-card")).toBeVisible();
 
   const tooSmall = async () =>
     page.evaluate(() =>
-      Array.from(document.querySelectorAll<HTMLElement>("button, summary, select, [role=button], header a, nav a"))
+      // Every control and link, but links inside a reply's text (inline, as WCAG exempts them) and
+      // the skip link, which is off screen until it has the focus.
+      Array.from(document.querySelectorAll<HTMLElement>("button, summary, select, [role=button], a:not(.markdown a):not(.sr-only)"))
         .filter((element) => element.getClientRects().length > 0 && getComputedStyle(element).visibility !== "hidden")
         .map((element) => ({ element, box: element.getBoundingClientRect() }))
         .filter(({ box }) => box.width > 0 && (box.width < 44 || box.height < 44))
@@ -276,5 +285,11 @@ test("on a phone every control of the app is at least 44 x 44 px, the list's ren
 
   await page.getByRole("tab", { name: "Documents" }).click();
   expect(await tooSmall(), "the documents on a phone").toEqual([]);
+  await page.getByTestId("document-row").first().click();
+  await expect(page.getByTestId("document-title")).toHaveText("Trip notes");
+  expect(await tooSmall(), "an open document on a phone").toEqual([]);
+  await page.getByRole("tab", { name: "History" }).click();
+  await expect(page.getByTestId("version-row")).toHaveCount(1);
+  expect(await tooSmall(), "a document's history on a phone").toEqual([]);
   await context.close();
 });

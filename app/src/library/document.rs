@@ -71,6 +71,8 @@ pub(super) fn DocumentPane(document: DocumentView) -> impl IntoView {
         move |_| {
             let Some(new_title) = crate::browser::prompt("Rename document", &title) else { return };
             state.run(rename_document(id.clone(), new_title), move |renamed| {
+                // The pane is drawn again with the new title, which takes the focus.
+                state.focus.set(Some(PaneFocus::Title));
                 state.opened.update(|opened| {
                     if let Some(Opened::Document(d)) = opened {
                         d.title = renamed.title;
@@ -89,6 +91,7 @@ pub(super) fn DocumentPane(document: DocumentView) -> impl IntoView {
             }
             state.run(delete_document(id.clone()), move |()| {
                 state.close();
+                state.focus.set(Some(PaneFocus::ListSearch));
                 state.changed("Document deleted.".into());
             });
         }
@@ -132,7 +135,7 @@ pub(super) fn DocumentPane(document: DocumentView) -> impl IntoView {
                 <p class="truncate text-xs text-slate-500" data-testid="document-meta">{meta}</p>
             </div>
             <div class="flex flex-wrap items-center gap-1 text-xs">
-                <a href=download download class="rounded px-2 py-1 ring-1 ring-slate-300 hover:bg-slate-50">"Download"</a>
+                <a href=download download class="inline-flex items-center rounded px-2 py-1 ring-1 ring-slate-300 hover:bg-slate-50 pointer-coarse:min-h-11">"Download"</a>
                 <button type="button" class="rounded px-2 py-1 ring-1 ring-slate-300 hover:bg-slate-50" on:click=rename>"Rename"</button>
                 <button type="button" class="rounded px-2 py-1 text-rose-700 ring-1 ring-rose-300 hover:bg-rose-50" on:click=delete>"Delete"</button>
             </div>

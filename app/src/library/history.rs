@@ -82,9 +82,9 @@ pub(super) fn History(document: DocumentView) -> impl IntoView {
                             <li class="flex items-center gap-2 px-3 py-1.5 text-sm" data-testid="version-row">
                                 <span class="w-10 font-mono">{format!("v{version}")}</span>
                                 <span class="flex-1 text-slate-600">{format!("{who} · {when} · {}", size(v.size_bytes))}</span>
-                                <a href=download download class="text-xs text-slate-600 hover:underline">"Download"</a>
+                                <a href=download download class="inline-flex items-center text-xs text-slate-600 hover:underline pointer-coarse:min-h-11 pointer-coarse:px-2">"Download"</a>
                                 {(version != current).then(|| view! {
-                                    <button type="button" class="text-xs text-indigo-700 hover:underline" on:click=restore>"Restore"</button>
+                                    <button type="button" class="text-xs text-indigo-700 hover:underline pointer-coarse:min-h-11 pointer-coarse:px-2" on:click=restore>"Restore"</button>
                                 })}
                             </li>
                         }

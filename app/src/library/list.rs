@@ -59,6 +59,15 @@ pub(super) fn LibraryList() -> impl IntoView {
             state.reload();
         }
     });
+    // Back from a document deleted, the focus goes to the search box (its row is gone).
+    let search_box = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        let Some(_input) = search_box.get() else { return };
+        if state.take_focus(|focus| *focus == PaneFocus::ListSearch).is_some() {
+            #[cfg(feature = "hydrate")]
+            let _ = _input.focus();
+        }
+    });
     let groups = move || {
         let searching = !state.query.get().trim().is_empty();
         group(state.library.get().documents, searching)
@@ -70,7 +79,7 @@ pub(super) fn LibraryList() -> impl IntoView {
             <div class="flex items-center justify-between gap-2">
                 <h2 class="text-sm font-semibold text-slate-800">"Documents"</h2>
                 <div class="flex items-center gap-2">
-                    <a href="/api/library.zip" download class="text-xs text-slate-600 hover:underline">"Download all"</a>
+                    <a href="/api/library.zip" download class="inline-flex items-center text-xs text-slate-600 hover:underline pointer-coarse:min-h-11 pointer-coarse:px-2">"Download all"</a>
                     <label class=move || format!(
                         "cursor-pointer rounded-md bg-indigo-600 px-2.5 py-1 text-xs font-semibold text-white hover:bg-indigo-500 has-[:focus-visible]:ring-2 has-[:focus-visible]:ring-indigo-400 has-[:focus-visible]:ring-offset-2 {}",
                         if state.uploading.get() { "opacity-60" } else { "" },
@@ -89,6 +98,7 @@ pub(super) fn LibraryList() -> impl IntoView {
             <div class="flex gap-2">
                 <label for=SEARCH_ID class="sr-only">"Search documents"</label>
                 <input
+                    node_ref=search_box
                     id=SEARCH_ID
                     type="search"
                     placeholder="Search documents"

@@ -25,6 +25,15 @@ pub enum Mode {
     History,
 }
 
+/// A document that cannot be found, as the user who opens it from a link (a reply's card, the
+/// list before it reloaded) reads it: it was deleted (or, the same to them, never theirs).
+fn gone(error: AppError) -> AppError {
+    match error {
+        AppError::NotFound(_) => AppError::NotFound("This document no longer exists: it was deleted.".into()),
+        other => other,
+    }
+}
+
 /// Where the focus goes once the panel has changed under it (the control used went away with
 /// what it was part of): taken by the view that shows it, once in the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +44,8 @@ pub enum PaneFocus {
     ViewTab,
     /// The list's row of this document (back from it).
     ListRow(String),
+    /// The list's search box (back from a document deleted, whose row is gone).
+    ListSearch,
 }
 
 /// Sort orders of the library list, as the UI names them.
@@ -135,7 +146,7 @@ impl LibraryState {
     /// Opens a document by id, in the viewer, with the focus on its title (the user opened it).
     pub fn open_document(&self, id: String) {
         let state = *self;
-        self.run(load_document(id), move |document| {
+        self.run(async move { load_document(id).await.map_err(gone) }, move |document| {
             state.focus.set(Some(PaneFocus::Title));
             state.show(document)
         });
@@ -145,14 +156,17 @@ impl LibraryState {
     /// the latest one as [`Self::open_document`] does, an earlier one read-only.
     pub fn open_document_at(&self, id: String, version: i32) {
         let state = *self;
-        self.run(load_document_version(id, version), move |(document, latest)| {
-            state.focus.set(Some(PaneFocus::Title));
-            let earlier = document.version != latest;
-            state.show(document);
-            if earlier {
-                state.latest.set(Some(latest));
-            }
-        });
+        self.run(
+            async move { load_document_version(id, version).await.map_err(gone) },
+            move |(document, latest)| {
+                state.focus.set(Some(PaneFocus::Title));
+                let earlier = document.version != latest;
+                state.show(document);
+                if earlier {
+                    state.latest.set(Some(latest));
+                }
+            },
+        );
     }
 
     /// Shows `document` (just loaded or saved) in the viewer.

@@ -59,7 +59,7 @@ fn AccountSettings(
         <section aria-labelledby="usage-heading" class="space-y-1">
             <h2 id="usage-heading" class="text-lg font-semibold">"Usage"</h2>
             <p data-testid="usage">{format!("{} tokens this month", account.tokens_this_month)}</p>
-            <a href="/billing" class="text-sm font-medium text-indigo-700 hover:underline">"Plan and usage"</a>
+            <a href="/billing" class="inline-flex items-center text-sm font-medium text-indigo-700 hover:underline pointer-coarse:min-h-11">"Plan and usage"</a>
         </section>
         <crate::components::connections::ConnectionsSettings loaded=connections />
         <section aria-labelledby="password-heading" class="space-y-3">
@@ -165,7 +165,7 @@ fn DataExport() -> impl IntoView {
             <a
                 href=EXPORT_PATH
                 rel="external"
-                class="inline-block rounded-md px-3 py-1.5 text-sm font-medium text-slate-700 ring-1 ring-slate-300 hover:bg-slate-100"
+                class="inline-flex items-center rounded-md px-3 py-1.5 text-sm font-medium text-slate-700 ring-1 ring-slate-300 hover:bg-slate-100 pointer-coarse:min-h-11"
                 data-testid="download-my-data"
             >
                 "Download my data"

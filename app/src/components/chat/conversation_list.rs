@@ -16,6 +16,19 @@ use crate::conversations::{delete_conversation, load_conversation, rename_conver
 /// (the coarse-pointer sizes), so that neither is hit for the other.
 const ICON_BUTTON: &str = "inline-flex shrink-0 items-center justify-center rounded px-1 text-xs text-slate-600 pointer-coarse:min-h-11 pointer-coarse:min-w-11 pointer-coarse:text-base";
 
+/// The element id of "New conversation".
+const NEW_CONVERSATION_ID: &str = "new-conversation";
+
+/// The element id of the button that opens the conversation `id`.
+fn open_button_id(id: &str) -> String {
+    format!("conversation-{id}")
+}
+
+/// The element id of the conversation `id`'s Rename.
+fn rename_button_id(id: &str) -> String {
+    format!("rename-conversation-{id}")
+}
+
 #[component]
 pub fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let chat = expect_context::<ChatContext>();
@@ -64,6 +77,9 @@ pub fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> im
                         Ok(()) => {
                             chat.state.update(|state| state.renamed(&id, &new_title));
                             crate::other_tabs::tell(&id);
+                            // Its row is made anew with the new title: the focus goes back to it.
+                            let rename_id = rename_button_id(&id);
+                            request_animation_frame(move || crate::browser::focus(&rename_id));
                         }
                         Err(error) => chat.tell(error.to_string()),
                     }
@@ -77,10 +93,22 @@ pub fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> im
                     return;
                 }
                 let id = id.clone();
+                // Where the focus goes once the row is gone: the next conversation, else the one
+                // before, else "New conversation".
+                let next = chat.state.with_untracked(|state| {
+                    let at = state.conversations.iter().position(|c| c.id == id)?;
+                    let neighbour = state
+                        .conversations
+                        .get(at + 1)
+                        .or_else(|| at.checked_sub(1).and_then(|i| state.conversations.get(i)));
+                    neighbour.map(|c| open_button_id(&c.id))
+                });
                 leptos::task::spawn_local(async move {
                     match delete_conversation(id.clone()).await {
                         Ok(()) => {
                             chat.run(|state| state.deleted(&id));
+                            let target = next.unwrap_or_else(|| NEW_CONVERSATION_ID.to_owned());
+                            request_animation_frame(move || crate::browser::focus(&target));
                         }
                         Err(error) => chat.tell(error.to_string()),
                     }
@@ -93,6 +121,7 @@ pub fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> im
                 // The open one is marked for a screen reader too; a title cut short shows whole on hover.
                 <button
                     type="button"
+                    id=open_button_id(&id)
                     class="min-w-0 flex-1 truncate px-2 py-1.5 text-left text-sm pointer-coarse:min-h-11"
                     title=title.clone()
                     aria-current={ let current = current.clone(); move || current().then_some("page") }
@@ -100,7 +129,7 @@ pub fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> im
                 >
                     {conversation.title.clone()}
                 </button>
-                <button type="button" class=format!("{ICON_BUTTON} hover:text-slate-900") aria-label=format!("Rename {title}") on:click=rename>"✎"</button>
+                <button type="button" id=rename_button_id(&id) class=format!("{ICON_BUTTON} hover:text-slate-900") aria-label=format!("Rename {title}") on:click=rename>"✎"</button>
                 <button type="button" class=format!("{ICON_BUTTON} hover:text-rose-700") aria-label=format!("Delete {title}") on:click=delete>"✕"</button>
             </li>
         }
@@ -132,6 +161,7 @@ pub fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> im
         <div class="p-3">
             <button
                 type="button"
+                id=NEW_CONVERSATION_ID
                 class="w-full rounded-lg bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-500"
                 on:click=move |_| { on_pick(); chat.run(|state| state.new_conversation()); }
             >

@@ -171,7 +171,13 @@ fn copy_code(event: leptos::ev::MouseEvent) {
             .map(|pre| pre.inner_text());
         if let Some(code) = code {
             crate::browser::copy_to_clipboard(&code);
+            // Said for a moment (and to a screen reader: the button is a polite live region), then
+            // "Copy" again, ready for the next copy.
             button.set_text_content(Some("Copied"));
+            set_timeout(
+                move || button.set_text_content(Some("Copy")),
+                std::time::Duration::from_millis(1500),
+            );
         }
     }
     #[cfg(not(feature = "hydrate"))]

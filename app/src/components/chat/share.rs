@@ -120,7 +120,7 @@ pub fn ShareControls() -> impl IntoView {
 /// The Share button's element id: the focus goes back to it when the dialog closes.
 const SHARE_BUTTON_ID: &str = "share-button";
 
-const BUTTON: &str = "rounded-md px-2 py-1 text-sm text-slate-700 ring-1 ring-slate-300 hover:bg-slate-100";
+const BUTTON: &str = "inline-flex items-center rounded-md px-2 py-1 text-sm text-slate-700 ring-1 ring-slate-300 hover:bg-slate-100 pointer-coarse:min-h-11";
 
 /// Moves the dialog on by `event`.
 fn send(dialog: RwSignal<ShareDialog>, event: ShareEvent) {
