@@ -167,3 +167,12 @@ pub fn store(key: &str, value: &str) {
     #[cfg(not(feature = "hydrate"))]
     let _ = (key, value);
 }
+
+/// Whether `target` (an event's) is `element` or inside it: a click or a focus that stays in a
+/// menu, or leaves it.
+pub fn holds(element: &leptos::web_sys::Node, target: Option<leptos::web_sys::EventTarget>) -> bool {
+    use leptos::wasm_bindgen::JsCast;
+    target
+        .and_then(|target| target.dyn_into::<leptos::web_sys::Node>().ok())
+        .is_some_and(|node| element.contains(Some(&node)))
+}

@@ -139,3 +139,34 @@ test("a file Jarvis cannot read gets a sentence and is not sent; removing a chip
   await expect(lastAttached(page).getByTestId("message-attachment")).toHaveCount(1);
   await expect(lastAttached(page).getByRole("link", { name: /^two\.png/ })).toBeVisible();
 });
+
+test("a file of the library is attached from the book menu, which closes as a menu does", async ({ page }) => {
+  await openApp(page, server.baseUrl);
+  const book = page.getByRole("button", { name: "Attach from library" });
+  const menu = page.locator("#library-attach-menu");
+
+  // Empty: it says how to fill it; a click elsewhere closes it.
+  await book.click();
+  await expect(menu).toContainText("No uploaded files yet");
+  await page.getByLabel("Message").click();
+  await expect(menu).toHaveCount(0);
+  await expect(book).toHaveAttribute("aria-expanded", "false");
+
+  // A picture uploaded in the Documents panel is offered; Esc closes the menu.
+  await page.getByTestId("upload-input").setInputFiles({ name: "garden.png", mimeType: "image/png", buffer: pngImage(32, 24) });
+  await expect(page.getByTestId("documents-panel").getByRole("status")).toContainText("1 file uploaded.");
+  await book.click();
+  await expect(menu.getByRole("button", { name: /garden\.png/ })).toBeVisible();
+  await page.keyboard.press("Escape");
+  await expect(menu).toHaveCount(0);
+
+  // Picked, it goes with the next message to the model.
+  await book.click();
+  await menu.getByRole("button", { name: /garden\.png/ }).click();
+  await expect(menu).toHaveCount(0);
+  await expect(chips(page).getByText("garden.png", { exact: true })).toBeVisible();
+  await page.getByLabel("Message").fill("What is in my garden?");
+  await page.getByRole("button", { name: "Send", exact: true }).click();
+  await expect(lastReply(page).locator(".markdown")).toContainText("I received 1 image (image/png");
+  await expect(lastReply(page).locator(".markdown")).toContainText("You said: What is in my garden?");
+});

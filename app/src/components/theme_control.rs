@@ -81,7 +81,7 @@ pub fn ThemeMenu() -> impl IntoView {
         let listener = window_event_listener(leptos::ev::click, move |ev| {
             if let Some(details) = menu.get_untracked()
                 && details.open()
-                && !contains(&details, ev.target())
+                && !crate::browser::holds(&details, ev.target())
             {
                 details.set_open(false);
             }
@@ -107,7 +107,7 @@ pub fn ThemeMenu() -> impl IntoView {
             on:focusout=move |ev: leptos::ev::FocusEvent| {
                 if let Some(details) = menu.get_untracked()
                     && ev.related_target().is_some()
-                    && !contains(&details, ev.related_target())
+                    && !crate::browser::holds(&details, ev.related_target())
                 {
                     details.set_open(false);
                 }
@@ -127,15 +127,4 @@ pub fn ThemeMenu() -> impl IntoView {
             </div>
         </details>
     }
-}
-
-/// Whether `target` (an event's) is `element` or inside it.
-fn contains(
-    element: &leptos::web_sys::HtmlDetailsElement,
-    target: Option<leptos::web_sys::EventTarget>,
-) -> bool {
-    use leptos::wasm_bindgen::JsCast;
-    target
-        .and_then(|target| target.dyn_into::<leptos::web_sys::Node>().ok())
-        .is_some_and(|node| element.contains(Some(&node)))
 }

@@ -1,5 +1,6 @@
 //! "Attach from library": a small menu of the library's uploaded files; the one picked is
-//! attached to the next message as it is stored (no upload from this browser).
+//! attached to the next message as it is stored (no upload from this browser). It closes as a
+//! menu does: on Esc, on a click anywhere else, and when the focus leaves it.
 
 use leptos::prelude::*;
 
@@ -12,9 +13,29 @@ pub fn AttachFromLibrary() -> impl IntoView {
     let chat = expect_context::<ChatContext>();
     let open = RwSignal::new(false);
     let files = Memo::new(move |_| chat.library.library.with(|library| library.files.clone()));
+    let menu = NodeRef::<leptos::html::Div>::new();
+    // An effect, so that only the browser listens.
+    Effect::new(move |_| {
+        let listener = window_event_listener(leptos::ev::click, move |ev| {
+            if open.get_untracked()
+                && menu.get_untracked().is_some_and(|menu| !crate::browser::holds(&menu, ev.target()))
+            {
+                open.set(false);
+            }
+        });
+        on_cleanup(move || listener.remove());
+    });
     view! {
         <div
+            node_ref=menu
             class="relative"
+            on:focusout=move |ev: leptos::ev::FocusEvent| {
+                if ev.related_target().is_some()
+                    && menu.get_untracked().is_some_and(|menu| !crate::browser::holds(&menu, ev.related_target()))
+                {
+                    open.set(false);
+                }
+            }
             on:keydown=move |ev: leptos::ev::KeyboardEvent| {
                 if ev.key() == "Escape" && open.get_untracked() {
                     ev.stop_propagation();
@@ -45,7 +66,7 @@ pub fn AttachFromLibrary() -> impl IntoView {
                     <Show
                         when=move || !files.with(Vec::is_empty)
                         fallback=|| view! {
-                            <p class="p-2 text-sm text-slate-500">"No files in the library yet. Upload some in the Documents panel."</p>
+                            <p class="p-2 text-sm text-slate-500">"No uploaded files yet: upload one in the Documents panel to attach it here. Jarvis reads the documents he saved without them being attached."</p>
                         }
                     >
                         <ul aria-label="Library files" class="space-y-0.5">
