@@ -13,7 +13,12 @@ use crate::error::AppError;
 pub async fn load_voice_options() -> Result<VoiceOptions, AppError> {
     let (user, voice) = ssr::context()?;
     let settings = voice.settings(user.user_id).await?;
-    Ok(VoiceOptions { engine: voice.engine_name().to_owned(), voices: voice.voices(), settings })
+    // Whether the plan speaks replies: the chat follows it; a failure to tell leaves it to the
+    // run, which decides again.
+    let billing = crate::server_context::service::<jarvis_backend::billing::Billing>()?;
+    let included =
+        billing.entitlement(user.user_id).await.map(|entitlement| entitlement.voice).unwrap_or(true);
+    Ok(VoiceOptions { engine: voice.engine_name().to_owned(), voices: voice.voices(), settings, included })
 }
 
 /// Stores the user's settings; answers them as stored (a refused choice is a 400 with a sentence).

@@ -112,6 +112,20 @@ test("a Free user at the daily limit upgrades through Checkout, chats as Pro, an
   await expect(page.getByRole("alert").filter({ hasText: "messages your Free plan allows today" })).toBeVisible();
 });
 
+test("a plan without voice is told so, instead of being promised spoken replies", async ({ page }) => {
+  await signUp(page.request, server.baseUrl);
+  await page.goto(`${server.baseUrl}/app`);
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
+  const guide = page.getByTestId("first-run");
+  await expect(guide).toContainText("on yours, it answers in text");
+  await expect(guide).not.toContainText("It answers out loud as it writes");
+
+  await page.getByTestId("voice-settings-button").click();
+  const note = page.getByTestId("voice-not-in-plan");
+  await expect(note).toContainText("Your plan does not include spoken replies");
+  await expect(note.getByRole("link", { name: "See the plans" })).toHaveAttribute("href", "/pricing");
+});
+
 test("the pricing page works without JavaScript", async ({ browser }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();

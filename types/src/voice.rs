@@ -60,4 +60,78 @@ pub struct VoiceOptions {
     pub engine: String,
     pub voices: Vec<String>,
     pub settings: VoiceSettings,
+    /// Whether the user's plan speaks replies (a plan without voice keeps the settings for when
+    /// it does, and the app says so rather than promise spoken answers).
+    #[serde(default = "included")]
+    pub included: bool,
+}
+
+fn included() -> bool {
+    true
+}
+
+/// A voice as people read it: espeak's language voices by their language ("en-029" is "English
+/// (Caribbean)"), the named voices of Piper and OpenAI capitalised ("alloy" is "Alloy").
+pub fn voice_label(id: &str) -> String {
+    let language = match id {
+        "en-us" => "English (American)",
+        "en-gb" => "English (British)",
+        "en-gb-scotland" => "English (Scottish)",
+        "en-029" => "English (Caribbean)",
+        "de" => "German",
+        "fr" => "French",
+        "es" => "Spanish",
+        "it" => "Italian",
+        "pt" => "Portuguese",
+        "nl" => "Dutch",
+        "ru" => "Russian",
+        _ => {
+            let mut chars = id.chars();
+            return match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect(),
+                None => String::new(),
+            };
+        }
+    };
+    language.to_owned()
+}
+
+/// Who speaks the replies of an engine, in a sentence for the settings panel.
+pub fn engine_sentence(engine: &str) -> String {
+    match engine {
+        "off" => {
+            "This server speaks no replies at the moment; your choices are kept for when it does.".to_owned()
+        }
+        "espeak" => "Replies are spoken by eSpeak, on Jarvis's own server.".to_owned(),
+        "piper" => "Replies are spoken by Piper, a natural-sounding voice on Jarvis's own server.".to_owned(),
+        "openai" => "Replies are spoken by OpenAI's text-to-speech.".to_owned(),
+        other => format!("Replies are spoken by {other}."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn voices_and_engines_are_named_in_words() {
+        assert_eq!(voice_label("en-029"), "English (Caribbean)");
+        assert_eq!(voice_label("en-gb-scotland"), "English (Scottish)");
+        assert_eq!(voice_label("alloy"), "Alloy");
+        assert_eq!(voice_label("joe"), "Joe");
+        assert_eq!(voice_label(""), "");
+        assert!(engine_sentence("espeak").contains("eSpeak"));
+        assert!(engine_sentence("off").contains("speaks no replies"));
+    }
+
+    #[test]
+    fn options_from_an_older_server_count_voice_as_included() {
+        let options: VoiceOptions = serde_json::from_value(serde_json::json!({
+            "engine": "espeak",
+            "voices": ["en-us"],
+            "settings": {"enabled": true, "voice": "en-us", "speed": 1.0, "autoplay": true}
+        }))
+        .unwrap();
+        assert!(options.included);
+    }
 }

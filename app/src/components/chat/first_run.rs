@@ -32,12 +32,21 @@ pub const EXAMPLES: [ExamplePrompt; 3] = [
 #[component]
 pub fn FirstRunGuide() -> impl IntoView {
     let chat = expect_context::<ChatContext>();
+    // Spoken replies are promised only to a plan that has them.
+    let voice_included =
+        move || chat.voice.options.with(|options| options.as_ref().is_none_or(|options| options.included));
     view! {
         <section class="mx-auto mt-10 max-w-xl space-y-4 text-center" aria-labelledby="first-run-heading" data-testid="first-run">
             <h2 id="first-run-heading" class="text-lg font-semibold text-slate-800">"Ask Jarvis anything."</h2>
             <ul class="space-y-1 text-sm text-slate-600">
                 <li>"Jarvis writes documents and code into your private library, where you can edit, compare versions and download them."</li>
-                <li>"It answers out loud as it writes: each sentence is spoken while the next one streams."</li>
+                <li>
+                    {move || if voice_included() {
+                        "It answers out loud as it writes: each sentence is spoken while the next one streams."
+                    } else {
+                        "On a plan with voice, it also answers out loud as it writes; on yours, it answers in text."
+                    }}
+                </li>
                 <li>"Your conversations and files are yours alone; search them with Ctrl+K."</li>
             </ul>
             <p class="text-sm text-slate-500">"Try one of these:"</p>

@@ -137,11 +137,8 @@ fn VoiceSettingsForm(
         voices.insert(0, settings.voice.clone());
     }
     let no_voices = voices.is_empty();
-    let engine_note = if options.engine == "off" {
-        "This server speaks no replies at the moment; your choices are kept for when it does.".to_owned()
-    } else {
-        format!("Voice engine: {}", options.engine)
-    };
+    let engine_note = jarvis_types::voice::engine_sentence(&options.engine);
+    let included = options.included;
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if saving.get_untracked() {
@@ -181,6 +178,12 @@ fn VoiceSettingsForm(
     view! {
         <form class="grid gap-3 sm:grid-cols-2" data-testid="voice-settings" on:submit=submit>
             <p class="text-xs text-slate-500 sm:col-span-2">{engine_note}</p>
+            {(!included).then(|| view! {
+                <p class="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 ring-1 ring-amber-200 sm:col-span-2" data-testid="voice-not-in-plan">
+                    "Your plan does not include spoken replies: Jarvis answers in text. Your choices here are kept for when it does. "
+                    <a href=jarvis_types::billing::PRICING_PATH rel="external" class="font-semibold underline">"See the plans"</a>
+                </p>
+            })}
             <Checkbox value=enabled test_id="voice-enabled" label="Speak replies" />
             <Checkbox value=autoplay test_id="voice-autoplay" label="Play new replies automatically" />
             <label class="flex flex-col gap-1 text-sm text-slate-800">
@@ -195,7 +198,7 @@ fn VoiceSettingsForm(
                         .into_iter()
                         .map(|name| {
                             let selected = name == initial_voice;
-                            let label = name.clone();
+                            let label = jarvis_types::voice::voice_label(&name);
                             view! { <option value=name selected=selected>{label}</option> }
                         })
                         .collect_view()}
