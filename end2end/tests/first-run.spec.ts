@@ -39,3 +39,18 @@ test("a new user's empty app explains Jarvis and an example prompt sends at a cl
   await page.getByRole("button", { name: "New conversation" }).click();
   await expect(page.getByTestId("first-run")).toBeVisible();
 });
+
+test("on a phone the guide opens at its top, its heading in view", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await signUp(page.request, server.baseUrl);
+  await page.goto(`${server.baseUrl}/app`);
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
+  const heading = page.getByTestId("first-run").getByRole("heading", { name: "Ask Jarvis anything." });
+  await expect(heading).toBeInViewport();
+  const messages = page.getByTestId("messages");
+  expect(await messages.evaluate((element) => element.scrollTop)).toBe(0);
+  const [list, title] = [await messages.boundingBox(), await heading.boundingBox()];
+  expect(title!.y).toBeGreaterThanOrEqual(list!.y);
+  await context.close();
+});

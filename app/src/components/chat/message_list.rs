@@ -14,12 +14,15 @@ pub fn MessageList() -> impl IntoView {
     let container = NodeRef::<leptos::html::Div>::new();
     // Follow new text while the reader is at the bottom; stop when they scroll up.
     let stick = RwSignal::new(true);
+    // The empty chat's guide is read from its top (on a phone it is taller than the screen).
     Effect::new(move |_| {
-        chat.state.track();
-        if stick.get_untracked()
-            && let Some(element) = container.get()
-        {
-            element.set_scroll_top(element.scroll_height());
+        let empty = chat.state.with(|state| state.messages.is_empty());
+        if let Some(element) = container.get() {
+            if empty {
+                element.set_scroll_top(0);
+            } else if stick.get_untracked() {
+                element.set_scroll_top(element.scroll_height());
+            }
         }
     });
     let keys =
