@@ -1,6 +1,6 @@
 //! The few browser calls the components make outside Leptos (dialogs, the address bar and its
 //! history, the location, randomness, the clipboard, the focus, text typed before hydration,
-//! this browser's storage), in one place. Each is a no-op (or a refusal) on the
+//! this browser's and this tab's storage), in one place. Each is a no-op (or a refusal) on the
 //! server, so a component may call it from code that also renders there.
 
 /// The browser's prompt dialog; `None` when cancelled or left blank.
@@ -163,6 +163,30 @@ pub fn store(key: &str, value: &str) {
     #[cfg(feature = "hydrate")]
     if let Ok(Some(storage)) = leptos::prelude::window().local_storage() {
         let _ = storage.set_item(key, value);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (key, value);
+}
+
+/// The value this tab keeps under `key` (`sessionStorage`: this tab only, gone when it closes);
+/// `None` when absent, refused or on the server.
+pub fn tab_stored(key: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        leptos::prelude::window().session_storage().ok().flatten()?.get_item(key).ok().flatten()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = key;
+        None
+    }
+}
+
+/// Keeps `value` under `key` in this tab (`sessionStorage`); an empty value removes it.
+pub fn tab_store(key: &str, value: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Ok(Some(storage)) = leptos::prelude::window().session_storage() {
+        let _ = if value.is_empty() { storage.remove_item(key) } else { storage.set_item(key, value) };
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (key, value);

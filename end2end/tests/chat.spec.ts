@@ -1,5 +1,5 @@
 import { Page, expect, test } from "@playwright/test";
-import { signUp } from "./accounts";
+import { PASSWORD, signUp } from "./accounts";
 import { JarvisServer } from "./server";
 
 let server: JarvisServer;
@@ -14,10 +14,12 @@ test.afterAll(async () => {
 
 const WORDS = Array.from({ length: 60 }, (_, i) => `word${i + 1}`).join(" ");
 
-async function openApp(page: Page) {
-  await signUp(page.request, server.baseUrl);
+/** Opens the app as a new user; answers their address. */
+async function openApp(page: Page): Promise<string> {
+  const email = await signUp(page.request, server.baseUrl);
   await page.goto(`${server.baseUrl}/app`);
   await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
+  return email;
 }
 
 function lastReply(page: Page) {
@@ -310,4 +312,38 @@ test("renaming or deleting a conversation from the list keeps the keyboard's pla
   await page.keyboard.press("Enter");
   await expect(list.getByRole("button", { name: "Delete Second topic" })).toHaveCount(0);
   await expect(list.getByRole("button", { name: "Renamed topic", exact: true })).toBeFocused();
+});
+
+test("an unsent message survives a reload and leaving the page, and goes with logging out", async ({ page }) => {
+  const email = await openApp(page);
+  const composer = page.getByLabel("Message");
+  await composer.fill("A long thought I have not sent yet");
+  await page.reload();
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
+  await expect(composer).toHaveValue("A long thought I have not sent yet");
+
+  // Away to Settings (a whole page) and Back.
+  await page.getByRole("link", { name: "Settings" }).click();
+  await expect(page).toHaveURL(/\/settings$/);
+  await page.goBack();
+  await expect(composer).toHaveValue("A long thought I have not sent yet");
+
+  // Sent, it is no longer kept.
+  await composer.press("Enter");
+  await expect(lastReply(page).locator(".markdown")).toHaveText("Hello! You said: A long thought I have not sent yet");
+  await page.reload();
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
+  await expect(composer).toHaveValue("");
+
+  // Logged out, a draft is forgotten: the next person at this tab does not see it.
+  await composer.fill("Private words");
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page).toHaveURL(/\/login\?notice=logged_out/);
+  await page.waitForLoadState("networkidle");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(`${server.baseUrl}/app`);
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
+  await expect(composer).toHaveValue("");
 });

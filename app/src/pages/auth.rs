@@ -58,6 +58,14 @@ pub fn RegisterPage() -> impl IntoView {
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let next = query_param("next");
+    // Logged out (here or everywhere): the unsent message this tab kept goes too. (A session that
+    // expired keeps it, for after logging in again.)
+    let notice = query_param("notice");
+    Effect::new(move |_| {
+        if matches!(notice.get().as_str(), "logged_out" | "logged_out_everywhere") {
+            crate::components::chat::composer::forget_draft();
+        }
+    });
     view! {
         <Title text="Log in" />
         <AuthCard heading="Log in to Jarvis">

@@ -20,6 +20,16 @@ use crate::components::voice_input::{Conversation, DictationControl, DictationSt
 /// The message box's element id.
 pub const COMPOSER_ID: &str = "composer";
 
+/// Where the tab keeps what is in the message box (`sessionStorage`), so that a reload, a page
+/// left and come back to with Back, or a server away when a link was followed, loses nothing.
+/// Forgotten on logging out ([`forget_draft`]).
+const DRAFT_KEY: &str = "jarvis-draft";
+
+/// Forgets this tab's unsent message (the user logged out).
+pub fn forget_draft() {
+    crate::browser::tab_store(DRAFT_KEY, "");
+}
+
 #[component]
 pub fn Composer() -> impl IntoView {
     let chat = expect_context::<ChatContext>();
@@ -31,6 +41,17 @@ pub fn Composer() -> impl IntoView {
         if let Some(element) = textarea.get() {
             focus_unless_busy(&element);
         }
+    });
+    // Kept for this tab as it is typed; on load, what was kept comes back into an empty box
+    // (text typed before hydration wins).
+    Effect::new(move |kept: Option<()>| {
+        if kept.is_none()
+            && draft.get_untracked().is_empty()
+            && let Some(saved) = crate::browser::tab_stored(DRAFT_KEY)
+        {
+            draft.set(saved);
+        }
+        crate::browser::tab_store(DRAFT_KEY, &draft.get());
     });
     // Grows with its text (the class caps its height; beyond that it scrolls).
     Effect::new(move |_| {
