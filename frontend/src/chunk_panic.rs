@@ -25,17 +25,16 @@ pub fn on_panic(info: &std::panic::PanicHookInfo<'_>) {
 
 fn reload_unless_just_done() {
     let Some(window) = web_sys::window() else { return };
+    // Without a storage to remember the last load in (blocked, or full), no load at all: the
+    // guard against reloading forever would not hold.
+    let Some(storage) = window.session_storage().ok().flatten() else { return };
     let now = js_sys::Date::now();
-    let storage = window.session_storage().ok().flatten();
-    let last = storage
-        .as_ref()
-        .and_then(|storage| storage.get_item(RELOADED_AT).ok().flatten())
-        .and_then(|at| at.parse::<f64>().ok());
+    let last = storage.get_item(RELOADED_AT).ok().flatten().and_then(|at| at.parse::<f64>().ok());
     if last.is_some_and(|last| now - last < RELOAD_AT_MOST_EVERY_MS) {
         return;
     }
-    if let Some(storage) = storage {
-        let _ = storage.set_item(RELOADED_AT, &now.to_string());
+    if storage.set_item(RELOADED_AT, &now.to_string()).is_err() {
+        return;
     }
     let _ = window.location().reload();
 }

@@ -45,10 +45,18 @@ pub async fn load_document_version(id: String, version: i32) -> Result<(Document
 pub async fn save_document(id: String, version: i32, content: String) -> Result<DocumentView, AppError> {
     use jarvis_backend::library::documents::{Author, Edit, update};
     let (user, pool) = ssr::context()?;
-    let document =
-        update(&pool, user.user_id, ssr::document_id(&id)?, version, Edit::Replace(content), Author::User)
-            .await
-            .map_err(ssr::editor_error)?;
+    let room = ssr::room(user.user_id).await?;
+    let document = update(
+        &pool,
+        user.user_id,
+        ssr::document_id(&id)?,
+        version,
+        Edit::Replace(content),
+        Author::User,
+        room,
+    )
+    .await
+    .map_err(ssr::editor_error)?;
     Ok(document.into())
 }
 
@@ -68,7 +76,7 @@ pub async fn diff_versions(id: String, from: i32, to: i32) -> Result<Vec<DiffLin
     let id = ssr::document_id(&id)?;
     let old = version_content(&pool, user.user_id, id, from).await?;
     let new = version_content(&pool, user.user_id, id, to).await?;
-    Ok(diff::lines(&old, &new))
+    Ok(diff::between(old, new).await)
 }
 
 /// Makes `version` current again, as a new version on top of `expected_version`.
@@ -80,8 +88,9 @@ pub async fn restore_version(
 ) -> Result<DocumentView, AppError> {
     let (user, pool) = ssr::context()?;
     let id = ssr::document_id(&id)?;
+    let room = ssr::room(user.user_id).await?;
     let document =
-        jarvis_backend::library::documents::restore(&pool, user.user_id, id, version, expected_version)
+        jarvis_backend::library::documents::restore(&pool, user.user_id, id, version, expected_version, room)
             .await
             .map_err(ssr::editor_error)?;
     Ok(document.into())
@@ -126,6 +135,12 @@ mod ssr {
 
     pub fn context() -> Result<(CurrentUser, PgPool), AppError> {
         Ok((current_user()?, database()?))
+    }
+
+    /// The bytes the user's plan has left for a new version (`None`: no limit).
+    pub async fn room(user_id: Uuid) -> Result<Option<u64>, AppError> {
+        let billing = crate::server_context::service::<jarvis_backend::billing::Billing>()?;
+        Ok(billing.storage_left(user_id).await?)
     }
 
     /// A document id; one that does not parse names no document of theirs (404, as any other).

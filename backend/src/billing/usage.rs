@@ -202,13 +202,13 @@ pub async fn summary(pool: &PgPool, user_id: Uuid) -> Result<UsageSummary, sqlx:
     .await
 }
 
-/// Bytes the user keeps: files, documents (their current text) and attachments (with their
-/// previews). The plan's storage limit counts these.
+/// Bytes the user keeps: files, documents (every version, each kept in full) and attachments
+/// (with their previews). The plan's storage limit counts these.
 pub async fn storage_bytes(pool: &PgPool, user_id: Uuid) -> Result<u64, sqlx::Error> {
     db::for_user(pool, user_id, async |conn| {
         let bytes: i64 = sqlx::query_scalar(
             "SELECT (coalesce((SELECT sum(size_bytes) FROM files WHERE user_id = $1), 0)
-                   + coalesce((SELECT sum(size_bytes) FROM documents WHERE user_id = $1), 0)
+                   + coalesce((SELECT sum(size_bytes) FROM document_versions WHERE user_id = $1), 0)
                    + coalesce((SELECT sum(size_bytes + coalesce(thumbnail_size_bytes, 0))
                                  FROM attachments WHERE user_id = $1), 0))::bigint",
         )

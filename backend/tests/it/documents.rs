@@ -72,9 +72,17 @@ async fn an_update_based_on_an_old_version_is_refused_and_the_users_edit_survive
     let id = Uuid::parse_str(saved["id"].as_str().unwrap()).unwrap();
 
     // The user edits the document in the meantime.
-    documents::update(&db.app, agent.user_id, id, 1, Edit::Replace("the user's words".into()), Author::User)
-        .await
-        .unwrap();
+    documents::update(
+        &db.app,
+        agent.user_id,
+        id,
+        1,
+        Edit::Replace("the user's words".into()),
+        Author::User,
+        None,
+    )
+    .await
+    .unwrap();
 
     let refused =
         call(&tools, agent, "update_document", json!({"id": id, "version": 1, "content": "agent overwrite"}))
@@ -251,11 +259,11 @@ async fn restoring_an_old_version_adds_a_new_one_and_rename_keeps_a_safe_filenam
     )
     .await
     .unwrap();
-    documents::update(&db.app, user.user_id, doc.id, 1, Edit::Replace("second".into()), Author::User)
+    documents::update(&db.app, user.user_id, doc.id, 1, Edit::Replace("second".into()), Author::User, None)
         .await
         .unwrap();
 
-    let restored = documents::restore(&db.app, user.user_id, doc.id, 1, 2).await.unwrap();
+    let restored = documents::restore(&db.app, user.user_id, doc.id, 1, 2, None).await.unwrap();
     assert_eq!((restored.content.as_str(), restored.version), ("first", 3));
 
     let renamed = documents::rename(&db.app, user.user_id, doc.id, "../../etc/passwd").await.unwrap();

@@ -20,7 +20,7 @@ pub fn request_span<B>(request: &Request<B>) -> Span {
         "http.request",
         otel.kind = "server",
         http.method = %request.method(),
-        http.path = %request.uri().path(),
+        http.path = %loggable_path(request.uri().path()),
         request_id = %request_id,
         user.id = tracing::field::Empty,
         http.response.status_code = tracing::field::Empty,
@@ -32,6 +32,15 @@ pub fn request_span<B>(request: &Request<B>) -> Span {
     // No remote parent (or traces off): the span stays a root, as it was.
     let _ = span.set_parent(parent);
     span
+}
+
+/// A request's path as the log and the traces may keep it: a share link's token is a secret
+/// (whoever has it reads the conversation; only its hash is stored), so it is not written down.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/share/") {
+        Some(token) if !token.is_empty() => "/share/{token}".into(),
+        _ => path.into(),
+    }
 }
 
 /// Records the answer on the request's span, then logs it as tower-http always did (its
@@ -55,5 +64,18 @@ impl Extractor for Headers<'_> {
 
     fn keys(&self) -> Vec<&str> {
         self.0.keys().map(|name| name.as_str()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn a_share_token_never_reaches_the_log() {
+        assert_eq!(loggable_path("/share/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde"), "/share/{token}");
+        assert_eq!(loggable_path("/share/x/y"), "/share/{token}");
+        assert_eq!(loggable_path("/api/documents/42/download"), "/api/documents/42/download");
+        assert_eq!(loggable_path("/share/"), "/share/");
     }
 }

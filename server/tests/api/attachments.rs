@@ -11,7 +11,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::helpers::{Client, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Client, TestApp, plans_file, spawn_app, spawn_app_with};
 
 /// An image with some detail, encoded as `format`.
 fn image_bytes(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
@@ -92,12 +92,6 @@ async fn storage_used(client: &Client) -> u64 {
     let (status, billing) = client.server_fn("billing", &[]).await;
     assert_eq!(status, StatusCode::OK, "{billing}");
     billing["storage_bytes"]["used"].as_u64().unwrap()
-}
-
-fn plans_file(json: &str) -> String {
-    let path = std::env::temp_dir().join(format!("jarvis-plans-{}.json", Uuid::new_v4().simple()));
-    std::fs::write(&path, json).unwrap();
-    path.display().to_string()
 }
 
 #[tokio::test]

@@ -13,17 +13,10 @@ use jarvis_types::protocol::{Limit, RunEvent, RunStatus, ServerMessage};
 use tokio_util::sync::CancellationToken;
 
 use crate::chat::{Socket, ask, next, open, send, until_finished};
-use crate::helpers::{Client, TestApp, location, spawn_app_with, test_config};
+use crate::helpers::{Client, TestApp, location, plans_file, spawn_app_with, test_config};
 
 const WEBHOOK_SECRET: &str = "whsec_jarvis_test";
 const PRO_PRICE: &str = "price_pro_monthly";
-
-/// Writes a plans file for one test; returns its path.
-fn plans_file(json: &str) -> String {
-    let path = std::env::temp_dir().join(format!("jarvis-plans-{}.json", uuid::Uuid::new_v4().simple()));
-    std::fs::write(&path, json).unwrap();
-    path.display().to_string()
-}
 
 /// A model that answers every request with a short reply of 60 input and 50 output tokens.
 async fn model() -> FakeAnthropic {

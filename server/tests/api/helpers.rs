@@ -462,3 +462,10 @@ pub fn decode_quoted_printable(text: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// Writes a plans file (`JARVIS_PLANS_FILE`) for one test; returns its path.
+pub fn plans_file(json: &str) -> String {
+    let path = std::env::temp_dir().join(format!("jarvis-plans-{}.json", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, json).unwrap();
+    path.display().to_string()
+}

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
-use crate::helpers::{s3_settings, spawn_app, spawn_app_with};
+use crate::helpers::{plans_file, s3_settings, spawn_app, spawn_app_with};
 
 /// The smallest valid PNG: 1×1, one transparent pixel.
 pub const PNG: &[u8] = &[
@@ -321,4 +321,52 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         .flatten()
         .flat_map(|entry| if entry.path().is_dir() { walk(&entry.path()) } else { vec![entry.path()] })
         .collect()
+}
+
+#[tokio::test]
+async fn every_version_counts_against_the_plans_storage_and_one_that_does_not_fit_is_refused() {
+    let plans = plans_file(
+        r#"{"plans": [{"id": "free", "name": "Free", "storage_bytes": 3000}], "default_plan": "free"}"#,
+    );
+    let app = spawn_app_with(&[("JARVIS_PLANS_FILE", &plans)]).await;
+    let (client, _) = app.signed_in_client().await;
+    let report: Value = client.upload(&[("notes.md", &[b'a'; 1000])]).await.json().await.unwrap();
+    let id = report["uploaded"][0]["document"]["id"].as_str().unwrap().to_owned();
+    let save = |version: &str, bytes: usize| {
+        let content = "b".repeat(bytes);
+        let (client, id, version) = (&client, id.clone(), version.to_owned());
+        async move {
+            client
+                .server_fn("save_document", &[("id", &id), ("version", &version), ("content", &content)])
+                .await
+        }
+    };
+    let (status, saved) = save("1", 1500).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    // Both versions are kept, so both count: 2500 of 3000.
+    let (_, billing) = client.server_fn("billing", &[]).await;
+    assert_eq!(billing["storage_bytes"]["used"], 2500, "{billing}");
+
+    // A third version of 1000 bytes does not fit in the 500 left: refused, nothing changed.
+    let (status, refused) = save("2", 1000).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{refused}");
+    assert!(
+        refused.to_string().contains("storage is full: this version needs 1000 bytes and 500 are left"),
+        "{refused}"
+    );
+    let (status, refused) = client
+        .server_fn("restore_version", &[("id", &id), ("version", "1"), ("expected_version", "2")])
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{refused}");
+    let (_, current) = client.server_fn("document", &[("id", &id)]).await;
+    assert_eq!(current["version"], 2);
+    let versions: i64 = sqlx::query_scalar("SELECT count(*) FROM document_versions")
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap();
+    assert_eq!(versions, 2);
+    // A smaller one still fits.
+    let (status, saved) = save("2", 400).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    app.stop().await;
 }

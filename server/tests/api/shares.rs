@@ -181,6 +181,31 @@ async fn stopping_sharing_kills_the_link_at_once_and_only_the_owner_can() {
 }
 
 #[tokio::test]
+async fn a_disabled_accounts_links_stop_working_and_come_back_when_it_is_enabled() {
+    let app = spawn_app().await;
+    let (alice, email) = app.signed_in_client().await;
+    let alice_id = app.user_id(&email).await;
+    let plan = alices_plan(&app, alice_id).await;
+    let (_, path) = share(&alice, plan).await;
+    let path = path.as_str().unwrap().to_owned();
+    assert_eq!(app.client().get(&path).await.status(), StatusCode::OK);
+
+    let set_disabled = |disabled: bool| {
+        sqlx::query("UPDATE users SET disabled_at = CASE WHEN $2 THEN now() END WHERE id = $1")
+            .bind(alice_id)
+            .bind(disabled)
+            .execute(&app.owner_pool)
+    };
+    set_disabled(true).await.unwrap();
+    let response = app.client().get(&path).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(!response.text().await.unwrap().contains("Plan a trip"));
+    set_disabled(false).await.unwrap();
+    assert_eq!(app.client().get(&path).await.status(), StatusCode::OK);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn the_markdown_export_needs_the_owners_session() {
     let app = spawn_app().await;
     let (alice, email) = app.signed_in_client().await;

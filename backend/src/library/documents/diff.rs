@@ -1,12 +1,25 @@
-//! Line diffs between two versions of a document, with the `similar` crate (Myers' algorithm),
-//! numbered on both sides the way a reader of a review expects.
+//! Line diffs between two versions of a document, with the `similar` crate (Myers' algorithm,
+//! under a deadline), numbered on both sides the way a reader of a review expects.
 
 use jarvis_types::documents::{DiffChange, DiffLine};
+use std::time::Duration;
+
 use similar::{ChangeTag, TextDiff};
+
+/// How long the search for the smallest diff may take: Myers' algorithm is quadratic on texts
+/// that share nothing (two versions of 150,000 different lines would take minutes). Past it the
+/// diff is still exact, only less small (`similar` finishes with a coarser match).
+const DIFF_DEADLINE: Duration = Duration::from_millis(300);
+
+/// Every line of `old` and `new`, marked kept, removed or added, in reading order, off the async
+/// workers (the diff is CPU work).
+pub async fn between(old: String, new: String) -> Vec<DiffLine> {
+    tokio::task::spawn_blocking(move || lines(&old, &new)).await.unwrap_or_default()
+}
 
 /// Every line of `old` and `new`, marked kept, removed or added, in reading order.
 pub fn lines(old: &str, new: &str) -> Vec<DiffLine> {
-    let diff = TextDiff::from_lines(old, new);
+    let diff = TextDiff::configure().timeout(DIFF_DEADLINE).diff_lines(old, new);
     diff.iter_all_changes()
         .map(|change| {
             let number = |index: Option<usize>| index.and_then(|i| u32::try_from(i + 1).ok());
@@ -27,6 +40,22 @@ pub fn lines(old: &str, new: &str) -> Vec<DiffLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn texts_that_share_nothing_are_diffed_exactly_under_the_deadline() {
+        let old: String = (0..60_000).map(|i| format!("a{i}\n")).collect();
+        let new: String = (0..60_000).map(|i| format!("b{i}\n")).collect();
+        // Without the deadline this takes minutes; with it, the diff stops searching early and
+        // is still exact.
+        let diff = lines(&old, &new);
+        let removed: Vec<&str> =
+            diff.iter().filter(|l| l.change == DiffChange::Removed).map(|l| l.text.as_str()).collect();
+        let added: Vec<&str> =
+            diff.iter().filter(|l| l.change == DiffChange::Added).map(|l| l.text.as_str()).collect();
+        assert_eq!(removed.len(), 60_000);
+        assert_eq!(added.len(), 60_000);
+        assert_eq!((removed[0], added[59_999]), ("a0", "b59999"));
+    }
 
     fn tags(lines: &[DiffLine]) -> String {
         lines

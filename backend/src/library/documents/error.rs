@@ -13,6 +13,11 @@ pub enum DocumentError {
     VersionConflict { expected: i32, current: i32 },
     #[error("{0}")]
     Invalid(String),
+    /// A new version does not fit in the storage the user's plan has left (every version is kept).
+    #[error(
+        "Your plan's storage is full: this version needs {needed} bytes and {left} are left. Delete documents or files, or upgrade your plan."
+    )]
+    StorageFull { needed: u64, left: u64 },
     /// The database failed: busy or away ([`ErrorKind::Unavailable`]) or refused the statement
     /// ([`ErrorKind::Internal`]).
     #[error("the document store's database failed")]
@@ -25,6 +30,7 @@ impl Kinded for DocumentError {
             Self::NotFound => ErrorKind::NotFound,
             Self::VersionConflict { .. } => ErrorKind::Conflict,
             Self::Invalid(_) => ErrorKind::Invalid,
+            Self::StorageFull { .. } => ErrorKind::Limit,
             Self::Database(error) => database_kind(error),
         }
     }
@@ -45,6 +51,10 @@ impl PartialEq for DocumentError {
                 Self::VersionConflict { expected: other_expected, current: other_current },
             ) => (expected, current) == (other_expected, other_current),
             (Self::Invalid(a), Self::Invalid(b)) => a == b,
+            (
+                Self::StorageFull { needed, left },
+                Self::StorageFull { needed: other_needed, left: other_left },
+            ) => (needed, left) == (other_needed, other_left),
             (Self::Database(a), Self::Database(b)) => a.to_string() == b.to_string(),
             _ => false,
         }

@@ -218,7 +218,9 @@ pub async fn search(
     .await?)
 }
 
-/// Changes a document's content as a new version, if `expected_version` is still current.
+/// Changes a document's content as a new version, if `expected_version` is still current. Every
+/// version is kept in full, so the new one must fit in `room`, the bytes the user's plan has left
+/// (`None`: no limit).
 #[tracing::instrument(name = "documents.update", skip_all, fields(user.id = %user_id, document.id = %id))]
 pub async fn update(
     pool: &PgPool,
@@ -227,6 +229,7 @@ pub async fn update(
     expected_version: i32,
     edit: Edit,
     author: Author,
+    room: Option<u64>,
 ) -> Result<Document, DocumentError> {
     for_user(pool, user_id, async |conn| {
         let current: Option<(i32, String)> = sqlx::query_as(
@@ -242,6 +245,11 @@ pub async fn update(
         }
         let new_content = edited(&content, edit)?;
         let size = check_content(&new_content)?;
+        if let Some(left) = room
+            && new_content.len() as u64 > left
+        {
+            return Err(DocumentError::StorageFull { needed: new_content.len() as u64, left });
+        }
         let document = sqlx::query_as::<_, Document>(concat!(
             "UPDATE documents SET content = $3, size_bytes = $4, version = $5, updated_at = now()
               WHERE id = $1 AND user_id = $2 RETURNING ",
@@ -314,16 +322,18 @@ pub async fn version_content(
     content.ok_or(DocumentError::NotFound)
 }
 
-/// Makes an old version current again, as a new version (nothing is lost).
+/// Makes an old version current again, as a new version (nothing is lost), within `room` as
+/// [`update`].
 pub async fn restore(
     pool: &PgPool,
     user_id: Uuid,
     id: Uuid,
     version: i32,
     expected_version: i32,
+    room: Option<u64>,
 ) -> Result<Document, DocumentError> {
     let content = version_content(pool, user_id, id, version).await?;
-    update(pool, user_id, id, expected_version, Edit::Replace(content), Author::User).await
+    update(pool, user_id, id, expected_version, Edit::Replace(content), Author::User, room).await
 }
 
 pub async fn rename(pool: &PgPool, user_id: Uuid, id: Uuid, title: &str) -> Result<Document, DocumentError> {

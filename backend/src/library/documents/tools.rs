@@ -15,14 +15,23 @@ use crate::agent::tools::{Tool, ToolContext, ToolError, ToolOutput, ToolRegistry
 use crate::billing::Billing;
 use jarvis_types::documents::DocumentRef;
 
-/// Registers the document tools. With `billing`, a new document must fit in the storage the
-/// user's plan has left.
+/// Registers the document tools. With `billing`, a new document, and a new version of one, must
+/// fit in the storage the user's plan has left.
 pub fn register(registry: &mut ToolRegistry, pool: PgPool, billing: Option<Billing>) {
-    registry.register(SaveDocument(pool.clone(), billing));
+    registry.register(SaveDocument(pool.clone(), billing.clone()));
     registry.register(ListDocuments(pool.clone()));
     registry.register(ReadDocument(pool.clone()));
     registry.register(SearchDocuments(pool.clone()));
-    registry.register(UpdateDocument(pool));
+    registry.register(UpdateDocument(pool, billing));
+}
+
+/// The bytes the user's plan has left (`None`: no limit, or no billing), for a tool.
+async fn room(billing: Option<&Billing>, user_id: uuid::Uuid) -> Result<Option<u64>, ToolError> {
+    let Some(billing) = billing else { return Ok(None) };
+    billing.storage_left(user_id).await.map_err(|error| {
+        tracing::error!(%error, "documents.storage_check_failed");
+        ToolError("The document store failed; try again later.".into())
+    })
 }
 
 /// Who wrote a version: the agent in a run, or the user's connected app (an MCP client).
@@ -263,7 +272,7 @@ impl Tool for SearchDocuments {
     }
 }
 
-pub struct UpdateDocument(PgPool);
+pub struct UpdateDocument(PgPool, Option<Billing>);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -307,6 +316,7 @@ impl Tool for UpdateDocument {
             (None, Some(find), Some(replace)) => Edit::FindReplace { find, replace },
             _ => return Err(ToolError("Give either `content`, or both `find` and `replace`.".into())),
         };
+        let room = room(self.1.as_ref(), context.user_id).await?;
         let document = store::update(
             &self.0,
             context.user_id,
@@ -314,6 +324,7 @@ impl Tool for UpdateDocument {
             args.version,
             edit,
             author(context),
+            room,
         )
         .await
         .map_err(tool_error)?;

@@ -21,7 +21,8 @@ pub enum FileError {
     /// The database failed (see [`DocumentError::Database`]).
     #[error("the file store's database failed")]
     Internal(#[from] sqlx::Error),
-    /// Storing an uploaded text as a document failed in a way an upload cannot (a conflict).
+    /// Storing an uploaded text as a document failed in a way an upload cannot (a conflict, no
+    /// room left).
     #[error(transparent)]
     Document(DocumentError),
 }
@@ -62,7 +63,9 @@ impl From<DocumentError> for FileError {
             DocumentError::NotFound => Self::NotFound,
             DocumentError::Invalid(message) => Self::Invalid(message),
             DocumentError::Database(error) => Self::Internal(error),
-            conflict @ DocumentError::VersionConflict { .. } => Self::Document(conflict),
+            other @ (DocumentError::VersionConflict { .. } | DocumentError::StorageFull { .. }) => {
+                Self::Document(other)
+            }
         }
     }
 }
