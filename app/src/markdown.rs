@@ -124,12 +124,20 @@ impl RemoteImage {
     }
 }
 
+/// Where on our origin an image may come from: the user's uploaded files and attachments. Any
+/// other path of ours is not an image, and loading it would make the reader's browser call it
+/// (`/api/library.zip` builds an archive of everything; `/api/account/export` spends their
+/// exports): a reply, or a shared page, could make every reader do that.
+const IMAGE_PATHS: [&str; 2] = ["/api/files/", "/api/attachments/"];
+
 /// Whether the page may load an image from `url`: inline image data, or a URL that resolves
-/// (the way a browser resolves it: tabs and newlines dropped, `\` read as `/`) to our own origin.
+/// (the way a browser resolves it: tabs and newlines dropped, `\` read as `/`, dot segments
+/// removed) to one of our [`IMAGE_PATHS`].
 pub fn is_local_image(url: &str) -> bool {
     match web_url::classify(url) {
         UrlKind::Absolute { scheme, path } => is_data_image(&scheme, &path),
-        UrlKind::Relative => web_url::resolves_to_origin_of(url, "https://jarvis.invalid/app"),
+        UrlKind::Relative => web_url::path_on_origin_of(url, "https://jarvis.invalid/app")
+            .is_some_and(|path| IMAGE_PATHS.iter().any(|prefix| path.starts_with(prefix))),
         UrlKind::Invalid => false,
     }
 }
@@ -200,6 +208,26 @@ fn escape_text(text: &str) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_users_files_and_attachments_are_images_of_ours() {
+        assert!(super::is_local_image("/api/files/0b9c5c1e-4a1b-4d1c-9b8e-2f0c7c2d1a11"));
+        assert!(super::is_local_image("/api/attachments/0b9c5c1e-4a1b-4d1c-9b8e-2f0c7c2d1a11/preview"));
+        assert!(super::is_local_image("data:image/png;base64,iVBORw0KGgo="));
+        for other in [
+            "/api/library.zip",
+            "/api/account/export",
+            "/api/files/../library.zip",
+            "/api/files/%2e%2e/library.zip",
+            "\\api\\library.zip",
+            "library.zip",
+            "//evil.example/api/files/x.png",
+            "https://evil.example/api/files/x.png",
+            "data:text/html;base64,PHNjcmlwdD4=",
+        ] {
+            assert!(!super::is_local_image(other), "{other}");
+        }
+    }
 
     #[test]
     fn ordinary_markdown_renders() {

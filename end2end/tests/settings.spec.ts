@@ -97,3 +97,20 @@ test("Download my data gives a zip of the account and its conversations", async 
   expect(conversation.messages.map((message: { role: string }) => message.role)).toEqual(["user", "assistant"]);
   expect(names).toContain("usage.csv");
 });
+
+test("each signed-in device's Revoke is named by its device, this one's saying so", async ({ page, browser }) => {
+  const email = await signUp(page.request, server.baseUrl);
+  // A second device: another browser signed in as the same user.
+  const other = await browser.newContext({ userAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15" });
+  const loggedIn = await other.request.post(`${server.baseUrl}/login`, {
+    form: { email, password: "correct horse battery staple" },
+    headers: { origin: server.baseUrl },
+    maxRedirects: 0,
+  });
+  expect(loggedIn.status()).toBe(303);
+
+  await page.goto(`${server.baseUrl}/settings`);
+  await expect(page.getByRole("form", { name: /^Revoke session: .*\(this device\)$/ })).toHaveCount(1);
+  await expect(page.getByRole("form", { name: /^Revoke session: .*Safari/ })).toHaveCount(1);
+  await other.close();
+});

@@ -120,3 +120,26 @@ test("the Share dialog keeps the keyboard inside it and gives the focus back to 
   await expect(dialog).toHaveCount(0);
   await expect(share).toBeFocused();
 });
+
+test("a shared conversation with long unbroken text reads on a phone, nothing off the screen", async ({ page, browser }) => {
+  await signUp(page.request, server.baseUrl);
+  await page.goto(`${server.baseUrl}/app`);
+  await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
+  const url = `https://example.com/${"a-very-long-path-segment".repeat(14)}`;
+  await page.getByLabel("Message").fill(`Please look at ${url}`);
+  await page.getByLabel("Message").press("Enter");
+  await expect(page.locator('article[data-role="assistant"]').last()).toContainText("You said: Please look at");
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+  await page.getByRole("button", { name: "Share", exact: true }).click();
+  const link = await page.getByRole("dialog", { name: "Share conversation" }).getByLabel("Link").inputValue();
+
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const reader = await phone.newPage();
+  await reader.goto(link);
+  await expect(reader.locator('article[data-role="user"]')).toContainText("Please look at");
+  expect(await reader.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  const question = (await reader.locator('article[data-role="user"]').boundingBox())!;
+  expect(question.x).toBeGreaterThanOrEqual(0);
+  expect(question.x + question.width).toBeLessThanOrEqual(390);
+  await phone.close();
+});

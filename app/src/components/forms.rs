@@ -99,7 +99,7 @@ pub fn error_message(code: &str, retry: Option<&str>) -> String {
         "password_repetitive" => "Use more than one distinct character in your password.".into(),
         "invalid_credentials" => "Email or password is incorrect.".into(),
         "account_disabled" => "This account has been disabled. Contact the people who run this Jarvis if you think this is a mistake.".into(),
-        "locked" => format!("Too many attempts. Try again in {} seconds.", retry.unwrap_or("a few")),
+        "locked" => format!("Too many attempts. Try again in {}.", wait_words(retry)),
         "invalid_link" => "This link is invalid, expired or was already used.".into(),
         "wrong_password" => "That password is not correct.".into(),
         "wrong_current_password" => {
@@ -112,6 +112,17 @@ pub fn error_message(code: &str, retry: Option<&str>) -> String {
     }
 }
 
+/// A wait of `seconds` (as the lock sent it) in words: seconds under two minutes, else whole
+/// minutes rounded up ("15 minutes", not "900 seconds").
+fn wait_words(seconds: Option<&str>) -> String {
+    match seconds.and_then(|seconds| seconds.parse::<u64>().ok()) {
+        None => "a few seconds".to_owned(),
+        Some(1) => "1 second".to_owned(),
+        Some(seconds) if seconds < 120 => format!("{seconds} seconds"),
+        Some(seconds) => format!("{} minutes", seconds.div_ceil(60)),
+    }
+}
+
 /// The message for a notice code sent back by a form endpoint.
 pub fn notice_message(code: &str) -> Option<&'static str> {
     Some(match code {
@@ -120,6 +131,7 @@ pub fn notice_message(code: &str) -> Option<&'static str> {
             "The chat needs JavaScript: turn it on in your browser and reload the page to send messages."
         }
         "verified" => "Your email address is verified.",
+        "already_verified" => "Your email address is already verified.",
         "logged_out" => "You are logged out.",
         "logged_out_everywhere" => "You are logged out on every device.",
         "session_ended" => "Your session has ended. Log in again.",
@@ -169,7 +181,11 @@ mod tests {
 
     #[test]
     fn a_lock_message_names_the_wait() {
-        assert_eq!(error_message("locked", Some("120")), "Too many attempts. Try again in 120 seconds.");
+        assert_eq!(error_message("locked", Some("29")), "Too many attempts. Try again in 29 seconds.");
+        assert_eq!(error_message("locked", Some("1")), "Too many attempts. Try again in 1 second.");
+        assert_eq!(error_message("locked", Some("900")), "Too many attempts. Try again in 15 minutes.");
+        assert_eq!(error_message("locked", Some("121")), "Too many attempts. Try again in 3 minutes.");
+        assert_eq!(error_message("locked", None), "Too many attempts. Try again in a few seconds.");
     }
 
     #[test]

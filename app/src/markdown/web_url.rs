@@ -20,10 +20,10 @@ pub(super) fn classify(url: &str) -> UrlKind {
     imp::classify(url)
 }
 
-/// Whether `relative`, resolved against `base` as a browser resolves it (tabs and newlines
-/// dropped, `\` read as `/`), stays on `base`'s origin.
-pub(super) fn resolves_to_origin_of(relative: &str, base: &str) -> bool {
-    imp::resolves_to_origin_of(relative, base)
+/// The path `relative` resolves to against `base`, as a browser resolves it (tabs and newlines
+/// dropped, `\` read as `/`, dot segments removed), when it stays on `base`'s origin.
+pub(super) fn path_on_origin_of(relative: &str, base: &str) -> Option<String> {
+    imp::path_on_origin_of(relative, base)
 }
 
 impl UrlKind {
@@ -52,9 +52,10 @@ mod imp {
         }
     }
 
-    pub(super) fn resolves_to_origin_of(relative: &str, base: &str) -> bool {
-        let Ok(base) = Url::parse(base) else { return false };
-        base.join(relative).is_ok_and(|resolved| resolved.origin() == base.origin())
+    pub(super) fn path_on_origin_of(relative: &str, base: &str) -> Option<String> {
+        let base = Url::parse(base).ok()?;
+        let resolved = base.join(relative).ok()?;
+        (resolved.origin() == base.origin()).then(|| resolved.path().to_owned())
     }
 }
 
@@ -77,9 +78,10 @@ mod imp {
         }
     }
 
-    pub(super) fn resolves_to_origin_of(relative: &str, base: &str) -> bool {
-        let Ok(base) = Url::new(base) else { return false };
-        Url::new_with_base(relative, &base.href()).is_ok_and(|resolved| resolved.origin() == base.origin())
+    pub(super) fn path_on_origin_of(relative: &str, base: &str) -> Option<String> {
+        let base = Url::new(base).ok()?;
+        let resolved = Url::new_with_base(relative, &base.href()).ok()?;
+        (resolved.origin() == base.origin()).then(|| resolved.pathname())
     }
 }
 

@@ -178,18 +178,25 @@ fn DataExport() -> impl IntoView {
 fn SessionRow(session: SessionView) -> impl IntoView {
     let action = format!("/settings/sessions/{}/revoke", session.id);
     let last_seen = session.last_seen_at.get(..16).unwrap_or(&session.last_seen_at).replace('T', " ");
+    // Named by its device, so that a screen reader tells the Revoke of this device (which logs
+    // out at once) from the others'.
+    let label = if session.current {
+        format!("Revoke session: {} (this device)", session.device)
+    } else {
+        format!("Revoke session: {}", session.device)
+    };
     view! {
         <li class="flex items-center justify-between gap-4 px-4 py-3" data-session-id=session.id.clone()>
             <div>
                 <p class="font-medium">
                     {session.device}
-                    {session.current.then(|| view! { <span class="ml-2 rounded bg-indigo-50 px-1.5 py-0.5 text-xs text-indigo-700">"This device"</span> })}
+                    {session.current.then(|| view! { " " <span class="ml-1 rounded bg-indigo-50 px-1.5 py-0.5 text-xs text-indigo-700">"This device"</span> })}
                 </p>
                 <p class="text-xs text-slate-500">
                     {session.ip.unwrap_or_default()} " · last seen " {last_seen} " UTC"
                 </p>
             </div>
-            <PostForm action=action label="Revoke session">
+            <PostForm action=action label=label>
                 <Submit label="Revoke" pending_label="Revoking…" quiet=true />
             </PostForm>
         </li>

@@ -54,7 +54,7 @@ fn Shared(conversation: SharedConversation) -> impl IntoView {
                 <span class="text-sm text-slate-600">"Shared conversation · read-only"</span>
             </header>
             <main id="main" class="mx-auto max-w-3xl space-y-4 px-4 py-6">
-                <h1 class="text-2xl font-semibold">{conversation.title}</h1>
+                <h1 class="text-2xl font-semibold wrap-anywhere">{conversation.title}</h1>
                 <p class="text-sm text-slate-600">
                     {format!("A snapshot shared on {date}. Messages written after it are not shown.")}
                 </p>
@@ -74,7 +74,7 @@ fn Message(message: SharedMessage) -> impl IntoView {
         return view! {
             <section class="ml-auto flex max-w-[85%] flex-col items-end gap-1">
                 <h2 class="px-1 text-xs font-semibold text-slate-600">"User"</h2>
-                <article data-role="user" class="rounded-2xl bg-indigo-600 px-4 py-2 text-white whitespace-pre-wrap">
+                <article data-role="user" class="max-w-full rounded-2xl bg-indigo-600 px-4 py-2 text-white whitespace-pre-wrap wrap-anywhere">
                     <p>{message.text}</p>
                 </article>
             </section>
@@ -89,9 +89,9 @@ fn Message(message: SharedMessage) -> impl IntoView {
     view! {
         <section class="flex max-w-[95%] flex-col gap-1">
             <h2 class="px-1 text-xs font-semibold text-slate-600">"Jarvis"</h2>
-            <article data-role="assistant" class="rounded-2xl bg-white px-4 py-3 ring-1 ring-slate-200">
+            <article data-role="assistant" class="min-w-0 rounded-2xl bg-white px-4 py-3 ring-1 ring-slate-200">
                 {tools}
-                <div class="markdown space-y-2 break-words" inner_html=message.html></div>
+                <div class="markdown space-y-2 break-words wrap-anywhere" inner_html=message.html></div>
                 {message.partial.then(|| view! { <p class="mt-2 text-sm text-slate-600">"Stopped before the end."</p> })}
             </article>
         </section>

@@ -34,6 +34,25 @@ fn is_protected_page(path: &str) -> bool {
     PROTECTED_PAGES.iter().any(|page| path == *page || path.starts_with(&format!("{page}/")))
 }
 
+/// The page whose form posts to `path` and needs a session (billing's forms send a visitor to
+/// log in themselves, with their own next page).
+fn page_of_form(path: &str) -> Option<&'static str> {
+    match path {
+        "/logout-everywhere" => Some("/settings"),
+        "/resend-verification" => Some("/app"),
+        _ if path.starts_with("/settings/") => Some("/settings"),
+        _ => None,
+    }
+}
+
+/// Whether a request is an HTML form's (what a browser sends for `<form method="post">`).
+fn is_form(headers: &HeaderMap) -> bool {
+    headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).is_some_and(|kind| {
+        let kind = kind.to_ascii_lowercase();
+        kind.starts_with("application/x-www-form-urlencoded") || kind.starts_with("multipart/form-data")
+    })
+}
+
 /// The session layer (see the module documentation).
 pub async fn session_layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
@@ -86,6 +105,16 @@ pub async fn session_layer(State(state): State<AppState>, mut request: Request, 
             login.query_pairs_mut().append_pair("next", wanted);
             Redirect::to(&format!("/login?{}", login.query().unwrap_or_default())).into_response()
         }
+        // A form of a protected page sent after its session ended (logged out in another tab,
+        // everywhere, or expired): back to log in, then to that page — not a JSON error page.
+        None if request.method() == Method::POST && is_form(request.headers()) => match page_of_form(&path) {
+            Some(page) => {
+                let mut login = url::Url::parse("http://x/login").expect("static URL");
+                login.query_pairs_mut().append_pair("notice", "session_ended").append_pair("next", page);
+                Redirect::to(&format!("/login?{}", login.query().unwrap_or_default())).into_response()
+            }
+            None => next.run(request).await,
+        },
         None => next.run(request).await,
     };
     with_cookies_unless_set(response, new_cookies)

@@ -192,7 +192,16 @@ pub async fn verify_email(
     match state.accounts.verify_email(&query.token).await {
         Ok(_) if user.is_some() => to("/app", &[("notice", "verified")]).into_response(),
         Ok(_) => to("/login", &[("notice", "verified")]).into_response(),
-        Err(error) => back_with_error("/login", &error, &[]),
+        Err(error) => {
+            // The link followed again (it is single-use) by someone signed in whose address is
+            // verified: nothing is wrong, back to the app.
+            if let Some(axum::Extension(user)) = user
+                && state.accounts.profile(user.user_id).await.is_ok_and(|profile| profile.email_verified())
+            {
+                return to("/app", &[("notice", "already_verified")]).into_response();
+            }
+            back_with_error("/login", &error, &[])
+        }
     }
 }
 

@@ -138,11 +138,17 @@ fn is_inline_type(content_type: &str) -> bool {
     )
 }
 
+/// How many library zips an instance builds at once: each is built in memory (every document and
+/// file of the user, then the archive), so many at once (a user, or a script, asking again and
+/// again) could exhaust the instance's memory. Others wait their turn.
+static ZIPS_AT_ONCE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// Every document (current version) and file in one zip.
 pub async fn export(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
 ) -> Result<Response, ApiError> {
+    let _turn = ZIPS_AT_ONCE.acquire().await.expect("the semaphore is never closed");
     let bytes = library::export_zip(&state.pool, &state.store, user.user_id).await?;
     Ok(bytes_response(bytes, "application/zip", disposition("attachment", "Jarvis library.zip")))
 }

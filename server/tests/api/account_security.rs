@@ -518,3 +518,33 @@ async fn a_session_idle_past_the_timeout_is_refused_at_refresh_and_revoked() {
     assert!(revoked);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_settings_form_sent_after_its_session_ended_goes_to_log_in_not_to_an_error_page() {
+    let app = spawn_app().await;
+    let signed_out = app.client();
+    for (path, form) in [
+        (
+            "/settings/change-password",
+            vec![("current_password", PASSWORD), ("new_password", "a brand new passphrase")],
+        ),
+        ("/settings/delete-account", vec![("password", PASSWORD)]),
+        ("/logout-everywhere", vec![]),
+    ] {
+        let response = signed_out.post_form(path, &form).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(location(&response), "/login?notice=session_ended&next=%2Fsettings", "{path}");
+    }
+    let response = signed_out.post_form("/resend-verification", &[]).await;
+    assert_eq!(location(&response), "/login?notice=session_ended&next=%2Fapp");
+    // An API call is still answered as one: 401 with the error's JSON.
+    let response = signed_out
+        .http
+        .post(format!("{}/api/uploads", app.address))
+        .header("origin", &app.address)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
