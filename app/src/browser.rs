@@ -144,52 +144,68 @@ pub fn typed_text(id: &str) -> String {
     }
 }
 
-/// The value this browser keeps under `key` (`localStorage`); `None` when absent, refused
-/// (private mode) or on the server.
-pub fn stored(key: &str) -> Option<String> {
+/// Where a value is kept: this browser (`localStorage`, every tab, until cleared) or this tab
+/// (`sessionStorage`, gone when it closes).
+#[derive(Clone, Copy)]
+enum Keeper {
+    Browser,
+    Tab,
+}
+
+/// The storage of `keeper`; `None` when refused (private mode, blocked) or on the server.
+#[cfg(feature = "hydrate")]
+fn storage(keeper: Keeper) -> Option<web_sys::Storage> {
+    let window = leptos::prelude::window();
+    match keeper {
+        Keeper::Browser => window.local_storage(),
+        Keeper::Tab => window.session_storage(),
+    }
+    .ok()
+    .flatten()
+}
+
+fn read(keeper: Keeper, key: &str) -> Option<String> {
     #[cfg(feature = "hydrate")]
     {
-        leptos::prelude::window().local_storage().ok().flatten()?.get_item(key).ok().flatten()
+        storage(keeper)?.get_item(key).ok().flatten()
     }
     #[cfg(not(feature = "hydrate"))]
     {
-        let _ = key;
+        let _ = (keeper, key);
         None
     }
 }
 
-/// Keeps `value` under `key` in this browser (`localStorage`); nothing when refused.
-pub fn store(key: &str, value: &str) {
+/// Keeps `value` under `key`; an empty value removes it. Nothing when refused.
+fn write(keeper: Keeper, key: &str, value: &str) {
     #[cfg(feature = "hydrate")]
-    if let Ok(Some(storage)) = leptos::prelude::window().local_storage() {
-        let _ = storage.set_item(key, value);
+    if let Some(storage) = storage(keeper) {
+        let _ = if value.is_empty() { storage.remove_item(key) } else { storage.set_item(key, value) };
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (key, value);
+    let _ = (keeper, key, value);
+}
+
+/// The value this browser keeps under `key` (`localStorage`); `None` when absent, refused
+/// (private mode) or on the server.
+pub fn stored(key: &str) -> Option<String> {
+    read(Keeper::Browser, key)
+}
+
+/// Keeps `value` under `key` in this browser (`localStorage`); nothing when refused.
+pub fn store(key: &str, value: &str) {
+    write(Keeper::Browser, key, value);
 }
 
 /// The value this tab keeps under `key` (`sessionStorage`: this tab only, gone when it closes);
 /// `None` when absent, refused or on the server.
 pub fn tab_stored(key: &str) -> Option<String> {
-    #[cfg(feature = "hydrate")]
-    {
-        leptos::prelude::window().session_storage().ok().flatten()?.get_item(key).ok().flatten()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = key;
-        None
-    }
+    read(Keeper::Tab, key)
 }
 
 /// Keeps `value` under `key` in this tab (`sessionStorage`); an empty value removes it.
 pub fn tab_store(key: &str, value: &str) {
-    #[cfg(feature = "hydrate")]
-    if let Ok(Some(storage)) = leptos::prelude::window().session_storage() {
-        let _ = if value.is_empty() { storage.remove_item(key) } else { storage.set_item(key, value) };
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (key, value);
+    write(Keeper::Tab, key, value);
 }
 
 /// Whether `target` (an event's) is `element` or inside it: a click or a focus that stays in a

@@ -347,3 +347,35 @@ test("an unsent message survives a reload and leaving the page, and goes with lo
   await expect(page.getByRole("status").filter({ hasText: /^Online$/ })).toBeVisible();
   await expect(composer).toHaveValue("");
 });
+
+test("a conversation that loads slowly after Back was pressed does not take Back's place", async ({ page }) => {
+  await openApp(page);
+  const list = page.getByRole("complementary", { name: "Conversations" });
+  const question = page.locator('article[data-role="user"]');
+  for (const text of ["About herons", "About egrets"]) {
+    await page.getByRole("button", { name: "New conversation" }).click();
+    await page.getByLabel("Message").fill(text);
+    await page.getByLabel("Message").press("Enter");
+    await expect(lastReply(page).locator(".markdown")).toHaveText(`Hello! You said: ${text}`);
+  }
+  const egrets = page.url();
+  await list.getByText("About herons").click();
+  await expect(question).toHaveText("About herons");
+  const herons = page.url();
+
+  // Herons again, answered slowly; Back meanwhile goes to egrets, and stays there.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route("**/api/conversation", async (route) => {
+    await held;
+    await route.continue();
+  });
+  await list.getByText("About herons").click();
+  await page.goBack();
+  await expect(page).toHaveURL(egrets);
+  release();
+  await expect(question).toHaveText("About egrets");
+  await page.waitForLoadState("networkidle");
+  await expect(page).toHaveURL(egrets);
+  expect(page.url()).not.toBe(herons);
+});

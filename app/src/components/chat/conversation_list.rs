@@ -36,8 +36,16 @@ pub fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> im
     let open_id = Memo::new(move |_| chat.state.with(|state| state.conversation_id.clone()));
     let open = move |id: String, message: Option<String>| {
         on_pick();
+        // The address when it was asked for: if it changed before the answer came (Back or
+        // Forward meanwhile), the answer is stale and shown nowhere — it would otherwise put
+        // this conversation into the address Back had just gone to.
+        let asked_at = crate::browser::address_param("c");
         leptos::task::spawn_local(async move {
-            match load_conversation(id).await {
+            let answer = load_conversation(id).await;
+            if crate::browser::address_param("c") != asked_at {
+                return;
+            }
+            match answer {
                 Ok(Some(view)) => {
                     // A search hit on a version the conversation does not show (an edited
                     // question, a regenerated reply): show the branch through it.
@@ -50,6 +58,9 @@ pub fn ConversationList(on_pick: impl Fn() + Copy + Send + Sync + 'static) -> im
                         }
                         _ => view,
                     };
+                    if crate::browser::address_param("c") != asked_at {
+                        return;
+                    }
                     chat.run(|state| state.open(view));
                     if let Some(message) = message {
                         reveal_message(message);
