@@ -191,7 +191,7 @@ impl LibraryState {
         self.error.set(None);
     }
 
-    /// Takes where the focus should go, if that is `wanted`'s kind of place (`matches`).
+    /// Takes where the focus should go, when `matches` says it is a place the caller shows.
     pub fn take_focus(&self, matches: impl Fn(&PaneFocus) -> bool) -> Option<PaneFocus> {
         let wanted = self.focus.with_untracked(|focus| focus.as_ref().is_some_and(&matches));
         if wanted { self.focus.try_update(Option::take).flatten() } else { None }
