@@ -114,3 +114,24 @@ test("each signed-in device's Revoke is named by its device, this one's saying s
   await expect(page.getByRole("form", { name: /^Revoke session: .*Safari/ })).toHaveCount(1);
   await other.close();
 });
+
+test("a refused password change or deletion is said beside its own form, which the page opens at", async ({ page }) => {
+  await signUp(page.request, server.baseUrl);
+  await page.goto(`${server.baseUrl}/settings`);
+  await page.waitForLoadState("networkidle");
+  const deletion = page.getByRole("region", { name: "Delete my account" });
+  await deletion.getByLabel("Password").fill("not my password at all");
+  await deletion.getByRole("button", { name: "Delete my account" }).click();
+  const alert = deletion.getByRole("alert");
+  await expect(alert).toHaveText("That password is not correct.");
+  await expect(alert).toBeFocused();
+  await expect(alert).toBeInViewport();
+  await expect(page.getByRole("alert")).toHaveCount(1);
+
+  const change = page.getByRole("region", { name: "Change password" });
+  await change.getByLabel("Current password").fill("not my password at all");
+  await change.getByLabel("New password").fill("a much better passphrase");
+  await change.getByRole("button", { name: "Change password" }).click();
+  await expect(change.getByRole("alert")).toHaveText("Your current password is not correct. Your password was not changed.");
+  await expect(page.getByRole("alert")).toHaveCount(1);
+});

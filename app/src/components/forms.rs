@@ -148,21 +148,60 @@ pub fn notice_message(code: &str) -> Option<&'static str> {
     })
 }
 
-/// Shows `?error=` as an alert (focused) and `?notice=` as a status message.
+/// Which of Settings' forms an error code answers ("password", "delete"), so that it is shown
+/// beside that form rather than at the top of a long page; `None`: the page's top.
+pub fn settings_form_of(code: &str) -> Option<&'static str> {
+    match code {
+        "wrong_current_password"
+        | "same_password"
+        | "password_too_short"
+        | "password_too_long"
+        | "password_common"
+        | "password_contains_email"
+        | "password_repetitive" => Some("password"),
+        "wrong_password" | "subscription_live" => Some("delete"),
+        _ => None,
+    }
+}
+
+/// The alert of a refused form: focused when the page opens, so a screen reader reads it and the
+/// page scrolls to it.
+fn error_alert(message: String) -> impl IntoView {
+    view! {
+        <p role="alert" tabindex="-1" autofocus class="rounded-lg bg-rose-50 px-4 py-3 text-sm text-rose-800 ring-1 ring-rose-200 focus:outline-none">{message}</p>
+    }
+}
+
+/// `?error=` when it answers the Settings form `form` (see [`settings_form_of`]), beside it.
 #[component]
-pub fn Flash() -> impl IntoView {
+pub fn FormError(form: &'static str) -> impl IntoView {
+    let query = use_query_map();
+    move || {
+        let query = query.read();
+        query
+            .get("error")
+            .filter(|code| settings_form_of(code) == Some(form))
+            .map(|code| error_alert(error_message(&code, query.get("retry").as_deref())))
+    }
+}
+
+/// Shows `?error=` as an alert (focused) and `?notice=` as a status message. With
+/// `beside_forms` (Settings), an error that a [`FormError`] shows beside its form is left to it.
+#[component]
+pub fn Flash(#[prop(optional)] beside_forms: bool) -> impl IntoView {
     let query = use_query_map();
     let error = move || {
         let query = query.read();
-        query.get("error").map(|code| error_message(&code, query.get("retry").as_deref()))
+        query
+            .get("error")
+            .filter(|code| !(beside_forms && settings_form_of(code).is_some()))
+            .map(|code| error_message(&code, query.get("retry").as_deref()))
     };
     let notice = move || query.read().get("notice").and_then(|code| notice_message(&code));
     view! {
         // The page a refused form comes back to opens with the focus on why (a screen reader
         // reads it; Tab goes on to the form), not on the page's top.
-        {move || error().map(|message| view! {
-            <p role="alert" tabindex="-1" autofocus class="rounded-lg bg-rose-50 px-4 py-3 text-sm text-rose-800 ring-1 ring-rose-200 focus:outline-none">{message}</p>
-        })}
+        {move || error().map(error_alert)}
         {move || notice().map(|message| view! {
             <p role="status" class="rounded-lg bg-emerald-50 px-4 py-3 text-sm text-emerald-800 ring-1 ring-emerald-200">{message}</p>
         })}
@@ -186,6 +225,16 @@ mod tests {
         assert_eq!(error_message("locked", Some("900")), "Too many attempts. Try again in 15 minutes.");
         assert_eq!(error_message("locked", Some("121")), "Too many attempts. Try again in 3 minutes.");
         assert_eq!(error_message("locked", None), "Too many attempts. Try again in a few seconds.");
+    }
+
+    #[test]
+    fn settings_errors_belong_to_their_forms_and_the_rest_to_the_top() {
+        assert_eq!(settings_form_of("wrong_current_password"), Some("password"));
+        assert_eq!(settings_form_of("password_common"), Some("password"));
+        assert_eq!(settings_form_of("wrong_password"), Some("delete"));
+        assert_eq!(settings_form_of("subscription_live"), Some("delete"));
+        assert_eq!(settings_form_of("locked"), None);
+        assert_eq!(settings_form_of("internal"), None);
     }
 
     #[test]

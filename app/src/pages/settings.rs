@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::account::{SetDisplayName, get_account};
-use crate::components::forms::{Field, Flash, PostForm, Submit};
+use crate::components::forms::{Field, Flash, FormError, PostForm, Submit};
 use crate::connections::get_connections;
 use crate::error::AppError;
 
@@ -27,7 +27,7 @@ pub fn SettingsPage() -> impl IntoView {
         </header>
         <main id="main" class="mx-auto w-full max-w-3xl space-y-8 px-4 py-8">
             <h1 class="text-2xl font-semibold">"Settings"</h1>
-            <Flash />
+            <Flash beside_forms=true />
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || account.get().map(|result| match result {
                     Ok(account) => view! { <AccountSettings account connections /> }.into_any(),
@@ -67,6 +67,7 @@ fn AccountSettings(
             <p class="text-sm text-slate-600">
                 "Every other device is logged out; this one stays logged in."
             </p>
+            <FormError form="password" />
             <PostForm action="/settings/change-password".into() class="max-w-sm space-y-3" label="Change password">
                 <Field label="Current password" name="current_password" kind="password" autocomplete="current-password" required=true />
                 <Field
@@ -95,6 +96,7 @@ fn AccountSettings(
             <p class="text-sm text-slate-600">
                 "This removes your account and everything in it, for good. Enter your password to confirm."
             </p>
+            <FormError form="delete" />
             <PostForm action="/settings/delete-account".into() class="max-w-sm space-y-3" label="Delete my account">
                 <Field label="Password" name="password" kind="password" autocomplete="current-password" required=true />
                 <Submit label="Delete my account" pending_label="Deleting…" danger=true />
