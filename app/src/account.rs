@@ -53,3 +53,13 @@ pub async fn set_display_name(display_name: String) -> Result<String, AppError> 
     let stored = profile::set_display_name(&database()?, user.user_id, &display_name).await?;
     Ok(format!("Saved. Jarvis will call you {stored}."))
 }
+
+/// Whether the reset link with `token` can still be used (it is not used up by asking).
+#[server(prefix = "/api", endpoint = "reset_link_live")]
+pub async fn reset_link_live(token: String) -> Result<bool, AppError> {
+    let accounts = crate::server_context::service::<jarvis_backend::accounts::Accounts>()?;
+    if token.trim().is_empty() {
+        return Ok(false);
+    }
+    Ok(accounts.reset_link_is_live(&token).await?)
+}

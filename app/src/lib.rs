@@ -106,7 +106,7 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("register") view={Lazy::<RegisterRoute>::new()} />
                 <Route path=StaticSegment("login") view={Lazy::<LoginRoute>::new()} />
                 <Route path=StaticSegment("forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} />
-                <Route path=StaticSegment("reset-password") view={Lazy::<ResetPasswordRoute>::new()} />
+                <Route path=StaticSegment("reset-password") view={Lazy::<ResetPasswordRoute>::new()} ssr=SsrMode::Async />
                 // Pages with account data render only once it is loaded, so they are complete
                 // without JavaScript.
                 <Route path=StaticSegment("app") view=AppShell ssr=SsrMode::Async />

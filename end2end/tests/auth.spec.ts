@@ -119,3 +119,16 @@ test("a second user cannot open or act on the first user's pages", async ({ brow
 
   await Promise.all([alice.context.close(), bob.context.close(), stranger.close()]);
 });
+
+test("a reset link that is used, expired or made up is said before a password is typed", async ({ page }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  await page.goto(`${server.baseUrl}/reset-password?token=made-up-token`);
+  await page.waitForLoadState("networkidle");
+  const dead = page.getByTestId("reset-link-dead");
+  await expect(dead).toContainText("This link is invalid, expired or was already used.");
+  await dead.getByRole("link", { name: "Ask for a new link" }).click();
+  await expect(page).toHaveURL(/\/forgot-password$/);
+  await expect(page.getByRole("heading", { name: "Reset your password" })).toBeVisible();
+  expect(errors, "the page hydrated without an error").toEqual([]);
+});

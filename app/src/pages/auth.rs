@@ -103,10 +103,22 @@ pub fn ForgotPasswordPage() -> impl IntoView {
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
     let token = query_param("token");
+    // A link already used, expired or made up is said at once, not after a new password is typed.
+    let live = Resource::new(move || token.get(), crate::account::reset_link_live);
     view! {
         <Title text="Choose a new password" />
         <AuthCard heading="Choose a new password">
             <Flash />
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    matches!(live.await, Ok(false)).then(|| view! {
+                        <p role="alert" class="rounded-lg bg-rose-50 px-4 py-3 text-sm text-rose-800 ring-1 ring-rose-200" data-testid="reset-link-dead">
+                            "This link is invalid, expired or was already used. "
+                            <a href="/forgot-password" class="font-semibold underline">"Ask for a new link"</a>
+                        </p>
+                    })
+                })}
+            </Suspense>
             <PostForm action="/reset-password".into() class="space-y-4" label="Set new password">
                 <input type="hidden" name="token" prop:value=move || token.get() value=move || token.get() />
                 <NewPasswordField label="New password" />

@@ -240,6 +240,20 @@ impl Accounts {
         Ok(())
     }
 
+    /// Whether a reset link can still be used (not expired, not used), without using it: the
+    /// reset page says so before anyone types a new password.
+    pub async fn reset_link_is_live(&self, token: &str) -> Result<bool, AccountError> {
+        let mut tx = self.pool().begin().await?;
+        // Consumed in a transaction that is rolled back: the link stays as it was.
+        let live = match consume_link(&mut tx, token, LinkPurpose::ResetPassword).await {
+            Ok(_) => true,
+            Err(AccountError::InvalidLink) => false,
+            Err(other) => return Err(other),
+        };
+        tx.rollback().await?;
+        Ok(live)
+    }
+
     pub(super) fn link(&self, path: &str) -> String {
         let mut url = self.inner.settings.public_url.clone();
         url.set_path(path);

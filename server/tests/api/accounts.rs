@@ -504,6 +504,10 @@ async fn a_password_reset_link_sets_a_new_password_once_and_logs_every_device_ou
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(app.read_mails_to("nobody-here@example.com").is_empty(), "no mail to an unknown address");
 
+    // The page says nothing against a live link, and asking does not use it up.
+    let page = app.client().get(&format!("/reset-password?token={token}")).await.text().await.unwrap();
+    assert!(!page.contains("reset-link-dead"), "{page}");
+    assert!(page.contains("Set new password"), "{page}");
     // A weak password is refused and the link stays usable.
     let weak = app.client().post_form("/reset-password", &[("token", &token), ("password", "short")]).await;
     assert!(location(&weak).starts_with("/reset-password?error=password_too_short"), "{}", location(&weak));
@@ -524,6 +528,16 @@ async fn a_password_reset_link_sets_a_new_password_once_and_logs_every_device_ou
         .post_form("/reset-password", &[("token", &token), ("password", "yet another passphrase")])
         .await;
     assert_eq!(location(&again), "/forgot-password?error=invalid_link", "single use");
+    // Used, made up or missing, the page says so at once, with the way to a new link.
+    for token in [token.as_str(), "not-a-token", ""] {
+        let page = app.client().get(&format!("/reset-password?token={token}")).await.text().await.unwrap();
+        assert!(
+            page.contains("reset-link-dead")
+                && page.contains("This link is invalid, expired or was already used."),
+            "{token}: {page}"
+        );
+        assert!(page.contains(r#"href="/forgot-password""#), "{page}");
+    }
     app.stop().await;
 }
 
