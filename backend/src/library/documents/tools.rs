@@ -112,20 +112,13 @@ impl Tool for SaveDocument {
         if kind == Kind::Code && args.language.as_deref().is_none_or(|l| l.trim().is_empty()) {
             return Err(ToolError("Code documents need a `language`.".into()));
         }
-        if let Some(billing) = &self.1 {
-            match billing.storage_left(context.user_id).await {
-                Ok(Some(left)) if args.content.len() as u64 > left => {
-                    return Err(ToolError(format!(
-                        "The user's storage is full: their plan has {left} bytes left and this document needs {}. Tell them; they can delete documents or files, or upgrade their plan.",
-                        args.content.len()
-                    )));
-                }
-                Ok(_) => {}
-                Err(error) => {
-                    tracing::error!(%error, "documents.storage_check_failed");
-                    return Err(ToolError("The document store failed; try again later.".into()));
-                }
-            }
+        if let Some(left) = room(self.1.as_ref(), context.user_id).await?
+            && args.content.len() as u64 > left
+        {
+            return Err(ToolError(format!(
+                "The user's storage is full: their plan has {left} bytes left and this document needs {}. Tell them; they can delete documents or files, or upgrade their plan.",
+                args.content.len()
+            )));
         }
         let new = NewDocument { title: args.title, kind, language: args.language, content: args.content };
         let document =
